@@ -1,0 +1,58 @@
+# lua-supermetrics. `make` builds supermetrics/core.so for Lua 5.4; see
+# README.md for the other targets and the variables LuaRocks sets.
+
+LUA_VERSION ?= 5.4
+PKG_CONFIG  ?= pkg-config
+LUA_PC      ?= lua$(LUA_VERSION)
+LUA_INCDIR  ?= $(shell $(PKG_CONFIG) --variable=includedir $(LUA_PC) 2>/dev/null)/lua$(LUA_VERSION)
+CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
+DEFS    := -D_POSIX_C_SOURCE=200809L
+LIBFLAG ?= -shared
+# Never link liblua: the interpreter that loads the module provides it.
+LDLIBS  := $(CURL_LIBS) -lm
+
+BUILD   ?= build/lua$(LUA_VERSION)
+SO      := $(BUILD)/supermetrics/core.so
+SRCS    := $(wildcard src/*.c)
+OBJS    := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+
+PREFIX  ?= /usr/local
+LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
+LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+
+.PHONY: all test demo clean install deps
+
+all: $(SO) supermetrics/core.so
+
+$(BUILD)/obj/%.o: src/%.c src/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC -I$(LUA_INCDIR) $(CURL_CFLAGS) -c $< -o $@
+
+$(SO): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+# A copy at ./supermetrics/core.so lets `lua5.4 -e 'require...'` work from
+# the checkout (package.cpath has ./?.so).
+supermetrics/core.so: $(SO)
+	@mkdir -p supermetrics
+	cp $(SO) $@
+
+test: all
+	tests/run.sh
+
+demo: all
+	tests/demo.sh
+
+install: $(SO)
+	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics
+	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
+	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
+
+clean:
+	rm -rf build supermetrics

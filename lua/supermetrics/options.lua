@@ -1,0 +1,145 @@
+--- Checks the options of `supermetrics.new` and fills in the defaults.
+-- Every problem raises INVALID_ARGUMENT before anything is built.
+-- @module supermetrics.options
+
+local core = require "supermetrics.core"
+
+local options = {}
+
+options.DEFAULTS = {
+  base_url = "https://api.supermetrics.com",
+  timeout = 30,
+  connect_timeout = 10,
+  max_retries = 2,
+  max_retry_wait = 20,
+  max_response_bytes = 16777216,
+}
+
+local KNOWN = {
+  api_key = true, token = true, token_provider = true, base_url = true,
+  timeout = true, connect_timeout = true, max_retries = true,
+  max_retry_wait = true, max_response_bytes = true, ca_file = true,
+  user_agent = true,
+}
+
+local USER_AGENT_MAX = 256
+local RETRIES_MAX = 100
+
+--- Raises an INVALID_ARGUMENT error value with message msg.
+function options.invalid(msg)
+  error(setmetatable({ code = "INVALID_ARGUMENT", message = msg, attempts = 0 }, core.Error))
+end
+local invalid = options.invalid
+
+local function is_callable(v)
+  if type(v) == "function" then
+    return true
+  end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+local function check_number(opts, name, min, max, integer)
+  local v = opts[name]
+  if type(v) ~= "number" or v ~= v or v < min or v > max
+      or (integer and v ~= math.floor(v)) then
+    invalid(string.format("%s must be %s from %s to %s", name,
+      integer and "an integer" or "a number", tostring(min), tostring(max)))
+  end
+  return v
+end
+
+-- Which credential the client uses: one of api_key / token / token_provider,
+-- else SUPERMETRICS_API_KEY. Returns credential, its name, provider.
+local function pick_credential(opts)
+  local given = {}
+  for _, name in ipairs { "api_key", "token", "token_provider" } do
+    if opts[name] ~= nil then
+      given[#given + 1] = name
+    end
+  end
+  if #given > 1 then
+    invalid("give only one of api_key, token and token_provider (got "
+      .. table.concat(given, " and ") .. ")")
+  end
+  local name = given[1]
+  if name == "token_provider" then
+    if not is_callable(opts.token_provider) then
+      invalid("token_provider must be a function")
+    end
+    return nil, name, opts.token_provider
+  elseif name then
+    if type(opts[name]) ~= "string" then
+      invalid(name .. " must be a string")
+    end
+    return opts[name], name
+  end
+  local env = os.getenv("SUPERMETRICS_API_KEY")
+  if env == nil then
+    invalid("no credential: pass api_key, token or token_provider, "
+      .. "or set SUPERMETRICS_API_KEY")
+  end
+  return env, "SUPERMETRICS_API_KEY"
+end
+
+local function check_user_agent(ua)
+  if ua == nil then
+    return nil
+  end
+  if type(ua) ~= "string" or #ua > USER_AGENT_MAX or ua:find("[^\32-\126]") then
+    invalid("user_agent must be a string of at most " .. USER_AGENT_MAX
+      .. " printable ASCII characters")
+  end
+  return ua
+end
+
+local function check_ca_file(path)
+  if path == nil then
+    return nil
+  end
+  if type(path) ~= "string" then
+    invalid("ca_file must be a string")
+  end
+  local f = io.open(path, "rb")
+  if not f then
+    invalid("ca_file cannot be read: " .. path)
+  end
+  f:close()
+  return path
+end
+
+--- Returns a new table of checked settings, defaults filled in.
+function options.check(opts)
+  if opts == nil then
+    opts = {}
+  elseif type(opts) ~= "table" then
+    invalid("options must be a table")
+  end
+  for k in pairs(opts) do
+    if not KNOWN[k] then
+      invalid("unknown option " .. string.format("%q", tostring(k)))
+    end
+  end
+  local s = {}
+  for k, v in pairs(options.DEFAULTS) do
+    if opts[k] == nil then
+      s[k] = v
+    else
+      s[k] = opts[k]
+    end
+  end
+  if type(s.base_url) ~= "string" then
+    invalid("base_url must be a string")
+  end
+  check_number(s, "timeout", 0.001, 1e6)
+  check_number(s, "connect_timeout", 0.001, 1e6)
+  check_number(s, "max_retries", 0, RETRIES_MAX, true)
+  check_number(s, "max_retry_wait", 0, 1e6)
+  check_number(s, "max_response_bytes", 1, 2 ^ 48, true)
+  s.credential, s.credential_name, s.token_provider = pick_credential(opts)
+  s.user_agent = check_user_agent(opts.user_agent)
+  s.ca_file = check_ca_file(opts.ca_file)
+  return s
+end
+
+return options

@@ -1,0 +1,91 @@
+/*
+ * compat.h: the one place that knows about Lua version differences.
+ *
+ * Everything here has an sm_ name of its own: LuaJIT reports 5.1 yet declares
+ * some 5.2 functions (luaL_setfuncs, luaL_testudata), so defining those names
+ * ourselves clashes there, and relying on LuaJIT's breaks PUC 5.1.
+ */
+#ifndef SM_COMPAT_H
+#define SM_COMPAT_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#if LUA_VERSION_NUM >= 503
+#define SM_HAVE_INTEGERS 1
+#else
+#define SM_HAVE_INTEGERS 0
+#endif
+
+/* Registers l into the table on top of the stack; each function gets the nup
+ * values below that table as upvalues, which are popped. */
+static inline void sm_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+{
+#if LUA_VERSION_NUM >= 502
+    luaL_setfuncs(L, l, nup);
+#else
+    luaL_checkstack(L, nup + 1, "too many upvalues");
+    for (; l->name != NULL; l++) {
+        int i;
+        for (i = 0; i < nup; i++)
+            lua_pushvalue(L, -nup - 1);
+        lua_pushcclosure(L, l->func, nup);
+        lua_setfield(L, -(nup + 2), l->name);
+    }
+    lua_pop(L, nup);
+#endif
+}
+
+static inline void *sm_newuserdata(lua_State *L, size_t size)
+{
+#if LUA_VERSION_NUM >= 504
+    return lua_newuserdatauv(L, size, 0);
+#else
+    return lua_newuserdata(L, size);
+#endif
+}
+
+/* luaL_testudata for every version: the userdata at idx if its metatable is
+ * the registry's tname, else NULL. */
+static inline void *sm_testudata(lua_State *L, int idx, const char *tname)
+{
+    void *p = lua_touserdata(L, idx);
+    int same;
+    if (p == NULL || !lua_getmetatable(L, idx))
+        return NULL;
+    luaL_getmetatable(L, tname);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same ? p : NULL;
+}
+
+static inline void sm_setmetatable(lua_State *L, const char *tname)
+{
+    luaL_getmetatable(L, tname);
+    lua_setmetatable(L, -2);
+}
+
+/* True when the number at idx is stored as an integer (always false before
+ * 5.3, where every number is a double). */
+static inline int sm_isinteger(lua_State *L, int idx)
+{
+#if SM_HAVE_INTEGERS
+    return lua_isinteger(L, idx);
+#else
+    (void)L;
+    (void)idx;
+    return 0;
+#endif
+}
+
+/* Pushes v as an integer where the Lua has integers, else as a number. */
+static inline void sm_pushint64(lua_State *L, long long v)
+{
+#if SM_HAVE_INTEGERS
+    lua_pushinteger(L, (lua_Integer)v);
+#else
+    lua_pushnumber(L, (lua_Number)v);
+#endif
+}
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * core.c: luaopen_supermetrics_core, the C half of lua-supermetrics.
+ * It wires the pieces together; each has a file of its own:
+ *   client.c    the libcurl handle and one HTTP attempt
+ *   path.c      argument checks and the request path (segment.c: the bytes)
+ *   response.c  response headers and error codes
+ *   envelope.c  error values from the API's error envelope
+ *   entry.c     a decoded LogEntry shaped to the contract
+ *   errors.c    the supermetrics.Error type
+ */
+#include <errno.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "client.h"
+#include "compat.h"
+#include "entry.h"
+#include "errors.h"
+#include "path.h"
+
+/* Nesting deeper than this in a response is refused rather than decoded. */
+#define SM_JSON_MAX_DEPTH 128
+
+/* monotonic() -> seconds since an arbitrary point, immune to clock changes */
+static int core_monotonic(lua_State *L)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return luaL_error(L, "clock_gettime failed");
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+/* sleep(seconds): blocks the calling thread (see README: OpenResty). */
+static int core_sleep(lua_State *L)
+{
+    lua_Number s = luaL_checknumber(L, 1);
+    struct timespec ts;
+    if (!(s > 0))
+        return 0;
+    if (s > 1e6)
+        s = 1e6;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return 0;
+}
+
+/* Pushes a private cjson.safe instance, so that a user's cjson settings
+ * (and ours) never leak into each other. */
+static void push_json(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson.safe");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "new");
+    lua_call(L, 0, 1);
+    lua_remove(L, -2);
+    lua_getfield(L, -1, "decode_invalid_numbers");
+    lua_pushboolean(L, 0);
+    lua_call(L, 1, 0);
+    lua_getfield(L, -1, "decode_max_depth");
+    lua_pushinteger(L, SM_JSON_MAX_DEPTH);
+    lua_call(L, 1, 0);
+}
+
+int luaopen_supermetrics_core(lua_State *L)
+{
+    static const luaL_Reg functions[] = {
+        {"new_client", sm_lua_new_client},
+        {"log_path", sm_lua_log_path},
+        {"logs_path", sm_lua_logs_path},
+        {"normalize_entry", sm_lua_normalize_entry},
+        {"is_error", sm_lua_is_error},
+        {"monotonic", core_monotonic},
+        {"sleep", core_sleep},
+        {NULL, NULL},
+    };
+    int json;
+    /* Thread-safe and reference-counted in the libcurl versions we build
+     * with ("threadsafe" feature); never undone, like most programs do. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return luaL_error(L, "supermetrics: curl_global_init failed");
+    push_json(L);
+    json = lua_gettop(L);
+    lua_getfield(L, json, "decode");
+    sm_client_open(L, lua_gettop(L));
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    sm_setfuncs(L, functions, 0);
+    sm_errors_open(L);
+    lua_setfield(L, -2, "Error");
+    lua_getfield(L, json, "null");
+    lua_setfield(L, -2, "null");
+    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+    lua_setfield(L, -2, "curl_version");
+    return 1;
+}

@@ -1,0 +1,59 @@
+#include "credential.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char header_prefix[] = "Authorization: Bearer ";
+static const char bearer[] = "Bearer ";
+
+static int is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+           c == '\v';
+}
+
+const char *sm_credential_header(const char *s, size_t n, char **out,
+                                 size_t *out_len, size_t *token_at)
+{
+    size_t i, prefix = sizeof header_prefix - 1;
+    char *line;
+    while (n > 0 && is_blank((unsigned char)*s)) {
+        s++;
+        n--;
+    }
+    while (n > 0 && is_blank((unsigned char)s[n - 1]))
+        n--;
+    if (n >= sizeof bearer - 1 && memcmp(s, bearer, sizeof bearer - 1) == 0) {
+        s += sizeof bearer - 1;
+        n -= sizeof bearer - 1;
+    }
+    if (n == 0)
+        return "is empty";
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f)
+            return "contains a control or non-ASCII character";
+    }
+    line = malloc(prefix + n + 1);
+    if (line == NULL)
+        return "could not be stored: out of memory";
+    memcpy(line, header_prefix, prefix);
+    memcpy(line + prefix, s, n);
+    line[prefix + n] = '\0';
+    *out = line;
+    *out_len = prefix + n;
+    *token_at = prefix;
+    return NULL;
+}
+
+void sm_wipe_free(char *p, size_t n)
+{
+    /* A volatile pointer keeps the stores: memset before free is dead code
+     * to an optimiser. */
+    volatile char *v = p;
+    if (p == NULL)
+        return;
+    while (n--)
+        *v++ = 0;
+    free(p);
+}

@@ -1,0 +1,26 @@
+/*
+ * errors.h: the supermetrics.Error type. Error values are plain tables
+ * (code, message, description, status, request_id, retry_after, attempts)
+ * whose metatable is the one registered here.
+ */
+#ifndef SM_ERRORS_H
+#define SM_ERRORS_H
+
+#include <lua.h>
+
+#define SM_ERROR_MT "supermetrics.Error"
+
+/* Creates the metatable in the registry and pushes it. */
+void sm_errors_open(lua_State *L);
+
+/* Pushes a new error table with code, message and attempts = 0. */
+void sm_push_error(lua_State *L, const char *code, const char *message);
+
+/* Raises INVALID_ARGUMENT with a formatted message (lua_pushfstring's %s %d
+ * %f %%). Never returns. Call it only with no C resources held. */
+int sm_argument_error(lua_State *L, const char *fmt, ...);
+
+/* Lua: is_error(v) -> boolean */
+int sm_lua_is_error(lua_State *L);
+
+#endif

@@ -1,0 +1,151 @@
+#include "path.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compat.h"
+#include "errors.h"
+#include "segment.h"
+
+/* 2^63 as a double: the first integral double above the int64 range. */
+#define SM_TWO_POW_63 9223372036854775808.0
+
+/* Writes the integral number at idx as decimal into out; -1 if the number is
+ * not integral or is outside the int64 range. */
+static int integral_decimal(lua_State *L, int idx, char *out, size_t size)
+{
+#if SM_HAVE_INTEGERS
+    if (lua_isinteger(L, idx)) {
+        snprintf(out, size, "%lld", (long long)lua_tointeger(L, idx));
+        return 0;
+    }
+#endif
+    {
+        lua_Number d = lua_tonumber(L, idx);
+        if (d != floor(d) || !(d >= -SM_TWO_POW_63 && d < SM_TWO_POW_63))
+            return -1;
+        snprintf(out, size, "%lld", (long long)d);
+        return 0;
+    }
+}
+
+/* Writes the canonical decimal team id into out[SM_TEAM_ID_DIGITS + 1]. */
+static void check_team_id(lua_State *L, int idx, char *out)
+{
+    static const char why[] =
+        "team_id must be an integer from 1 to 9223372036854775807, or a string "
+        "of its decimal digits";
+    size_t n;
+    const char *s;
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER: {
+        char digits[32];
+        if (integral_decimal(L, idx, digits, sizeof digits) == 0 &&
+            digits[0] != '-' &&
+            sm_team_id_from_digits(digits, strlen(digits), out) == 0)
+            return;
+        sm_argument_error(L, "%s", why);
+        return;
+    }
+    case LUA_TSTRING:
+        s = lua_tolstring(L, idx, &n);
+        if (sm_team_id_from_digits(s, n, out) == 0)
+            return;
+        sm_argument_error(L, "%s", why);
+        return;
+    default:
+        sm_argument_error(L, "%s (got %s)", why, luaL_typename(L, idx));
+    }
+}
+
+static const char *check_connector(lua_State *L, int idx, size_t *n)
+{
+    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n)
+                                                    : NULL;
+    if (s == NULL || sm_check_connector(s, *n) != 0)
+        sm_argument_error(L, "connector_identifier must be a string of 1 to %d "
+                             "characters from A-Z a-z 0-9 _ - (got %s)",
+                          SM_CONNECTOR_MAX,
+                          s ? "other characters" : luaL_typename(L, idx));
+    return s;
+}
+
+/* Returns the log id bytes; numbers become their decimal string in buf. */
+static const char *check_log_id(lua_State *L, int idx, char *buf, size_t size,
+                                size_t *n)
+{
+    const char *s = NULL;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        s = lua_tolstring(L, idx, n);
+        if (*n == 0 || *n > SM_LOG_ID_MAX)
+            sm_argument_error(L, "log_id must be 1 to %d bytes long (got %d)",
+                              SM_LOG_ID_MAX, (int)(*n > 9999 ? 9999 : *n));
+        if ((*n == 1 && s[0] == '.') || (*n == 2 && s[0] == '.' && s[1] == '.'))
+            sm_argument_error(L, "log_id must not be \".\" or \"..\"");
+        return s;
+    }
+    if (lua_type(L, idx) == LUA_TNUMBER &&
+        integral_decimal(L, idx, buf, size) == 0) {
+        *n = strlen(buf);
+        return buf;
+    }
+    sm_argument_error(L, "log_id must be a non-empty string or an integer "
+                         "(got %s)",
+                      lua_type(L, idx) == LUA_TNUMBER ? "a fractional number"
+                                                      : luaL_typename(L, idx));
+    return NULL;
+}
+
+/* The two ids every route starts with, checked. */
+typedef struct sm_ids {
+    char team[SM_TEAM_ID_DIGITS + 1];
+    const char *conn;
+    size_t conn_len;
+} sm_ids;
+
+static void check_ids(lua_State *L, sm_ids *ids)
+{
+    check_team_id(L, 1, ids->team);
+    ids->conn = check_connector(L, 2, &ids->conn_len);
+}
+
+/* Starts b with "/v1/teams/T/connector_builder/connectors/C/logs". */
+static void add_logs_prefix(lua_State *L, luaL_Buffer *b, const sm_ids *ids)
+{
+    luaL_buffinit(L, b);
+    luaL_addstring(b, "/v1/teams/");
+    luaL_addstring(b, ids->team);
+    luaL_addstring(b, "/connector_builder/connectors/");
+    luaL_addlstring(b, ids->conn, ids->conn_len);
+    luaL_addstring(b, "/logs");
+}
+
+int sm_lua_log_path(lua_State *L)
+{
+    char number[32];
+    char encoded[3 * SM_LOG_ID_MAX];
+    size_t log_len, enc_len;
+    const char *log_id;
+    sm_ids ids;
+    luaL_Buffer b;
+    check_ids(L, &ids);
+    log_id = check_log_id(L, 3, number, sizeof number, &log_len);
+    enc_len = sm_encode_segment(log_id, log_len, encoded);
+    add_logs_prefix(L, &b, &ids);
+    luaL_addchar(&b, '/');
+    luaL_addlstring(&b, encoded, enc_len);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+int sm_lua_logs_path(lua_State *L)
+{
+    sm_ids ids;
+    luaL_Buffer b;
+    check_ids(L, &ids);
+    add_logs_prefix(L, &b, &ids);
+    luaL_pushresult(&b);
+    return 1;
+}

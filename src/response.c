@@ -1,0 +1,189 @@
+#include "response.h"
+
+#include <string.h>
+
+void sm_meta_reset(sm_meta *m)
+{
+    m->request_id[0] = '\0';
+    m->retry_after = -1;
+    m->rate_limit = -1;
+    m->rate_remaining = -1;
+}
+
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* If line starts with name (lowercase, ending in ':'), points *v / *vn at the
+ * value without surrounding blanks and returns 1. */
+static int header_value(const char *line, size_t n, const char *name,
+                        const char **v, size_t *vn)
+{
+    size_t k = strlen(name), i;
+    if (n < k)
+        return 0;
+    for (i = 0; i < k; i++)
+        if (lower((unsigned char)line[i]) != name[i])
+            return 0;
+    line += k;
+    n -= k;
+    while (n > 0 && (*line == ' ' || *line == '\t')) {
+        line++;
+        n--;
+    }
+    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n' ||
+                     line[n - 1] == ' ' || line[n - 1] == '\t'))
+        n--;
+    *v = line;
+    *vn = n;
+    return 1;
+}
+
+/* 1..18 decimal digits, so the value always fits a long long. */
+static int parse_count(const char *s, size_t n, long long *out)
+{
+    long long v = 0;
+    size_t i;
+    if (n == 0 || n > 18)
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int sm_valid_request_id(const char *s, size_t n)
+{
+    size_t i;
+    if (n == 0 || n > SM_REQUEST_ID_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+              (c >= 'a' && c <= 'z') || c == '_' || c == '-' || c == '.' ||
+              c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+int sm_parse_retry_after(const char *s, size_t n, time_t now, double *seconds)
+{
+    char date[64];
+    time_t when;
+    size_t i;
+    double v = 0;
+    if (n == 0)
+        return -1;
+    for (i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        if (v < SM_RETRY_AFTER_MAX)
+            v = v * 10 + (s[i] - '0');
+    if (i == n) {
+        *seconds = v < SM_RETRY_AFTER_MAX ? v : SM_RETRY_AFTER_MAX;
+        return 0;
+    }
+    /* An HTTP-date: "Sun, 06 Nov 1994 08:49:37 GMT" is 29 bytes. */
+    if (n >= sizeof date)
+        return -1;
+    memcpy(date, s, n);
+    date[n] = '\0';
+    when = curl_getdate(date, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    v = when > now ? difftime(when, now) : 0;
+    *seconds = v < SM_RETRY_AFTER_MAX ? v : SM_RETRY_AFTER_MAX;
+    return 0;
+}
+
+void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now)
+{
+    const char *v;
+    size_t vn;
+    long long count;
+    double wait;
+    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        sm_meta_reset(m);
+    } else if (header_value(line, n, "x-request-id:", &v, &vn)) {
+        if (sm_valid_request_id(v, vn)) {
+            memcpy(m->request_id, v, vn);
+            m->request_id[vn] = '\0';
+        }
+    } else if (header_value(line, n, "retry-after:", &v, &vn)) {
+        if (sm_parse_retry_after(v, vn, now, &wait) == 0)
+            m->retry_after = wait;
+    } else if (header_value(line, n, "x-ratelimit-limit:", &v, &vn)) {
+        if (parse_count(v, vn, &count) == 0)
+            m->rate_limit = count;
+    } else if (header_value(line, n, "x-ratelimit-remaining:", &v, &vn)) {
+        if (parse_count(v, vn, &count) == 0)
+            m->rate_remaining = count;
+    }
+}
+
+const char *sm_code_for_status(long status)
+{
+    switch (status) {
+    case 400: return "BAD_REQUEST";
+    case 401: return "UNAUTHORIZED";
+    case 403: return "FORBIDDEN";
+    case 404: return "NOT_FOUND";
+    case 409: return "CONFLICT_ERROR";
+    case 422: return "UNPROCESSABLE_ENTITY";
+    case 429: return "TOO_MANY_REQUESTS";
+    case 500: return "INTERNAL_SERVER_ERROR";
+    case 502: return "BAD_GATEWAY";
+    case 503: return "SERVICE_UNAVAILABLE";
+    case 504: return "GATEWAY_TIMEOUT";
+    default: return "HTTP_ERROR";
+    }
+}
+
+const char *sm_reason_for_status(long status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 409: return "Conflict";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return NULL;
+    }
+}
+
+const char *sm_code_for_curl(CURLcode rc, int over_limit)
+{
+    if (over_limit)
+        return "RESPONSE_TOO_LARGE";
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return "TIMEOUT";
+    case CURLE_FILESIZE_EXCEEDED:
+        return "RESPONSE_TOO_LARGE";
+    case CURLE_BAD_CONTENT_ENCODING:
+        return "INVALID_RESPONSE";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+        return "TLS_ERROR";
+    default:
+        /* DNS, refused, reset, closed early, garbage instead of HTTP. */
+        return "CONNECTION_ERROR";
+    }
+}

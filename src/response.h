@@ -1,0 +1,49 @@
+/*
+ * response.h: what the library reads from a response besides its body:
+ * the response headers it cares about, and the error code for a status or a
+ * transport failure. Pure C over bytes (no Lua), so a fuzzer can drive it.
+ */
+#ifndef SM_RESPONSE_H
+#define SM_RESPONSE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#define SM_REQUEST_ID_MAX 128
+/* Larger Retry-After values are clamped here: far past any sane wait. */
+#define SM_RETRY_AFTER_MAX 1000000000.0
+
+typedef struct sm_meta {
+    char request_id[SM_REQUEST_ID_MAX + 1]; /* X-Request-Id, "" if none */
+    double retry_after;                     /* seconds, < 0 if none */
+    long long rate_limit;                   /* X-RateLimit-Limit, -1 if none */
+    long long rate_remaining;               /* X-RateLimit-Remaining, -1 */
+} sm_meta;
+
+void sm_meta_reset(sm_meta *m);
+
+/* Feeds one header line as libcurl delivers it (CRLF included). A status
+ * line starts a new response (after a 1xx) and resets m. now: time(NULL). */
+void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now);
+
+/* True for 1..SM_REQUEST_ID_MAX bytes of [A-Za-z0-9._:-]. */
+int sm_valid_request_id(const char *s, size_t n);
+
+/* Retry-After: delta-seconds or an HTTP-date. Writes the seconds to wait
+ * (never negative, clamped to SM_RETRY_AFTER_MAX) and returns 0; -1 if the
+ * value is neither form. */
+int sm_parse_retry_after(const char *s, size_t n, time_t now, double *seconds);
+
+/* The contract's code for a 4xx/5xx that has no usable envelope. */
+const char *sm_code_for_status(long status);
+
+/* Short reason phrase for a status, or NULL when we have none. */
+const char *sm_reason_for_status(long status);
+
+/* The contract's code for a failed transfer. over_limit: the body passed
+ * max_response_bytes (our write callback refused it). */
+const char *sm_code_for_curl(CURLcode rc, int over_limit);
+
+#endif
