@@ -43,10 +43,15 @@ supermetrics/core.so: $(SO)
 	@mkdir -p supermetrics
 	cp $(SO) $@
 
-test: all
+# Both first install what a bare Debian/Ubuntu lacks (as root), then build.
+test:
+	tests/deps.sh test
+	$(MAKE) all
 	tests/run.sh
 
-demo: all
+demo:
+	tests/deps.sh demo
+	$(MAKE) all
 	tests/demo.sh
 
 install: $(SO)

@@ -26,6 +26,8 @@ const char *sm_credential_header(const char *s, size_t n, char **out,
     if (n >= sizeof bearer - 1 && memcmp(s, bearer, sizeof bearer - 1) == 0) {
         s += sizeof bearer - 1;
         n -= sizeof bearer - 1;
+    } else if (n == sizeof bearer - 2 && memcmp(s, bearer, n) == 0) {
+        n = 0; /* "Bearer " with nothing after it, trimmed to "Bearer" */
     }
     if (n == 0)
         return "is empty";

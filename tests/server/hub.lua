@@ -1,0 +1,475 @@
+-- Local stand-in for the Supermetrics Hub API (see README.md).
+--
+-- Only one endpoint exists:
+--   GET /v1/teams/{team_id}/connector_builder/connectors/{connector}/logs/{log_id}
+-- The connector segment selects a test scenario, the log_id segment is its
+-- argument. Plain LuaJIT + ngx API + cjson only.
+
+local cjson = require("cjson")
+
+local M = {}
+
+local DICT = ngx.shared.hub
+
+-- Segments are matched on the raw request URI so that an encoded "%2F"
+-- stays inside its segment; a raw "/" simply makes the route not match.
+local ROUTE = "^/v1/teams/([^/]+)/connector_builder/connectors/([^/]+)/logs/([^/]+)$"
+
+local VALID_TOKENS = {
+    ["Bearer api_test_key"] = true,
+    ["Bearer otok_test_token"] = true,
+}
+
+local CANONICAL = {
+    [400] = "BAD_REQUEST",
+    [401] = "UNAUTHORIZED",
+    [403] = "FORBIDDEN",
+    [404] = "NOT_FOUND",
+    [405] = "METHOD_NOT_ALLOWED",
+    [409] = "CONFLICT_ERROR",
+    [422] = "UNPROCESSABLE_ENTITY",
+    [429] = "TOO_MANY_REQUESTS",
+    [500] = "INTERNAL_SERVER_ERROR",
+    [502] = "BAD_GATEWAY",
+    [503] = "SERVICE_UNAVAILABLE",
+    [504] = "GATEWAY_TIMEOUT",
+}
+
+-- The seed log entry, split around "id" so the hot (default) route only
+-- has to splice one encoded string between two constants.
+local SEED_HEAD = '{"id":'
+local SEED_TAIL = ',"log_time":"2025-01-01","status":200,'
+    .. '"event":"auth.token.refresh","request":"POST /api/oauth/token_refresh",'
+    .. '"duration_ms":253,"request_id":"8dc24bc2-8a17-4188-a509-217cb8799929"}'
+
+local function seed_fields(id)
+    return {
+        id = id,
+        log_time = "2025-01-01",
+        status = 200,
+        event = "auth.token.refresh",
+        request = "POST /api/oauth/token_refresh",
+        duration_ms = 253,
+        request_id = "8dc24bc2-8a17-4188-a509-217cb8799929",
+    }
+end
+
+-- Debian's lua-cjson 2.1.0 always escapes "/" as "\/" (valid JSON, but
+-- surprising in test output). Undoing it is safe: a literal backslash is
+-- encoded as "\\", so "\/" can only ever be an escaped slash.
+local function encode(value)
+    return (cjson.encode(value):gsub("\\/", "/"))
+end
+
+local function encode_string(s)
+    return encode(s)
+end
+
+-- Percent-decoding for one path segment. Not ngx.unescape_uri: that one
+-- is meant for query components and may turn "+" into a space, while in a
+-- path "+" is literal.
+local function hex_to_char(h)
+    return string.char(tonumber(h, 16))
+end
+
+local function decode_segment(s)
+    if not s:find("%", 1, true) then
+        return s
+    end
+    return (s:gsub("%%(%x%x)", hex_to_char))
+end
+
+local function new_request_id()
+    return "req_" .. ngx.var.request_id
+end
+
+-- Sends a complete response with an explicit Content-Length, so that the
+-- connection stays reusable without chunked encoding.
+local function send(status, body, request_id, content_type)
+    ngx.status = status
+    ngx.header["Content-Type"] = content_type or "application/json"
+    if request_id then
+        ngx.header["X-Request-Id"] = request_id
+    end
+    ngx.header["Content-Length"] = #body
+    if body ~= "" then
+        ngx.print(body)
+    end
+    return ngx.exit(ngx.HTTP_OK)
+end
+
+local function send_json(status, body, request_id)
+    request_id = request_id or new_request_id()
+    return send(status, body, request_id)
+end
+
+-- Built by hand (not cjson) so the key order is exactly
+-- {"meta":{...},"error":{"code","message"[,"description"]}}.
+local function envelope_body(code, message, request_id, description)
+    local parts = { '{' }
+    if request_id then
+        parts[#parts + 1] = '"meta":{"request_id":' .. encode_string(request_id) .. '},'
+    end
+    parts[#parts + 1] = '"error":{"code":' .. encode_string(code)
+        .. ',"message":' .. encode_string(message)
+    if description then
+        parts[#parts + 1] = ',"description":' .. encode_string(description)
+    end
+    parts[#parts + 1] = '}}'
+    return table.concat(parts)
+end
+
+local function send_error(status, code, message, request_id, description)
+    request_id = request_id or new_request_id()
+    return send(status, envelope_body(code, message, request_id, description), request_id)
+end
+
+local function canonical_code(status)
+    return CANONICAL[status] or ("HTTP_" .. status)
+end
+
+-- Malformed scenario arguments are a bug in the test, not a Hub behaviour;
+-- a distinct code makes that obvious.
+local function bad_scenario(what)
+    return send_error(400, "BAD_SCENARIO", "Unknown scenario argument: " .. what)
+end
+
+-- Statuses that must not carry a body (204, 304) or that we answer
+-- bodiless on purpose (other 3xx). nginx omits Content-Length for 204/304.
+local function send_bodiless(status, request_id)
+    ngx.status = status
+    if request_id then
+        ngx.header["X-Request-Id"] = request_id
+    end
+    if status ~= 204 and status ~= 304 then
+        ngx.header["Content-Length"] = 0
+    end
+    return ngx.exit(ngx.HTTP_OK)
+end
+
+local function send_seed(id, request_id)
+    return send_json(200, SEED_HEAD .. encode_string(id) .. SEED_TAIL, request_id)
+end
+
+local function authorized(header)
+    if type(header) ~= "string" then
+        return false
+    end
+    return VALID_TOKENS[header] or header:find("^Bearer otok_valid_") ~= nil
+end
+
+-- Raw socket faults. ngx.req.socket(true) hands us the downstream
+-- connection (after TLS for HTTPS; it is unavailable with HTTP/2, which
+-- this stand-in does not enable). GET has no body, so nothing is left
+-- unread. ngx.exit(444) then closes without nginx adding anything.
+local RAW = {
+    short = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"id":"x"',
+    midheaders = 'HTTP/1.1 200 OK\r\nContent-Ty',
+    badchunk = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n',
+    garbage = 'NOT HTTP AT ALL\r\n\r\n',
+}
+local DRIP_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'
+local DRIP_SECONDS = 30
+
+local function raw_socket()
+    local sock, err = ngx.req.socket(true)
+    if not sock then
+        ngx.log(ngx.ERR, "raw socket unavailable: ", err)
+    end
+    return sock
+end
+
+-- Sends bytes verbatim, then closes the connection.
+local function raw_reply(bytes)
+    local sock = raw_socket()
+    if sock then
+        sock:send(bytes)
+    end
+    return ngx.exit(444)
+end
+
+local function raw_drip()
+    local sock = raw_socket()
+    if not sock or not sock:send(DRIP_HEAD) then
+        return ngx.exit(444)
+    end
+    for _ = 1, DRIP_SECONDS do
+        ngx.sleep(1)
+        if not sock:send("x") then
+            break
+        end
+    end
+    return ngx.exit(444)
+end
+
+---------------------------------------------------------------------------
+-- Scenarios. Each gets (log_id, team_id) already percent-decoded.
+---------------------------------------------------------------------------
+
+local scenarios = {}
+
+function scenarios.echo(log_id, team_id)
+    if log_id == "redirected" then
+        DICT:incr("redirected_hits", 1, 0)
+    end
+    local auth = ngx.var.http_authorization
+    local entry = seed_fields(log_id)
+    entry.team_id = team_id
+    entry.uri = ngx.var.request_uri
+    entry.connection = tonumber(ngx.var.connection)
+    entry.connection_requests = tonumber(ngx.var.connection_requests)
+    entry.user_agent = ngx.var.http_user_agent
+    entry.accept = ngx.var.http_accept
+    entry.accept_encoding = ngx.var.http_accept_encoding
+    entry.scheme = ngx.var.scheme
+    -- Only the scheme: the credential itself must never be reflected.
+    if auth and auth:sub(1, 7) == "Bearer " then
+        entry.authorization_scheme = "Bearer"
+    end
+    return send_json(200, encode(entry))
+end
+
+-- <code>[-html|-empty|-broken|-custom|-nometa|-badcode]
+local STATUS_VARIANTS = {
+    [""] = function(code)
+        return send_error(code, canonical_code(code), "Status " .. code .. " from the stand-in.",
+            "req_status_" .. code, "Longer text for " .. code .. ".")
+    end,
+    html = function(code)
+        return send(code, "<html><body><h1>" .. code .. " Bad Gateway</h1></body></html>",
+            "req_html_" .. code, "text/html")
+    end,
+    empty = function(code)
+        return send(code, "", nil)
+    end,
+    broken = function(code)
+        return send(code, '{"error": {"code": ', nil)
+    end,
+    custom = function(code)
+        return send_error(code, "LOG_NOT_FOUND", "No such log.", "req_custom_" .. code,
+            "The log " .. code .. " does not exist.")
+    end,
+    nometa = function(code)
+        local body = envelope_body(canonical_code(code), "Status " .. code .. " without meta.", nil)
+        return send(code, body, "req_header_" .. code)
+    end,
+    badcode = function(code)
+        return send_error(code, "not screaming", "m")
+    end,
+}
+
+function scenarios.status(log_id)
+    local code, variant = log_id:match("^(%d%d%d)%-(%a+)$")
+    if not code then
+        code, variant = log_id:match("^(%d%d%d)$"), ""
+    end
+    code = tonumber(code)
+    local respond = STATUS_VARIANTS[variant or ""]
+    if not code or not respond then
+        return bad_scenario(log_id)
+    end
+    if code < 200 then
+        -- nginx would send a 1xx as if it were final and then keep the
+        -- connection open, so clients hang. Send the interim response
+        -- ourselves and close: the client sees a premature end instead.
+        return raw_reply("HTTP/1.1 " .. code .. " Informational\r\n\r\n")
+    end
+    if code == 204 or (code >= 300 and code < 400) then
+        return send_bodiless(code, "req_status_" .. code)
+    end
+    return respond(code)
+end
+
+-- Retry-After: digits verbatim, "date<secs>" = HTTP-date in the future,
+-- "dateNEG" = HTTP-date in the past, anything else verbatim (lets tests
+-- send unparsable values).
+local function retry_after_value(spec)
+    if spec == "dateNEG" then
+        return ngx.http_time(ngx.time() - 3600)
+    end
+    local secs = spec:match("^date(%d+)$")
+    if secs then
+        return ngx.http_time(ngx.time() + tonumber(secs))
+    end
+    return spec
+end
+
+-- <nonce>-<n>-<status>[-<retry_after>]; the nonce has no "-". A retry_after
+-- of "slow<ms>" sends no Retry-After but delays the first success by ms
+-- (a retry that runs into the call's deadline).
+function scenarios.retry(log_id)
+    local nonce, n, status, after = log_id:match("^([^-]+)-(%d+)-(%d+)-(.+)$")
+    if not nonce then
+        nonce, n, status = log_id:match("^([^-]+)-(%d+)-(%d+)$")
+    end
+    if not nonce then
+        return bad_scenario(log_id)
+    end
+    n, status = tonumber(n), tonumber(status)
+    local seen = DICT:incr(log_id, 1, 0)
+    if seen <= n then
+        if status == 0 then
+            return ngx.exit(444)
+        end
+        if after and not after:find("^slow") then
+            ngx.header["Retry-After"] = retry_after_value(after)
+        end
+        return send_error(status, canonical_code(status), "Attempt " .. seen .. " fails with " .. status .. ".",
+            "req_retry_" .. status .. "_" .. seen)
+    end
+    local slow = after and after:match("^slow(%d+)$")
+    if slow and seen == n + 1 then
+        ngx.sleep(tonumber(slow) / 1000)
+    end
+    local entry = seed_fields(log_id)
+    entry.attempts_seen = seen
+    return send_json(200, encode(entry))
+end
+
+function scenarios.slow(log_id)
+    local ms = tonumber(log_id:match("^(%d+)$"))
+    if not ms then
+        return bad_scenario(log_id)
+    end
+    ngx.sleep(ms / 1000)
+    return send_seed(log_id)
+end
+
+function scenarios.close()
+    -- 444 is nginx's "close the connection, send nothing".
+    return ngx.exit(444)
+end
+
+local REDIRECT_PATH = "/v1/teams/1/connector_builder/connectors/echo/logs/redirected"
+
+function scenarios.redirect(log_id)
+    local location
+    if log_id == "same" then
+        location = REDIRECT_PATH
+    elseif log_id == "other" then
+        -- Another host (nothing listens on 127.0.0.2): a client following
+        -- it must not forward the Authorization header.
+        location = ngx.var.scheme .. "://127.0.0.2:" .. ngx.var.server_port .. REDIRECT_PATH
+    else
+        return bad_scenario(log_id)
+    end
+    ngx.header["Location"] = location
+    return send_bodiless(302, new_request_id())
+end
+
+-- {"id":"big","pad":"xxx..."} with exactly <bytes> bytes.
+local BIG_HEAD = '{"id":"big","pad":"'
+local BIG_TAIL = '"}'
+local BIG_MIN = #BIG_HEAD + #BIG_TAIL
+local BIG_MAX = 512 * 1024 * 1024
+local CHUNK = 16384
+
+local function send_big_chunked(bytes)
+    ngx.status = 200
+    ngx.header["Content-Type"] = "application/json"
+    ngx.header["X-Request-Id"] = new_request_id()
+    -- No Content-Length + flushing pieces makes nginx use chunked encoding.
+    ngx.print(BIG_HEAD)
+    ngx.flush(true)
+    local left = bytes - BIG_MIN
+    local piece = string.rep("x", CHUNK)
+    while left > 0 do
+        if left < CHUNK then
+            piece = piece:sub(1, left)
+        end
+        local ok = ngx.print(piece)
+        if not ok then
+            return ngx.exit(444)
+        end
+        ngx.flush(true)
+        left = left - #piece
+    end
+    ngx.print(BIG_TAIL)
+    return ngx.exit(ngx.HTTP_OK)
+end
+
+function scenarios.big(log_id)
+    local bytes, chunked = log_id:match("^(%d+)(.*)$")
+    bytes = tonumber(bytes)
+    if not bytes or bytes < BIG_MIN or bytes > BIG_MAX
+            or (chunked ~= "" and chunked ~= "-chunked") then
+        return bad_scenario(log_id)
+    end
+    if chunked ~= "" then
+        return send_big_chunked(bytes)
+    end
+    return send_json(200, BIG_HEAD .. string.rep("x", bytes - BIG_MIN) .. BIG_TAIL)
+end
+
+-- Literal bodies: cjson could not produce the big integer exactly.
+local SHAPES = {
+    array = '[1,2,3]',
+    string = '"x"',
+    number = '42',
+    null = 'null',
+    empty = '',
+    nulls = '{"id":"n1","log_time":"2025-01-01","status":null,"event":null,'
+        .. '"request":null,"duration_ms":null,"request_id":null}',
+    extra = SEED_HEAD .. '"extra"' .. SEED_TAIL:sub(1, -2)
+        .. ',"future":{"a":null,"list":[1,null,3]},"flag":true}',
+    floaty = SEED_HEAD .. '"floaty"' .. SEED_TAIL:gsub('"duration_ms":253', '"duration_ms":253.5'),
+    bigint = SEED_HEAD .. '"bigint"' .. SEED_TAIL:gsub('"duration_ms":253', '"duration_ms":9007199254740993'),
+}
+
+function scenarios.shape(log_id)
+    if log_id == "notjson" then
+        return send(200, "hello", new_request_id(), "text/plain")
+    end
+    local body = SHAPES[log_id]
+    if not body then
+        return bad_scenario(log_id)
+    end
+    return send_json(200, body)
+end
+
+-- Raw socket faults (see raw_reply above).
+function scenarios.raw(log_id)
+    if log_id == "drip" then
+        return raw_drip()
+    end
+    local bytes = RAW[log_id]
+    if not bytes then
+        return bad_scenario(log_id)
+    end
+    return raw_reply(bytes)
+end
+
+function scenarios.stats(log_id)
+    if log_id == "reset" then
+        DICT:flush_all()
+        return send_json(200, '{"id":"stats"}')
+    elseif log_id == "get" then
+        local hits = DICT:get("redirected_hits") or 0
+        return send_json(200, '{"id":"stats","redirected_hits":' .. hits .. '}')
+    end
+    return bad_scenario(log_id)
+end
+
+---------------------------------------------------------------------------
+
+function M.handle()
+    local path = ngx.var.request_uri:match("^[^?]*")
+    local team, connector, log_id = path:match(ROUTE)
+    if not team then
+        return send_error(404, "NOT_FOUND", "Route not found.")
+    end
+    if ngx.req.get_method() ~= "GET" then
+        return send_error(405, "METHOD_NOT_ALLOWED", "Only GET is supported.")
+    end
+    connector = decode_segment(connector)
+    if connector ~= "stats" and not authorized(ngx.var.http_authorization) then
+        return send_error(401, "UNAUTHORIZED", "Authentication is required.", "req_unauthorized01")
+    end
+    local scenario = scenarios[connector]
+    if scenario then
+        return scenario(decode_segment(log_id), decode_segment(team))
+    end
+    return send_seed(decode_segment(log_id))
+end
+
+return M

@@ -1,0 +1,181 @@
+-- Error values: built from the API's envelope when there is a usable one,
+-- else from the status or the transport failure. No retries here
+-- (max_retries = 0): the retry spec covers those.
+local supermetrics = require "supermetrics"
+local support = require "tests.spec.support"
+
+local CANONICAL = {
+  [400] = "BAD_REQUEST", [401] = "UNAUTHORIZED", [403] = "FORBIDDEN", [404] = "NOT_FOUND",
+  [409] = "CONFLICT_ERROR", [422] = "UNPROCESSABLE_ENTITY", [429] = "TOO_MANY_REQUESTS",
+  [500] = "INTERNAL_SERVER_ERROR", [502] = "BAD_GATEWAY", [503] = "SERVICE_UNAVAILABLE",
+  [504] = "GATEWAY_TIMEOUT",
+}
+
+local client
+before_each(function() client = support.client { max_retries = 0 } end)
+after_each(function() client:close() end)
+
+local function status_error(log_id)
+  return support.fetch_error(client, "status", log_id)
+end
+
+describe("errors from the envelope", function()
+  for status, code in pairs(CANONICAL) do
+    it("HTTP " .. status .. " gives " .. code .. " with every envelope field", function()
+      local err = status_error(tostring(status))
+      assert.are.equal(supermetrics.Error, getmetatable(err))
+      assert.are.equal(code, err.code)
+      assert.are.equal(status, err.status)
+      assert.are.equal("Status " .. status .. " from the stand-in.", err.message)
+      assert.are.equal("Longer text for " .. status .. ".", err.description)
+      assert.are.equal("req_status_" .. status, err.request_id)
+      assert.are.equal(1, err.attempts)
+    end)
+  end
+
+  it("keeps a domain code as sent (LOG_NOT_FOUND)", function()
+    local err = status_error("404-custom")
+    assert.are.equal("LOG_NOT_FOUND", err.code)
+    assert.are.equal("No such log.", err.message)
+    assert.are.equal("req_custom_404", err.request_id)
+  end)
+
+  it("takes request_id from X-Request-Id when meta has none", function()
+    local err = status_error("404-nometa")
+    assert.are.equal("NOT_FOUND", err.code)
+    assert.are.equal("req_header_404", err.request_id)
+  end)
+
+  it("ignores an envelope whose code is not SCREAMING_SNAKE_CASE", function()
+    local err = status_error("404-badcode")
+    assert.are.equal("NOT_FOUND", err.code)
+    assert.are.equal(404, err.status)
+  end)
+
+  it("an unknown status with an envelope keeps the envelope's code", function()
+    assert.are.equal("HTTP_418", status_error("418").code)
+  end)
+end)
+
+describe("errors without a usable envelope", function()
+  for status, code in pairs(CANONICAL) do
+    for _, body in ipairs { "html", "empty", "broken" } do
+      it("HTTP " .. status .. " with a " .. body .. " body gives " .. code, function()
+        local err = status_error(status .. "-" .. body)
+        assert.are.equal(code, err.code)
+        assert.are.equal(status, err.status)
+        assert.are.equal("string", type(err.message))
+        assert.is_nil(err.description)
+      end)
+    end
+  end
+
+  it("any other 4xx/5xx gives HTTP_ERROR", function()
+    local err = status_error("418-html")
+    assert.are.equal("HTTP_ERROR", err.code)
+    assert.are.equal(418, err.status)
+  end)
+
+  it("takes request_id from X-Request-Id on an HTML error", function()
+    assert.are.equal("req_html_502", status_error("502-html").request_id)
+  end)
+
+  for _, status in ipairs { 302, 304 } do
+    it("HTTP " .. status .. " gives HTTP_ERROR with the status", function()
+      local err = status_error(tostring(status))
+      assert.are.equal("HTTP_ERROR", err.code)
+      assert.are.equal(status, err.status)
+    end)
+  end
+end)
+
+describe("a 2xx that is not a JSON object", function()
+  for _, shape in ipairs { "array", "string", "number", "null", "notjson", "empty" } do
+    it("(" .. shape .. ") gives INVALID_RESPONSE", function()
+      local err = support.fetch_error(client, "shape", shape)
+      assert.are.equal("INVALID_RESPONSE", err.code)
+      assert.are.equal(200, err.status)
+    end)
+  end
+
+  it("(204 No Content) gives INVALID_RESPONSE", function()
+    local err = status_error("204")
+    assert.are.equal("INVALID_RESPONSE", err.code)
+    assert.are.equal(204, err.status)
+  end)
+end)
+
+describe("transport failures", function()
+  it("connection closed before a response gives CONNECTION_ERROR", function()
+    local err = support.fetch_error(client, "close", "x")
+    assert.are.equal("CONNECTION_ERROR", err.code)
+    assert.is_nil(err.status)
+    assert.are.equal(1, err.attempts)
+  end)
+
+  it("a refused connection gives CONNECTION_ERROR", function()
+    local c = supermetrics.new { api_key = support.KEY, base_url = "http://127.0.0.1:9", max_retries = 0 }
+    assert.are.equal("CONNECTION_ERROR", support.fetch_error(c, "T3S70", "1").code)
+    c:close()
+  end)
+
+  it("a slow response past the deadline gives TIMEOUT, on time", function()
+    local c = support.client { timeout = 0.3 }
+    local t0 = support.now()
+    local err = support.fetch_error(c, "slow", "3000")
+    local took = support.now() - t0
+    c:close()
+    assert.are.equal("TIMEOUT", err.code)
+    assert.are.equal(1, err.attempts)
+    assert.is_true(took >= 0.29 and took < 1.5, "took " .. took)
+  end)
+
+  it("a slow response within the deadline succeeds", function()
+    assert.are.equal("150", client:get_connector_log(1, "slow", "150").id)
+  end)
+
+  it("a body over max_response_bytes gives RESPONSE_TOO_LARGE (with Content-Length)", function()
+    local c = support.client { max_retries = 0, max_response_bytes = 10000 }
+    assert.are.equal("big", c:get_connector_log(1, "big", "10000").id)
+    local err = support.fetch_error(c, "big", "10001")
+    assert.are.equal("RESPONSE_TOO_LARGE", err.code)
+    c:close()
+  end)
+
+  it("a body over max_response_bytes gives RESPONSE_TOO_LARGE (chunked, no length)", function()
+    local c = support.client { max_retries = 0, max_response_bytes = 10000 }
+    assert.are.equal("big", c:get_connector_log(1, "big", "10000-chunked").id)
+    local err = support.fetch_error(c, "big", "200000-chunked")
+    assert.are.equal("RESPONSE_TOO_LARGE", err.code)
+    assert.are.equal(200, err.status)
+    c:close()
+  end)
+
+  it("the client keeps working after a failed call", function()
+    support.fetch_error(client, "close", "x")
+    support.fetch_error(client, "big", "20000000")
+    assert.are.same(support.SEED, client:get_connector_log(support.TEAM, "T3S70", "123"))
+  end)
+end)
+
+describe("error values", function()
+  it("print as one line with code, status, message and request id", function()
+    local err = status_error("404")
+    assert.are.equal("supermetrics: NOT_FOUND (HTTP 404): Status 404 from the stand-in. "
+      .. "[request_id req_status_404]", tostring(err))
+  end)
+
+  it("print without status or request id when there was no response", function()
+    local err = support.fetch_error(client, "close", "x")
+    assert.truthy(tostring(err):find("^supermetrics: CONNECTION_ERROR: %S"))
+    assert.is_nil(tostring(err):find("HTTP", 1, true))
+  end)
+
+  it("are recognised by is_error, and nothing else is", function()
+    assert.is_true(supermetrics.is_error(status_error("500")))
+    for _, v in ipairs { "x", 1, {}, { code = "NOT_FOUND" }, setmetatable({}, {}), true } do
+      assert.is_false(supermetrics.is_error(v))
+    end
+    assert.is_false(supermetrics.is_error(nil))
+  end)
+end)

@@ -1,0 +1,79 @@
+-- Shared helpers of the specs: where the local Hub stand-in listens, the
+-- seed entry, and small wrappers that keep each spec about one behaviour.
+local supermetrics = require "supermetrics"
+
+local support = {}
+
+support.HTTP = assert(os.getenv("SM_TEST_HTTP_URL"), "SM_TEST_HTTP_URL not set")
+support.HTTPS = assert(os.getenv("SM_TEST_HTTPS_URL"), "SM_TEST_HTTPS_URL not set")
+support.HTTPS_LOCALHOST = assert(os.getenv("SM_TEST_HTTPS_LOCALHOST_URL"))
+support.CA = assert(os.getenv("SM_TEST_CA"), "SM_TEST_CA not set")
+support.KEY = "api_test_key"
+support.TOKEN = "otok_test_token"
+support.TEAM = 936506
+
+-- The seed document's entry, as the contract says it comes back.
+support.SEED = {
+  id = "123",
+  log_time = "2025-01-01",
+  status = 200,
+  event = "auth.token.refresh",
+  request = "POST /api/oauth/token_refresh",
+  duration_ms = 253,
+  request_id = "8dc24bc2-8a17-4188-a509-217cb8799929",
+}
+
+-- Both transports every behaviour runs over.
+support.TRANSPORTS = {
+  { name = "http", base_url = support.HTTP },
+  { name = "https", base_url = support.HTTPS, ca_file = support.CA },
+}
+
+--- A client on the stand-in; opts override the test defaults (quick retries).
+function support.client(opts, transport)
+  transport = transport or support.TRANSPORTS[1]
+  local o = {
+    api_key = support.KEY,
+    base_url = transport.base_url,
+    ca_file = transport.ca_file,
+    max_retry_wait = 0.05,
+  }
+  for k, v in pairs(opts or {}) do
+    o[k] = v
+  end
+  if o.api_key == false then
+    o.api_key = nil
+  end
+  return supermetrics.new(o)
+end
+
+--- Calls f(...) expecting it to raise; returns the error value.
+function support.catch(f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok, "expected an error, got success")
+  return err
+end
+
+--- The error value of client:get_connector_log(TEAM, connector, log_id).
+function support.fetch_error(client, connector, log_id)
+  return support.catch(client.get_connector_log, client, support.TEAM, connector, log_id)
+end
+
+--- Counters kept by the stand-in (no credential needed).
+function support.stats()
+  local c = support.client()
+  local s = c:get_connector_log(1, "stats", "get")
+  c:close()
+  return s
+end
+
+--- A name unique to this run, for stand-in scenarios that count requests.
+local serial = 0
+function support.nonce()
+  serial = serial + 1
+  return string.format("n%d%d", os.time(), serial)
+end
+
+support.now = require("supermetrics.core").monotonic
+
+return support
