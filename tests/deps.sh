@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that `make test` / `make demo` need when they
-# are missing. As root it installs them; otherwise it says what to install.
-# Usage: deps.sh test|demo
+# Installs the Debian packages the project needs when they are missing. As
+# root it installs them (one apt-get update first); otherwise it says what to
+# install. The only list of the project's packages.
+# Usage: deps.sh demo|test|ci
 set -u
 
-need_build="gcc make pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev lua-cjson"
-need_server="nginx libnginx-mod-http-lua openssl"
-need_test="lua-busted"
+build="gcc make pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev lua-cjson"
+server="nginx libnginx-mod-http-lua openssl"
+test="lua-busted lua-check"
+ci="clang valgrind"
 
-packages="$need_build $need_server"
-[ "${1:-test}" = test ] && packages="$packages $need_test"
+case "${1:-test}" in
+    demo) packages="$build $server" ;;
+    test) packages="$build $server $test" ;;
+    ci) packages="$build $server $test $ci" ;;
+    *) echo "usage: $0 demo|test|ci" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $packages; do
@@ -25,8 +31,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "Installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-if [ -z "${SM_APT_UPDATED:-}" ]; then
-    apt-get update -q >/dev/null || exit 1
-fi
+apt-get update -q >/dev/null || exit 1
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null || exit 1

@@ -21,18 +21,47 @@ set +a
 # The credential the stand-in accepts, for the "from the environment" specs.
 export SUPERMETRICS_API_KEY=api_test_key LUA
 
+passed=0
+failed=0
+
+# One whole-project check counted as one test; its output shows on failure.
+check() {
+    local name=$1 log
+    shift
+    log=$ROOT/tests/tmp/check-$name.log
+    if "$@" >"$log" 2>&1; then
+        echo "ok: $name"
+        passed=$((passed + 1))
+    else
+        echo "FAILED: $name"
+        tail -n 30 "$log"
+        failed=$((failed + 1))
+    fi
+}
+
+# The busted suite; its closing line is "N successes / N failures / N errors /
+# N pending", which becomes part of our own count.
 out=$ROOT/tests/tmp/busted.out
 "$LUA" /usr/bin/busted --helper=tests/spec/helpers.lua tests/spec 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
-
-# busted ends with "N successes / N failures / N errors / N pending".
 summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" | tail -n 1)
 if [ -z "$summary" ]; then
-    echo "busted printed no summary (exit $status)"
-    echo "0 passed, 1 failed"
-    exit 1
+    echo "FAILED: busted printed no summary (exit $status)"
+    failed=$((failed + 1))
+else
+    read -r ok _ _ failures _ _ errors _ <<<"$summary"
+    passed=$((passed + ok))
+    failed=$((failed + failures + errors))
+    [ "$status" -ne 0 ] && [ $((failures + errors)) -eq 0 ] && failed=$((failed + 1))
 fi
-read -r passed _ _ failures _ _ errors _ <<<"$summary"
-failed=$((failures + errors))
+
+check luacheck luacheck --no-color lua tests examples
+if command -v valgrind >/dev/null 2>&1; then
+    check memcheck tests/memcheck.sh "$HUB_DIR/env"
+fi
+if command -v clang >/dev/null 2>&1; then
+    check clang-build make -s CC=clang BUILD="$ROOT/tests/tmp/clang-build" "$ROOT/tests/tmp/clang-build/supermetrics/core.so"
+fi
+
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
+[ "$failed" -eq 0 ]

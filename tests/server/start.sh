@@ -12,11 +12,25 @@ fi
 SERVER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$1"
 DIR=$(cd "$1" && pwd)
-HTTP_PORT=${SM_TEST_PORT:-39080}
-HTTPS_PORT=$((HTTP_PORT + 363))
-
 # A previous stand-in from the same DIR would hold the ports.
 "$SERVER_DIR/stop.sh" "$DIR"
+
+# Something already answers on the port (another stand-in, a test run next
+# to a demo): take the next pair. SM_TEST_PORT pins the port instead.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+HTTP_PORT=${SM_TEST_PORT:-39080}
+if [ -z "${SM_TEST_PORT:-}" ]; then
+    tries=0
+    while port_busy "$HTTP_PORT" || port_busy $((HTTP_PORT + 363)); do
+        HTTP_PORT=$((HTTP_PORT + 1))
+        tries=$((tries + 1))
+        if [ "$tries" -ge 300 ]; then
+            echo "start.sh: no free port pair from 39080 on" >&2
+            exit 1
+        fi
+    done
+fi
+HTTPS_PORT=$((HTTP_PORT + 363))
 
 # Throwaway CA + server cert, reused while valid for at least another hour.
 gen_certs() {

@@ -1,0 +1,6 @@
+-- luacheck configuration: `make lint`.
+std = "max"
+max_line_length = 120
+files["tests/spec"] = { std = "+busted" }
+files["tests/server"] = { std = "ngx_lua" }
+exclude_files = { "tests/tmp" }

@@ -1,0 +1,49 @@
+-- A short tour of every code path for valgrind (tests/memcheck.sh): success
+-- over HTTP and HTTPS, each error kind, retries, token_provider, close, GC.
+package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.cpath = assert(os.getenv("SM_BUILD_DIR")) .. "/?.so;" .. package.cpath
+local supermetrics = require "supermetrics"
+
+local function client(opts)
+  local o = { api_key = "api_test_key", base_url = os.getenv("SM_TEST_HTTP_URL"), max_retry_wait = 0.01 }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.token_provider then o.api_key = nil end
+  return supermetrics.new(o)
+end
+
+local function expect_error(c, connector, log_id, code)
+  local ok, err = pcall(c.get_connector_log, c, 1, connector, log_id)
+  assert(not ok and err.code == code, tostring(err))
+end
+
+local http = client()
+assert(http:get_connector_log(936506, "T3S70", "123").duration_ms == 253)
+for i = 1, 20 do http:get_connector_log(936506, "echo", "a/b " .. i) end
+expect_error(http, "status", "404", "NOT_FOUND")
+expect_error(http, "status", "502-html", "BAD_GATEWAY")
+expect_error(http, "status", "500-broken", "INTERNAL_SERVER_ERROR")
+expect_error(http, "shape", "array", "INVALID_RESPONSE")
+expect_error(http, "close", "x", "CONNECTION_ERROR")
+expect_error(http, "raw", "short", "CONNECTION_ERROR")
+expect_error(http, "big", "20000000-chunked", "RESPONSE_TOO_LARGE")
+assert(http:get_connector_log(1, "shape", "extra").flag == true)
+local ok = pcall(http.get_connector_log, http, 0, "x", "y")
+assert(not ok)
+http:close()
+http:close()
+
+local https = client { base_url = os.getenv("SM_TEST_HTTPS_URL"), ca_file = os.getenv("SM_TEST_CA") }
+for _ = 1, 5 do https:get_connector_log(936506, "T3S70", "123") end
+local n = 0
+local provided = client { token_provider = function() n = n + 1; return "otok_valid_" .. n end }
+expect_error(provided, "status", "503", "SERVICE_UNAVAILABLE")
+local untrusted = client { base_url = os.getenv("SM_TEST_HTTPS_URL"), max_retries = 0 }
+expect_error(untrusted, "T3S70", "1", "TLS_ERROR")
+local slow = client { timeout = 0.2 }
+expect_error(slow, "slow", "2000", "TIMEOUT")
+local refused = pcall(supermetrics.new, { api_key = "x", base_url = "http://example.com" })
+assert(not refused)
+-- https, provided, untrusted and slow are left to the garbage collector.
+https, provided, untrusted, slow = nil, nil, nil, nil
+collectgarbage()
+print("memcheck tour done")

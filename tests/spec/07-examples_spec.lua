@@ -1,0 +1,59 @@
+-- The examples run for real against the stand-in, as a user would run them.
+local cjson = require "cjson"
+local support = require "tests.spec.support"
+
+local LUA = os.getenv("LUA") or "lua5.4"
+
+-- Runs examples/get_log.lua with args; returns exit code, stdout, stderr.
+local function get_log(args, env)
+  local err_file = os.tmpname()
+  local cmd = table.concat({
+    "env",
+    "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;'",
+    "LUA_CPATH='" .. os.getenv("SM_BUILD_DIR") .. "/?.so;;'",
+    "SUPERMETRICS_API_KEY=" .. support.KEY,
+    "SUPERMETRICS_BASE_URL=" .. support.HTTPS,
+    "SUPERMETRICS_CA_FILE=" .. support.CA,
+    env or "",
+    LUA, "examples/get_log.lua", args, "2>" .. err_file,
+  }, " ")
+  local p = io.popen(cmd)
+  local out = p:read("*a")
+  local _, _, code = p:close()
+  local f = io.open(err_file)
+  local err = f:read("*a")
+  f:close()
+  os.remove(err_file)
+  return code, out, err
+end
+
+describe("examples/get_log.lua", function()
+  it("prints the seed's entry as JSON with integer numbers", function()
+    local code, out = get_log("936506 T3S70 123")
+    assert.are.equal(0, code)
+    assert.are.same(support.SEED, cjson.decode(out))
+    assert.truthy(out:find('"status": 200,', 1, true))
+    assert.truthy(out:find('"duration_ms": 253,', 1, true))
+    assert.truthy(out:find('"request": "POST /api/oauth/token_refresh"', 1, true))
+  end)
+
+  it("prints the error line to stderr and exits 1", function()
+    local code, out, err = get_log("936506 status 404")
+    assert.are.equal(1, code)
+    assert.are.equal("", out)
+    assert.are.equal("supermetrics: NOT_FOUND (HTTP 404): Status 404 from the stand-in. "
+      .. "[request_id req_status_404]\n", err)
+  end)
+
+  it("exits 2 with usage on bad arguments", function()
+    local code, _, err = get_log("936506")
+    assert.are.equal(2, code)
+    assert.truthy(err:find("usage", 1, true))
+  end)
+
+  it("reports a bad argument without traffic", function()
+    local code, _, err = get_log("0 T3S70 1")
+    assert.are.equal(1, code)
+    assert.truthy(err:find("INVALID_ARGUMENT", 1, true))
+  end)
+end)
