@@ -1,0 +1,43 @@
+rockspec_format = "3.0"
+package = "lua-supermetrics"
+version = "scm-1"
+source = {
+  url = "git+https://example.invalid/lua-supermetrics.git",
+}
+description = {
+  summary = "Fast, safe access to the Supermetrics Hub API (libcurl + lua-cjson)",
+  detailed = [[
+    A C extension module for Lua that fetches Codeless Connector log entries
+    from the Supermetrics Hub API through libcurl, with structured errors,
+    retries within one deadline, and connection reuse.
+  ]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson >= 2.1.0",
+}
+external_dependencies = {
+  -- Only the library: Debian keeps curl.h in a multiarch folder that
+  -- LuaRocks 3.8 does not search, while the compiler finds it there.
+  CURL = { library = "curl" },
+}
+build = {
+  type = "make",
+  -- The same Makefile as a manual build; LuaRocks passes its own paths.
+  build_variables = {
+    CFLAGS = "$(CFLAGS)",
+    LIBFLAG = "$(LIBFLAG)",
+    LUA_INCDIR = "$(LUA_INCDIR)",
+    CURL_CFLAGS = "-I$(CURL_INCDIR)",
+    CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
+    BUILD = "build/luarocks",
+  },
+  install_variables = {
+    BUILD = "build/luarocks",
+    LUA_LIBDIR = "$(LIBDIR)",
+    LUA_SHAREDIR = "$(LUADIR)",
+  },
+  build_target = "build/luarocks/supermetrics/core.so",
+  install_target = "install",
+}
