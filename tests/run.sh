@@ -11,6 +11,12 @@ LUA_VERSION=${LUA_VERSION:-5.4}
 export SM_BUILD_DIR=${SM_BUILD_DIR:-$ROOT/build/lua$LUA_VERSION}
 HUB_DIR=$ROOT/tests/tmp/hub
 
+# A loopback port whose connects hang, for the connect_timeout specs.
+export SM_TEST_BLACKHOLE=$ROOT/tests/tmp/blackhole
+mkdir -p "$ROOT/tests/tmp"
+${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$SM_TEST_BLACKHOLE" tests/tools/blackhole.c ||
+    { echo "0 passed, 1 failed"; exit 1; }
+
 tests/server/start.sh "$HUB_DIR" || { echo "0 passed, 1 failed"; exit 1; }
 trap 'tests/server/stop.sh "$HUB_DIR"' EXIT
 set -a

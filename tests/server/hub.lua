@@ -229,7 +229,7 @@ function scenarios.echo(log_id, team_id)
     return send_json(200, encode(entry))
 end
 
--- <code>[-html|-empty|-broken|-custom|-nometa|-badcode]
+-- <code>[-html|-empty|-broken|-custom|-nometa|-badcode|-leak]
 local STATUS_VARIANTS = {
     [""] = function(code)
         return send_error(code, canonical_code(code), "Status " .. code .. " from the stand-in.",
@@ -255,6 +255,13 @@ local STATUS_VARIANTS = {
     end,
     badcode = function(code)
         return send_error(code, "not screaming", "m")
+    end,
+    -- A careless server that quotes the credential back: clients must not
+    -- pass it on in their error messages.
+    leak = function(code)
+        local token = (ngx.var.http_authorization or ""):gsub("^Bearer ", "")
+        return send_error(code, canonical_code(code), "Bad token " .. token .. ".", "req_leak_" .. code,
+            "You sent " .. token .. " twice: " .. token)
     end,
 }
 

@@ -157,6 +157,13 @@ describe("credentials", function()
 end)
 
 describe("TLS", function()
+  it("has no switch to turn verification off", function()
+    for _, name in ipairs { "ssl_verify", "verify", "insecure", "ssl_verifypeer" } do
+      local err = support.catch(supermetrics.new, { api_key = support.KEY, base_url = support.HTTPS, [name] = false })
+      assert.are.equal("INVALID_ARGUMENT", err.code)
+    end
+  end)
+
   it("verifies the server against the system store by default", function()
     local c = supermetrics.new { api_key = support.KEY, base_url = support.HTTPS, max_retries = 0 }
     local err = support.fetch_error(c, "T3S70", "1")

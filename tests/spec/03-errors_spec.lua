@@ -130,6 +130,31 @@ describe("transport failures", function()
     assert.is_true(took >= 0.29 and took < 1.5, "took " .. took)
   end)
 
+  it("a connect that hangs gives TIMEOUT after connect_timeout", function()
+    support.with_blackhole(function(url)
+      local c = support.client { base_url = url, connect_timeout = 0.3, timeout = 10, max_retries = 2 }
+      local t0 = support.now()
+      local err = support.fetch_error(c, "T3S70", "1")
+      local took = support.now() - t0
+      c:close()
+      assert.are.equal("TIMEOUT", err.code)
+      assert.are.equal(1, err.attempts)
+      assert.is_true(took >= 0.29 and took < 2, "took " .. took)
+    end)
+  end)
+
+  it("a connect that hangs gives TIMEOUT at the call's deadline when that comes first", function()
+    support.with_blackhole(function(url)
+      local c = support.client { base_url = url, connect_timeout = 10, timeout = 0.3 }
+      local t0 = support.now()
+      local err = support.fetch_error(c, "T3S70", "1")
+      local took = support.now() - t0
+      c:close()
+      assert.are.equal("TIMEOUT", err.code)
+      assert.is_true(took >= 0.29 and took < 2, "took " .. took)
+    end)
+  end)
+
   it("a slow response within the deadline succeeds", function()
     assert.are.equal("150", client:get_connector_log(1, "slow", "150").id)
   end)
@@ -155,6 +180,26 @@ describe("transport failures", function()
     support.fetch_error(client, "close", "x")
     support.fetch_error(client, "big", "20000000")
     assert.are.same(support.SEED, client:get_connector_log(support.TEAM, "T3S70", "123"))
+  end)
+end)
+
+describe("a server that quotes the credential back", function()
+  it("has it replaced by [REDACTED] in message, description and tostring", function()
+    local c = support.client { max_retries = 0, api_key = false, token = "otok_valid_S3cr3tV4lue" }
+    local err = support.fetch_error(c, "status", "400-leak")
+    c:close()
+    assert.are.equal("BAD_REQUEST", err.code)
+    assert.are.equal("Bad token [REDACTED].", err.message)
+    assert.are.equal("You sent [REDACTED] twice: [REDACTED]", err.description)
+    assert.is_nil(tostring(err):find("S3cr3t", 1, true))
+  end)
+
+  it("also for a credential from the token_provider", function()
+    local c = support.client { max_retries = 0, api_key = false,
+      token_provider = function() return "otok_valid_Pr0v1ded" end }
+    local err = support.fetch_error(c, "status", "500-leak")
+    c:close()
+    assert.are.equal("Bad token [REDACTED].", err.message)
   end)
 end)
 

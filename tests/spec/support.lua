@@ -76,4 +76,16 @@ end
 
 support.now = require("supermetrics.core").monotonic
 
+--- Runs f(base_url) with a loopback port whose connects hang
+-- (tests/tools/blackhole.c); the helper is killed afterwards.
+function support.with_blackhole(f)
+  local p = assert(io.popen(assert(os.getenv("SM_TEST_BLACKHOLE")) .. " 30"))
+  local port, pid = p:read("*n", "*n")
+  assert(port and pid, "blackhole did not start")
+  local ok, err = pcall(f, "http://127.0.0.1:" .. port)
+  os.execute("kill " .. pid)
+  p:close()
+  assert(ok, err)
+end
+
 return support
