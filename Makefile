@@ -1,10 +1,24 @@
 # lua-supermetrics. `make` builds supermetrics/core.so for Lua 5.4; see
 # README.md for the other targets and the variables LuaRocks sets.
 
-LUA_VERSION ?= 5.4
+# LUA picks the ABI: 5.1, 5.2, 5.3, 5.4 or luajit; each builds into its own
+# folder, because a module built for one fails to load in another.
+LUA         ?= 5.4
 PKG_CONFIG  ?= pkg-config
-LUA_PC      ?= lua$(LUA_VERSION)
-LUA_INCDIR  ?= $(shell $(PKG_CONFIG) --variable=includedir $(LUA_PC) 2>/dev/null)/lua$(LUA_VERSION)
+ifeq ($(LUA),luajit)
+LUA_PC      ?= luajit
+LUA_ABI     := 5.1
+BUILD       ?= build/luajit
+else
+LUA_PC      ?= lua$(LUA)
+LUA_ABI     := $(LUA)
+BUILD       ?= build/lua$(LUA)
+endif
+ifdef LUA_INCDIR
+LUA_CFLAGS  := -I$(LUA_INCDIR)
+else
+LUA_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
+endif
 CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 
@@ -16,32 +30,25 @@ LIBFLAG ?= -shared
 # Never link liblua: the interpreter that loads the module provides it.
 LDLIBS  := $(CURL_LIBS) -lm
 
-BUILD   ?= build/lua$(LUA_VERSION)
 SO      := $(BUILD)/supermetrics/core.so
 SRCS    := $(wildcard src/*.c)
 OBJS    := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 
 PREFIX  ?= /usr/local
-LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VERSION)
-LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
+LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
 .PHONY: all test demo clean install deps
 
-all: $(SO) supermetrics/core.so
+all: $(SO)
 
 $(BUILD)/obj/%.o: src/%.c src/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC -I$(LUA_INCDIR) $(CURL_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
 
 $(SO): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
-
-# A copy at ./supermetrics/core.so lets `lua5.4 -e 'require...'` work from
-# the checkout (package.cpath has ./?.so).
-supermetrics/core.so: $(SO)
-	@mkdir -p supermetrics
-	cp $(SO) $@
 
 # Both first install what a bare Debian/Ubuntu lacks (as root), then build.
 test:
@@ -60,4 +67,4 @@ install: $(SO)
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 
 clean:
-	rm -rf build supermetrics
+	rm -rf build

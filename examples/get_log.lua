@@ -1,4 +1,5 @@
 #!/usr/bin/env lua5.4
+-- (Any Lua from 5.1 on, LuaJIT included, with the matching module build.)
 -- Fetch one Codeless Connector log entry and print it as JSON.
 --
 --   SUPERMETRICS_API_KEY=api_... lua5.4 examples/get_log.lua TEAM CONNECTOR LOG
@@ -16,12 +17,16 @@ if not (team and connector and log_id) or arg[4] then
 end
 
 local ok, result = pcall(function()
-  local client <close> = supermetrics.new {
+  local client = supermetrics.new {
     -- api_key omitted: SUPERMETRICS_API_KEY is used.
     base_url = os.getenv("SUPERMETRICS_BASE_URL"),
     ca_file = os.getenv("SUPERMETRICS_CA_FILE"),
   }
-  return client:get_connector_log(team, connector, log_id)
+  -- Runs on every Lua from 5.1 on; with 5.4 only, `local client <close>`
+  -- would close it on error too (the garbage collector does it here).
+  local entry = client:get_connector_log(team, connector, log_id)
+  client:close()
+  return entry
 end)
 
 if not ok then

@@ -27,8 +27,9 @@ static inline void sm_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
     luaL_checkstack(L, nup + 1, "too many upvalues");
     for (; l->name != NULL; l++) {
         int i;
+        /* Each push moves the next upvalue to -nup. */
         for (i = 0; i < nup; i++)
-            lua_pushvalue(L, -nup - 1);
+            lua_pushvalue(L, -nup);
         lua_pushcclosure(L, l->func, nup);
         lua_setfield(L, -(nup + 2), l->name);
     }

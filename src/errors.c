@@ -5,53 +5,60 @@
 
 #include "compat.h"
 
-/* Appends the string field k of the table at 1, with control bytes turned into
- * spaces so that tostring(err) stays on one line whatever a server sent. */
-static int add_field(luaL_Buffer *b, lua_State *L, const char *k)
+/* Appends s with control bytes turned into spaces, so that tostring(err)
+ * stays on one line whatever a server sent. */
+static void add_one_line(luaL_Buffer *b, const char *s, size_t n)
 {
-    size_t n, i;
-    const char *s;
-    lua_getfield(L, 1, k);
-    s = lua_tolstring(L, -1, &n);
-    if (s == NULL) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    /* The buffer may use the stack: copy the bytes before popping s. */
+    size_t i;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         luaL_addchar(b, (char)(c < 0x20 || c == 0x7f ? ' ' : c));
     }
-    lua_pop(L, 1);
-    return 1;
+}
+
+/* The string at idx, or NULL (numbers are not converted: no surprises). */
+static const char *string_at(lua_State *L, int idx, size_t *n)
+{
+    *n = 0;
+    return lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n) : NULL;
 }
 
 static int error_tostring(lua_State *L)
 {
     luaL_Buffer b;
+    const char *code, *message, *request_id;
+    size_t code_len, message_len, request_id_len;
     lua_Number status;
     luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    /* Every field is on the stack before the buffer starts: a luaL_Buffer
+     * must see the stack exactly as it left it between its calls. */
+    lua_getfield(L, 1, "code");
+    lua_getfield(L, 1, "message");
+    lua_getfield(L, 1, "request_id");
     lua_getfield(L, 1, "status");
-    status = lua_tonumber(L, -1);
-    lua_pop(L, 1);
+    code = string_at(L, 2, &code_len);
+    message = string_at(L, 3, &message_len);
+    request_id = string_at(L, 4, &request_id_len);
+    status = lua_tonumber(L, 5);
+
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "supermetrics: ");
-    if (!add_field(&b, L, "code"))
+    if (code != NULL)
+        add_one_line(&b, code, code_len);
+    else
         luaL_addstring(&b, "ERROR");
-    if (status > 0) {
+    if (status > 0 && status < 1000) {
         lua_pushfstring(L, " (HTTP %d)", (int)status);
         luaL_addvalue(&b);
     }
     luaL_addstring(&b, ": ");
-    add_field(&b, L, "message");
-    lua_getfield(L, 1, "request_id");
-    if (lua_type(L, -1) == LUA_TSTRING) {
-        lua_pop(L, 1);
+    if (message != NULL)
+        add_one_line(&b, message, message_len);
+    if (request_id != NULL) {
         luaL_addstring(&b, " [request_id ");
-        add_field(&b, L, "request_id");
+        add_one_line(&b, request_id, request_id_len);
         luaL_addchar(&b, ']');
-    } else {
-        lua_pop(L, 1);
     }
     luaL_pushresult(&b);
     return 1;

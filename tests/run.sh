@@ -6,9 +6,6 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
-LUA=${LUA:-lua5.4}
-LUA_VERSION=${LUA_VERSION:-5.4}
-export SM_BUILD_DIR=${SM_BUILD_DIR:-$ROOT/build/lua$LUA_VERSION}
 HUB_DIR=$ROOT/tests/tmp/hub
 
 # A loopback port whose connects hang, for the connect_timeout specs.
@@ -25,7 +22,7 @@ set -a
 set +a
 
 # The credential the stand-in accepts, for the "from the environment" specs.
-export SUPERMETRICS_API_KEY=api_test_key LUA
+export SUPERMETRICS_API_KEY=api_test_key
 
 passed=0
 failed=0
@@ -45,25 +42,48 @@ check() {
     fi
 }
 
-# The busted suite; its closing line is "N successes / N failures / N errors /
-# N pending", which becomes part of our own count.
-out=$ROOT/tests/tmp/busted.out
-"$LUA" /usr/bin/busted --helper=tests/spec/helpers.lua tests/spec 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
-summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" | tail -n 1)
-if [ -z "$summary" ]; then
-    echo "FAILED: busted printed no summary (exit $status)"
-    failed=$((failed + 1))
-else
+# The busted suite under one interpreter; its closing line "N successes /
+# N failures / N errors / N pending" becomes part of our own count.
+run_busted() {
+    local name=$1 interp=$2 out=$ROOT/tests/tmp/busted-$1.out summary status ok failures errors
+    echo "== busted under $interp"
+    SM_BUILD_DIR=$ROOT/build/$name LUA=$interp \
+        "$interp" /usr/bin/busted --helper=tests/spec/helpers.lua tests/spec 2>&1 | tee "$out"
+    status=${PIPESTATUS[0]}
+    summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" | tail -n 1)
+    if [ -z "$summary" ]; then
+        echo "FAILED: busted under $interp printed no summary (exit $status)"
+        failed=$((failed + 1))
+        return
+    fi
     read -r ok _ _ failures _ _ errors _ <<<"$summary"
     passed=$((passed + ok))
     failed=$((failed + failures + errors))
-    [ "$status" -ne 0 ] && [ $((failures + errors)) -eq 0 ] && failed=$((failed + 1))
-fi
+    if [ "$status" -ne 0 ] && [ $((failures + errors)) -eq 0 ]; then
+        failed=$((failed + 1))
+    fi
+}
+
+# Every Lua that is installed with its headers: 5.4 always (make test needs
+# it), the others when present (CI installs them all).
+for v in ${SM_LUA_VERSIONS:-5.4 5.1 5.2 5.3 luajit}; do
+    if [ "$v" = luajit ]; then interp=luajit pc=luajit name=luajit; else interp=lua$v pc=lua$v name=lua$v; fi
+    if ! command -v "$interp" >/dev/null 2>&1 || ! pkg-config --exists "$pc"; then
+        [ "$v" = 5.4 ] && { echo "FAILED: Lua 5.4 is missing"; failed=$((failed + 1)); }
+        echo "skipped: Lua $v (no $interp or no headers)"
+        continue
+    fi
+    if ! make -s LUA="$v" >"$ROOT/tests/tmp/build-$name.log" 2>&1; then
+        echo "FAILED: build for Lua $v"; cat "$ROOT/tests/tmp/build-$name.log"
+        failed=$((failed + 1))
+        continue
+    fi
+    run_busted "$name" "$interp"
+done
 
 check luacheck luacheck --no-color lua tests examples
 if command -v valgrind >/dev/null 2>&1; then
-    check memcheck tests/memcheck.sh "$HUB_DIR/env"
+    check memcheck env SM_BUILD_DIR="$ROOT/build/lua5.4" LUA=lua5.4 tests/memcheck.sh "$HUB_DIR/env"
 fi
 if command -v clang >/dev/null 2>&1; then
     check clang-build make -s CC=clang BUILD="$ROOT/tests/tmp/clang-build" "$ROOT/tests/tmp/clang-build/supermetrics/core.so"

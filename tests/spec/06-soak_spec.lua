@@ -1,32 +1,19 @@
--- 10,000 calls on one client: one connection throughout, flat memory.
+-- 10,000 calls on one client (tests/soak.lua, in a fresh interpreter): one
+-- connection throughout, flat memory.
 local support = require "tests.spec.support"
-
-local function rss_kib()
-  local f = assert(io.open("/proc/self/status"))
-  local s = f:read("*a")
-  f:close()
-  return tonumber(s:match("VmRSS:%s*(%d+)"))
-end
 
 describe("10,000 calls on one client", function()
   it("use one connection and keep RSS flat", function()
-    local c = support.client()
-    for _ = 1, 3000 do -- warm up: buffers and the allocator reach their size
-      c:get_connector_log(support.TEAM, "T3S70", "123")
-    end
-    collectgarbage()
-    local before = rss_kib()
-    local first = c:get_connector_log(1, "echo", "soak")
-    for _ = 1, 10000 do
-      c:get_connector_log(support.TEAM, "T3S70", "123")
-    end
-    local last = c:get_connector_log(1, "echo", "soak")
-    collectgarbage()
-    local growth = rss_kib() - before
-    c:close()
-    assert.are.equal(first.connection, last.connection)
-    assert.are.equal(first.connection_requests + 10001, last.connection_requests)
-    print(string.format("\n  soak: RSS growth over 10,000 calls: %d KiB", growth))
-    assert.is_true(growth < 1024, "RSS grew by " .. growth .. " KiB")
+    local code, out, err = support.run(table.concat({ "SM_BUILD_DIR=" .. os.getenv("SM_BUILD_DIR"),
+      support.LUA, "tests/soak.lua", support.HTTP, "10000" }, " "))
+    assert.are.equal(0, code, err)
+    local v = {}
+    for k, n in out:gmatch("([%w_]+)=(%d+)") do v[k] = tonumber(n) end
+    assert.are.equal(v.first_conn, v.last_conn)
+    assert.are.equal(v.first_req + 10001, v.last_req)
+    local growth = v.rss_end - v.rss_warm
+    print(string.format("\n  soak (%s): RSS %d KiB after warm-up, growth over 10,000 calls %d KiB",
+      support.LUA, v.rss_warm, growth))
+    assert.is_true(growth < 256, "RSS grew by " .. growth .. " KiB")
   end)
 end)

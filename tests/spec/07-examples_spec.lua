@@ -2,29 +2,17 @@
 local cjson = require "cjson"
 local support = require "tests.spec.support"
 
-local LUA = os.getenv("LUA") or "lua5.4"
-
 -- Runs examples/get_log.lua with args; returns exit code, stdout, stderr.
-local function get_log(args, env)
-  local err_file = os.tmpname()
-  local cmd = table.concat({
+local function get_log(args)
+  return support.run(table.concat({
     "env",
     "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;'",
     "LUA_CPATH='" .. os.getenv("SM_BUILD_DIR") .. "/?.so;;'",
     "SUPERMETRICS_API_KEY=" .. support.KEY,
     "SUPERMETRICS_BASE_URL=" .. support.HTTPS,
     "SUPERMETRICS_CA_FILE=" .. support.CA,
-    env or "",
-    LUA, "examples/get_log.lua", args, "2>" .. err_file,
-  }, " ")
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  local _, _, code = p:close()
-  local f = io.open(err_file)
-  local err = f:read("*a")
-  f:close()
-  os.remove(err_file)
-  return code, out, err
+    support.LUA, "examples/get_log.lua", args,
+  }, " "))
 end
 
 describe("examples/get_log.lua", function()

@@ -76,10 +76,28 @@ end
 
 support.now = require("supermetrics.core").monotonic
 
+--- Runs a shell command; returns its exit code, stdout and stderr. (Lua 5.1
+-- and LuaJIT do not report a popen'ed command's exit code: the shell does.)
+function support.run(cmd)
+  local err_file = os.tmpname()
+  local p = assert(io.popen("{ " .. cmd .. " ; } 2>" .. err_file .. "; echo \"exit:$?\""))
+  local out = p:read("*a")
+  p:close()
+  local f = assert(io.open(err_file))
+  local err = f:read("*a")
+  f:close()
+  os.remove(err_file)
+  local body, code = out:match("^(.-)exit:(%d+)\n?$")
+  return tonumber(code), body, err
+end
+
+--- The interpreter running the suite, for child processes.
+support.LUA = os.getenv("LUA") or "lua5.4"
+
 --- Runs f(base_url) with a loopback port whose connects hang
 -- (tests/tools/blackhole.c); the helper is killed afterwards.
 function support.with_blackhole(f)
-  local p = assert(io.popen(assert(os.getenv("SM_TEST_BLACKHOLE")) .. " 30"))
+  local p = assert(io.popen("exec " .. assert(os.getenv("SM_TEST_BLACKHOLE")) .. " 30"))
   local port, pid = p:read("*n", "*n")
   assert(port and pid, "blackhole did not start")
   local ok, err = pcall(f, "http://127.0.0.1:" .. port)
