@@ -4,6 +4,7 @@
 -- @classmod supermetrics.Client
 
 local core = require "supermetrics.core"
+local nginx = require "supermetrics.nginx"
 local options = require "supermetrics.options"
 local retry = require "supermetrics.retry"
 
@@ -22,6 +23,17 @@ local function default_user_agent()
     Client.VERSION, lua, core.curl_version)
 end
 
+-- One attempt on the client's own handle, blocking the calling thread.
+local function direct_perform(client, path, deadline, credential)
+  return client._handle:perform(path, deadline - monotonic(), credential)
+end
+
+-- How a client makes attempts and waits between them: returns perform,
+-- sleep. Outside nginx that is always the blocking pair.
+local function direct(_)
+  return direct_perform, sleep
+end
+
 --- Creates a client. See README.md "Client options".
 function Client.new(opts)
   local s = options.check(opts)
@@ -29,22 +41,26 @@ function Client.new(opts)
   if s.user_agent then
     ua = ua .. " " .. s.user_agent
   end
-  local handle = core.new_client {
-    base_url = s.base_url,
-    credential = s.credential,
-    credential_name = s.credential_name,
-    connect_timeout = s.connect_timeout,
-    max_response_bytes = s.max_response_bytes,
-    ca_file = s.ca_file,
-    user_agent = ua,
-  }
-  return setmetatable({
+  s.user_agent = ua
+  local handle = core.new_client(s)
+  local client = setmetatable({
     _handle = handle,
+    _runtime = direct,
     _provider = s.token_provider,
     _timeout = s.timeout,
     _max_retries = s.max_retries,
     _max_retry_wait = s.max_retry_wait,
   }, Client)
+  if nginx.active() then
+    -- Worker threads rebuild the handle from plain data and get the
+    -- credential with each attempt.
+    client._runtime = function(c) return nginx.runtime(c, direct) end
+    client._credential = s.credential
+    client._thread_config = nginx.thread_config(s)
+    client._nginx_thread_pool = s.nginx_thread_pool
+    client._nginx_blocking = s.nginx_blocking
+  end
+  return client
 end
 
 local function closed()
@@ -74,16 +90,16 @@ end
 --- GET base_url .. path, retried by the policy in supermetrics.retry within
 -- one deadline. Returns the decoded JSON object or raises an error value.
 function Client:_get(path)
-  local handle = self._handle
-  if not handle then
+  if not self._handle then
     closed()
   end
+  local perform, wait = self._runtime(self)
   local deadline = monotonic() + self._timeout
   local provider = self._provider
   local made = 0 -- HTTP attempts made so far
   while true do
     local credential = provider and provide(provider, made)
-    local body, err = handle:perform(path, deadline - monotonic(), credential)
+    local body, err = perform(self, path, deadline, credential)
     if body then
       return body
     end
@@ -92,11 +108,11 @@ function Client:_get(path)
     if made > self._max_retries or not retry.retryable(err) then
       error(err)
     end
-    local wait = retry.delay(err, made, self._max_retry_wait)
-    if not wait or monotonic() + wait >= deadline then
+    local delay = retry.delay(err, made, self._max_retry_wait)
+    if not delay or monotonic() + delay >= deadline then
       error(err)
     end
-    sleep(wait)
+    wait(delay)
   end
 end
 

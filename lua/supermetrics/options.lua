@@ -13,13 +13,15 @@ options.DEFAULTS = {
   max_retries = 2,
   max_retry_wait = 20,
   max_response_bytes = 16777216,
+  nginx_thread_pool = "supermetrics",
+  nginx_blocking = false,
 }
 
 local KNOWN = {
   api_key = true, token = true, token_provider = true, base_url = true,
   timeout = true, connect_timeout = true, max_retries = true,
   max_retry_wait = true, max_response_bytes = true, ca_file = true,
-  user_agent = true,
+  user_agent = true, nginx_thread_pool = true, nginx_blocking = true,
 }
 
 local USER_AGENT_MAX = 256
@@ -136,6 +138,12 @@ function options.check(opts)
   check_number(s, "max_retries", 0, RETRIES_MAX, true)
   check_number(s, "max_retry_wait", 0, 1e6)
   check_number(s, "max_response_bytes", 1, 2 ^ 48, true)
+  if type(s.nginx_thread_pool) ~= "string" or s.nginx_thread_pool == "" then
+    invalid("nginx_thread_pool must be a non-empty string")
+  end
+  if type(s.nginx_blocking) ~= "boolean" then
+    invalid("nginx_blocking must be a boolean")
+  end
   s.credential, s.credential_name, s.token_provider = pick_credential(opts)
   s.user_agent = check_user_agent(opts.user_agent)
   s.ca_file = check_ca_file(opts.ca_file)

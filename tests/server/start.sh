@@ -54,55 +54,9 @@ certs_ok() {
 
 certs_ok || gen_certs
 
-# Workers run as root only when we are root: otherwise nginx would switch
-# them to "nobody", which may not be able to read DIR or the repo.
-USER_DIRECTIVE=""
-if [ "$(id -u)" -eq 0 ]; then
-    USER_DIRECTIVE="user root;"
-fi
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# Starts nginx on HTTP_PORT / HTTP_PORT + 363. -e keeps even the pre-config
-# error log out of /var/log/nginx. nginx binds the sockets before it
-# daemonizes, so once this returns successfully the server accepts
-# connections: no polling needed.
-start_nginx() {
-    HTTPS_PORT=$((HTTP_PORT + 363))
-    sed -e "s|@DIR@|$DIR|g" \
-        -e "s|@SERVER_DIR@|$SERVER_DIR|g" \
-        -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
-        -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
-        -e "s|@USER_DIRECTIVE@|$USER_DIRECTIVE|g" \
-        "$SERVER_DIR/nginx.conf.in" > "$DIR/nginx.conf"
-    : > "$DIR/error.log" # fresh per attempt: a failure shows only its own lines
-    # nginx repeats its messages on stderr; they show only if error.log
-    # could not be written.
-    NGINX_ERR=$(nginx -q -p "$DIR" -e "$DIR/error.log" -c "$DIR/nginx.conf" 2>&1)
-}
-
-# SM_TEST_PORT pins the port. Otherwise take the first pair from 39080 on
-# where nothing answers (another stand-in, a test run next to a demo); if
-# another process binds it between the check and nginx's bind, move on.
-HTTP_PORT=${SM_TEST_PORT:-39080}
-tries=0
-while :; do
-    if [ -z "${SM_TEST_PORT:-}" ] && { port_busy "$HTTP_PORT" || port_busy $((HTTP_PORT + 363)); }; then
-        :
-    elif start_nginx; then
-        break
-    elif [ -n "${SM_TEST_PORT:-}" ] || ! grep -q "Address already in use" "$DIR/error.log"; then
-        echo "start.sh: nginx failed to start in $DIR; error.log tail:" >&2
-        tail -n 20 "$DIR/error.log" >&2 2>/dev/null || echo "$NGINX_ERR" >&2
-        exit 1
-    fi
-    HTTP_PORT=$((HTTP_PORT + 1))
-    tries=$((tries + 1))
-    if [ "$tries" -ge 300 ]; then
-        echo "start.sh: no free port pair from 39080 on" >&2
-        exit 1
-    fi
-done
+# shellcheck source=tests/lib/nginx.sh
+. "$SERVER_DIR/../lib/nginx.sh"
+sm_nginx_start "$DIR" "$SERVER_DIR/nginx.conf.in" 39080 363 -e "s|@SERVER_DIR@|$SERVER_DIR|g"
 
 cat > "$DIR/env" <<ENV
 SM_TEST_DIR=$DIR
