@@ -3,4 +3,6 @@ std = "max"
 max_line_length = 120
 files["tests/spec"] = { std = "+busted" }
 files["tests/server"] = { std = "ngx_lua" }
+files["tests/openresty"] = { std = "ngx_lua" }
+files["examples/openresty"] = { std = "ngx_lua" }
 exclude_files = { "tests/tmp" }

@@ -8,16 +8,17 @@ PKG_CONFIG  ?= pkg-config
 ifeq ($(LUA),luajit)
 LUA_PC      ?= luajit
 LUA_ABI     := 5.1
-BUILD       ?= build/luajit
 else
 LUA_PC      ?= lua$(LUA)
 LUA_ABI     := $(LUA)
-BUILD       ?= build/lua$(LUA)
 endif
 ifdef LUA_INCDIR
+# LuaRocks names the headers' folder only: one build folder per folder.
 LUA_CFLAGS  := -I$(LUA_INCDIR)
+BUILD       ?= build/rock-$(notdir $(LUA_INCDIR))
 else
 LUA_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
+BUILD       ?= build/$(if $(filter luajit,$(LUA)),luajit,lua$(LUA))
 endif
 CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)

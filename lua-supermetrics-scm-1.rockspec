@@ -31,13 +31,12 @@ build = {
     LUA_INCDIR = "$(LUA_INCDIR)",
     CURL_CFLAGS = "-I$(CURL_INCDIR)",
     CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
-    BUILD = "build/luarocks",
   },
   install_variables = {
-    BUILD = "build/luarocks",
+    LUA_INCDIR = "$(LUA_INCDIR)",
     LUA_LIBDIR = "$(LIBDIR)",
     LUA_SHAREDIR = "$(LUADIR)",
   },
-  build_target = "build/luarocks/supermetrics/core.so",
+  build_target = "all",
   install_target = "install",
 }

@@ -7,6 +7,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 HUB_DIR=$ROOT/tests/tmp/hub
+APP_DIR=$ROOT/tests/tmp/openresty
+EXAMPLE_DIR=$ROOT/tests/tmp/openresty-example
 
 # A loopback port whose connects hang, for the connect_timeout specs.
 export SM_TEST_BLACKHOLE=$ROOT/tests/tmp/blackhole
@@ -15,7 +17,11 @@ ${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$SM_TEST_BLACKHOLE" tests/tools/bla
     { echo "0 passed, 1 failed"; exit 1; }
 
 tests/server/start.sh "$HUB_DIR" || { echo "0 passed, 1 failed"; exit 1; }
-trap 'tests/server/stop.sh "$HUB_DIR"' EXIT
+stop_servers() {
+    local d
+    for d in "$HUB_DIR" "$APP_DIR" "$EXAMPLE_DIR"; do tests/server/stop.sh "$d"; done
+}
+trap stop_servers EXIT
 set -a
 # shellcheck disable=SC1091
 . "$HUB_DIR/env"
@@ -45,9 +51,9 @@ check() {
 # The busted suite under one interpreter; its closing line "N successes /
 # N failures / N errors / N pending" becomes part of our own count.
 run_busted() {
-    local name=$1 interp=$2 out=$ROOT/tests/tmp/busted-$1.out summary status ok failures errors
+    local name=$1 interp=$2 openresty=$3 out=$ROOT/tests/tmp/busted-$1.out summary status ok failures errors
     echo "== busted under $interp"
-    SM_BUILD_DIR=$ROOT/build/$name LUA=$interp \
+    SM_BUILD_DIR=$ROOT/build/$name LUA=$interp SM_TEST_OPENRESTY=$openresty \
         "$interp" /usr/bin/busted --helper=tests/spec/helpers.lua tests/spec 2>&1 | tee "$out"
     status=${PIPESTATUS[0]}
     summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" | tail -n 1)
@@ -78,12 +84,40 @@ for v in ${SM_LUA_VERSIONS:-5.4 5.1 5.2 5.3 luajit}; do
         failed=$((failed + 1))
         continue
     fi
-    run_busted "$name" "$interp"
+    # The OpenResty app needs the LuaJIT build; its specs test nginx, not
+    # the interpreter busted runs under, so they run once (with 5.4).
+    openresty=0
+    if [ "$v" = 5.4 ]; then
+        if ! pkg-config --exists luajit; then
+            echo "skipped: OpenResty specs (no LuaJIT headers: libluajit2-5.1-dev)"
+        elif make -s LUA=luajit >"$ROOT/tests/tmp/build-luajit.log" 2>&1 &&
+            tests/openresty/start.sh "$APP_DIR" "$HUB_DIR/env" &&
+            tests/openresty/start-example.sh "$EXAMPLE_DIR" "$HUB_DIR/env"; then
+            set -a
+            # shellcheck disable=SC1091
+            . "$APP_DIR/env"
+            # shellcheck disable=SC1091
+            . "$EXAMPLE_DIR/env"
+            set +a
+            openresty=1
+        else
+            echo "FAILED: the OpenResty test servers did not start"
+            cat "$ROOT/tests/tmp/build-luajit.log"
+            failed=$((failed + 1))
+        fi
+    fi
+    run_busted "$name" "$interp" "$openresty"
 done
 
 check luacheck luacheck --no-color lua tests examples
 if command -v valgrind >/dev/null 2>&1; then
     check memcheck env SM_BUILD_DIR="$ROOT/build/lua5.4" LUA=lua5.4 tests/memcheck.sh "$HUB_DIR/env"
+fi
+if command -v luarocks >/dev/null 2>&1; then
+    check luarocks-lint luarocks lint lua-supermetrics-scm-1.rockspec
+    for v in 5.4 5.1; do
+        command -v "lua$v" >/dev/null 2>&1 && check "luarocks-make-$v" tests/luarocks.sh "$v" "$HUB_DIR/env"
+    done
 fi
 if command -v clang >/dev/null 2>&1; then
     check clang-build make -s CC=clang BUILD="$ROOT/tests/tmp/clang-build" "$ROOT/tests/tmp/clang-build/supermetrics/core.so"

@@ -24,9 +24,10 @@ sm_nginx_start() {
         if [ -z "${SM_TEST_PORT:-}" ] && { sm_port_busy "$HTTP_PORT" || sm_port_busy "$HTTPS_PORT"; }; then
             :
         else
-            sed -e "s|@DIR@|$dir|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+            # The caller's expressions first: they may insert markers.
+            sed "$@" -e "s|@DIR@|$dir|g" -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
                 -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" -e "s|@USER_DIRECTIVE@|$user|g" \
-                "$@" "$template" > "$dir/nginx.conf"
+                "$template" > "$dir/nginx.conf"
             : > "$dir/error.log" # fresh per attempt: a failure shows only its own lines
             # -e keeps even the pre-config error log out of /var/log/nginx;
             # nginx repeats its messages on stderr, shown only if error.log

@@ -333,12 +333,19 @@ function scenarios.retry(log_id)
     return send_json(200, encode(entry))
 end
 
+-- <ms>[-<tag>]: the tag only makes ids unique. While it sleeps, a request
+-- counts in "inflight" (see stats await<n>).
 function scenarios.slow(log_id)
-    local ms = tonumber(log_id:match("^(%d+)$"))
+    local ms = tonumber(log_id:match("^(%d+)$") or log_id:match("^(%d+)%-[%w_]+$"))
     if not ms then
         return bad_scenario(log_id)
     end
+    local now = DICT:incr("inflight", 1, 0)
+    if now > (DICT:get("inflight_max") or 0) then
+        DICT:set("inflight_max", now)
+    end
     ngx.sleep(ms / 1000)
+    DICT:incr("inflight", -1, 0)
     return send_seed(log_id)
 end
 
@@ -453,6 +460,18 @@ function scenarios.stats(log_id)
     elseif log_id == "get" then
         local hits = DICT:get("redirected_hits") or 0
         return send_json(200, '{"id":"stats","redirected_hits":' .. hits .. '}')
+    end
+    -- await<n>: answers once n slow requests are in flight (or after 10 s),
+    -- so a test knows its concurrent requests have all arrived.
+    local want = tonumber(log_id:match("^await(%d+)$"))
+    if want then
+        local deadline = ngx.now() + 10
+        while (DICT:get("inflight") or 0) < want and ngx.now() < deadline do
+            ngx.sleep(0.002)
+            ngx.update_time()
+        end
+        return send_json(200, '{"id":"stats","inflight":' .. (DICT:get("inflight") or 0)
+            .. ',"inflight_max":' .. (DICT:get("inflight_max") or 0) .. '}')
     end
     return bad_scenario(log_id)
 end

@@ -1,0 +1,108 @@
+-- The test app inside nginx: Hub-shaped paths fetched through
+-- lua-supermetrics from the stand-in, answered as the entry's JSON or as an
+-- error envelope carrying the library's error fields. The X-Mode request
+-- header picks the client (see MODES).
+local cjson = require "cjson"
+local supermetrics = require "supermetrics"
+
+local KEY = "api_test_key"
+
+local app = {}
+local hub = {}
+local startup = {}
+local clients = {}
+local provider_calls = 0
+
+-- Runs in init_by_lua (the master, before workers fork): a blocking call
+-- with the explicit opt-in works; without it the library refuses.
+function app.init(http_url, https_url, ca_file)
+  hub.http, hub.https, hub.ca = http_url, https_url, ca_file
+  local ok, res = pcall(function()
+    local c = supermetrics.new { api_key = KEY, base_url = hub.http, nginx_blocking = true }
+    local entry = c:get_connector_log(936506, "T3S70", "123")
+    c:close()
+    return entry
+  end)
+  startup.blocking = ok and res or { error = tostring(res) }
+  local refused_ok, err = pcall(function()
+    local c = supermetrics.new { api_key = KEY, base_url = hub.http }
+    return c:get_connector_log(936506, "T3S70", "123")
+  end)
+  startup.refused = { ok = refused_ok, code = err.code, message = err.message }
+end
+
+function app.init_result()
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode(startup))
+end
+
+local MODES = {
+  default = function() return { api_key = KEY, base_url = hub.http } end,
+  single = function() return { api_key = KEY, base_url = hub.http, nginx_thread_pool = "sm_single" } end,
+  https = function() return { api_key = KEY, base_url = hub.https, ca_file = hub.ca } end,
+  short = function() return { api_key = KEY, base_url = hub.http, timeout = 0.3 } end,
+  nopool = function() return { api_key = KEY, base_url = hub.http, nginx_thread_pool = "missing" } end,
+  provider = function()
+    return { base_url = hub.http, max_retry_wait = 0.05, token_provider = function()
+      provider_calls = provider_calls + 1
+      return "otok_valid_" .. provider_calls
+    end }
+  end,
+}
+
+-- One client per mode for the worker's life: what an app would do.
+local function client_for(mode)
+  local client = clients[mode]
+  if not client then
+    local o = MODES[mode]()
+    o.max_retry_wait = o.max_retry_wait or 0.05
+    client = supermetrics.new(o)
+    clients[mode] = client
+  end
+  return client
+end
+
+local function unescape(s)
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+local function send_error(err)
+  ngx.status = (err.status and err.status >= 400) and err.status or 502
+  ngx.header.content_type = "application/json"
+  ngx.header["X-Is-Error"] = tostring(supermetrics.is_error(err))
+  ngx.header["X-Attempts"] = err.attempts
+  ngx.header["X-Retry-After"] = err.retry_after
+  ngx.header["X-Error-Status"] = err.status
+  ngx.print(cjson.encode {
+    meta = { request_id = err.request_id },
+    error = { code = err.code, message = err.message, description = err.description },
+  })
+end
+
+function app.proxy()
+  local team, conn, seg = ngx.var.request_uri:match(
+    "^/v1/teams/([^/]+)/connector_builder/connectors/([^/]+)/logs/([^/?]+)$")
+  local mode = ngx.var.http_x_mode or "default"
+  if not team or not MODES[mode] then
+    return ngx.exit(400)
+  end
+  local client = client_for(mode)
+  local before = provider_calls
+  local ok, res = pcall(client.get_connector_log, client, team, conn, unescape(seg))
+  ngx.header["X-Provider-Calls"] = provider_calls - before
+  if not ok then
+    return send_error(res)
+  end
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode(res))
+end
+
+-- header_filter cannot yield: the library must say so, not block.
+function app.from_header_filter()
+  local c = supermetrics.new { api_key = KEY, base_url = hub.http }
+  local ok, err = pcall(c.get_connector_log, c, 1, "T3S70", "1")
+  c:close()
+  ngx.header["X-Phase-Error"] = ok and "none" or (err.code .. ": " .. err.message)
+end
+
+return app

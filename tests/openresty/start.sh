@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Start the OpenResty test app rooted in DIR, calling the stand-in described
+# by HUB_ENV (the env file tests/server/start.sh wrote). Writes DIR/env with
+# SM_TEST_APP_URL. Needs the LuaJIT build: make LUA=luajit.
+# Usage: start.sh DIR HUB_ENV
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 DIR HUB_ENV" >&2
+    exit 2
+fi
+APP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$APP_DIR/../.." && pwd)
+mkdir -p "$1"
+DIR=$(cd "$1" && pwd)
+# shellcheck disable=SC1090
+. "$2"
+
+"$ROOT/tests/server/stop.sh" "$DIR"
+# shellcheck source=tests/lib/nginx.sh
+. "$ROOT/tests/lib/nginx.sh"
+sm_nginx_start "$DIR" "$APP_DIR/nginx.conf.in" 39280 0 \
+    -e "s|@ROOT@|$ROOT|g" -e "s|@APP_DIR@|$APP_DIR|g" \
+    -e "s|@HUB_HTTP@|$SM_TEST_HTTP_URL|g" -e "s|@HUB_HTTPS@|$SM_TEST_HTTPS_URL|g" \
+    -e "s|@HUB_CA@|$SM_TEST_CA|g"
+
+echo "SM_TEST_APP_URL=http://127.0.0.1:$HTTP_PORT" > "$DIR/env"

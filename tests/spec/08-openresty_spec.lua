@@ -1,0 +1,161 @@
+-- Inside OpenResty / nginx (tests/openresty/: one worker, the LuaJIT build
+-- of the module): the same API, never blocking the worker's event loop.
+-- Requests go to the test app with the curl command line; the app fetches
+-- through lua-supermetrics from the stand-in.
+local cjson = require "cjson"
+local support = require "tests.spec.support"
+
+-- tests/run.sh starts the app for one busted run and says so.
+if os.getenv("SM_TEST_OPENRESTY") ~= "1" then
+  return
+end
+local APP = assert(os.getenv("SM_TEST_APP_URL"))
+
+-- GET path on the app; returns status, headers (lower-case names), body.
+local function app_get(path, mode)
+  local code, out, err = support.run("curl -s -i " .. (mode and ("-H 'X-Mode: " .. mode .. "' ") or "")
+    .. "'" .. APP .. path .. "'")
+  assert(code == 0, "curl failed: " .. tostring(err))
+  local head, body = out:match("^(.-)\r\n\r\n(.*)$")
+  local headers = {}
+  for name, value in head:gmatch("\n([^:\r\n]+):%s*([^\r\n]*)") do
+    headers[name:lower()] = value
+  end
+  return tonumber(head:match("^HTTP/[%d.]+ (%d+)")), headers, body
+end
+
+local function log_path(connector, log_id, team)
+  return string.format("/v1/teams/%s/connector_builder/connectors/%s/logs/%s", team or 936506, connector, log_id)
+end
+
+local function hub_stat(name)
+  local c = support.client()
+  local s = c:get_connector_log(1, "stats", name)
+  c:close()
+  return s
+end
+
+describe("inside nginx", function()
+  it("returns the entry intact, integers and all", function()
+    local status, _, body = app_get(log_path("T3S70", "123"))
+    assert.are.equal(200, status)
+    assert.are.same(support.SEED, cjson.decode(body))
+    assert.truthy(body:find('"status":200', 1, true))
+    assert.truthy(body:find('"duration_ms":253', 1, true))
+  end)
+
+  it("fetches over HTTPS from worker threads too", function()
+    local status, _, body = app_get(log_path("T3S70", "123"), "https")
+    assert.are.equal(200, status)
+    assert.are.same(support.SEED, cjson.decode(body))
+  end)
+
+  it("passes percent-encoded ids through intact", function()
+    local _, _, body = app_get(log_path("echo", "a%2Fb%20c%3F"))
+    local entry = cjson.decode(body)
+    assert.are.equal("a/b c?", entry.id)
+    assert.are.equal("/v1/teams/936506/connector_builder/connectors/echo/logs/a%2Fb%20c%3F", entry.uri)
+  end)
+
+  it("raises the same supermetrics.Error values, with every field", function()
+    local status, headers, body = app_get(log_path("status", "404"))
+    assert.are.equal(404, status)
+    assert.are.equal("true", headers["x-is-error"])
+    assert.are.equal("1", headers["x-attempts"])
+    local envelope = cjson.decode(body)
+    assert.are.equal("NOT_FOUND", envelope.error.code)
+    assert.are.equal("Longer text for 404.", envelope.error.description)
+    assert.are.equal("req_status_404", envelope.meta.request_id)
+  end)
+
+  it("retries with ngx.sleep and reports the attempts", function()
+    local status, headers, body = app_get(log_path("status", "503"))
+    assert.are.equal(503, status)
+    assert.are.equal("3", headers["x-attempts"])
+    assert.are.equal("SERVICE_UNAVAILABLE", cjson.decode(body).error.code)
+  end)
+
+  it("reports transport failures by code (CONNECTION_ERROR, TIMEOUT)", function()
+    local _, headers, body = app_get(log_path("close", "x"))
+    assert.are.equal("CONNECTION_ERROR", cjson.decode(body).error.code)
+    assert.is_nil(headers["x-error-status"])
+    local _, _, body2 = app_get(log_path("slow", "3000"), "short")
+    assert.are.equal("TIMEOUT", cjson.decode(body2).error.code)
+  end)
+
+  it("calls the token_provider in the request's VM before every attempt", function()
+    local id = support.nonce() .. "-2-503"
+    local status, headers, body = app_get(log_path("retry", id, 1), "provider")
+    assert.are.equal(200, status, body)
+    assert.are.equal(3, cjson.decode(body).attempts_seen)
+    assert.are.equal("3", headers["x-provider-calls"])
+  end)
+
+  it("reuses connections across requests (per worker thread)", function()
+    local first
+    for _ = 1, 5 do
+      local _, _, body = app_get(log_path("echo", "keep"), "single")
+      local entry = cjson.decode(body)
+      first = first or entry
+      assert.are.equal(first.connection, entry.connection)
+    end
+  end)
+
+  it("20 concurrent 1 s calls finish together, and the worker stays responsive", function()
+    local urls = {}
+    for i = 1, 20 do
+      urls[i] = "'" .. APP .. log_path("slow", "1000-" .. support.nonce()) .. "'"
+    end
+    local t0 = support.now()
+    -- --parallel-immediate: open all 20 connections at once (curl otherwise
+    -- waits for the first one to see whether it could multiplex).
+    local batch = assert(io.popen("curl -s -Z --parallel-immediate --parallel-max 20 -w '\\n%{http_code}\\n' "
+      .. table.concat(urls, " ")))
+    -- Answers once all 20 are in flight at the stand-in (server-side wait).
+    local inflight = hub_stat("await20").inflight
+    local probe_code, probe = support.run("curl -s -o /dev/null -w '%{time_total}' '" .. APP .. "/plain'")
+    local out = batch:read("*a")
+    batch:close()
+    local took = support.now() - t0
+    local ok = select(2, out:gsub("\n200\n", ""))
+    print(string.format("\n  openresty: 20 x 1 s upstream calls took %.2f s; plain location answered in %.1f ms",
+      took, tonumber(probe) * 1000))
+    assert.is_true(inflight >= 20, "in flight: " .. inflight)
+    assert.are.equal(20, ok)
+    assert.are.equal(0, probe_code)
+    assert.is_true(tonumber(probe) < 0.1, "plain location took " .. probe .. " s")
+    assert.is_true(took < 4, "20 calls took " .. took .. " s")
+  end)
+
+  it("says clearly when the thread pool is missing", function()
+    local _, _, body = app_get(log_path("T3S70", "1"), "nopool")
+    local err = cjson.decode(body).error
+    assert.are.equal("INVALID_ARGUMENT", err.code)
+    assert.truthy(err.message:find("thread_pool missing", 1, true), err.message)
+  end)
+
+  it("refuses phases that cannot yield, naming the phase", function()
+    local _, headers = app_get("/phase")
+    assert.truthy(headers["x-phase-error"]:find("^INVALID_ARGUMENT: .*header_filter"), headers["x-phase-error"])
+  end)
+
+  it("the shipped examples/openresty config serves entries and errors", function()
+    local example = assert(os.getenv("SM_TEST_EXAMPLE_URL"))
+    local code, out = support.run("curl -s '" .. example .. "/logs/936506/T3S70/123'")
+    assert.are.equal(0, code)
+    assert.are.same(support.SEED, cjson.decode(out))
+    local _, body = support.run("curl -s -w '\n%{http_code}' '" .. example .. "/logs/936506/status/404'")
+    local json, status = body:match("^(.*)\n(%d+)$")
+    assert.are.equal("404", status)
+    assert.are.equal("NOT_FOUND", cjson.decode(json).error.code)
+  end)
+
+  it("allows a blocking call in init_by_lua with nginx_blocking, and refuses it without", function()
+    local _, _, body = app_get("/init")
+    local startup = cjson.decode(body)
+    assert.are.same(support.SEED, startup.blocking)
+    assert.is_false(startup.refused.ok)
+    assert.are.equal("INVALID_ARGUMENT", startup.refused.code)
+    assert.truthy(startup.refused.message:find("init phase", 1, true))
+  end)
+end)
