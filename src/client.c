@@ -394,15 +394,28 @@ static int push_success(lua_State *L, sm_client *c, long status)
     return 2;
 }
 
+/* Pushes { status =, request_id =, rate_limit =, rate_limit_remaining = }
+ * for a successful attempt: what an on_response hook is told. */
+static void push_info(lua_State *L, sm_client *c, long status)
+{
+    sm_reply r;
+    lua_createtable(L, 0, 4);
+    r.status = status;
+    r.meta = &c->meta;
+    r.secret = NULL;
+    sm_set_reply_fields(L, &r);
+}
+
 /* Pushes what a finished transfer gave: the body table (returns 1), or nil
  * and an error value (returns 2). */
-static int push_result(lua_State *L, sm_client *c, CURLcode rc)
+static int push_result(lua_State *L, sm_client *c, CURLcode rc, long *status_out)
 {
     sm_reply r;
     long status = 0;
     if (curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status) !=
         CURLE_OK)
         status = 0;
+    *status_out = status;
     if (rc != CURLE_OK) {
         lua_pushnil(L);
         push_transfer_error(L, c, rc, status);
@@ -419,10 +432,12 @@ static int push_result(lua_State *L, sm_client *c, CURLcode rc)
     return 2;
 }
 
-/* handle:perform(path, seconds_left [, credential]) -> body_table
- *                                                  | nil, error
+/* handle:perform(path, seconds_left [, credential [, want_info]])
+ *   -> body_table [, info] | nil, error
  * One HTTP attempt: GET base_url .. path with the time that is left of the
- * call's deadline. Raises only for a closed client or out of memory. */
+ * call's deadline. With want_info, a success also returns the response's
+ * status, request id and rate limits (see push_info). Raises only for a
+ * closed client or out of memory. */
 static int client_perform(lua_State *L)
 {
     sm_client *c = check_open(L);
@@ -430,7 +445,7 @@ static int client_perform(lua_State *L)
     const char *path = luaL_checklstring(L, 2, &path_len);
     lua_Number left = luaL_checknumber(L, 3);
     const char *credential = luaL_optlstring(L, 4, NULL, &cred_len);
-    long timeout_ms;
+    long timeout_ms, status;
     CURLcode rc;
 
     if (credential != NULL) {
@@ -470,8 +485,12 @@ static int client_perform(lua_State *L)
     /* libcurl is off the stack: now Lua may be touched, and may raise. */
     if (c->body.out_of_memory)
         return luaL_error(L, "not enough memory");
-    if (push_result(L, c, rc) == 1)
-        return 1;
+    if (push_result(L, c, rc, &status) == 1) {
+        if (!lua_toboolean(L, 5))
+            return 1;
+        push_info(L, c, status);
+        return 2;
+    }
     /* A request went out: this error counts as one attempt. */
     sm_pushint64(L, 1);
     lua_setfield(L, -2, "attempts");

@@ -140,12 +140,53 @@ int sm_lua_log_path(lua_State *L)
     return 1;
 }
 
+/* limit: nil or an integer 1..SM_LIMIT_MAX; returns 0 for nil. */
+static int check_limit(lua_State *L, int idx, const char *name, int max)
+{
+    lua_Number v;
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    v = lua_tonumber(L, idx);
+    if (lua_type(L, idx) != LUA_TNUMBER || v != floor(v) || v < 1 || v > max)
+        sm_argument_error(L, "%s must be an integer from 1 to %d", name, max);
+    return (int)v;
+}
+
+/* before: nil, or an ISO 8601 date-time (checked loosely: the API is the
+ * judge of the exact form; this only keeps junk out of the URL). */
+static const char *check_before(lua_State *L, int idx, size_t *n)
+{
+    const char *s;
+    if (lua_isnoneornil(L, idx))
+        return NULL;
+    s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n) : NULL;
+    if (s == NULL || sm_check_timestamp(s, *n) != 0)
+        sm_argument_error(L, "before must be an ISO 8601 date-time string such as "
+                             "2025-06-01T00:00:00Z");
+    return s;
+}
+
 int sm_lua_logs_path(lua_State *L)
 {
+    char encoded[3 * SM_TIMESTAMP_MAX];
     sm_ids ids;
     luaL_Buffer b;
+    size_t before_len = 0;
+    const char *before;
+    int limit;
     check_ids(L, &ids);
+    limit = check_limit(L, 3, "limit", SM_LIMIT_MAX);
+    before = check_before(L, 4, &before_len);
     add_logs_prefix(L, &b, &ids);
+    if (limit > 0) {
+        lua_pushfstring(L, "?limit=%d", limit);
+        luaL_addvalue(&b);
+    }
+    if (before != NULL) {
+        luaL_addstring(&b, limit > 0 ? "&before=" : "?before=");
+        luaL_addlstring(&b, encoded,
+                        sm_encode_segment(before, before_len, encoded));
+    }
     luaL_pushresult(&b);
     return 1;
 }

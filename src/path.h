@@ -10,7 +10,8 @@
 /* Lua: log_path(team_id, connector_identifier, log_id) -> "/v1/teams/..." */
 int sm_lua_log_path(lua_State *L);
 
-/* Lua: logs_path(team_id, connector_identifier) -> "/v1/teams/.../logs" */
+/* Lua: logs_path(team_id, connector_identifier [, limit [, before]])
+ *   -> "/v1/teams/.../logs[?limit=N][&before=ENCODED]" */
 int sm_lua_logs_path(lua_State *L);
 
 #endif

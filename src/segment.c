@@ -42,6 +42,23 @@ int sm_check_connector(const char *s, size_t n)
     return 0;
 }
 
+int sm_check_timestamp(const char *s, size_t n)
+{
+    static const char shape[] = "dddd-dd-dd";
+    size_t i;
+    if (n < sizeof shape - 1 || n > SM_TIMESTAMP_MAX)
+        return -1;
+    for (i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? !is_digit((unsigned char)s[i]) : s[i] != '-')
+            return -1;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alnum(c) && c != ':' && c != '.' && c != '+' && c != '-')
+            return -1;
+    }
+    return 0;
+}
+
 size_t sm_encode_segment(const char *s, size_t n, char *out)
 {
     static const char hex[] = "0123456789ABCDEF";

@@ -10,6 +10,8 @@
 #define SM_TEAM_ID_DIGITS 19      /* 9223372036854775807 */
 #define SM_CONNECTOR_MAX 100
 #define SM_LOG_ID_MAX 255
+#define SM_LIMIT_MAX 1000
+#define SM_TIMESTAMP_MAX 64
 
 /* Parses 1..19 decimal digits (leading zeros allowed) into 1..2^63-1 and
  * writes the canonical decimal form (no leading zeros, NUL-terminated) into
@@ -18,6 +20,10 @@ int sm_team_id_from_digits(const char *s, size_t n, char *out);
 
 /* Returns 0 when s is 1..100 bytes of [A-Za-z0-9_-], else -1. */
 int sm_check_connector(const char *s, size_t n);
+
+/* Returns 0 when s looks like an ISO 8601 date or date-time: starts with
+ * YYYY-MM-DD, then only [0-9A-Za-z:.+-], at most SM_TIMESTAMP_MAX bytes. */
+int sm_check_timestamp(const char *s, size_t n);
 
 /* Percent-encodes s as one path segment: every byte but the RFC 3986
  * unreserved ones becomes %XX. out needs room for 3 * n bytes. Returns the

@@ -4,13 +4,15 @@
 -- @classmod supermetrics.Client
 
 local core = require "supermetrics.core"
+local errors = require "supermetrics.errors"
 local nginx = require "supermetrics.nginx"
 local options = require "supermetrics.options"
+local paging = require "supermetrics.paging"
 local retry = require "supermetrics.retry"
 
 local monotonic, sleep = core.monotonic, core.sleep
-local log_path, normalize_entry = core.log_path, core.normalize_entry
-local invalid = options.invalid
+local log_path, logs_path, normalize_entry = core.log_path, core.logs_path, core.normalize_entry
+local invalid = errors.invalid
 
 local Client = {}
 Client.__index = Client
@@ -24,8 +26,8 @@ local function default_user_agent()
 end
 
 -- One attempt on the client's own handle, blocking the calling thread.
-local function direct_perform(client, path, deadline, credential)
-  return client._handle:perform(path, deadline - monotonic(), credential)
+local function direct_perform(client, path, deadline, credential, want_info)
+  return client._handle:perform(path, deadline - monotonic(), credential, want_info)
 end
 
 -- How a client makes attempts and waits between them: returns perform,
@@ -50,6 +52,7 @@ function Client.new(opts)
     _timeout = s.timeout,
     _max_retries = s.max_retries,
     _max_retry_wait = s.max_retry_wait,
+    _on_response = s.on_response,
   }, Client)
   if nginx.active() then
     -- Worker threads rebuild the handle from plain data and get the
@@ -71,39 +74,61 @@ end
 local function provide(provider, attempts)
   local ok, credential = pcall(provider)
   if not ok then
-    local err = setmetatable({
-      code = "INVALID_ARGUMENT", attempts = attempts, cause = credential,
-      message = "token_provider raised an error (see err.cause)",
-    }, core.Error)
-    error(err)
+    error(errors.new("INVALID_ARGUMENT", "token_provider raised an error (see err.cause)",
+      { attempts = attempts, cause = credential }))
   end
   if type(credential) ~= "string" then
-    local err = setmetatable({
-      code = "INVALID_ARGUMENT", attempts = attempts,
-      message = "token_provider must return a string (got " .. type(credential) .. ")",
-    }, core.Error)
-    error(err)
+    error(errors.new("INVALID_ARGUMENT", "token_provider must return a string (got "
+      .. type(credential) .. ")", { attempts = attempts }))
   end
   return credential
 end
 
+-- Tells the on_response hook about one attempt; what it raises is dropped,
+-- so observing a call can never break it.
+local function report(hook, path, attempt, started, body, detail)
+  local event = {
+    method = "GET", path = path, attempt = attempt,
+    duration_ms = (monotonic() - started) * 1000,
+    status = detail.status, request_id = detail.request_id,
+    rate_limit = detail.rate_limit, rate_limit_remaining = detail.rate_limit_remaining,
+  }
+  if not body then
+    event.error_code = detail.code
+  end
+  pcall(hook, event)
+end
+
 --- GET base_url .. path, retried by the policy in supermetrics.retry within
--- one deadline. Returns the decoded JSON object or raises an error value.
-function Client:_get(path)
+-- one deadline. Returns the decoded JSON object (and with want_info a table
+-- with status, request_id, rate limits and attempts), or raises an error.
+function Client:_get(path, want_info)
   if not self._handle then
     closed()
   end
   local perform, wait = self._runtime(self)
   local deadline = monotonic() + self._timeout
-  local provider = self._provider
+  local provider, hook = self._provider, self._on_response
+  want_info = want_info or hook ~= nil
   local made = 0 -- HTTP attempts made so far
   while true do
     local credential = provider and provide(provider, made)
-    local body, err = perform(self, path, deadline, credential)
+    local started = hook and monotonic()
+    local body, detail = perform(self, path, deadline, credential, want_info)
     if body then
-      return body
+      if hook then
+        report(hook, path, made + 1, started, body, detail)
+      end
+      if detail then
+        detail.attempts = made + 1
+      end
+      return body, detail
     end
+    local err = detail
     made = made + err.attempts
+    if hook and err.attempts > 0 then
+      report(hook, path, made, started, nil, err)
+    end
     err.attempts = made
     if made > self._max_retries or not retry.retryable(err) then
       error(err)
@@ -116,10 +141,48 @@ function Client:_get(path)
   end
 end
 
---- Fetches one Codeless Connector log entry as a plain table.
+--- Fetches one Codeless Connector log entry.
+-- @param team_id integer 1..2^63-1, or a string of its decimal digits
+-- @param connector_identifier 1..100 characters of `A-Z a-z 0-9 _ -`
+-- @param log_id string of 1..255 bytes, or an integer
+-- @return the entry: a plain table
+-- @raise a `supermetrics.Error` value
 function Client:get_connector_log(team_id, connector_identifier, log_id)
   local path = log_path(team_id, connector_identifier, log_id)
   return normalize_entry(self:_get(path))
+end
+
+local LIST_OPTIONS = { limit = true, before = true }
+
+--- Fetches one page of log entries, newest first.
+-- @param team_id as for `get_connector_log`
+-- @param connector_identifier as for `get_connector_log`
+-- @param[opt] opts `{ limit = 1..1000 (server default 100), before = "2025-06-01T00:00:00Z" }`
+-- @return array of entries (plain tables), possibly empty
+-- @raise a `supermetrics.Error` value
+function Client:list_connector_logs(team_id, connector_identifier, opts)
+  opts = options.call(opts, "list_connector_logs", LIST_OPTIONS)
+  local path = logs_path(team_id, connector_identifier, opts.limit, opts.before)
+  return paging.entries(self:_get(path, true))
+end
+
+local EACH_OPTIONS = { page_size = true, before = true }
+
+--- Iterates over every log entry, newest first, fetching pages as needed.
+-- Pages are requested with `before` = the last entry's `log_time`; entries
+-- sharing that timestamp across a page edge come once each (see README).
+-- @param team_id as for `get_connector_log`
+-- @param connector_identifier as for `get_connector_log`
+-- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "..." }`
+-- @return an iterator for a generic `for`; it raises `supermetrics.Error` values
+function Client:each_connector_log(team_id, connector_identifier, opts)
+  opts = options.call(opts, "each_connector_log", EACH_OPTIONS)
+  local page_size = opts.page_size or paging.DEFAULT_PAGE_SIZE
+  -- Checks every argument now, before any traffic.
+  logs_path(team_id, connector_identifier, page_size, opts.before)
+  return paging.iterator(function(limit, before)
+    return paging.entries(self:_get(logs_path(team_id, connector_identifier, limit, before), true))
+  end, page_size, opts.before)
 end
 
 --- Releases the client's connections and credential now. Safe to call twice.

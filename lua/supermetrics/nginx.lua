@@ -7,10 +7,10 @@
 -- @module supermetrics.nginx
 
 local core = require "supermetrics.core"
-local options = require "supermetrics.options"
+local errors = require "supermetrics.errors"
 
 local ngx = rawget(_G, "ngx")
-local invalid = options.invalid
+local invalid = errors.invalid
 
 local nginx = {}
 
@@ -24,18 +24,18 @@ end
 -- Phases where ngx.run_worker_thread and ngx.sleep may be called.
 local YIELDABLE = { rewrite = true, access = true, content = true, timer = true }
 
-local function threaded_perform(client, path, deadline, credential)
-  local ok, body, err = ngx.run_worker_thread(client._nginx_thread_pool, "supermetrics.thread",
-    "perform", client._thread_config, path, deadline, credential or client._credential)
+local function threaded_perform(client, path, deadline, credential, want_info)
+  local ok, body, second = ngx.run_worker_thread(client._nginx_thread_pool, "supermetrics.thread",
+    "perform", client._thread_config, path, deadline, credential or client._credential, want_info)
   if not ok then
     invalid("ngx.run_worker_thread failed: " .. tostring(body) .. " (is there a `thread_pool "
       .. client._nginx_thread_pool .. " threads=16;` line in nginx.conf's main context, and "
       .. "lua_package_path / lua_package_cpath that find supermetrics?)")
   end
   if body ~= nil then
-    return body
+    return body, second
   end
-  return nil, setmetatable(err, core.Error)
+  return nil, setmetatable(second, core.Error)
 end
 
 --- The runtime of a client inside nginx: returns perform, sleep for this

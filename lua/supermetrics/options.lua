@@ -2,7 +2,7 @@
 -- Every problem raises INVALID_ARGUMENT before anything is built.
 -- @module supermetrics.options
 
-local core = require "supermetrics.core"
+local errors = require "supermetrics.errors"
 
 local options = {}
 
@@ -22,16 +22,13 @@ local KNOWN = {
   timeout = true, connect_timeout = true, max_retries = true,
   max_retry_wait = true, max_response_bytes = true, ca_file = true,
   user_agent = true, nginx_thread_pool = true, nginx_blocking = true,
+  on_response = true,
 }
 
 local USER_AGENT_MAX = 256
 local RETRIES_MAX = 100
 
---- Raises an INVALID_ARGUMENT error value with message msg.
-function options.invalid(msg)
-  error(setmetatable({ code = "INVALID_ARGUMENT", message = msg, attempts = 0 }, core.Error))
-end
-local invalid = options.invalid
+local invalid = errors.invalid
 
 local function is_callable(v)
   if type(v) == "function" then
@@ -110,6 +107,23 @@ local function check_ca_file(path)
   return path
 end
 
+--- Checks a per-call options table (nil allowed) against the names a
+-- method takes; returns it, or an empty table.
+function options.call(opts, method, names)
+  if opts == nil then
+    return {}
+  end
+  if type(opts) ~= "table" then
+    invalid(method .. ": options must be a table")
+  end
+  for k in pairs(opts) do
+    if not names[k] then
+      invalid(method .. ": unknown option " .. string.format("%q", tostring(k)))
+    end
+  end
+  return opts
+end
+
 --- Returns a new table of checked settings, defaults filled in.
 function options.check(opts)
   if opts == nil then
@@ -145,6 +159,10 @@ function options.check(opts)
     invalid("nginx_blocking must be a boolean")
   end
   s.credential, s.credential_name, s.token_provider = pick_credential(opts)
+  s.on_response = opts.on_response
+  if s.on_response ~= nil and not is_callable(s.on_response) then
+    invalid("on_response must be a function")
+  end
   s.user_agent = check_user_agent(opts.user_agent)
   s.ca_file = check_ca_file(opts.ca_file)
   return s

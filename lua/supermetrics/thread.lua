@@ -31,13 +31,14 @@ local function handle_for(config)
   return handle
 end
 
---- One attempt: returns the decoded body, or nil and the error's fields.
--- deadline is on core.monotonic()'s clock, which every thread shares, so
--- time spent waiting in the pool's queue counts against the call.
-function thread.perform(config, path, deadline, credential)
-  local body, err = handle_for(config):perform(path, deadline - core.monotonic(), credential)
+--- One attempt: returns the decoded body (and with want_info the response
+-- info), or nil and the error's fields. deadline is on core.monotonic()'s
+-- clock, which every thread shares, so time spent waiting in the pool's
+-- queue counts against the call.
+function thread.perform(config, path, deadline, credential, want_info)
+  local body, err = handle_for(config):perform(path, deadline - core.monotonic(), credential, want_info)
   if body then
-    return body
+    return body, err
   end
   return nil, setmetatable(err, nil)
 end

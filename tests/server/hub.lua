@@ -1,9 +1,10 @@
 -- Local stand-in for the Supermetrics Hub API (see README.md).
 --
--- Only one endpoint exists:
+-- Two endpoints:
 --   GET /v1/teams/{team_id}/connector_builder/connectors/{connector}/logs/{log_id}
--- The connector segment selects a test scenario, the log_id segment is its
--- argument. Plain LuaJIT + ngx API + cjson only.
+--   GET /v1/teams/{team_id}/connector_builder/connectors/{connector}/logs?limit=&before=
+-- The connector segment selects a test scenario, the log_id segment (or the
+-- query) is its argument. Plain LuaJIT + ngx API + cjson only.
 
 local cjson = require("cjson")
 
@@ -14,6 +15,7 @@ local DICT = ngx.shared.hub
 -- Segments are matched on the raw request URI so that an encoded "%2F"
 -- stays inside its segment; a raw "/" simply makes the route not match.
 local ROUTE = "^/v1/teams/([^/]+)/connector_builder/connectors/([^/]+)/logs/([^/]+)$"
+local LIST_ROUTE = "^/v1/teams/([^/]+)/connector_builder/connectors/([^/]+)/logs$"
 
 local VALID_TOKENS = {
     ["Bearer api_test_key"] = true,
@@ -284,7 +286,22 @@ function scenarios.status(log_id)
     if code == 204 or (code >= 300 and code < 400) then
         return send_bodiless(code, "req_status_" .. code)
     end
+    if code == 429 then
+        ngx.header["X-RateLimit-Limit"] = "1000"
+        ngx.header["X-RateLimit-Remaining"] = "0"
+    end
     return respond(code)
+end
+
+-- <remaining>: 200 seed entry with X-RateLimit-Limit: 1000 and
+-- X-RateLimit-Remaining: <remaining>.
+function scenarios.ratelimit(log_id)
+    if not log_id:match("^%d+$") then
+        return bad_scenario(log_id)
+    end
+    ngx.header["X-RateLimit-Limit"] = "1000"
+    ngx.header["X-RateLimit-Remaining"] = log_id
+    return send_seed(log_id, "req_ratelimit_" .. log_id)
 end
 
 -- Retry-After: digits verbatim, "date<secs>" = HTTP-date in the future,
@@ -459,7 +476,8 @@ function scenarios.stats(log_id)
         return send_json(200, '{"id":"stats"}')
     elseif log_id == "get" then
         local hits = DICT:get("redirected_hits") or 0
-        return send_json(200, '{"id":"stats","redirected_hits":' .. hits .. '}')
+        return send_json(200, '{"id":"stats","redirected_hits":' .. hits
+            .. ',"list_requests":' .. (DICT:get("list_requests") or 0) .. '}')
     end
     -- await<n>: answers once n slow requests are in flight (or after 10 s),
     -- so a test knows its concurrent requests have all arrived.
@@ -478,10 +496,97 @@ end
 
 ---------------------------------------------------------------------------
 
+-- ---- list endpoint ----
+
+-- paged-<n>-<group>: n entries e1..en, newest first, each run of <group>
+-- entries sharing one log_time (so runs straddle page edges).
+local datasets = {}
+local function dataset(n, group)
+    local key = n .. "-" .. group
+    if not datasets[key] then
+        local base = 1748736000 -- 2025-06-01T00:00:00Z
+        local entries = {}
+        for i = 1, n do
+            local t = base - math.floor((i - 1) / group) * 60
+            entries[i] = seed_fields("e" .. i)
+            entries[i].log_time = os.date("!%Y-%m-%dT%H:%M:%SZ", t)
+        end
+        datasets[key] = entries
+    end
+    return datasets[key]
+end
+
+local function send_logs(entries)
+    return send_json(200, (encode({ logs = entries }):gsub('"logs":{}', '"logs":[]')))
+end
+
+-- The API's before is taken as inclusive: entries at or before it, newest
+-- first; limit defaults to 100 and must be 1..1000.
+local function list_page(entries, args)
+    local limit = tonumber(args.limit or 100)
+    if not limit or limit < 1 or limit > 1000 or limit % 1 ~= 0 then
+        return send_error(400, "BAD_REQUEST", "limit must be 1..1000.")
+    end
+    local before = args.before
+    local page = {}
+    for _, entry in ipairs(entries) do
+        if #page >= limit then
+            break
+        end
+        if not before or entry.log_time <= before then
+            page[#page + 1] = entry
+        end
+    end
+    DICT:incr("list_requests", 1, 0)
+    return send_logs(page)
+end
+
+local LIST_BODIES = {
+    ["listbad-nolist"] = '{"items":[]}',
+    ["listbad-noarray"] = '{"logs":{"a":1}}',
+    ["listbad-nullitem"] = '{"logs":[null]}',
+    ["listbad-notobject"] = '[1,2]',
+}
+
+local function handle_list(connector)
+    local args = ngx.req.get_uri_args()
+    if connector == "echo" then
+        local entry = seed_fields("echo")
+        entry.uri = ngx.var.request_uri
+        entry.limit, entry.before = args.limit, args.before
+        return send_logs({ entry })
+    end
+    if LIST_BODIES[connector] then
+        return send_json(200, LIST_BODIES[connector])
+    end
+    if connector:match("^status%-%d+$") then
+        local code = tonumber(connector:match("%d+"))
+        return send_error(code, CANONICAL[code] or ("HTTP_" .. code), "List failed with " .. code .. ".",
+            "req_list_" .. code)
+    end
+    local n, group = connector:match("^paged%-(%d+)%-(%d+)$")
+    if n then
+        return list_page(dataset(tonumber(n), tonumber(group)), args)
+    end
+    -- A broken server that ignores before: always the newest entries.
+    n = connector:match("^ignorebefore%-(%d+)$")
+    if n then
+        return list_page(dataset(tonumber(n), 1), { limit = args.limit })
+    end
+    return list_page(dataset(3, 1), args)
+end
+
 function M.handle()
     local path = ngx.var.request_uri:match("^[^?]*")
     local team, connector, log_id = path:match(ROUTE)
     if not team then
+        local list_team, list_connector = path:match(LIST_ROUTE)
+        if list_team then
+            if not authorized(ngx.var.http_authorization) then
+                return send_error(401, "UNAUTHORIZED", "Authentication is required.", "req_unauthorized01")
+            end
+            return handle_list(decode_segment(list_connector))
+        end
         return send_error(404, "NOT_FOUND", "Route not found.")
     end
     if ngx.req.get_method() ~= "GET" then

@@ -91,6 +91,19 @@ function support.run(cmd)
   return tonumber(code), body, err
 end
 
+--- A short readable form of a test value, for test names.
+function support.describe(v)
+  if type(v) ~= "table" then
+    return string.format("%q", tostring(v))
+  end
+  local parts = {}
+  for k, x in pairs(v) do
+    parts[#parts + 1] = tostring(k) .. "=" .. string.format("%q", tostring(x)):gsub("\\\n", "\\n")
+  end
+  table.sort(parts)
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
 --- The interpreter running the suite, for child processes.
 support.LUA = os.getenv("LUA") or "lua5.4"
 

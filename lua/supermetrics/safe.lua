@@ -1,0 +1,95 @@
+--- The same interface as `supermetrics`, but calls return `nil, err`
+-- instead of raising (as `cjson.safe` does for cjson). `err` is the same
+-- `supermetrics.Error` value. Anything that is not such a value (a bug, an
+-- out-of-memory error) is raised as usual rather than hidden.
+-- @module supermetrics.safe
+
+local supermetrics = require "supermetrics"
+
+local is_error = supermetrics.is_error
+
+-- pcall's results turned into value(s) or nil, err.
+local function settle(ok, ...)
+  if ok then
+    return ...
+  end
+  local err = ...
+  if not is_error(err) then
+    error(err, 0)
+  end
+  return nil, err
+end
+
+local SafeClient = {}
+SafeClient.__index = SafeClient
+
+local safe = {
+  _VERSION = supermetrics._VERSION,
+  null = supermetrics.null,
+  Error = supermetrics.Error,
+  is_error = is_error,
+}
+
+--- Creates a client; returns it, or nil and the error.
+function safe.new(opts)
+  local client, err = settle(pcall(supermetrics.new, opts))
+  if not client then
+    return nil, err
+  end
+  return setmetatable({ _client = client }, SafeClient)
+end
+
+--- `client:get_connector_log(...)`: the entry, or nil, err.
+function SafeClient:get_connector_log(...)
+  local c = self._client
+  return settle(pcall(c.get_connector_log, c, ...))
+end
+
+--- `client:list_connector_logs(...)`: the array, or nil, err.
+function SafeClient:list_connector_logs(...)
+  local c = self._client
+  return settle(pcall(c.list_connector_logs, c, ...))
+end
+
+--- `client:get_connector_logs(...)`: entries, errors (per item), or nil, err
+-- for a bad call.
+function SafeClient:get_connector_logs(...)
+  local c = self._client
+  return settle(pcall(c.get_connector_logs, c, ...))
+end
+
+--- `client:each_connector_log(...)`: an iterator, or nil, err for bad
+-- arguments. When fetching a page fails, the iterator returns `false, err`
+-- once (so a generic `for entry, err in ...` sees it), then ends.
+function SafeClient:each_connector_log(...)
+  local c = self._client
+  local it, err = settle(pcall(c.each_connector_log, c, ...))
+  if not it then
+    return nil, err
+  end
+  local failed = false
+  return function()
+    if failed then
+      return nil
+    end
+    local entry, page_err = settle(pcall(it))
+    if page_err then
+      failed = true
+      return false, page_err
+    end
+    return entry
+  end
+end
+
+--- Releases the client now; safe to call twice.
+function SafeClient:close()
+  self._client:close()
+end
+
+SafeClient.__close = SafeClient.close
+
+function SafeClient:__tostring()
+  return tostring(self._client)
+end
+
+return safe

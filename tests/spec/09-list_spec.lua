@@ -1,0 +1,148 @@
+-- Listing and paging log entries: list_connector_logs (one page) and
+-- each_connector_log (every page). The stand-in's "paged-<n>-<group>"
+-- connector holds n entries e1..en, newest first, each run of <group>
+-- entries sharing one log_time; its `before` is inclusive.
+local support = require "tests.spec.support"
+
+local has_integers = math.type ~= nil
+
+local function ids(entries)
+  local out = {}
+  for i, e in ipairs(entries) do out[i] = e.id end
+  return out
+end
+
+local function range(from, to)
+  local out = {}
+  for i = from, to do out[#out + 1] = "e" .. i end
+  return out
+end
+
+local function collect(it)
+  local out = {}
+  for entry in it do out[#out + 1] = entry.id end
+  return out
+end
+
+describe("list_connector_logs", function()
+  local client
+  before_each(function() client = support.client { max_retries = 0 } end)
+  after_each(function() client:close() end)
+
+  it("returns one page as a plain array of entries shaped like a single fetch", function()
+    local entries = client:list_connector_logs(support.TEAM, "paged-10-1", { limit = 4 })
+    assert.are.same(range(1, 4), ids(entries))
+    assert.is_nil(getmetatable(entries))
+    assert.are.equal(200, entries[1].status)
+    if has_integers then
+      assert.are.equal("integer", math.type(entries[1].duration_ms))
+    end
+  end)
+
+  it("uses the server's default limit when none is given", function()
+    assert.are.equal(100, #client:list_connector_logs(support.TEAM, "paged-150-1"))
+  end)
+
+  it("sends limit and a percent-encoded before", function()
+    local entry = client:list_connector_logs(1, "echo", { limit = 7, before = "2025-06-01T00:00:00+02:00" })[1]
+    assert.are.equal("/v1/teams/1/connector_builder/connectors/echo/logs"
+      .. "?limit=7&before=2025-06-01T00%3A00%3A00%2B02%3A00", entry.uri)
+    assert.are.equal("7", entry.limit)
+    assert.are.equal("2025-06-01T00:00:00+02:00", entry.before)
+  end)
+
+  it("returns an empty array when nothing is older than before", function()
+    assert.are.same({}, client:list_connector_logs(1, "paged-10-1", { before = "2020-01-01T00:00:00Z" }))
+  end)
+
+  for _, case in ipairs {
+    { { limit = 0 }, "limit" }, { { limit = 1001 }, "limit" }, { { limit = 1.5 }, "limit" },
+    { { limit = "10" }, "limit" }, { { before = "yesterday" }, "before" }, { { before = 5 }, "before" },
+    { { before = "2025-06-01T00:00:00Z\n" }, "before" }, { { page_size = 10 }, "unknown option" },
+    { "limit=10", "options" },
+  } do
+    it("refuses " .. support.describe(case[1]) .. " before any traffic", function()
+      local err = support.catch(client.list_connector_logs, client, 1, "paged-10-1", case[1])
+      assert.are.equal("INVALID_ARGUMENT", err.code)
+      assert.are.equal(0, err.attempts)
+      assert.truthy(err.message:find(case[2], 1, true), err.message)
+    end)
+  end
+
+  it("checks team_id and connector_identifier like a single fetch", function()
+    assert.are.equal("INVALID_ARGUMENT", support.catch(client.list_connector_logs, client, 0, "x").code)
+    assert.are.equal("INVALID_ARGUMENT", support.catch(client.list_connector_logs, client, 1, "a b").code)
+  end)
+
+  for _, bad in ipairs { "listbad-nolist", "listbad-noarray", "listbad-nullitem", "listbad-notobject" } do
+    it("gives INVALID_RESPONSE for a body that is not a list of entries (" .. bad .. ")", function()
+      local err = support.catch(client.list_connector_logs, client, 1, bad)
+      assert.are.equal("INVALID_RESPONSE", err.code)
+    end)
+  end
+
+  it("raises API errors like a single fetch", function()
+    local err = support.catch(client.list_connector_logs, client, 1, "status-404")
+    assert.are.equal("NOT_FOUND", err.code)
+    assert.are.equal(404, err.status)
+    assert.are.equal("req_list_404", err.request_id)
+  end)
+end)
+
+describe("each_connector_log", function()
+  local client
+  before_each(function() client = support.client { max_retries = 0 } end)
+  after_each(function() client:close() end)
+
+  it("walks every page, newest first", function()
+    assert.are.same(range(1, 250), collect(client:each_connector_log(1, "paged-250-1", { page_size = 100 })))
+  end)
+
+  it("neither loses nor repeats entries that share a timestamp at a page edge", function()
+    -- runs of 3 straddle every edge of 10-entry pages
+    assert.are.same(range(1, 95), collect(client:each_connector_log(1, "paged-95-3", { page_size = 10 })))
+  end)
+
+  it("gets past more same-timestamp entries than fit in one page", function()
+    assert.are.same(range(1, 60), collect(client:each_connector_log(1, "paged-60-25", { page_size = 10 })))
+  end)
+
+  it("starts from before (inclusive) when given", function()
+    -- e4..e6 share 23:59, e7..e9 23:58 (groups of 3, one minute apart)
+    local got = collect(client:each_connector_log(1, "paged-12-3", { page_size = 2, before = "2025-05-31T23:59:00Z" }))
+    assert.are.same(range(4, 12), got)
+  end)
+
+  it("ends at once on an empty list", function()
+    assert.are.same({}, collect(client:each_connector_log(1, "paged-5-1", { before = "2020-01-01T00:00:00Z" })))
+  end)
+
+  it("fetches a page only when it is needed", function()
+    local before = support.stats().list_requests
+    local it = client:each_connector_log(1, "paged-30-1", { page_size = 10 })
+    assert.are.equal(before, support.stats().list_requests)
+    for _ = 1, 10 do it() end
+    assert.are.equal(before + 1, support.stats().list_requests)
+    it()
+    assert.are.equal(before + 2, support.stats().list_requests)
+  end)
+
+  it("refuses bad options before any traffic", function()
+    for _, opts in ipairs { { page_size = 0 }, { page_size = 1001 }, { before = "x" }, { limit = 5 } } do
+      local err = support.catch(client.each_connector_log, client, 1, "paged-10-1", opts)
+      assert.are.equal("INVALID_ARGUMENT", err.code)
+    end
+  end)
+
+  it("stops with INVALID_RESPONSE, never loops, when the server ignores before", function()
+    local it = client:each_connector_log(1, "ignorebefore-100", { page_size = 10 })
+    local err = support.catch(function() for _ in it do end end)
+    assert.are.equal("INVALID_RESPONSE", err.code)
+  end)
+
+  it("raises a page's error from the iterator", function()
+    local it = client:each_connector_log(1, "status-503")
+    local err = support.catch(it)
+    assert.are.equal("SERVICE_UNAVAILABLE", err.code)
+  end)
+end)
