@@ -4,77 +4,43 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <curl/curl.h>
-
-#include "buffer.h"
 #include "compat.h"
 #include "credential.h"
-#include "entry.h"
-#include "envelope.h"
 #include "errors.h"
-#include "response.h"
-
-typedef struct sm_client {
-    CURL *easy;                  /* NULL once closed */
-    struct curl_slist *headers;  /* Accept + Authorization, built per client */
-    char *auth;                  /* "Authorization: Bearer <token>", wiped */
-    size_t auth_len, token_at;
-    char *base_url;              /* scheme://host[:port][/prefix], no '/' end */
-    size_t base_len;
-    char *url;                   /* base_url + path of the current request */
-    size_t url_cap;
-    long connect_timeout_ms;
-    sm_buffer body;
-    sm_meta meta;
-    char errbuf[CURL_ERROR_SIZE];
-} sm_client;
-
-/* ---- libcurl callbacks: C memory only, never Lua (see pitfalls) ---- */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    sm_client *c = ud;
-    /* Any count other than n makes libcurl stop with CURLE_WRITE_ERROR. */
-    return sm_buffer_append(&c->body, p, size * n) == 0 ? size * n : 0;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    sm_client *c = ud;
-    sm_meta_header(&c->meta, p, size * n, time(NULL));
-    return size * n;
-}
 
 /* ---- lifetime ---- */
 
-static void free_headers(sm_client *c)
+void sm_free_headers(struct curl_slist **list, char **auth, size_t *auth_len)
 {
     struct curl_slist *h;
     /* curl_slist_append copied the credential: wipe that copy too. */
-    for (h = c->headers; h != NULL; h = h->next)
+    for (h = *list; h != NULL; h = h->next)
         memset(h->data, 0, strlen(h->data));
-    curl_slist_free_all(c->headers);
-    c->headers = NULL;
-    sm_wipe_free(c->auth, c->auth_len);
-    c->auth = NULL;
-    c->auth_len = 0;
+    curl_slist_free_all(*list);
+    *list = NULL;
+    sm_wipe_free(*auth, *auth_len);
+    *auth = NULL;
+    *auth_len = 0;
 }
 
 /* Releases everything; safe to call twice (close, then __gc). */
 static void release(sm_client *c)
 {
-    if (c->easy != NULL) {
-        curl_easy_cleanup(c->easy);
-        c->easy = NULL;
+    sm_batch_release(c);
+    if (c->main.easy != NULL) {
+        curl_easy_cleanup(c->main.easy);
+        c->main.easy = NULL;
     }
-    free_headers(c);
+    /* Last: the easy handles that used the pool are gone. */
+    if (c->share != NULL) {
+        curl_share_cleanup(c->share);
+        c->share = NULL;
+    }
+    sm_free_headers(&c->headers, &c->auth, &c->auth_len);
     free(c->base_url);
     c->base_url = NULL;
-    free(c->url);
-    c->url = NULL;
-    sm_buffer_free(&c->body);
+    sm_transfer_free(&c->main);
 }
 
 static int client_close(lua_State *L)
@@ -83,10 +49,10 @@ static int client_close(lua_State *L)
     return 0;
 }
 
-static sm_client *check_open(lua_State *L)
+sm_client *sm_check_open_client(lua_State *L, int idx)
 {
-    sm_client *c = luaL_checkudata(L, 1, SM_CLIENT_MT);
-    if (c->easy == NULL)
+    sm_client *c = luaL_checkudata(L, idx, SM_CLIENT_MT);
+    if (c->main.easy == NULL)
         sm_argument_error(L, "the client is closed");
     return c;
 }
@@ -94,7 +60,7 @@ static sm_client *check_open(lua_State *L)
 static int client_tostring(lua_State *L)
 {
     sm_client *c = luaL_checkudata(L, 1, SM_CLIENT_MT);
-    if (c->easy == NULL)
+    if (c->main.easy == NULL)
         lua_pushfstring(L, "supermetrics client (closed): %p", (void *)c);
     else
         lua_pushfstring(L, "supermetrics client (%s): %p", c->base_url,
@@ -104,35 +70,56 @@ static int client_tostring(lua_State *L)
 
 /* ---- credential ---- */
 
-/* Makes s the credential of every following request. Returns NULL or a
+const char *sm_build_headers(const char *s, size_t n, struct curl_slist **list,
+                             char **auth, size_t *auth_len, size_t *token_at)
+{
+    struct curl_slist *accept, *both;
+    const char *why = sm_credential_header(s, n, auth, auth_len, token_at);
+    if (why != NULL)
+        return why;
+    accept = curl_slist_append(NULL, "Accept: application/json");
+    both = accept ? curl_slist_append(accept, *auth) : NULL;
+    if (both == NULL) {
+        curl_slist_free_all(accept);
+        sm_wipe_free(*auth, *auth_len);
+        *auth = NULL;
+        return "could not be stored: out of memory";
+    }
+    *list = both;
+    return NULL;
+}
+
+/* Makes s the credential of every following single call. Returns NULL or a
  * message (without the credential) on failure; the old one stays then. */
 static const char *set_credential(sm_client *c, const char *s, size_t n)
 {
-    struct curl_slist *list, *grown;
+    struct curl_slist *list;
     char *auth;
     size_t auth_len, token_at;
-    const char *why = sm_credential_header(s, n, &auth, &auth_len, &token_at);
+    const char *why = sm_build_headers(s, n, &list, &auth, &auth_len, &token_at);
     if (why != NULL)
         return why;
     if (c->auth != NULL && auth_len == c->auth_len &&
         memcmp(auth, c->auth, auth_len) == 0) {
-        sm_wipe_free(auth, auth_len);
-        return NULL; /* same token as last time: keep the list */
+        /* Same token as last time: keep the list libcurl already has. */
+        sm_free_headers(&list, &auth, &auth_len);
+        return NULL;
     }
-    list = curl_slist_append(NULL, "Accept: application/json");
-    grown = list ? curl_slist_append(list, auth) : NULL;
-    if (grown == NULL || curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER,
-                                          grown) != CURLE_OK) {
-        curl_slist_free_all(grown ? grown : list);
-        sm_wipe_free(auth, auth_len);
-        return "could not be stored: out of memory";
+    if (curl_easy_setopt(c->main.easy, CURLOPT_HTTPHEADER, list) != CURLE_OK) {
+        sm_free_headers(&list, &auth, &auth_len);
+        return "could not be stored";
     }
-    free_headers(c);
-    c->headers = grown;
+    sm_free_headers(&c->headers, &c->auth, &c->auth_len);
+    c->headers = list;
     c->auth = auth;
     c->auth_len = auth_len;
     c->token_at = token_at;
     return NULL;
+}
+
+const char *sm_client_secret(const sm_client *c)
+{
+    return c->auth ? c->auth + c->token_at : NULL;
 }
 
 /* ---- base URL ---- */
@@ -232,11 +219,31 @@ static lua_Number opt_number(lua_State *L, int t, const char *k,
     return v;
 }
 
-/* Every setting that does not change between requests. */
+/* The connection pool every easy handle of the client uses. No lock
+ * callbacks: one client is used by one thread at a time. */
+static CURLSH *new_share(void)
+{
+    CURLSH *share = curl_share_init();
+    if (share == NULL)
+        return NULL;
+    if (curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) !=
+            CURLSHE_OK ||
+        curl_share_setopt(share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+            CURLSHE_OK) {
+        curl_share_cleanup(share);
+        return NULL;
+    }
+    return share;
+}
+
+/* Every setting that does not change between requests. Batch slots start
+ * as copies of this handle (curl_easy_duphandle). */
 static CURLcode configure(sm_client *c, int is_http, const char *ca_file,
                           const char *user_agent)
 {
-    CURL *e = c->easy;
+    CURL *e = c->main.easy;
     CURLcode rc = CURLE_OK;
 #define SET(opt, val) \
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
@@ -260,12 +267,7 @@ static CURLcode configure(sm_client *c, int is_http, const char *ca_file,
     SET(CURLOPT_HTTPGET, 1L);
     SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->body.limit);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, c);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, c);
-    SET(CURLOPT_ERRORBUFFER, c->errbuf);
+    SET(CURLOPT_SHARE, c->share);
 #undef SET
     return rc;
 }
@@ -280,6 +282,7 @@ int sm_lua_new_client(lua_State *L)
     size_t cred_len = 0;
     lua_Number connect_timeout, max_bytes;
     int is_http = 0;
+    CURL *easy;
     sm_client *c;
 
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -302,17 +305,20 @@ int sm_lua_new_client(lua_State *L)
      * so raising is safe. */
     c = sm_newuserdata(L, sizeof *c);
     memset(c, 0, sizeof *c);
-    sm_buffer_init(&c->body, (size_t)max_bytes);
     sm_setmetatable(L, SM_CLIENT_MT);
     c->connect_timeout_ms = (long)ceil(connect_timeout * 1000);
 
     why = set_base_url(c, base_url, &is_http);
     if (why != NULL)
         sm_argument_error(L, "base_url %s", why);
-    c->easy = curl_easy_init();
-    if (c->easy == NULL)
+    c->share = new_share();
+    easy = curl_easy_init();
+    if (easy == NULL) {
+        /* c->main.easy stays NULL: nothing but the share to free. */
         return luaL_error(L, "supermetrics: curl_easy_init failed");
-    if (configure(c, is_http, ca_file, user_agent) != CURLE_OK)
+    }
+    if (sm_transfer_init(&c->main, easy, (size_t)max_bytes) != CURLE_OK ||
+        c->share == NULL || configure(c, is_http, ca_file, user_agent) != CURLE_OK)
         return luaL_error(L, "supermetrics: could not configure libcurl");
     if (credential != NULL) {
         why = set_credential(c, credential, cred_len);
@@ -324,128 +330,25 @@ int sm_lua_new_client(lua_State *L)
 
 /* ---- one request ---- */
 
-/* Points c->url at base_url .. path. */
-static int build_url(sm_client *c, const char *path, size_t n)
+long sm_timeout_ms(lua_Number seconds)
 {
-    size_t need = c->base_len + n + 1;
-    if (need > c->url_cap) {
-        char *grown = realloc(c->url, need);
-        if (grown == NULL)
-            return -1;
-        c->url = grown;
-        c->url_cap = need;
-    }
-    memcpy(c->url, c->base_url, c->base_len);
-    memcpy(c->url + c->base_len, path, n);
-    c->url[need - 1] = '\0';
-    return 0;
-}
-
-static const char *secret_of(const sm_client *c)
-{
-    return c->auth ? c->auth + c->token_at : NULL;
-}
-
-/* Pushes the error for a transfer that libcurl reported as failed. */
-static void push_transfer_error(lua_State *L, sm_client *c, CURLcode rc,
-                                long status)
-{
-    sm_reply r;
-    const char *code = sm_code_for_curl(rc, c->body.over_limit);
-    if (strcmp(code, "RESPONSE_TOO_LARGE") == 0)
-        lua_pushfstring(L, "the response body is larger than "
-                           "max_response_bytes (%f bytes)",
-                        (lua_Number)c->body.limit);
-    else
-        lua_pushstring(L, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-    sm_push_error(L, code, lua_tostring(L, -1));
-    lua_remove(L, -2);
-    r.status = status;
-    r.meta = &c->meta;
-    r.secret = secret_of(c);
-    sm_set_reply_fields(L, &r);
-}
-
-/* Pushes the decoded 2xx body, or an INVALID_RESPONSE error. Returns the
- * number of values pushed for perform to return (1 or 2). */
-static int push_success(lua_State *L, sm_client *c, long status)
-{
-    const char *p = c->body.data, *end = p + c->body.len;
-    sm_reply r;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++;
-    /* cjson decodes arrays to tables too: an object must start with '{'. */
-    if (p < end && *p == '{') {
-        lua_pushvalue(L, lua_upvalueindex(1));
-        lua_pushlstring(L, c->body.data, c->body.len);
-        lua_call(L, 1, 1);
-        if (lua_type(L, -1) == LUA_TTABLE)
-            return 1;
-        lua_pop(L, 1);
-    }
-    lua_pushnil(L);
-    sm_push_error(L, "INVALID_RESPONSE",
-                  c->body.len == 0 ? "the response body is empty"
-                                   : "the response body is not a JSON object");
-    r.status = status;
-    r.meta = &c->meta;
-    r.secret = secret_of(c);
-    sm_set_reply_fields(L, &r);
-    return 2;
-}
-
-/* Pushes { status =, request_id =, rate_limit =, rate_limit_remaining = }
- * for a successful attempt: what an on_response hook is told. */
-static void push_info(lua_State *L, sm_client *c, long status)
-{
-    sm_reply r;
-    lua_createtable(L, 0, 4);
-    r.status = status;
-    r.meta = &c->meta;
-    r.secret = NULL;
-    sm_set_reply_fields(L, &r);
-}
-
-/* Pushes what a finished transfer gave: the body table (returns 1), or nil
- * and an error value (returns 2). */
-static int push_result(lua_State *L, sm_client *c, CURLcode rc, long *status_out)
-{
-    sm_reply r;
-    long status = 0;
-    if (curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status) !=
-        CURLE_OK)
-        status = 0;
-    *status_out = status;
-    if (rc != CURLE_OK) {
-        lua_pushnil(L);
-        push_transfer_error(L, c, rc, status);
-        return 2;
-    }
-    if (status >= 200 && status <= 299)
-        return push_success(L, c, status);
-    r.status = status;
-    r.meta = &c->meta;
-    r.secret = secret_of(c);
-    lua_pushnil(L);
-    sm_push_status_error(L, &r, c->body.data, c->body.len,
-                         lua_upvalueindex(1));
-    return 2;
+    return seconds >= 1e9 ? 1000000000L : (long)ceil(seconds * 1000);
 }
 
 /* handle:perform(path, seconds_left [, credential [, want_info]])
  *   -> body_table [, info] | nil, error
  * One HTTP attempt: GET base_url .. path with the time that is left of the
  * call's deadline. With want_info, a success also returns the response's
- * status, request id and rate limits (see push_info). Raises only for a
- * closed client or out of memory. */
+ * status, request id and rate limits. Raises only for a closed client or
+ * out of memory. */
 static int client_perform(lua_State *L)
 {
-    sm_client *c = check_open(L);
+    sm_client *c = sm_check_open_client(L, 1);
     size_t path_len, cred_len;
     const char *path = luaL_checklstring(L, 2, &path_len);
     lua_Number left = luaL_checknumber(L, 3);
     const char *credential = luaL_optlstring(L, 4, NULL, &cred_len);
-    long timeout_ms, status;
+    int want_info = lua_toboolean(L, 5);
     CURLcode rc;
 
     if (credential != NULL) {
@@ -466,41 +369,26 @@ static int client_perform(lua_State *L)
                                     "attempt could start");
         return 2;
     }
-    timeout_ms = left >= 1e9 ? 1000000000L : (long)ceil(left * 1000);
-    if (build_url(c, path, path_len) != 0)
-        return luaL_error(L, "not enough memory");
-    sm_buffer_reset(&c->body);
-    sm_meta_reset(&c->meta);
-    c->errbuf[0] = '\0';
-    if (curl_easy_setopt(c->easy, CURLOPT_URL, c->url) != CURLE_OK ||
-        curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
-        curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                         c->connect_timeout_ms < timeout_ms
-                             ? c->connect_timeout_ms
-                             : timeout_ms) != CURLE_OK)
-        return luaL_error(L, "supermetrics: could not configure libcurl");
+    if (sm_transfer_prepare(&c->main, c->base_url, c->base_len, path, path_len,
+                            sm_timeout_ms(left), c->connect_timeout_ms) != 0)
+        return luaL_error(L, "supermetrics: could not prepare the request");
 
-    rc = curl_easy_perform(c->easy);
+    rc = curl_easy_perform(c->main.easy);
 
     /* libcurl is off the stack: now Lua may be touched, and may raise. */
-    if (c->body.out_of_memory)
+    if (c->main.body.out_of_memory)
         return luaL_error(L, "not enough memory");
-    if (push_result(L, c, rc, &status) == 1) {
-        if (!lua_toboolean(L, 5))
-            return 1;
-        push_info(L, c, status);
-        return 2;
-    }
-    /* A request went out: this error counts as one attempt. */
-    sm_pushint64(L, 1);
-    lua_setfield(L, -2, "attempts");
-    return 2;
+    return sm_transfer_push_result(L, &c->main, rc, sm_client_secret(c),
+                                   lua_upvalueindex(1), want_info);
 }
 
 void sm_client_open(lua_State *L, int decode_idx)
 {
     static const luaL_Reg methods[] = {
         {"perform", client_perform},
+        {"batch_open", sm_lua_batch_open},
+        {"batch_add", sm_lua_batch_add},
+        {"batch_poll", sm_lua_batch_poll},
         {"close", client_close},
         {NULL, NULL},
     };

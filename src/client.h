@@ -1,14 +1,43 @@
 /*
  * client.h: the connection-owning handle behind a supermetrics client. One
- * libcurl easy handle per client, reused so that calls share the kept-alive
- * connection and the TLS session.
+ * libcurl easy handle for single calls, and a few more for batches, all on
+ * one connection pool (a share handle), so every call reuses the kept-alive
+ * connections and TLS sessions.
  */
 #ifndef SM_CLIENT_H
 #define SM_CLIENT_H
 
 #include <lua.h>
+#include <curl/curl.h>
+
+#include "transfer.h"
 
 #define SM_CLIENT_MT "supermetrics.core.Client"
+
+/* One transfer of a batch. */
+typedef struct sm_slot {
+    sm_transfer t;
+    struct curl_slist *headers; /* own header list when given a credential */
+    char *auth;                 /* its Authorization line (wiped) */
+    size_t auth_len, token_at;
+    lua_Integer id;             /* the caller's item id while busy */
+    int busy, done, want_info;
+    CURLcode result;
+} sm_slot;
+
+typedef struct sm_client {
+    sm_transfer main;            /* main.easy is NULL once closed */
+    CURLSH *share;               /* connection pool, TLS sessions, DNS */
+    struct curl_slist *headers;  /* Accept + Authorization, built per client */
+    char *auth;                  /* "Authorization: Bearer <token>", wiped */
+    size_t auth_len, token_at;
+    char *base_url;              /* scheme://host[:port][/prefix], no '/' end */
+    size_t base_len;
+    long connect_timeout_ms;
+    CURLM *multi;                /* batches; created on first use */
+    sm_slot **slots;             /* each allocated alone: libcurl keeps */
+    int nslots;                  /* pointers into them while in flight */
+} sm_client;
 
 /* Registers the handle's metatable. Its methods keep the JSON decode
  * function found at decode_idx (cjson.safe semantics) as their upvalue. */
@@ -16,5 +45,22 @@ void sm_client_open(lua_State *L, int decode_idx);
 
 /* Lua: new_client(options) -> handle. See client.c for the options. */
 int sm_lua_new_client(lua_State *L);
+
+/* Shared with batch.c. */
+sm_client *sm_check_open_client(lua_State *L, int idx);
+const char *sm_client_secret(const sm_client *c);
+/* Builds "Accept" + "Authorization" for credential s into *list / *auth.
+ * Returns NULL or a message without the credential. */
+const char *sm_build_headers(const char *s, size_t n, struct curl_slist **list,
+                             char **auth, size_t *auth_len, size_t *token_at);
+/* Wipes the credential copies and frees them. */
+void sm_free_headers(struct curl_slist **list, char **auth, size_t *auth_len);
+long sm_timeout_ms(lua_Number seconds);
+
+/* batch.c: methods of the handle, and its cleanup. */
+int sm_lua_batch_open(lua_State *L);
+int sm_lua_batch_add(lua_State *L);
+int sm_lua_batch_poll(lua_State *L);
+void sm_batch_release(sm_client *c);
 
 #endif

@@ -3,12 +3,13 @@
 -- (which credential, whether and when to try again) is policy, kept here.
 -- @classmod supermetrics.Client
 
+local attempt = require "supermetrics.attempt"
+local batch = require "supermetrics.batch"
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 local nginx = require "supermetrics.nginx"
 local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
-local retry = require "supermetrics.retry"
 
 local monotonic, sleep = core.monotonic, core.sleep
 local log_path, logs_path, normalize_entry = core.log_path, core.logs_path, core.normalize_entry
@@ -70,35 +71,6 @@ local function closed()
   invalid("the client is closed")
 end
 
--- Asks the token_provider for this attempt's credential.
-local function provide(provider, attempts)
-  local ok, credential = pcall(provider)
-  if not ok then
-    error(errors.new("INVALID_ARGUMENT", "token_provider raised an error (see err.cause)",
-      { attempts = attempts, cause = credential }))
-  end
-  if type(credential) ~= "string" then
-    error(errors.new("INVALID_ARGUMENT", "token_provider must return a string (got "
-      .. type(credential) .. ")", { attempts = attempts }))
-  end
-  return credential
-end
-
--- Tells the on_response hook about one attempt; what it raises is dropped,
--- so observing a call can never break it.
-local function report(hook, path, attempt, started, body, detail)
-  local event = {
-    method = "GET", path = path, attempt = attempt,
-    duration_ms = (monotonic() - started) * 1000,
-    status = detail.status, request_id = detail.request_id,
-    rate_limit = detail.rate_limit, rate_limit_remaining = detail.rate_limit_remaining,
-  }
-  if not body then
-    event.error_code = detail.code
-  end
-  pcall(hook, event)
-end
-
 --- GET base_url .. path, retried by the policy in supermetrics.retry within
 -- one deadline. Returns the decoded JSON object (and with want_info a table
 -- with status, request_id, rate limits and attempts), or raises an error.
@@ -112,12 +84,12 @@ function Client:_get(path, want_info)
   want_info = want_info or hook ~= nil
   local made = 0 -- HTTP attempts made so far
   while true do
-    local credential = provider and provide(provider, made)
+    local credential = provider and attempt.credential(provider, made)
     local started = hook and monotonic()
     local body, detail = perform(self, path, deadline, credential, want_info)
     if body then
       if hook then
-        report(hook, path, made + 1, started, body, detail)
+        attempt.report(hook, path, made + 1, started, true, detail)
       end
       if detail then
         detail.attempts = made + 1
@@ -127,14 +99,12 @@ function Client:_get(path, want_info)
     local err = detail
     made = made + err.attempts
     if hook and err.attempts > 0 then
-      report(hook, path, made, started, nil, err)
+      attempt.report(hook, path, made, started, false, err)
     end
     err.attempts = made
-    if made > self._max_retries or not retry.retryable(err) then
-      error(err)
-    end
-    local delay = retry.delay(err, made, self._max_retry_wait)
-    if not delay or monotonic() + delay >= deadline then
+    local delay = attempt.retry_delay(err, made, self._max_retries, self._max_retry_wait,
+      deadline - monotonic())
+    if not delay then
       error(err)
     end
     wait(delay)
@@ -183,6 +153,40 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
   return paging.iterator(function(limit, before)
     return paging.entries(self:_get(logs_path(team_id, connector_identifier, limit, before), true))
   end, page_size, opts.before)
+end
+
+local BATCH_OPTIONS = { concurrency = true }
+local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, 256
+
+--- Fetches many log entries of one connector at once.
+-- Each item is retried and timed like a single call (its own deadline from
+-- its first attempt); a bad id fails its own item only.
+-- @param team_id as for `get_connector_log`
+-- @param connector_identifier as for `get_connector_log`
+-- @param log_ids array of log ids (strings or integers)
+-- @param[opt] opts `{ concurrency = 1..256 (default 16) }`
+-- @return entries, errors: for each i of log_ids exactly one of
+-- `entries[i]` / `errors[i]` is set
+-- @raise a `supermetrics.Error` value for a bad team_id, connector or option
+function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
+  opts = options.call(opts, "get_connector_logs", BATCH_OPTIONS)
+  local concurrency = opts.concurrency or DEFAULT_CONCURRENCY
+  if type(concurrency) ~= "number" or concurrency ~= math.floor(concurrency)
+      or concurrency < 1 or concurrency > MAX_CONCURRENCY then
+    invalid("get_connector_logs: concurrency must be an integer from 1 to " .. MAX_CONCURRENCY)
+  end
+  if type(log_ids) ~= "table" then
+    invalid("log_ids must be an array of log ids")
+  end
+  logs_path(team_id, connector_identifier) -- checks both before any traffic
+  if not self._handle then
+    closed()
+  end
+  local _, wait, threaded = self._runtime(self)
+  if threaded then
+    return nginx.batch(self, team_id, connector_identifier, log_ids, concurrency)
+  end
+  return batch.run(self, team_id, connector_identifier, log_ids, concurrency, wait)
 end
 
 --- Releases the client's connections and credential now. Safe to call twice.

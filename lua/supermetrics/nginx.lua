@@ -56,7 +56,40 @@ function nginx.runtime(client, blocking)
       .. "needed to call without blocking); create the client with nginx_blocking = true to "
       .. "block the worker instead")
   end
-  return threaded_perform, ngx.sleep
+  return threaded_perform, ngx.sleep, true
+end
+
+--- get_connector_logs inside nginx: `concurrency` light threads each take
+-- the next id and make an ordinary call (one worker-thread hop per attempt),
+-- so retries, the token_provider and on_response work as for single calls.
+function nginx.batch(client, team_id, connector_identifier, log_ids, concurrency)
+  local entries, errs = {}, {}
+  local n, next_item = #log_ids, 1
+  local function worker()
+    while next_item <= n do
+      local i = next_item
+      next_item = i + 1
+      local ok, res = pcall(client.get_connector_log, client, team_id, connector_identifier, log_ids[i])
+      if ok then
+        entries[i] = res
+      elseif getmetatable(res) == core.Error then
+        errs[i] = res
+      else
+        error(res, 0)
+      end
+    end
+  end
+  local threads = {}
+  for t = 1, math.min(concurrency, n) do
+    threads[t] = ngx.thread.spawn(worker)
+  end
+  for t = 1, #threads do
+    local ok, err = ngx.thread.wait(threads[t])
+    if not ok then
+      error(err, 0)
+    end
+  end
+  return entries, errs
 end
 
 --- What a worker thread needs to rebuild the client's handle: plain data.

@@ -97,6 +97,29 @@ function app.proxy()
   ngx.print(cjson.encode(res))
 end
 
+-- GET /batch: 20 slow ids and one bad one through get_connector_logs.
+function app.batch()
+  local client = client_for("default")
+  local ids = { "." }
+  for i = 1, 20 do
+    ids[#ids + 1] = "500-batch" .. math.floor(ngx.now() * 1000) .. "x" .. i
+  end
+  local started = ngx.now()
+  local entries, errors = client:get_connector_logs(1, "slow", ids, { concurrency = 20 })
+  ngx.update_time()
+  local n_entries, n_errors = 0, 0
+  for i = 1, #ids do
+    if entries[i] then n_entries = n_entries + 1 end
+    if errors[i] then n_errors = n_errors + 1 end
+  end
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode {
+    entries = n_entries, errors = n_errors, took = ngx.now() - started,
+    first_error = errors[1] and errors[1].code,
+    first_is_error = errors[1] and supermetrics.is_error(errors[1]),
+  })
+end
+
 -- header_filter cannot yield: the library must say so, not block.
 function app.from_header_filter()
   local c = supermetrics.new { api_key = KEY, base_url = hub.http }

@@ -127,6 +127,17 @@ describe("inside nginx", function()
     assert.is_true(took < 4, "20 calls took " .. took .. " s")
   end)
 
+  it("runs get_connector_logs concurrently on light threads", function()
+    local status, _, body = app_get("/batch")
+    assert.are.equal(200, status, body)
+    local r = cjson.decode(body)
+    assert.are.equal(20, r.entries)
+    assert.are.equal(1, r.errors)
+    assert.are.equal("INVALID_ARGUMENT", r.first_error)
+    assert.is_true(r.first_is_error)
+    assert.is_true(r.took < 2, "20 x 0.5 s took " .. r.took .. " s") -- 10 s one by one
+  end)
+
   it("says clearly when the thread pool is missing", function()
     local _, _, body = app_get(log_path("T3S70", "1"), "nopool")
     local err = cjson.decode(body).error

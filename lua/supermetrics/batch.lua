@@ -1,0 +1,138 @@
+--- get_connector_logs outside nginx: one event loop over the client's batch
+-- slots (libcurl's multi interface, see src/batch.c). Each item lives like a
+-- single call: its own deadline from its first attempt, the same retry
+-- policy, the token_provider before and on_response after every attempt.
+-- @module supermetrics.batch
+
+local attempt = require "supermetrics.attempt"
+local core = require "supermetrics.core"
+
+local monotonic, log_path, normalize_entry = core.monotonic, core.log_path, core.normalize_entry
+local is_error = core.is_error
+
+local batch = {}
+
+-- Longest single wait for activity: bounds how late a retry may start.
+local MAX_POLL = 0.5
+
+--- Runs the batch; returns entries, errors (exactly one set per index).
+-- sleep(seconds) waits when nothing is in flight but a retry is pending.
+function batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
+  local handle, provider, hook = client._handle, client._provider, client._on_response
+  local entries, errors = {}, {}
+  local items = {}   -- i -> { path =, made =, deadline =, started = }
+  local fresh = {}   -- indices never tried, in order
+  local waiting = {} -- indices whose retry waits until items[i].ready_at
+
+  for i = 1, #log_ids do
+    local ok, path = pcall(log_path, team_id, connector_identifier, log_ids[i])
+    if ok then
+      items[i] = { path = path, made = 0 }
+      fresh[#fresh + 1] = i
+    elseif is_error(path) then
+      errors[i] = path -- a bad id fails its own item only
+    else
+      error(path, 0)
+    end
+  end
+  if #fresh == 0 then
+    return entries, errors
+  end
+  local slots = handle:batch_open(math.min(concurrency, #fresh))
+  local next_fresh, running = 1, 0
+
+  local function failed(i, err)
+    local item = items[i]
+    item.made = item.made + err.attempts
+    if hook and err.attempts > 0 then
+      attempt.report(hook, item.path, item.made, item.started, false, err)
+    end
+    err.attempts = item.made
+    local now = monotonic()
+    local delay = attempt.retry_delay(err, item.made, client._max_retries, client._max_retry_wait,
+      item.deadline - now)
+    if delay then
+      item.ready_at = now + delay
+      waiting[#waiting + 1] = i
+    else
+      errors[i] = err
+    end
+  end
+
+  -- The next item that may start now: a due retry first, else a fresh one.
+  local function take(now)
+    for w = 1, #waiting do
+      local i = waiting[w]
+      if items[i].ready_at <= now then
+        table.remove(waiting, w)
+        return i
+      end
+    end
+    if next_fresh <= #fresh then
+      next_fresh = next_fresh + 1
+      return fresh[next_fresh - 1]
+    end
+  end
+
+  local function start(i, now)
+    local item = items[i]
+    item.deadline = item.deadline or now + client._timeout
+    local credential
+    if provider then
+      local ok, got = pcall(attempt.credential, provider, item.made)
+      if not ok then
+        errors[i] = got
+        return
+      end
+      credential = got
+    end
+    item.started = now
+    local started, err = handle:batch_add(i, item.path, item.deadline - now, credential, hook ~= nil)
+    if started then
+      running = running + 1
+    else
+      failed(i, err)
+    end
+  end
+
+  while true do
+    local now = monotonic()
+    while running < slots do
+      local i = take(now)
+      if not i then
+        break
+      end
+      start(i, now)
+    end
+    if running == 0 and #waiting == 0 and next_fresh > #fresh then
+      return entries, errors
+    end
+    local wait = MAX_POLL
+    for _, i in ipairs(waiting) do
+      wait = math.min(wait, items[i].ready_at - now)
+    end
+    if wait < 0 then
+      wait = 0
+    end
+    if running == 0 then
+      sleep(wait)
+    else
+      local finished = handle:batch_poll(wait)
+      for _, r in ipairs(finished) do
+        running = running - 1
+        local i = r.id
+        if r.body then
+          local item = items[i]
+          if hook then
+            attempt.report(hook, item.path, item.made + 1, item.started, true, r.info)
+          end
+          entries[i] = normalize_entry(r.body)
+        else
+          failed(i, r.err)
+        end
+      end
+    end
+  end
+end
+
+return batch

@@ -1,0 +1,226 @@
+/*
+ * batch.c: many transfers at once on one client, through libcurl's multi
+ * interface. Slots are easy handles copied from the client's own (same
+ * options, same connection pool through the share handle) and kept for the
+ * next batch. The scheduling (which item next, retries, deadlines) is the
+ * Lua layer's: C only starts transfers and reports the finished ones.
+ */
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "compat.h"
+#include "errors.h"
+
+/* More parallel transfers than this per client buy nothing but sockets. */
+#define SM_MAX_SLOTS 256
+
+static void free_slot(sm_slot *s)
+{
+    if (s->t.easy != NULL)
+        curl_easy_cleanup(s->t.easy);
+    sm_free_headers(&s->headers, &s->auth, &s->auth_len);
+    sm_transfer_free(&s->t);
+    free(s);
+}
+
+void sm_batch_release(sm_client *c)
+{
+    int i;
+    for (i = 0; i < c->nslots; i++) {
+        if (c->slots[i]->busy && c->multi != NULL)
+            curl_multi_remove_handle(c->multi, c->slots[i]->t.easy);
+        free_slot(c->slots[i]);
+    }
+    free(c->slots);
+    c->slots = NULL;
+    c->nslots = 0;
+    if (c->multi != NULL) {
+        curl_multi_cleanup(c->multi);
+        c->multi = NULL;
+    }
+}
+
+/* handle:batch_open(n) -> n: makes sure n slots (1..256) exist. */
+int sm_lua_batch_open(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    lua_Number want = luaL_checknumber(L, 2);
+    int n = want < 1 ? 1 : want > SM_MAX_SLOTS ? SM_MAX_SLOTS : (int)want;
+    if (c->multi == NULL) {
+        c->multi = curl_multi_init();
+        if (c->multi == NULL)
+            return luaL_error(L, "supermetrics: curl_multi_init failed");
+    }
+    if (n > c->nslots) {
+        int i;
+        sm_slot **grown = realloc(c->slots, (size_t)n * sizeof *grown);
+        if (grown == NULL)
+            return luaL_error(L, "not enough memory");
+        c->slots = grown;
+        for (i = c->nslots; i < n; i++) {
+            sm_slot *s = calloc(1, sizeof *s);
+            CURL *easy = s ? curl_easy_duphandle(c->main.easy) : NULL;
+            if (easy == NULL) {
+                free(s);
+                break;
+            }
+            /* The copy points at the client's transfer: point it at its own.
+             * A copy never inherits the share: set the client's pool. */
+            if (sm_transfer_init(&s->t, easy, c->main.body.limit) != CURLE_OK ||
+                curl_easy_setopt(easy, CURLOPT_SHARE, c->share) != CURLE_OK) {
+                free_slot(s);
+                break;
+            }
+            c->slots[i] = s;
+            c->nslots = i + 1;
+        }
+        if (c->nslots < n)
+            return luaL_error(L, "supermetrics: could not create batch handles");
+    }
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+static sm_slot *free_slot_of(sm_client *c)
+{
+    int i;
+    for (i = 0; i < c->nslots; i++)
+        if (!c->slots[i]->busy)
+            return c->slots[i];
+    return NULL;
+}
+
+/* handle:batch_add(id, path, seconds_left [, credential [, want_info]])
+ *   -> true | nil, error
+ * Starts GET base_url .. path on a free slot (raises if none is free: the
+ * caller keeps at most batch_open(n) in flight). An error value comes back
+ * for a bad credential or a deadline already passed; nothing starts then. */
+int sm_lua_batch_add(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    lua_Integer id = (lua_Integer)luaL_checknumber(L, 2);
+    size_t path_len, cred_len;
+    const char *path = luaL_checklstring(L, 3, &path_len);
+    lua_Number left = luaL_checknumber(L, 4);
+    const char *credential = luaL_optlstring(L, 5, NULL, &cred_len);
+    struct curl_slist *headers = c->headers;
+    sm_slot *s = c->multi ? free_slot_of(c) : NULL;
+
+    if (s == NULL)
+        return luaL_error(L, "supermetrics: no free batch slot");
+    /* A slot keeps its own copy of a per-attempt credential: the client's
+     * list may be replaced while this transfer is still in flight. */
+    sm_free_headers(&s->headers, &s->auth, &s->auth_len);
+    if (credential != NULL) {
+        const char *why = sm_build_headers(credential, cred_len, &s->headers,
+                                           &s->auth, &s->auth_len, &s->token_at);
+        if (why != NULL) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "the token_provider's credential %s", why);
+            sm_push_error(L, "INVALID_ARGUMENT", lua_tostring(L, -1));
+            lua_remove(L, -2);
+            return 2;
+        }
+        headers = s->headers;
+    }
+    if (headers == NULL)
+        sm_argument_error(L, "the client has no credential");
+    if (!(left > 0)) {
+        lua_pushnil(L);
+        sm_push_error(L, "TIMEOUT", "the call's deadline passed before this "
+                                    "attempt could start");
+        return 2;
+    }
+    if (sm_transfer_prepare(&s->t, c->base_url, c->base_len, path, path_len,
+                            sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
+        curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER, headers) != CURLE_OK)
+        return luaL_error(L, "supermetrics: could not prepare the request");
+    if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
+        return luaL_error(L, "supermetrics: could not start the request");
+    s->id = id;
+    s->busy = 1;
+    s->done = 0;
+    s->want_info = lua_toboolean(L, 6);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* Runs the transfers; returns the number still running, or -1. */
+static int drive(sm_client *c, long wait_ms)
+{
+    CURLMsg *msg;
+    int running = 0, left;
+    if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+        return -1;
+    if (running > 0 && wait_ms > 0) {
+        if (curl_multi_poll(c->multi, NULL, 0, (int)wait_ms, NULL) != CURLM_OK ||
+            curl_multi_perform(c->multi, &running) != CURLM_OK)
+            return -1;
+    }
+    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+        char *private = NULL;
+        sm_slot *s;
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private) !=
+                CURLE_OK || private == NULL)
+            return -1;
+        curl_multi_remove_handle(c->multi, msg->easy_handle);
+        /* CURLOPT_PRIVATE is the transfer, the first member of its slot. */
+        s = (sm_slot *)(void *)private;
+        s->done = 1;
+        s->result = msg->data.result;
+    }
+    return running;
+}
+
+/* handle:batch_poll(seconds) -> finished, running
+ * Waits up to seconds for activity, then returns the transfers that have
+ * finished since the last poll as { id =, body = [, info =] } or
+ * { id =, err = }, and how many are still running. */
+int sm_lua_batch_poll(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    lua_Number wait = luaL_checknumber(L, 2);
+    int running, i, n = 0;
+    if (c->multi == NULL) {
+        lua_newtable(L);
+        lua_pushinteger(L, 0);
+        return 2;
+    }
+    running = drive(c, wait > 0 ? sm_timeout_ms(wait) : 0);
+
+    /* libcurl is off the stack: build the results. */
+    if (running < 0)
+        return luaL_error(L, "supermetrics: the batch transfer loop failed");
+    lua_newtable(L);
+    for (i = 0; i < c->nslots; i++) {
+        sm_slot *s = c->slots[i];
+        const char *secret;
+        int k;
+        if (!s->busy || !s->done)
+            continue;
+        s->busy = s->done = 0;
+        if (s->t.body.out_of_memory)
+            return luaL_error(L, "not enough memory");
+        secret = s->auth ? s->auth + s->token_at : sm_client_secret(c);
+        lua_createtable(L, 0, 3);
+        sm_pushint64(L, (long long)s->id);
+        lua_setfield(L, -2, "id");
+        k = sm_transfer_push_result(L, &s->t, s->result, secret,
+                                    lua_upvalueindex(1), s->want_info);
+        if (lua_isnil(L, -k)) {
+            lua_setfield(L, -3, "err");
+            lua_pop(L, 1);
+        } else {
+            if (k == 2)
+                lua_setfield(L, -3, "info");
+            lua_setfield(L, -2, "body");
+        }
+        lua_rawseti(L, -2, ++n);
+    }
+    lua_pushinteger(L, running);
+    return 2;
+}

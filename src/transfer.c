@@ -1,0 +1,171 @@
+#include "transfer.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compat.h"
+#include "envelope.h"
+#include "errors.h"
+
+/* ---- libcurl callbacks: C memory only, never Lua (see pitfalls) ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    sm_transfer *t = ud;
+    /* Any count other than n makes libcurl stop with CURLE_WRITE_ERROR. */
+    return sm_buffer_append(&t->body, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    sm_transfer *t = ud;
+    sm_meta_header(&t->meta, p, size * n, time(NULL));
+    return size * n;
+}
+
+CURLcode sm_transfer_init(sm_transfer *t, CURL *easy, size_t limit)
+{
+    CURLcode rc;
+    memset(t, 0, sizeof *t);
+    t->easy = easy;
+    sm_buffer_init(&t->body, limit);
+    sm_meta_reset(&t->meta);
+    if ((rc = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_WRITEDATA, t)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_HEADERDATA, t)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_PRIVATE, t)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                               (curl_off_t)limit)) != CURLE_OK)
+        return rc;
+    return CURLE_OK;
+}
+
+int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
+                        const char *path, size_t path_len, long timeout_ms,
+                        long connect_timeout_ms)
+{
+    size_t need = base_len + path_len + 1;
+    if (need > t->url_cap) {
+        char *grown = realloc(t->url, need);
+        if (grown == NULL)
+            return -1;
+        t->url = grown;
+        t->url_cap = need;
+    }
+    memcpy(t->url, base, base_len);
+    memcpy(t->url + base_len, path, path_len);
+    t->url[need - 1] = '\0';
+    sm_buffer_reset(&t->body);
+    sm_meta_reset(&t->meta);
+    t->errbuf[0] = '\0';
+    if (connect_timeout_ms > timeout_ms)
+        connect_timeout_ms = timeout_ms;
+    if (curl_easy_setopt(t->easy, CURLOPT_URL, t->url) != CURLE_OK ||
+        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
+        curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         connect_timeout_ms) != CURLE_OK)
+        return -1;
+    return 0;
+}
+
+void sm_transfer_free(sm_transfer *t)
+{
+    free(t->url);
+    t->url = NULL;
+    t->url_cap = 0;
+    sm_buffer_free(&t->body);
+}
+
+/* ---- results ---- */
+
+static void set_reply_fields(lua_State *L, sm_transfer *t, long status,
+                             const char *secret)
+{
+    sm_reply r;
+    r.status = status;
+    r.meta = &t->meta;
+    r.secret = secret;
+    sm_set_reply_fields(L, &r);
+}
+
+/* Pushes the error for a transfer that libcurl reported as failed. */
+static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
+                                long status, const char *secret)
+{
+    const char *code = sm_code_for_curl(rc, t->body.over_limit);
+    if (strcmp(code, "RESPONSE_TOO_LARGE") == 0)
+        lua_pushfstring(L, "the response body is larger than "
+                           "max_response_bytes (%f bytes)",
+                        (lua_Number)t->body.limit);
+    else
+        lua_pushstring(L, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+    sm_push_error(L, code, lua_tostring(L, -1));
+    lua_remove(L, -2);
+    set_reply_fields(L, t, status, secret);
+}
+
+/* Pushes the decoded 2xx body and returns 1, or nil and INVALID_RESPONSE
+ * and returns 2. */
+static int push_success(lua_State *L, sm_transfer *t, long status,
+                        const char *secret, int decode_idx)
+{
+    const char *p = t->body.data, *end = p + t->body.len;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    /* cjson decodes arrays to tables too: an object must start with '{'. */
+    if (p < end && *p == '{') {
+        lua_pushvalue(L, decode_idx);
+        lua_pushlstring(L, t->body.data, t->body.len);
+        lua_call(L, 1, 1);
+        if (lua_type(L, -1) == LUA_TTABLE)
+            return 1;
+        lua_pop(L, 1);
+    }
+    lua_pushnil(L);
+    sm_push_error(L, "INVALID_RESPONSE",
+                  t->body.len == 0 ? "the response body is empty"
+                                   : "the response body is not a JSON object");
+    set_reply_fields(L, t, status, secret);
+    return 2;
+}
+
+int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
+                            const char *secret, int decode_idx, int want_info)
+{
+    long status = 0;
+    int n;
+    if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) !=
+        CURLE_OK)
+        status = 0;
+    if (rc != CURLE_OK) {
+        lua_pushnil(L);
+        push_transfer_error(L, t, rc, status, secret);
+        n = 2;
+    } else if (status >= 200 && status <= 299) {
+        n = push_success(L, t, status, secret, decode_idx);
+        if (n == 1) {
+            if (!want_info)
+                return 1;
+            /* What an on_response hook is told about a success. */
+            lua_createtable(L, 0, 4);
+            set_reply_fields(L, t, status, NULL);
+            return 2;
+        }
+    } else {
+        sm_reply r;
+        r.status = status;
+        r.meta = &t->meta;
+        r.secret = secret;
+        lua_pushnil(L);
+        sm_push_status_error(L, &r, t->body.data, t->body.len, decode_idx);
+        n = 2;
+    }
+    /* A request went out: this error counts as one attempt. */
+    sm_pushint64(L, 1);
+    lua_setfield(L, -2, "attempts");
+    return n;
+}

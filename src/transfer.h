@@ -1,0 +1,45 @@
+/*
+ * transfer.h: one HTTP exchange's state on one libcurl easy handle: the URL,
+ * the capped body buffer and what the headers said. The single-call handle
+ * has one; a batch has one per slot. Turning a finished exchange into Lua
+ * values (entry table, info or error value) happens here too.
+ */
+#ifndef SM_TRANSFER_H
+#define SM_TRANSFER_H
+
+#include <lua.h>
+#include <curl/curl.h>
+
+#include "buffer.h"
+#include "response.h"
+
+typedef struct sm_transfer {
+    CURL *easy;
+    sm_buffer body;
+    sm_meta meta;
+    char *url;       /* base_url + path of the current request */
+    size_t url_cap;
+    char errbuf[CURL_ERROR_SIZE];
+} sm_transfer;
+
+/* Points easy's callbacks at t (C memory only: they never touch Lua) and
+ * caps its body at limit bytes. Returns the first failing setopt's code. */
+CURLcode sm_transfer_init(sm_transfer *t, CURL *easy, size_t limit);
+
+/* Readies t for GET base .. path with timeouts in ms. Returns 0, or -1 when
+ * out of memory or a setopt fails. */
+int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
+                        const char *path, size_t path_len, long timeout_ms,
+                        long connect_timeout_ms);
+
+/* After the exchange finished with rc: pushes the decoded 2xx body (and
+ * with want_info its info table) and returns 1 (2), or pushes nil and an
+ * error value with attempts = 1 and returns 2. decode_idx: stack index of the
+ * JSON decode function; secret: credential to redact from server text. */
+int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
+                            const char *secret, int decode_idx, int want_info);
+
+/* Frees what t owns (not the easy handle). Safe to call twice. */
+void sm_transfer_free(sm_transfer *t);
+
+#endif
