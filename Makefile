@@ -8,9 +8,11 @@ PKG_CONFIG  ?= pkg-config
 ifeq ($(LUA),luajit)
 LUA_PC      ?= luajit
 LUA_ABI     := 5.1
+LUA_BIN     ?= luajit
 else
 LUA_PC      ?= lua$(LUA)
 LUA_ABI     := $(LUA)
+LUA_BIN     ?= lua$(LUA)
 endif
 ifdef LUA_INCDIR
 # LuaRocks names the headers' folder only: one build folder per folder.
@@ -39,7 +41,7 @@ PREFIX  ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
-.PHONY: all test demo clean install deps
+.PHONY: all test demo clean install install-lib install-bin doc
 
 all: $(SO)
 
@@ -62,10 +64,18 @@ demo:
 	$(MAKE) all
 	tests/demo.sh
 
-install: $(SO)
+install: install-lib install-bin
+
+install-lib: $(SO)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics
 	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
+
+# The command line, run by the interpreter this build is for.
+install-bin:
+	install -d $(DESTDIR)$(PREFIX)/bin
+	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/supermetrics-logs > $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
 
 clean:
 	rm -rf build

@@ -38,5 +38,9 @@ build = {
     LUA_SHAREDIR = "$(LUADIR)",
   },
   build_target = "all",
-  install_target = "install",
+  install_target = "install-lib",
+  -- LuaRocks installs the command line with a wrapper for its own Lua.
+  install = {
+    bin = { ["supermetrics-logs"] = "bin/supermetrics-logs" },
+  },
 }

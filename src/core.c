@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <lauxlib.h>
@@ -50,6 +51,13 @@ static int core_sleep(lua_State *L)
     return 0;
 }
 
+/* isatty(fd) -> boolean: whether fd is a terminal (the CLI's progress). */
+static int core_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty((int)luaL_checknumber(L, 1)) == 1);
+    return 1;
+}
+
 /* Pushes a private cjson.safe instance, so that a user's cjson settings
  * (and ours) never leak into each other. */
 static void push_json(lua_State *L)
@@ -78,6 +86,7 @@ int luaopen_supermetrics_core(lua_State *L)
         {"is_error", sm_lua_is_error},
         {"monotonic", core_monotonic},
         {"sleep", core_sleep},
+        {"isatty", core_isatty},
         {NULL, NULL},
     };
     int json;

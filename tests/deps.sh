@@ -7,8 +7,9 @@ set -u
 
 build="gcc make pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev lua-cjson"
 server="nginx libnginx-mod-http-lua openssl"
-# The OpenResty specs need the LuaJIT build and the curl command line.
-test="lua-busted lua-check curl luajit2 libluajit2-5.1-dev"
+# The OpenResty specs need the LuaJIT build and the curl command line;
+# the command-line specs drive a real terminal with tmux.
+test="lua-busted lua-check curl tmux luajit2 libluajit2-5.1-dev"
 # CI also builds and tests every other Lua ABI, and runs the static checks.
 other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
 ci="clang valgrind luarocks $other_luas"

@@ -113,6 +113,7 @@ check luacheck luacheck --no-color --quiet lua tests examples
 if command -v valgrind >/dev/null 2>&1; then
     check memcheck env SM_BUILD_DIR="$ROOT/build/lua5.4" LUA=lua5.4 tests/memcheck.sh "$HUB_DIR/env"
 fi
+check make-install tests/install.sh "$HUB_DIR/env"
 if command -v luarocks >/dev/null 2>&1; then
     check luarocks-lint luarocks lint lua-supermetrics-scm-1.rockspec
     for v in 5.4 5.1; do
