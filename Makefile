@@ -77,5 +77,9 @@ install-bin:
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/supermetrics-logs > $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
 
+# The reference (docs/) from the Lua sources' doc comments (Debian: lua-ldoc).
+doc:
+	ldoc -c config.ld .
+
 clean:
 	rm -rf build

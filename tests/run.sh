@@ -114,6 +114,12 @@ if command -v valgrind >/dev/null 2>&1; then
     check memcheck env SM_BUILD_DIR="$ROOT/build/lua5.4" LUA=lua5.4 tests/memcheck.sh "$HUB_DIR/env"
 fi
 check make-install tests/install.sh "$HUB_DIR/env"
+if command -v ldoc >/dev/null 2>&1; then
+    # docs/ is committed for readers: it must match the sources (the page
+    # footers carry the generation date, which may differ).
+    check docs-current bash -c 'rm -rf tests/tmp/docs && ldoc -c config.ld -d tests/tmp/docs . &&
+        diff -r -I "Last updated" docs tests/tmp/docs'
+fi
 if command -v luarocks >/dev/null 2>&1; then
     check luarocks-lint luarocks lint lua-supermetrics-scm-1.rockspec
     for v in 5.4 5.1; do

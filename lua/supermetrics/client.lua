@@ -37,7 +37,11 @@ local function direct(_)
   return direct_perform, sleep
 end
 
---- Creates a client. See README.md "Client options".
+--- Creates a client (as `supermetrics.new`). See README.md "Client options".
+-- @static
+-- @tparam[opt] table opts the options; with none, SUPERMETRICS_API_KEY is the credential
+-- @return the client
+-- @raise INVALID_ARGUMENT for a bad option or credential
 function Client.new(opts)
   local s = options.check(opts)
   local ua = default_user_agent()
@@ -74,6 +78,7 @@ end
 --- GET base_url .. path, retried by the policy in supermetrics.retry within
 -- one deadline. Returns the decoded JSON object (and with want_info a table
 -- with status, request_id, rate limits and attempts), or raises an error.
+-- @local
 function Client:_get(path, want_info)
   if not self._handle then
     closed()
