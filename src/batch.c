@@ -111,37 +111,27 @@ int sm_lua_batch_add(lua_State *L)
     const char *path = luaL_checklstring(L, 3, &path_len);
     lua_Number left = luaL_checknumber(L, 4);
     const char *credential = luaL_optlstring(L, 5, NULL, &cred_len);
-    struct curl_slist *headers = c->headers;
+    const char *why = NULL;
     sm_slot *s = c->multi ? free_slot_of(c) : NULL;
+    int refused;
 
     if (s == NULL)
         return luaL_error(L, "supermetrics: no free batch slot");
     /* A slot keeps its own copy of a per-attempt credential: the client's
      * list may be replaced while this transfer is still in flight. */
     sm_free_headers(&s->headers, &s->auth, &s->auth_len);
-    if (credential != NULL) {
-        const char *why = sm_build_headers(credential, cred_len, &s->headers,
-                                           &s->auth, &s->auth_len, &s->token_at);
-        if (why != NULL) {
-            lua_pushnil(L);
-            lua_pushfstring(L, "the token_provider's credential %s", why);
-            sm_push_error(L, "INVALID_ARGUMENT", lua_tostring(L, -1));
-            lua_remove(L, -2);
-            return 2;
-        }
-        headers = s->headers;
-    }
-    if (headers == NULL)
+    if (credential != NULL)
+        why = sm_build_headers(credential, cred_len, &s->headers, &s->auth,
+                               &s->auth_len, &s->token_at);
+    refused = sm_refuse_attempt(L, why, left);
+    if (refused)
+        return refused;
+    if (s->headers == NULL && c->headers == NULL)
         sm_argument_error(L, "the client has no credential");
-    if (!(left > 0)) {
-        lua_pushnil(L);
-        sm_push_error(L, "TIMEOUT", "the call's deadline passed before this "
-                                    "attempt could start");
-        return 2;
-    }
     if (sm_transfer_prepare(&s->t, c->base_url, c->base_len, path, path_len,
                             sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
-        curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER, headers) != CURLE_OK)
+        curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER,
+                         s->headers ? s->headers : c->headers) != CURLE_OK)
         return luaL_error(L, "supermetrics: could not prepare the request");
     if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
         return luaL_error(L, "supermetrics: could not start the request");

@@ -335,6 +335,24 @@ long sm_timeout_ms(lua_Number seconds)
     return seconds >= 1e9 ? 1000000000L : (long)ceil(seconds * 1000);
 }
 
+int sm_refuse_attempt(lua_State *L, const char *bad_credential, lua_Number left)
+{
+    if (bad_credential != NULL) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "the token_provider's credential %s", bad_credential);
+        sm_push_error(L, "INVALID_ARGUMENT", lua_tostring(L, -1));
+        lua_remove(L, -2);
+        return 2;
+    }
+    if (!(left > 0)) {
+        lua_pushnil(L);
+        sm_push_error(L, "TIMEOUT", "the call's deadline passed before this "
+                                    "attempt could start");
+        return 2;
+    }
+    return 0;
+}
+
 /* handle:perform(path, seconds_left [, credential [, want_info]])
  *   -> body_table [, info] | nil, error
  * One HTTP attempt: GET base_url .. path with the time that is left of the
@@ -348,27 +366,15 @@ static int client_perform(lua_State *L)
     const char *path = luaL_checklstring(L, 2, &path_len);
     lua_Number left = luaL_checknumber(L, 3);
     const char *credential = luaL_optlstring(L, 4, NULL, &cred_len);
-    int want_info = lua_toboolean(L, 5);
+    int want_info = lua_toboolean(L, 5), refused;
     CURLcode rc;
 
-    if (credential != NULL) {
-        const char *why = set_credential(c, credential, cred_len);
-        if (why != NULL) {
-            lua_pushnil(L);
-            lua_pushfstring(L, "the token_provider's credential %s", why);
-            sm_push_error(L, "INVALID_ARGUMENT", lua_tostring(L, -1));
-            lua_remove(L, -2);
-            return 2;
-        }
-    }
+    refused = sm_refuse_attempt(
+        L, credential ? set_credential(c, credential, cred_len) : NULL, left);
+    if (refused)
+        return refused;
     if (c->auth == NULL)
         sm_argument_error(L, "the client has no credential");
-    if (!(left > 0)) {
-        lua_pushnil(L);
-        sm_push_error(L, "TIMEOUT", "the call's deadline passed before this "
-                                    "attempt could start");
-        return 2;
-    }
     if (sm_transfer_prepare(&c->main, c->base_url, c->base_len, path, path_len,
                             sm_timeout_ms(left), c->connect_timeout_ms) != 0)
         return luaL_error(L, "supermetrics: could not prepare the request");

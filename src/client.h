@@ -56,6 +56,10 @@ const char *sm_build_headers(const char *s, size_t n, struct curl_slist **list,
 /* Wipes the credential copies and frees them. */
 void sm_free_headers(struct curl_slist **list, char **auth, size_t *auth_len);
 long sm_timeout_ms(lua_Number seconds);
+/* Before an attempt: pushes nil and the error that keeps it from starting
+ * (a bad token_provider credential, given as its message, or no time left)
+ * and returns 2; returns 0 when the attempt may start. */
+int sm_refuse_attempt(lua_State *L, const char *bad_credential, lua_Number left);
 
 /* batch.c: methods of the handle, and its cleanup. */
 int sm_lua_batch_open(lua_State *L);
