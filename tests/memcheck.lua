@@ -32,6 +32,31 @@ assert(not ok)
 http:close()
 http:close()
 
+-- Lists, paging, batches (multi interface, own headers per slot with a
+-- token_provider), safe, on_response.
+local events = 0
+local paged = client { on_response = function() events = events + 1 end }
+assert(#paged:list_connector_logs(1, "paged-30-1", { limit = 10 }) == 10)
+local count = 0
+for _ in paged:each_connector_log(1, "paged-45-4", { page_size = 10 }) do count = count + 1 end
+assert(count == 45 and events > 0)
+local ids = { ".", "big" }
+for i = 1, 12 do ids[#ids + 1] = "id" .. i end
+local entries, errs = paged:get_connector_logs(1, "T3S70", ids, { concurrency = 4 })
+assert(errs[1].code == "INVALID_ARGUMENT" and entries[14].id == "id12")
+local _, statuses = paged:get_connector_logs(1, "status", { "404", "503", "502-html" }, { concurrency = 3 })
+assert(statuses[1].code == "NOT_FOUND" and statuses[2].attempts == 3)
+paged:close()
+local k = 0
+local provided_batch = client { token_provider = function() k = k + 1; return "otok_valid_" .. k end }
+local got = provided_batch:get_connector_logs(1, "T3S70", { "a", "b", "c" }, { concurrency = 2 })
+assert(got[3].id == "c")
+local safe = require "supermetrics.safe"
+local sc = assert(safe.new { api_key = "api_test_key", base_url = os.getenv("SM_TEST_HTTP_URL") })
+local none, serr = sc:get_connector_log(1, "status", "404")
+assert(none == nil and serr.code == "NOT_FOUND")
+sc:close()
+
 -- These clients are never closed: the garbage collector releases them.
 do
   local https = client { base_url = os.getenv("SM_TEST_HTTPS_URL"), ca_file = os.getenv("SM_TEST_CA") }
@@ -45,6 +70,9 @@ do
   expect_error(slow, "slow", "2000", "TIMEOUT")
   local refused = pcall(supermetrics.new, { api_key = "x", base_url = "http://example.com" })
   assert(not refused)
+  -- a batch left open with slots in place
+  local open_batch = client {}
+  open_batch:get_connector_logs(1, "T3S70", { "x", "y" })
 end
 collectgarbage()
 print("memcheck tour done")
