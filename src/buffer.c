@@ -27,6 +27,10 @@ void sm_buffer_reset(sm_buffer *b)
 
 int sm_buffer_append(sm_buffer *b, const char *p, size_t n)
 {
+    /* libcurl may deliver an empty body as one 0-byte write, before any
+     * allocation: memcpy to NULL + 0 would be undefined. */
+    if (n == 0)
+        return 0;
     if (n > b->limit - b->len) {
         b->over_limit = 1;
         return -1;

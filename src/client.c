@@ -1,5 +1,6 @@
 #include "client.h"
 
+#include <arpa/inet.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdlib.h>
@@ -126,23 +127,21 @@ const char *sm_client_secret(const sm_client *c)
 
 static int is_loopback(const char *host)
 {
-    size_t i;
+    unsigned char a[4];
     if (strcmp(host, "[::1]") == 0)
         return 1;
     if (strlen(host) == 9) {
         static const char localhost[] = "localhost";
+        size_t i;
         for (i = 0; i < 9 && (host[i] | 0x20) == localhost[i]; i++) {
         }
         if (i == 9)
             return 1;
     }
-    /* libcurl normalises IPv4 forms such as 127.1 to dotted quads. */
-    if (strncmp(host, "127.", 4) != 0)
-        return 0;
-    for (i = 4; host[i] != '\0'; i++)
-        if (!(host[i] == '.' || (host[i] >= '0' && host[i] <= '9')))
-            return 0;
-    return 1;
+    /* libcurl normalises IPv4 forms such as 127.1 to dotted quads; what is
+     * still not a dotted quad (127.999.0.1, 127.0.0.1.5) is a host name that
+     * DNS resolves, maybe far from loopback. */
+    return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
 }
 
 /* Checks base_url and stores its normalised form in c. Returns NULL or what

@@ -34,6 +34,13 @@ static void redact_top(lua_State *L, const char *secret)
     lua_remove(L, -2);
 }
 
+/* True when s (NUL-terminated) contains the secret: a server that echoes
+ * the credential as a request id or code must not get it into an error. */
+static int shows_secret(const char *s, const char *secret)
+{
+    return secret != NULL && *secret != '\0' && strstr(s, secret) != NULL;
+}
+
 static int is_code(const char *s, size_t n)
 {
     size_t i;
@@ -74,7 +81,7 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
     s = string_field(L, envelope, "code", &n);
     if (s == NULL)
         goto none;
-    if (!is_code(s, n)) {
+    if (!is_code(s, n) || shows_secret(s, r->secret)) {
         lua_pop(L, 1);
         goto none;
     }
@@ -106,7 +113,7 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
     if (lua_type(L, -1) == LUA_TTABLE) {
         s = string_field(L, lua_gettop(L), "request_id", &n);
         if (s != NULL) {
-            if (sm_valid_request_id(s, n))
+            if (sm_valid_request_id(s, n) && !shows_secret(s, r->secret))
                 lua_setfield(L, err, "request_id");
             else
                 lua_pop(L, 1);
@@ -162,7 +169,8 @@ void sm_set_reply_fields(lua_State *L, const sm_reply *r)
         lua_setfield(L, -2, "status");
     }
     lua_getfield(L, -1, "request_id");
-    if (lua_isnil(L, -1) && m->request_id[0] != '\0') {
+    if (lua_isnil(L, -1) && m->request_id[0] != '\0' &&
+        !shows_secret(m->request_id, r->secret)) {
         lua_pushstring(L, m->request_id);
         lua_setfield(L, -3, "request_id");
     }

@@ -62,8 +62,9 @@ static void check_team_id(lua_State *L, int idx, char *out)
 
 static const char *check_connector(lua_State *L, int idx, size_t *n)
 {
-    const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n)
-                                                    : NULL;
+    const char *s;
+    *n = 0; /* sm_argument_error never returns, but analyzers cannot tell */
+    s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n) : NULL;
     if (s == NULL || sm_check_connector(s, *n) != 0)
         sm_argument_error(L, "connector_identifier must be a string of 1 to %d "
                              "characters from A-Z a-z 0-9 _ - (got %s)",
@@ -126,7 +127,7 @@ int sm_lua_log_path(lua_State *L)
 {
     char number[32];
     char encoded[3 * SM_LOG_ID_MAX];
-    size_t log_len, enc_len;
+    size_t log_len = 0, enc_len;
     const char *log_id;
     sm_ids ids;
     luaL_Buffer b;

@@ -8,6 +8,7 @@ void sm_meta_reset(sm_meta *m)
     m->retry_after = -1;
     m->rate_limit = -1;
     m->rate_remaining = -1;
+    m->headers_done = 0;
 }
 
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
@@ -104,6 +105,9 @@ void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now)
     double wait;
     if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
         sm_meta_reset(m);
+    } else if ((n == 2 && line[0] == '\r' && line[1] == '\n') ||
+               (n == 1 && line[0] == '\n')) {
+        m->headers_done = 1;
     } else if (header_value(line, n, "x-request-id:", &v, &vn)) {
         if (sm_valid_request_id(v, vn)) {
             memcpy(m->request_id, v, vn);

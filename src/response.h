@@ -20,12 +20,14 @@ typedef struct sm_meta {
     double retry_after;                     /* seconds, < 0 if none */
     long long rate_limit;                   /* X-RateLimit-Limit, -1 if none */
     long long rate_remaining;               /* X-RateLimit-Remaining, -1 */
+    int headers_done;                       /* the blank line arrived */
 } sm_meta;
 
 void sm_meta_reset(sm_meta *m);
 
 /* Feeds one header line as libcurl delivers it (CRLF included). A status
- * line starts a new response (after a 1xx) and resets m. now: time(NULL). */
+ * line starts a new response (after a 1xx) and resets m; the blank line
+ * that ends the headers sets headers_done. now: time(NULL). */
 void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now);
 
 /* True for 1..SM_REQUEST_ID_MAX bytes of [A-Za-z0-9._:-]. */

@@ -113,7 +113,8 @@ static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
 static int push_success(lua_State *L, sm_transfer *t, long status,
                         const char *secret, int decode_idx)
 {
-    const char *p = t->body.data, *end = p + t->body.len;
+    /* An empty body may have no buffer at all: NULL + 0 is undefined. */
+    const char *p = t->body.data, *end = p ? p + t->body.len : p;
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
         p++;
     /* cjson decodes arrays to tables too: an object must start with '{'. */
@@ -141,6 +142,14 @@ int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
     if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) !=
         CURLE_OK)
         status = 0;
+    /* libcurl 7.88 takes a response cut inside its headers as complete (a
+     * 200 with no body): without the blank line it is a broken transfer. */
+    if (rc == CURLE_OK && !t->meta.headers_done) {
+        static const char cut[] =
+            "the connection closed before the response headers ended";
+        rc = CURLE_RECV_ERROR;
+        memcpy(t->errbuf, cut, sizeof cut); /* CURL_ERROR_SIZE is 256 */
+    }
     if (rc != CURLE_OK) {
         lua_pushnil(L);
         push_transfer_error(L, t, rc, status, secret);
