@@ -69,7 +69,7 @@ static const char overlap[] =
     "local s = c:get_connector_log(1, 'stats', 'await2')\n"
     "c:close()\n"
     "assert(s.inflight >= 2, 'the two calls were not in flight together: ' .. s.inflight)\n"
-    "print('threads: ' .. s.inflight .. ' calls in flight together')\n";
+    "print(('threads: %d calls in flight together'):format(s.inflight))\n";
 
 static int racy;
 
