@@ -55,7 +55,7 @@ int sm_lua_batch_open(lua_State *L)
     }
     if (n > c->nslots) {
         int i;
-        sm_slot **grown = realloc(c->slots, (size_t)n * sizeof *grown);
+        sm_slot **grown = realloc(c->slots, (size_t)n * sizeof(sm_slot *));
         if (grown == NULL)
             return luaL_error(L, "not enough memory");
         c->slots = grown;

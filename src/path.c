@@ -169,7 +169,6 @@ static const char *check_before(lua_State *L, int idx, size_t *n)
 
 int sm_lua_logs_path(lua_State *L)
 {
-    char encoded[3 * SM_TIMESTAMP_MAX];
     sm_ids ids;
     luaL_Buffer b;
     size_t before_len = 0;
@@ -184,6 +183,7 @@ int sm_lua_logs_path(lua_State *L)
         luaL_addvalue(&b);
     }
     if (before != NULL) {
+        char encoded[3 * SM_TIMESTAMP_MAX];
         luaL_addstring(&b, limit > 0 ? "&before=" : "?before=");
         luaL_addlstring(&b, encoded,
                         sm_encode_segment(before, before_len, encoded));

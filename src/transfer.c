@@ -138,10 +138,18 @@ int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
                             const char *secret, int decode_idx, int want_info)
 {
     long status = 0;
-    int n;
     if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) !=
         CURLE_OK)
         status = 0;
+    return sm_transfer_push_outcome(L, t, rc, status, secret, decode_idx,
+                                    want_info);
+}
+
+int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
+                             long status, const char *secret, int decode_idx,
+                             int want_info)
+{
+    int n;
     /* libcurl 7.88 takes a response cut inside its headers as complete (a
      * 200 with no body): without the blank line it is a broken transfer. */
     if (rc == CURLE_OK && !t->meta.headers_done) {

@@ -39,6 +39,12 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
                             const char *secret, int decode_idx, int want_info);
 
+/* The same with the status given rather than asked of t->easy: what the
+ * fuzzer drives, with no transfer behind it. */
+int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
+                             long status, const char *secret, int decode_idx,
+                             int want_info);
+
 /* Frees what t owns (not the easy handle). Safe to call twice. */
 void sm_transfer_free(sm_transfer *t);
 

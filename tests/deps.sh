@@ -12,7 +12,10 @@ server="nginx libnginx-mod-http-lua openssl"
 test="lua-busted lua-check curl tmux luajit2 libluajit2-5.1-dev"
 # CI also builds and tests every other Lua ABI, and runs the static checks.
 other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
-ci="clang valgrind luarocks lua-ldoc $other_luas"
+# Hardening (SECURITY.md): clang's sanitizer and libFuzzer runtimes (only
+# recommended by clang, so named), cppcheck and clang-tidy.
+hardening="libclang-rt-dev cppcheck clang-tidy"
+ci="clang valgrind luarocks lua-ldoc $other_luas $hardening"
 
 case "${1:-test}" in
     demo) packages="$build $server" ;;

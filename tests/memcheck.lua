@@ -74,5 +74,36 @@ do
   local open_batch = client {}
   open_batch:get_connector_logs(1, "T3S70", { "x", "y" })
 end
+
+-- Hardening: the fault scenarios' code paths (tests/server/fault.lua): cut
+-- and malformed transfers, decoding, the decoded-size cap, huge headers,
+-- odd JSON, a credential echoed back, a retry storm, a deadline hit while
+-- headers drip, and the TLS servers that must be refused.
+do
+  local f = client { max_retries = 0 }
+  for id, code in pairs {
+    longer = "CONNECTION_ERROR", ["cut-headers"] = "CONNECTION_ERROR", ["cut-chunked"] = "CONNECTION_ERROR",
+    ["chunk-overflow"] = "CONNECTION_ERROR", ["header-line-100k"] = "CONNECTION_ERROR",
+    ["headers-1m"] = "CONNECTION_ERROR", ["gzip-corrupt"] = "INVALID_RESPONSE", deep = "INVALID_RESPONSE",
+    nan = "INVALID_RESPONSE", ["deep-404"] = "NOT_FOUND", ["utf8-404"] = "NOT_FOUND", ["dup-404"] = "NOT_FOUND",
+    ["gzip-404"] = "NOT_FOUND", ["echo-credential"] = "BAD_REQUEST", ["echo-credential-header"] = "BAD_GATEWAY",
+  } do
+    expect_error(f, "fault", id, code)
+  end
+  for _, id in ipairs { "gzip", "headers-100k", "utf8", "deep-ok", "numbers", "int-overflow", "dup" } do
+    assert(f:get_connector_log(1, "fault", id).id)
+  end
+  local capped = client { max_retries = 0, max_response_bytes = 100000 }
+  expect_error(capped, "fault", "bomb", "RESPONSE_TOO_LARGE")
+  local storm = client { max_retries = 3 }
+  expect_error(storm, "fault", "storm-memcheck" .. os.time(), "TOO_MANY_REQUESTS")
+  local drip = client { timeout = 0.5 }
+  expect_error(drip, "fault", "drip-headers", "TIMEOUT")
+  local ca = os.getenv("SM_TEST_CA")
+  for _, name in ipairs { "SM_TEST_TLS_WRONG_HOST_URL", "SM_TEST_TLS_EXPIRED_URL", "SM_TEST_TLS_OLD_URL" } do
+    expect_error(client { base_url = os.getenv(name), ca_file = ca, max_retries = 0 }, "T3S70", "1", "TLS_ERROR")
+  end
+  f:close()
+end
 collectgarbage()
 print("memcheck tour done")

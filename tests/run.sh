@@ -130,5 +130,43 @@ if command -v clang >/dev/null 2>&1; then
     check clang-build make -s CC=clang BUILD="$ROOT/tests/tmp/clang-build" "$ROOT/tests/tmp/clang-build/supermetrics/core.so"
 fi
 
+# ==== Hardening (SECURITY.md): sanitizers, fuzzing, C drivers, static =====
+# checks. They need clang and its runtimes (libclang-rt-dev), cppcheck and
+# clang-tidy: CI installs them (tests/deps.sh ci); without them this block
+# says what it skipped. SM_FUZZ_SECONDS: fuzzing time per harness.
+asan_runtime=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
+if command -v clang >/dev/null 2>&1 && [ -f "$asan_runtime" ]; then
+    # The whole busted suite again, against the ASan + UBSan build.
+    if make -s asan >"$ROOT/tests/tmp/build-asan.log" 2>&1; then
+        run_busted asan "$ROOT/tests/sanitize/lua5.4-asan" 0
+    else
+        echo "FAILED: the ASan build"; tail -n 30 "$ROOT/tests/tmp/build-asan.log"
+        failed=$((failed + 1))
+    fi
+    check fuzz-build make -s fuzz
+    check fuzz-replay tests/fuzz/run.sh replay
+    check fuzz tests/fuzz/run.sh fuzz "${SM_FUZZ_SECONDS:-12}"
+    sed 's/^/  /' "$ROOT/tests/tmp/check-fuzz.log"
+    check wipe-build make -s wipe-check
+    check wipe tests/c/check.sh wipe "$HUB_DIR/env"
+    check tsan-build make -s tsan-check
+    check tsan-threads tests/c/check.sh threads "$HUB_DIR/env"
+    sed 's/^/  /' "$ROOT/tests/tmp/check-wipe.log" "$ROOT/tests/tmp/check-tsan-threads.log"
+else
+    echo "skipped: ASan/UBSan suite, fuzzing, wipe and TSan drivers (no clang or libclang-rt-dev)"
+fi
+for tool in cppcheck clang-tidy; do
+    if command -v "$tool" >/dev/null 2>&1; then
+        check "$tool" tests/static.sh "$tool"
+    else
+        echo "skipped: $tool (not installed)"
+    fi
+done
+# The wipe driver is built with gcc above; clang must build it too.
+if command -v clang >/dev/null 2>&1; then
+    check clang-build-wipe make -s CC=clang CDRV="$ROOT/tests/tmp/clang-c" wipe-check
+fi
+# ==== end of the hardening block ============================================
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

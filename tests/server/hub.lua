@@ -495,6 +495,15 @@ function scenarios.stats(log_id)
 end
 
 ---------------------------------------------------------------------------
+-- Hardening: broken servers and networks (fault.lua, SECURITY.md).
+---------------------------------------------------------------------------
+
+scenarios.fault = require("fault").handler {
+    send = send, send_json = send_json, send_error = send_error,
+    raw_socket = raw_socket, bad_scenario = bad_scenario,
+}
+
+---------------------------------------------------------------------------
 
 -- ---- list endpoint ----
 

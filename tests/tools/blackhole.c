@@ -22,7 +22,7 @@ int main(int argc, char **argv)
 {
     struct sockaddr_in addr;
     socklen_t len = sizeof addr;
-    unsigned seconds = argc > 1 ? (unsigned)atoi(argv[1]) : 30;
+    unsigned seconds = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 30;
     int listener, i;
 
     listener = socket(AF_INET, SOCK_STREAM, 0);

@@ -1,0 +1,166 @@
+/*
+ * fuzz_reply: a whole response as the library turns it into a result: the
+ * status, the headers, the body (decoded by the module's own cjson
+ * settings), through transfer.c's sm_transfer_push_outcome (success,
+ * transfer error or envelope), then entry.c's normalisation.
+ *
+ * Input: 2 bytes of status (100..599), 1 byte of mode, then header lines
+ * ('\n'-ended) up to an empty line, then the body. Mode bit 0: the transfer
+ * "failed" with libcurl code mode >> 2 (an over-limit body when that is 0);
+ * bit 1: the credential is SECRET_UPPER, which a server could echo as an
+ * envelope code (SCREAMING_SNAKE_CASE) rather than SECRET_LOWER.
+ *
+ * Invariants: a 2xx gives a plain table or INVALID_RESPONSE; anything else
+ * gives an error value with a SCREAMING_SNAKE code, the status, and a
+ * one-line tostring; and no string the caller can see contains the client's
+ * credential, whatever the server echoed.
+ */
+#include "harness.h"
+
+#include "client.c" /* NOLINT(bugprone-suspicious-include): batch.c links to it */
+#include "entry.h"
+
+#define SECRET_LOWER "otok_valid_FuzzS3cret"
+#define SECRET_UPPER "FUZZ_S3CRET_KEY"
+#define FUZZ_BODY_MAX 65536
+
+/* No string field of the error at idx, nor its tostring, shows the secret
+ * or spans lines. */
+static void check_error(lua_State *L, int idx, long status, const char *secret)
+{
+    size_t n;
+    const char *s;
+    FUZZ_ASSERT(lua_type(L, idx) == LUA_TTABLE);
+    lua_getmetatable(L, idx);
+    luaL_getmetatable(L, SM_ERROR_MT);
+    FUZZ_ASSERT(lua_rawequal(L, -1, -2));
+    lua_pop(L, 2);
+
+    lua_getfield(L, idx, "code");
+    s = lua_tolstring(L, -1, &n);
+    FUZZ_ASSERT(s != NULL && n >= 1 && n <= 100 && s[0] >= 'A' && s[0] <= 'Z');
+    lua_pop(L, 1);
+    if (status > 0) {
+        lua_getfield(L, idx, "status");
+        FUZZ_ASSERT(lua_tonumber(L, -1) == (lua_Number)status);
+        lua_pop(L, 1);
+    }
+
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            s = lua_tolstring(L, -1, &n);
+            FUZZ_ASSERT(!fuzz_contains(s, n, secret));
+        }
+        lua_pop(L, 1);
+    }
+    s = luaL_tolstring(L, idx, &n);
+    FUZZ_ASSERT(n > 0 && strchr(s, '\n') == NULL && strlen(s) == n);
+    FUZZ_ASSERT(!fuzz_contains(s, n, secret));
+    lua_pop(L, 1);
+}
+
+/* Runs in a C closure whose upvalue is the decode function, as perform
+ * does. Upvalue 1: decode; argument 1: light userdata of the input. */
+typedef struct fuzz_input {
+    const uint8_t *data;
+    size_t size;
+} fuzz_input;
+
+static int run(lua_State *L)
+{
+    const fuzz_input *in = lua_touserdata(L, 1);
+    const uint8_t *p = in->data, *end = in->data + in->size;
+    sm_transfer t;
+    char *auth = NULL;
+    size_t auth_len = 0, token_at = 0;
+    long status;
+    int mode, pushed, headers_ended = 0;
+    CURLcode rc = CURLE_OK;
+    const char *why, *secret;
+    if (in->size < 3)
+        return 0;
+    memset(&t, 0, sizeof t);
+    sm_buffer_init(&t.body, FUZZ_BODY_MAX);
+    sm_meta_reset(&t.meta);
+    status = 100 + ((long)p[0] << 8 | p[1]) % 500;
+    mode = p[2];
+    secret = mode & 2 ? SECRET_UPPER : SECRET_LOWER;
+    why = sm_credential_header(secret, strlen(secret), &auth, &auth_len,
+                               &token_at);
+    FUZZ_ASSERT(why == NULL);
+    p += 3;
+
+    while (p < end) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        /* Every line reaches the parser, the blank one that ends the
+         * headers too (without it the reply counts as cut). */
+        sm_meta_header(&t.meta, (const char *)p, n, (time_t)1700000000);
+        p += n;
+        if ((n == 1 && p[-1] == '\n') ||
+            (n == 2 && p[-2] == '\r' && p[-1] == '\n')) {
+            headers_ended = 1;
+            break; /* the empty line: the body follows */
+        }
+    }
+    FUZZ_ASSERT(t.meta.headers_done == headers_ended);
+    /* Refused past the cap, as the write callback refuses. */
+    if (sm_buffer_append(&t.body, (const char *)p, (size_t)(end - p)) != 0)
+        FUZZ_ASSERT(t.body.over_limit);
+
+    if (mode & 1) {
+        rc = (CURLcode)(mode >> 2);
+        if (rc == CURLE_OK) {
+            /* "code 0": the write callback refused a body over the cap. */
+            rc = CURLE_WRITE_ERROR;
+            t.body.over_limit = 1;
+        }
+    }
+    lua_settop(L, 0);
+    pushed = sm_transfer_push_outcome(L, &t, rc, status, auth + token_at,
+                                      lua_upvalueindex(1), 0);
+    FUZZ_ASSERT(lua_gettop(L) == pushed);
+    if (pushed == 1) {
+        FUZZ_ASSERT(!(mode & 1) && headers_ended && status >= 200 && status <= 299);
+        FUZZ_ASSERT(lua_type(L, 1) == LUA_TTABLE);
+        sm_normalize_entry(L, 1);
+        lua_getfield(L, 1, "status");
+        FUZZ_ASSERT(lua_type(L, -1) != LUA_TLIGHTUSERDATA);
+        lua_pop(L, 1);
+    } else {
+        FUZZ_ASSERT(lua_isnil(L, 1));
+        check_error(L, 2, status, secret);
+    }
+    sm_wipe_free(auth, auth_len);
+    sm_buffer_free(&t.body);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static int one_input(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int rc = one_input(data, size);
+    fuzz_collect();
+    return rc;
+}
+
+static int one_input(const uint8_t *data, size_t size)
+{
+    lua_State *L = fuzz_state();
+    fuzz_input in;
+    in.data = data;
+    in.size = size;
+    lua_getfield(L, LUA_REGISTRYINDEX, "sm_fuzz_decode");
+    lua_pushcclosure(L, run, 1);
+    lua_pushlightuserdata(L, &in);
+    if (lua_pcall(L, 1, 0, 0) != 0) {
+        /* Only memory errors may raise here, and the harness has memory. */
+        fprintf(stderr, "raised: %s\n", lua_tostring(L, -1));
+        abort();
+    }
+    lua_settop(L, 0);
+    return 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * harness.h: what the libFuzzer harnesses share. Each harness is one .c
+ * file linked with the module's sources (see the Makefile's `fuzz` target);
+ * a harness that needs client.c's static functions #includes client.c.
+ *
+ * The Lua state is the one the module would run in: liblua5.4, the standard
+ * libraries, and a private cjson.safe instance set up exactly as core.c's
+ * push_json does (no invalid numbers, nesting depth 128).
+ */
+#ifndef SM_FUZZ_HARNESS_H
+#define SM_FUZZ_HARNESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "errors.h"
+
+/* A finding: print why and abort, so libFuzzer saves the input. */
+#define FUZZ_ASSERT(cond)                                                 \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,    \
+                    __LINE__, #cond);                                     \
+            abort();                                                      \
+        }                                                                 \
+    } while (0)
+
+/* The state every input runs in, made once: a fresh state per input would
+ * spend the time in luaL_openlibs rather than in our code. The JSON decode
+ * function is left in the registry under "sm_fuzz_decode". */
+static inline lua_State *fuzz_state(void)
+{
+    static lua_State *L;
+    if (L != NULL)
+        return L;
+    L = luaL_newstate();
+    FUZZ_ASSERT(L != NULL);
+    luaL_openlibs(L);
+    FUZZ_ASSERT(luaL_dostring(L, "local j = require('cjson.safe').new() "
+                                 "j.decode_invalid_numbers(false) "
+                                 "j.decode_max_depth(128) "
+                                 "return j.decode") == 0);
+    lua_setfield(L, LUA_REGISTRYINDEX, "sm_fuzz_decode");
+    sm_errors_open(L);
+    lua_pop(L, 1);
+    return L;
+}
+
+/* Ends an input with the Lua heap as it was: libFuzzer counts mallocs and
+ * frees per input and, when they differ, runs a whole LeakSanitizer scan
+ * (milliseconds). Lua's incremental GC would make them differ at random. */
+static inline void fuzz_collect(void)
+{
+    lua_State *L = fuzz_state();
+    lua_settop(L, 0);
+    lua_gc(L, LUA_GCCOLLECT, 0);
+}
+
+/* True when s[0..n) contains needle. */
+static inline int fuzz_contains(const char *s, size_t n, const char *needle)
+{
+    size_t k = strlen(needle), i;
+    for (i = 0; k <= n && i <= n - k; i++)
+        if (memcmp(s + i, needle, k) == 0)
+            return 1;
+    return 0;
+}
+
+#endif
