@@ -8,7 +8,9 @@
 
 #include "compat.h"
 #include "credential.h"
+#include "entry.h"
 #include "errors.h"
+#include "path.h"
 
 /* ---- lifetime ---- */
 
@@ -387,10 +389,62 @@ static int client_perform(lua_State *L)
                                    lua_upvalueindex(1), want_info);
 }
 
+/* True when the body may hold a JSON null (the text "null" somewhere). */
+static int may_have_nulls(const sm_buffer *b)
+{
+    size_t i;
+    for (i = 0; i + 4 <= b->len; i++)
+        if (b->data[i] == 'n' && memcmp(b->data + i, "null", 4) == 0)
+            return 1;
+    return 0;
+}
+
+/* handle:get_log(team_id, connector_identifier, log_id, seconds)
+ *   -> entry | nil, error, path
+ * The common call in one step: checks the ids (raising INVALID_ARGUMENT
+ * before any traffic), writes the path straight into the URL, makes one
+ * attempt with the client's own credential, and shapes the entry. After a
+ * failure the Lua layer's retry loop takes over with the path. */
+static int client_get_log(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    char path[SM_LOG_PATH_MAX];
+    size_t path_len = sm_log_path(L, 2, path);
+    lua_Number left = luaL_checknumber(L, 5);
+    int n;
+    CURLcode rc;
+
+    if (c->auth == NULL)
+        sm_argument_error(L, "the client has no credential");
+    lua_settop(L, 1); /* the handle stays referenced; results go above */
+    n = sm_refuse_attempt(L, NULL, left);
+    if (n == 0) {
+        if (sm_transfer_prepare(&c->main, c->base_url, c->base_len, path,
+                                path_len, sm_timeout_ms(left),
+                                c->connect_timeout_ms) != 0)
+            return luaL_error(L, "supermetrics: could not prepare the request");
+
+        rc = curl_easy_perform(c->main.easy);
+
+        /* libcurl is off the stack: now Lua may be touched, and may raise. */
+        if (c->main.body.out_of_memory)
+            return luaL_error(L, "not enough memory");
+        n = sm_transfer_push_result(L, &c->main, rc, sm_client_secret(c),
+                                    lua_upvalueindex(1), 0);
+        if (n == 1) {
+            sm_normalize_entry_hint(L, -1, may_have_nulls(&c->main.body));
+            return 1;
+        }
+    }
+    lua_pushlstring(L, path, path_len);
+    return 3;
+}
+
 void sm_client_open(lua_State *L, int decode_idx)
 {
     static const luaL_Reg methods[] = {
         {"perform", client_perform},
+        {"get_log", client_get_log},
         {"batch_open", sm_lua_batch_open},
         {"batch_add", sm_lua_batch_add},
         {"batch_poll", sm_lua_batch_poll},

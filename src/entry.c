@@ -15,18 +15,25 @@ static int is_json_null(lua_State *L, int idx)
 
 void sm_normalize_entry(lua_State *L, int idx)
 {
+    sm_normalize_entry_hint(L, idx, 1);
+}
+
+void sm_normalize_entry_hint(lua_State *L, int idx, int may_have_nulls)
+{
     const char *const *field;
     if (idx < 0)
         idx = lua_gettop(L) + idx + 1;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        /* Setting an existing field to nil during lua_next is allowed. */
-        if (is_json_null(L, -1)) {
-            lua_pushvalue(L, -2);
-            lua_pushnil(L);
-            lua_rawset(L, idx);
+    if (may_have_nulls) {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            /* Setting an existing field to nil during lua_next is allowed. */
+            if (is_json_null(L, -1)) {
+                lua_pushvalue(L, -2);
+                lua_pushnil(L);
+                lua_rawset(L, idx);
+            }
+            lua_pop(L, 1);
         }
-        lua_pop(L, 1);
     }
 #if SM_HAVE_INTEGERS
     for (field = integer_fields; *field != NULL; field++) {

@@ -2,7 +2,6 @@
 
 #include <lauxlib.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "compat.h"
@@ -12,13 +11,32 @@
 /* 2^63 as a double: the first integral double above the int64 range. */
 #define SM_TWO_POW_63 9223372036854775808.0
 
-/* Writes the integral number at idx as decimal into out; -1 if the number is
- * not integral or is outside the int64 range. */
-static int integral_decimal(lua_State *L, int idx, char *out, size_t size)
+/* Writes v in decimal and a NUL into out[21]. By hand: snprintf costs
+ * more than the rest of the path (this is on every call). */
+static void write_decimal(char *out, long long v)
+{
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *out++ = '-';
+    while (n > 0)
+        *out++ = digits[--n];
+    *out = '\0';
+}
+
+/* Writes the integral number at idx as decimal into out[21]; -1 if the
+ * number is not integral or is outside the int64 range. */
+static int integral_decimal(lua_State *L, int idx, char *out)
 {
 #if SM_HAVE_INTEGERS
     if (lua_isinteger(L, idx)) {
-        snprintf(out, size, "%lld", (long long)lua_tointeger(L, idx));
+        write_decimal(out, (long long)lua_tointeger(L, idx));
         return 0;
     }
 #endif
@@ -26,7 +44,7 @@ static int integral_decimal(lua_State *L, int idx, char *out, size_t size)
         lua_Number d = lua_tonumber(L, idx);
         if (d != floor(d) || !(d >= -SM_TWO_POW_63 && d < SM_TWO_POW_63))
             return -1;
-        snprintf(out, size, "%lld", (long long)d);
+        write_decimal(out, (long long)d);
         return 0;
     }
 }
@@ -42,7 +60,7 @@ static void check_team_id(lua_State *L, int idx, char *out)
     switch (lua_type(L, idx)) {
     case LUA_TNUMBER: {
         char digits[32];
-        if (integral_decimal(L, idx, digits, sizeof digits) == 0 &&
+        if (integral_decimal(L, idx, digits) == 0 &&
             digits[0] != '-' &&
             sm_team_id_from_digits(digits, strlen(digits), out) == 0)
             return;
@@ -87,8 +105,8 @@ static const char *check_log_id(lua_State *L, int idx, char *buf, size_t size,
             sm_argument_error(L, "log_id must not be \".\" or \"..\"");
         return s;
     }
-    if (lua_type(L, idx) == LUA_TNUMBER &&
-        integral_decimal(L, idx, buf, size) == 0) {
+    if (lua_type(L, idx) == LUA_TNUMBER && size >= 21 &&
+        integral_decimal(L, idx, buf) == 0) {
         *n = strlen(buf);
         return buf;
     }
@@ -106,10 +124,11 @@ typedef struct sm_ids {
     size_t conn_len;
 } sm_ids;
 
-static void check_ids(lua_State *L, sm_ids *ids)
+/* team_id at first, connector_identifier at first + 1 */
+static void check_ids(lua_State *L, int first, sm_ids *ids)
 {
-    check_team_id(L, 1, ids->team);
-    ids->conn = check_connector(L, 2, &ids->conn_len);
+    check_team_id(L, first, ids->team);
+    ids->conn = check_connector(L, first + 1, &ids->conn_len);
 }
 
 /* Starts b with "/v1/teams/T/connector_builder/connectors/C/logs". */
@@ -123,21 +142,34 @@ static void add_logs_prefix(lua_State *L, luaL_Buffer *b, const sm_ids *ids)
     luaL_addstring(b, "/logs");
 }
 
-int sm_lua_log_path(lua_State *L)
+static size_t put(char *out, size_t at, const char *s, size_t n)
+{
+    memcpy(out + at, s, n);
+    return at + n;
+}
+
+size_t sm_log_path(lua_State *L, int first, char *out)
 {
     char number[32];
-    char encoded[3 * SM_LOG_ID_MAX];
-    size_t log_len = 0, enc_len;
+    size_t log_len = 0, n;
     const char *log_id;
     sm_ids ids;
-    luaL_Buffer b;
-    check_ids(L, &ids);
-    log_id = check_log_id(L, 3, number, sizeof number, &log_len);
-    enc_len = sm_encode_segment(log_id, log_len, encoded);
-    add_logs_prefix(L, &b, &ids);
-    luaL_addchar(&b, '/');
-    luaL_addlstring(&b, encoded, enc_len);
-    luaL_pushresult(&b);
+    check_ids(L, first, &ids);
+    log_id = check_log_id(L, first + 2, number, sizeof number, &log_len);
+    /* Straight into out: no luaL_Buffer round trips on every call. */
+    n = put(out, 0, "/v1/teams/", 10);
+    n = put(out, n, ids.team, strlen(ids.team));
+    n = put(out, n, "/connector_builder/connectors/", 30);
+    n = put(out, n, ids.conn, ids.conn_len);
+    n = put(out, n, "/logs/", 6);
+    return n + sm_encode_segment(log_id, log_len, out + n);
+}
+
+int sm_lua_log_path(lua_State *L)
+{
+    char path[SM_LOG_PATH_MAX];
+    size_t n = sm_log_path(L, 1, path);
+    lua_pushlstring(L, path, n);
     return 1;
 }
 
@@ -174,7 +206,7 @@ int sm_lua_logs_path(lua_State *L)
     size_t before_len = 0;
     const char *before;
     int limit;
-    check_ids(L, &ids);
+    check_ids(L, 1, &ids);
     limit = check_limit(L, 3, "limit", SM_LIMIT_MAX);
     before = check_before(L, 4, &before_len);
     add_logs_prefix(L, &b, &ids);

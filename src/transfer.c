@@ -21,8 +21,18 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     sm_transfer *t = ud;
-    sm_meta_header(&t->meta, p, size * n, time(NULL));
-    return size * n;
+    size_t len = size * n;
+    int first = len > 0 ? (unsigned char)p[0] : 0;
+    /* Only the status line (HTTP/...), X-Request-Id and X-RateLimit-*,
+     * Retry-After and the blank line matter: skip the others (Date, Server,
+     * Content-*...) unparsed, and read the clock only for Retry-After.
+     * This runs for every header line of every response. */
+    if (first == '\r' || first == '\n' || (first | 0x20) == 'h' ||
+        (first | 0x20) == 'x')
+        sm_meta_header(&t->meta, p, len, 0);
+    else if ((first | 0x20) == 'r')
+        sm_meta_header(&t->meta, p, len, time(NULL));
+    return len;
 }
 
 CURLcode sm_transfer_init(sm_transfer *t, CURL *easy, size_t limit)

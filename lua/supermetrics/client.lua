@@ -59,10 +59,14 @@ function Client.new(opts)
     _max_retry_wait = s.max_retry_wait,
     _on_response = s.on_response,
   }, Client)
+  -- The common case (outside nginx, a fixed credential, no hook) makes its
+  -- first attempt in one C call; see get_connector_log.
+  client._fast = not s.token_provider and not s.on_response
   if nginx.active() then
     -- Worker threads rebuild the handle from plain data and get the
     -- credential with each attempt.
     client._runtime = function(c) return nginx.runtime(c, direct) end
+    client._fast = false
     client._credential = s.credential
     client._thread_config = nginx.thread_config(s)
     client._nginx_thread_pool = s.nginx_thread_pool
@@ -79,23 +83,30 @@ end
 -- one deadline. Returns the decoded JSON object (and with want_info a table
 -- with status, request_id, rate limits and attempts), or raises an error.
 -- @local
-function Client:_get(path, want_info)
+function Client:_get(path, want_info, deadline, first_err)
   if not self._handle then
     closed()
   end
   local perform, wait = self._runtime(self)
-  local deadline = monotonic() + self._timeout
+  deadline = deadline or monotonic() + self._timeout
   local provider, hook = self._provider, self._on_response
   want_info = want_info or hook ~= nil
   local made = 0 -- HTTP attempts made so far
+  -- first_err: the result of a first attempt already made (the fast path).
+  local pending = first_err
   while true do
-    local credential = provider and attempt.credential(provider, made)
-    local started = hook and monotonic()
-    local body, detail = perform(self, path, deadline, credential, want_info)
-    if body then
-      if hook then
-        attempt.report(hook, path, made + 1, started, true, detail)
+    local body, detail
+    if pending then
+      detail, pending = pending, nil
+    else
+      local credential = provider and attempt.credential(provider, made)
+      local started = hook and monotonic()
+      body, detail = perform(self, path, deadline, credential, want_info)
+      if hook and (body or detail.attempts > 0) then
+        attempt.report(hook, path, made + (body and 1 or detail.attempts), started, body ~= nil, detail)
       end
+    end
+    if body then
       if detail then
         detail.attempts = made + 1
       end
@@ -103,9 +114,6 @@ function Client:_get(path, want_info)
     end
     local err = detail
     made = made + err.attempts
-    if hook and err.attempts > 0 then
-      attempt.report(hook, path, made, started, false, err)
-    end
     err.attempts = made
     local delay = attempt.retry_delay(err, made, self._max_retries, self._max_retry_wait,
       deadline - monotonic())
@@ -123,6 +131,15 @@ end
 -- @return the entry: a plain table
 -- @raise a `supermetrics.Error` value
 function Client:get_connector_log(team_id, connector_identifier, log_id)
+  local handle = self._handle
+  if self._fast and handle then
+    local deadline = monotonic() + self._timeout
+    local entry, err, path = handle:get_log(team_id, connector_identifier, log_id, self._timeout)
+    if entry then
+      return entry
+    end
+    return normalize_entry(self:_get(path, false, deadline, err))
+  end
   local path = log_path(team_id, connector_identifier, log_id)
   return normalize_entry(self:_get(path))
 end
