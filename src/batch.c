@@ -48,6 +48,8 @@ int sm_lua_batch_open(lua_State *L)
     sm_client *c = sm_check_open_client(L, 1);
     lua_Number want = luaL_checknumber(L, 2);
     int n = want < 1 ? 1 : want > SM_MAX_SLOTS ? SM_MAX_SLOTS : (int)want;
+    if (sm_client_share(c) == NULL)
+        return luaL_error(L, "supermetrics: could not create the connection pool");
     if (c->multi == NULL) {
         c->multi = curl_multi_init();
         if (c->multi == NULL)

@@ -220,8 +220,9 @@ static lua_Number opt_number(lua_State *L, int t, const char *k,
     return v;
 }
 
-/* The connection pool every easy handle of the client uses. No lock
- * callbacks: one client is used by one thread at a time. */
+/* The connection pool the client's handles share once it runs a batch (see
+ * sm_client_share). No lock callbacks: one client is used by one thread at
+ * a time. */
 static CURLSH *new_share(void)
 {
     CURLSH *share = curl_share_init();
@@ -268,7 +269,6 @@ static CURLcode configure(sm_client *c, int is_http, const char *ca_file,
     SET(CURLOPT_HTTPGET, 1L);
     SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET(CURLOPT_SHARE, c->share);
 #undef SET
     return rc;
 }
@@ -312,14 +312,13 @@ int sm_lua_new_client(lua_State *L)
     why = set_base_url(c, base_url, &is_http);
     if (why != NULL)
         sm_argument_error(L, "base_url %s", why);
-    c->share = new_share();
     easy = curl_easy_init();
     if (easy == NULL) {
         /* c->main.easy stays NULL: nothing but the share to free. */
         return luaL_error(L, "supermetrics: curl_easy_init failed");
     }
     if (sm_transfer_init(&c->main, easy, (size_t)max_bytes) != CURLE_OK ||
-        c->share == NULL || configure(c, is_http, ca_file, user_agent) != CURLE_OK)
+        configure(c, is_http, ca_file, user_agent) != CURLE_OK)
         return luaL_error(L, "supermetrics: could not configure libcurl");
     if (credential != NULL) {
         why = set_credential(c, credential, cred_len);
@@ -327,6 +326,32 @@ int sm_lua_new_client(lua_State *L)
             sm_argument_error(L, "%s %s", name ? name : "credential", why);
     }
     return 1;
+}
+
+CURLSH *sm_client_share(sm_client *c)
+{
+    CURL *fresh;
+    if (c->share != NULL)
+        return c->share;
+    c->share = new_share();
+    if (c->share == NULL)
+        return NULL;
+    /* Giving a share to a handle that holds connections in its own cache
+     * would strand them (libcurl then leaks them): switch to a copy of the
+     * handle (same options and callback data) that starts on the share, and
+     * close the old one with its connection. */
+    fresh = curl_easy_duphandle(c->main.easy);
+    if (fresh == NULL ||
+        curl_easy_setopt(fresh, CURLOPT_SHARE, c->share) != CURLE_OK) {
+        if (fresh != NULL)
+            curl_easy_cleanup(fresh);
+        curl_share_cleanup(c->share);
+        c->share = NULL;
+        return NULL;
+    }
+    curl_easy_cleanup(c->main.easy);
+    c->main.easy = fresh;
+    return c->share;
 }
 
 /* ---- one request ---- */
