@@ -39,7 +39,7 @@ PREFIX  ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
-.PHONY: all test demo clean install deps
+.PHONY: all test demo clean install deps bench
 
 all: $(SO)
 
@@ -61,6 +61,11 @@ demo:
 	tests/deps.sh demo
 	$(MAKE) all
 	tests/demo.sh
+
+# Not part of `make test`: a few minutes of load against a local nginx; writes
+# bench/RESULTS.md and bench/results.png (see bench/run.sh).
+bench:
+	bench/run.sh
 
 install: $(SO)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics
