@@ -1,0 +1,222 @@
+-- Turns the measurements of bench/run.sh into the table it prints,
+-- bench/RESULTS.md and bench/results.png (gnuplot).
+-- Usage: lua5.4 bench/report.lua TMP N SECONDS RSS_CALLS CPU
+
+local tmp, n, seconds_max, rss_calls, cpu = arg[1], tonumber(arg[2]), arg[3], arg[4], arg[5]
+local bench = arg[0]:match("^(.*)/[^/]*$") or "."
+
+local function read_tsv(path)
+  local rows = {}
+  for line in io.lines(path) do
+    local row = {}
+    for field in line:gmatch("[^\t]+") do
+      row[#row + 1] = field
+    end
+    rows[#rows + 1] = row
+  end
+  return rows
+end
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a"):gsub("%s+$", "")
+  p:close()
+  return out
+end
+
+local function version(pkg)
+  local v = sh("dpkg-query -W -f='${Version}' " .. pkg)
+  return v:find("no packages found") and "?" or v
+end
+
+-- Contender rows, grouped by protocol, ratios against the raw libcurl row.
+local results = { HTTP = {}, HTTPS = {} }
+for _, r in ipairs(read_tsv(tmp .. "/rows.tsv")) do
+  local requests, secs = tonumber(r[4]), tonumber(r[5])
+  local cpu_s = tonumber(r[6]) + tonumber(r[7])
+  table.insert(results[r[1]], {
+    id = tonumber(r[2]), label = r[3], requests = requests, rate = requests / secs,
+    cpu = cpu_s / requests * 1000, rss = tonumber(r[8]) / 1024,
+  })
+end
+for _, rows in pairs(results) do
+  local limit = rows[1]
+  assert(limit.id == 1, "the first row must be the raw libcurl loop")
+  for _, row in ipairs(rows) do
+    row.rate_x = row.rate / limit.rate
+    row.cpu_x = row.cpu / limit.cpu
+  end
+end
+
+local function fmt_rate(v)
+  if v >= 100 then
+    return string.format("%.0f", v):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+  end
+  return string.format("%.1f", v)
+end
+
+local function table_lines(proto)
+  local lines = {
+    "| contender | requests | requests/s | × raw | CPU s / 1,000 req | × raw | peak RSS MiB |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  }
+  for _, r in ipairs(results[proto]) do
+    local label = r.id == 2 and ("**" .. r.label .. "**") or r.label
+    lines[#lines + 1] = string.format("| %s | %s | %s | %.3f | %.3f | %.2f | %.1f |", label,
+      fmt_rate(r.requests), fmt_rate(r.rate), r.rate_x, r.cpu, r.cpu_x, r.rss)
+  end
+  return lines
+end
+
+-- Targets: each library row >= 0.9x the raw loop's requests/s, <= 1.3x its
+-- CPU per request, and ahead of every contender other than the raw loop.
+local checks = {}
+for _, proto in ipairs { "HTTP", "HTTPS" } do
+  local best_other = 0
+  for _, r in ipairs(results[proto]) do
+    if r.id > 2 then
+      best_other = math.max(best_other, r.rate)
+    end
+  end
+  for _, r in ipairs(results[proto]) do
+    if r.id == 2 then
+      local ok = r.rate_x >= 0.9 and r.cpu_x <= 1.3 and r.rate > best_other
+      checks[#checks + 1] = string.format(
+        "- %s, %s: %.2fx the raw loop's requests/s (target >= 0.9), %.2fx its CPU per request (<= 1.3), "
+          .. "%.1fx the fastest other contender: **%s**",
+        proto, r.label, r.rate_x, r.cpu_x, r.rate / best_other, ok and "met" or "NOT met")
+    end
+  end
+end
+
+local memory = {}
+for _, m in ipairs(read_tsv(tmp .. "/memory.tsv")) do
+  local growth = tonumber(m[4]) - tonumber(m[3])
+  memory[#memory + 1] = string.format(
+    "| %s | %s | %d | %d | %+d | %d | %s → %s |%s", m[1], m[2] == "luajit" and "LuaJIT" or "Lua 5.4",
+    tonumber(m[3]), tonumber(m[4]), growth, tonumber(m[5]), m[6], m[7],
+    growth < 2048 and "" or " (over the 2 MiB target)")
+end
+local allocs = {}
+for _, a in ipairs(read_tsv(tmp .. "/alloc.tsv")) do
+  allocs[#allocs + 1] = string.format("| %s | %s | %s | %s |", a[1], a[2], a[3], a[4])
+end
+
+local machine = {
+  string.format("- CPU: %s, %s cores (%s), %s",
+    sh("lscpu | sed -n 's/^Model name: *//p'"), sh("nproc"),
+    sh("lscpu | sed -n 's/^Hypervisor vendor: *//p'") ~= "" and
+      (sh("lscpu | sed -n 's/^Hypervisor vendor: *//p'") .. " guest") or "bare metal",
+    sh("awk '/MemTotal/ {printf \"%.0f GiB memory\", $2 / 1048576}' /proc/meminfo")),
+  string.format("- OS: Debian %s, Linux %s", sh("cat /etc/debian_version"), sh("uname -r")),
+  string.format("- libcurl %s, OpenSSL %s, nginx %s, cJSON %s", version("libcurl4"), version("openssl"),
+    version("nginx"), version("libcjson1")),
+  string.format("- Lua 5.4 %s, LuaJIT %s, lua-cjson %s, LuaSocket %s, LuaSec %s, lua-http %s",
+    version("lua5.4"), version("luajit2"), version("lua-cjson"), version("lua-socket"),
+    version("lua-sec"), version("lua-http")),
+  string.format("- Python %s, httpx %s, curl %s", sh("/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])'"),
+    version("python3-httpx"), version("curl")),
+  string.format("- lua-supermetrics at commit %s", sh("git -C " .. bench .. "/.. rev-parse --short HEAD")),
+}
+
+local out = {}
+local function add(...)
+  for _, s in ipairs { ... } do
+    out[#out + 1] = s
+  end
+end
+add("# Benchmark results", "",
+  "Written by `make bench` (bench/run.sh) on " .. os.date("!%Y-%m-%d") .. ". Each contender is one process that",
+  "fetches and decodes the seed log entry " .. fmt_rate(n) .. " times (or until " .. seconds_max
+    .. " s have passed: then the",
+  "table says how many it made) from the same local nginx; CPU (user + sys) and peak RSS are",
+  "those of that process, from `/usr/bin/time`, start-up included. × raw is the ratio to the",
+  "raw libcurl loop measured in the same run.", "",
+  "## Machine", "")
+add(table.unpack(machine))
+add("", "## HTTP (keep-alive where the client does it)", "")
+add(table.unpack(table_lines("HTTP")))
+add("", "## HTTPS (TLS 1.3, certificate verified against the bench CA)", "")
+add(table.unpack(table_lines("HTTPS")))
+add("", "![requests per second](results.png)", "", "## Targets", "")
+add(table.unpack(checks))
+add("", "## Memory: " .. fmt_rate(tonumber(rss_calls)) .. " calls on one client", "",
+  "RSS after 2,000 warm-up calls and a full GC, at the end (after a full GC), the largest seen in",
+  "between (sampled every tenth of the run), and the Lua heap (`collectgarbage(\"count\")`).", "",
+  "| protocol | Lua | RSS warm KiB | RSS end KiB | growth KiB | max KiB | Lua heap KiB |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+add(table.unpack(memory))
+add("", "Allocations per request (malloc + calloc + realloc calls, counted by an LD_PRELOAD shim,",
+  "bench/malloc_count.c: a run of 4,000 requests minus a run of 2,000, over 2,000). The raw",
+  "loop's count includes cJSON's (about 20 per decode); libcurl itself makes most of the rest.", "",
+  "| protocol | raw libcurl + cJSON | lua-supermetrics, Lua 5.4 | lua-supermetrics, LuaJIT |",
+  "| --- | ---: | ---: | ---: |")
+add(table.unpack(allocs))
+add("", "## Notes on the method", "")
+for line in io.lines(bench .. "/METHOD.md") do
+  add(line)
+end
+add("", "Where the time of one call goes, and what could be cut: [PROFILE.md](PROFILE.md).")
+
+local f = assert(io.open(bench .. "/RESULTS.md", "w"))
+f:write(table.concat(out, "\n"), "\n")
+f:close()
+
+-- The terminal table.
+print(string.format("\n%-6s %-44s %9s %10s %6s %9s %6s %8s", "proto", "contender", "requests", "req/s",
+  "x raw", "CPU/1k", "x raw", "RSS MiB"))
+for _, proto in ipairs { "HTTP", "HTTPS" } do
+  for _, r in ipairs(results[proto]) do
+    print(string.format("%-6s %-44s %9d %10.0f %6.3f %9.3f %6.2f %8.1f", proto, r.label, r.requests,
+      r.rate, r.rate_x, r.cpu, r.cpu_x, r.rss))
+  end
+end
+print("")
+for _, c in ipairs(checks) do
+  print((c:gsub("%*%*", "")))
+end
+for _, m in ipairs(memory) do
+  print("memory " .. m)
+end
+
+-- The chart: requests/s per contender, HTTP and HTTPS side by side, log scale.
+local SHORT = {
+  ["raw libcurl, one easy handle (C + cJSON)"] = "raw libcurl\\n(C, the limit)",
+  ["lua-supermetrics, Lua 5.4"] = "lua-supermetrics\\nLua 5.4",
+  ["lua-supermetrics, LuaJIT"] = "lua-supermetrics\\nLuaJIT",
+  ["LuaSocket + LuaSec + cjson, Lua 5.4"] = "LuaSocket/LuaSec\\nLua 5.4",
+  ["lua-http + cjson, LuaJIT"] = "lua-http\\nLuaJIT",
+  ["curl command line, one process per request"] = "curl CLI\\n(process/request)",
+  ["Python httpx, one Client + json"] = "Python httpx\\n(one Client)",
+  ["lua-resty-http (nginx + LuaJIT)"] = "lua-resty-http\\n(nginx)",
+}
+local dat = assert(io.open(tmp .. "/chart.dat", "w"))
+for i, r in ipairs(results.HTTP) do
+  local s = results.HTTPS[i]
+  local short = SHORT[r.label] or r.label
+  dat:write(string.format("\"%s\"\t%.1f\t%.1f\n", short, r.rate, s and s.rate or 0))
+end
+dat:close()
+local gp = assert(io.open(tmp .. "/chart.gp", "w"))
+gp:write((([[
+set terminal pngcairo size 1100,600 font "DejaVu Sans,10"
+set output "BENCH/results.png"
+set title "get_connector_log against a local nginx: requests per second (log scale, higher is better)\nCPU CPUNAME, client and server on one core"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set yrange [10:*]
+set ylabel "requests / s"
+set grid ytics
+set key top right
+set xtics noenhanced font ",9"
+plot "TMP/chart.dat" using 2:xtic(1) title "HTTP" lc rgb "#3b75af", \
+     "" using 3 title "HTTPS" lc rgb "#ef8636", \
+     "" using ($0 - 1.0/6):2:(sprintf("%.0f", $2)) with labels offset 0,0.7 font ",8" notitle, \
+     "" using ($0 + 1.0/6):3:(sprintf("%.0f", $3)) with labels offset 0,0.7 font ",8" notitle
+]]):gsub("BENCH", bench):gsub("TMP", tmp):gsub("CPUNAME", (sh("lscpu | sed -n 's/^Model name: *//p'"):gsub("%%", "")))))
+gp:close()
+assert(os.execute("gnuplot " .. tmp .. "/chart.gp"), "gnuplot failed")
+print("\nwrote " .. bench .. "/RESULTS.md and " .. bench .. "/results.png")
