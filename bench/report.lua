@@ -2,7 +2,8 @@
 -- bench/RESULTS.md and bench/results.png (gnuplot).
 -- Usage: lua5.4 bench/report.lua TMP N SECONDS RSS_CALLS CPU
 
-local tmp, n, seconds_max, rss_calls, cpu = arg[1], tonumber(arg[2]), arg[3], arg[4], arg[5]
+local tmp, n, seconds_max, rss_calls, cpu, repeat_n, load_before, load_after =
+  arg[1], tonumber(arg[2]), arg[3], arg[4], arg[5], arg[6], arg[7], arg[8]
 local bench = arg[0]:match("^(.*)/[^/]*$") or "."
 
 local function read_tsv(path)
@@ -30,14 +31,34 @@ local function version(pkg)
 end
 
 -- Contender rows, grouped by protocol, ratios against the raw libcurl row.
+-- A contender that ran several times keeps its fastest run; `runs` keeps
+-- every rate for the spread.
 local results = { HTTP = {}, HTTPS = {} }
 for _, r in ipairs(read_tsv(tmp .. "/rows.tsv")) do
   local requests, secs = tonumber(r[4]), tonumber(r[5])
   local cpu_s = tonumber(r[6]) + tonumber(r[7])
-  table.insert(results[r[1]], {
+  local row = {
     id = tonumber(r[2]), label = r[3], requests = requests, rate = requests / secs,
     cpu = cpu_s / requests * 1000, rss = tonumber(r[8]) / 1024,
-  })
+  }
+  local rows, seen = results[r[1]], nil
+  for _, old in ipairs(rows) do
+    if old.label == row.label then
+      seen = old
+    end
+  end
+  if not seen then
+    row.runs = { row.rate }
+    rows[#rows + 1] = row
+  else
+    table.insert(seen.runs, row.rate)
+    if row.rate > seen.rate then
+      row.runs = seen.runs
+      for k, v in pairs(row) do
+        seen[k] = v
+      end
+    end
+  end
 end
 for _, rows in pairs(results) do
   local limit = rows[1]
@@ -60,10 +81,20 @@ local function table_lines(proto)
     "| contender | requests | requests/s | × raw | CPU s / 1,000 req | × raw | peak RSS MiB |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   }
+  local spread = {}
   for _, r in ipairs(results[proto]) do
     local label = r.id == 2 and ("**" .. r.label .. "**") or r.label
-    lines[#lines + 1] = string.format("| %s | %s | %s | %.3f | %.3f | %.2f | %.1f |", label,
+    lines[#lines + 1] = string.format("| %s | %s | %s | %.2f | %.3f | %.2f | %.1f |", label,
       fmt_rate(r.requests), fmt_rate(r.rate), r.rate_x, r.cpu, r.cpu_x, r.rss)
+    if #r.runs > 1 then
+      table.sort(r.runs)
+      spread[#spread + 1] = string.format("%s %s–%s", r.label, fmt_rate(r.runs[1]), fmt_rate(r.runs[#r.runs]))
+    end
+  end
+  if #spread > 0 then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "Fastest of " .. #results[proto][1].runs .. " interleaved runs; requests/s of all runs: "
+      .. table.concat(spread, "; ") .. "."
   end
   return lines
 end
@@ -131,9 +162,12 @@ add("# Benchmark results", "",
     .. " s have passed: then the",
   "table says how many it made) from the same local nginx; CPU (user + sys) and peak RSS are",
   "those of that process, from `/usr/bin/time`, start-up included. × raw is the ratio to the",
-  "raw libcurl loop measured in the same run.", "",
+  "raw libcurl loop measured in the same run. Client and nginx worker share CPU " .. cpu .. ".", "",
   "## Machine", "")
 add(table.unpack(machine))
+add(string.format("- load average before / after the run: %s / %s (other work on the machine shows here; "
+  .. "the raw loop and the library ran %s times each, interleaved, and keep their fastest run)",
+  load_before, load_after, repeat_n))
 add("", "## HTTP (keep-alive where the client does it)", "")
 add(table.unpack(table_lines("HTTP")))
 add("", "## HTTPS (TLS 1.3, certificate verified against the bench CA)", "")
@@ -201,7 +235,7 @@ local gp = assert(io.open(tmp .. "/chart.gp", "w"))
 gp:write((([[
 set terminal pngcairo size 1100,600 font "DejaVu Sans,10"
 set output "BENCH/results.png"
-set title "get_connector_log against a local nginx: requests per second (log scale, higher is better)\nCPU CPUNAME, client and server on one core"
+set title "get_connector_log against a local nginx: requests/s (log scale)\nCPUNAME; client and server on one core"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1

@@ -5,7 +5,8 @@
 # (CPU and peak RSS from /usr/bin/time), prints the table and writes
 # bench/RESULTS.md and bench/results.png.
 #
-# Environment: BENCH_N (requests per contender, 300000), BENCH_SECONDS (time
+# Environment: BENCH_N (requests per contender, 200000), BENCH_REPEAT (runs of
+# the raw loop and of the library, 3: the fastest counts), BENCH_SECONDS (time
 # budget per contender, 8: the slow ones stop there and the table says how
 # many they made), BENCH_RSS_CALLS (200000), BENCH_CPU (the core that client
 # and server share; default the last one), SM_BENCH_RESTY_HTTP (a checkout of
@@ -17,7 +18,8 @@ BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 cd "$ROOT"
 TMP=$BENCH/tmp
-N=${BENCH_N:-300000}
+N=${BENCH_N:-200000}
+REPEAT=${BENCH_REPEAT:-3}
 SECONDS_MAX=${BENCH_SECONDS:-8}
 RSS_CALLS=${BENCH_RSS_CALLS:-200000}
 CPU=${BENCH_CPU:-$(($(nproc) - 1))}
@@ -71,7 +73,8 @@ resty_contender() {
     contender 7 "lua-resty-http (nginx + LuaJIT)" "$1" bench/resty.sh "$2" "$N" "$SECONDS_MAX" "${3:-}"
 }
 
-echo "== contenders: $N requests each (at most ${SECONDS_MAX}s), client and nginx on CPU $CPU"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== contenders: $N requests each (at most ${SECONDS_MAX}s), client and nginx on CPU $CPU; load average $LOAD_BEFORE"
 for proto in HTTP HTTPS; do
     if [ "$proto" = HTTP ]; then
         base=$BENCH_HTTP_URL ca=()
@@ -79,9 +82,14 @@ for proto in HTTP HTTPS; do
         base=$BENCH_HTTPS_URL ca=("$BENCH_CA")
     fi
     url=$base$LOG_PATH
-    contender 1 "raw libcurl, one easy handle (C + cJSON)" "$proto" "$TMP/raw" "$url" "$N" "${ca[@]}"
-    contender 2 "lua-supermetrics, Lua 5.4" "$proto" "${LIB54[@]}" "$base" "$N" "${ca[@]}"
-    contender 2 "lua-supermetrics, LuaJIT" "$proto" "${LIBJIT[@]}" "$base" "$N" "${ca[@]}"
+    # The limit and the library: REPEAT runs each, interleaved, so that a
+    # burst of other load on the machine hits all of them alike; the report
+    # keeps each one's fastest run (and shows the spread).
+    for _ in $(seq "$REPEAT"); do
+        contender 1 "raw libcurl, one easy handle (C + cJSON)" "$proto" "$TMP/raw" "$url" "$N" "${ca[@]}"
+        contender 2 "lua-supermetrics, Lua 5.4" "$proto" "${LIB54[@]}" "$base" "$N" "${ca[@]}"
+        contender 2 "lua-supermetrics, LuaJIT" "$proto" "${LIBJIT[@]}" "$base" "$N" "${ca[@]}"
+    done
     contender 3 "LuaSocket + LuaSec + cjson, Lua 5.4" "$proto" lua5.4 bench/luasocket.lua "$url" "$N" "$SECONDS_MAX" "${ca[@]}"
     contender 4 "lua-http + cjson, LuaJIT" "$proto" luajit bench/luahttp.lua "$url" "$N" "$SECONDS_MAX" "${ca[@]}"
     contender 5 "curl command line, one process per request" "$proto" bench/curl_cli.sh "$url" "$N" "$SECONDS_MAX" "${ca[@]}"
@@ -124,4 +132,5 @@ for proto in HTTP HTTPS; do
     printf '  %-6s allocations per request: raw libcurl + cJSON %s, lua-supermetrics Lua 5.4 %s, LuaJIT %s\n' "$proto" "$r" "$l" "$j"
 done
 
-lua5.4 bench/report.lua "$TMP" "$N" "$SECONDS_MAX" "$RSS_CALLS" "$CPU"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+lua5.4 bench/report.lua "$TMP" "$N" "$SECONDS_MAX" "$RSS_CALLS" "$CPU" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER"
