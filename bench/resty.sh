@@ -18,7 +18,7 @@ path="$SM_BENCH_RESTY_HTTP/lib/?.lua;"
 [ -n "${SM_BENCH_RESTY_STRING:-}" ] && path="$path$SM_BENCH_RESTY_STRING/lib/?.lua;"
 path="$path$BENCH_DIR/?.lua;;"
 ssl=""
-[ $# -ge 4 ] && ssl="lua_ssl_trusted_certificate $4; lua_ssl_verify_depth 2;"
+[ -n "${4:-}" ] && ssl="lua_ssl_trusted_certificate $4; lua_ssl_verify_depth 2;"
 user=""
 [ "$(id -u)" -eq 0 ] && user="user root;"
 

@@ -70,7 +70,7 @@ contender() {
 
 resty_contender() {
     [ -n "${SM_BENCH_RESTY_HTTP:-}" ] || return 0
-    contender 7 "lua-resty-http (nginx + LuaJIT)" "$1" bench/resty.sh "$2" "$N" "$SECONDS_MAX" "${3:-}"
+    contender 7 "lua-resty-http (nginx + LuaJIT)" "$1" bench/resty.sh "$2" "$N" "$SECONDS_MAX" ${3:+"$3"}
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -96,6 +96,21 @@ for proto in HTTP HTTPS; do
     contender 6 "Python httpx, one Client + json" "$proto" /usr/bin/python3 bench/httpx_bench.py "$url" "$N" "$SECONDS_MAX" "${ca[@]}"
     resty_contender "$proto" "$url" "${ca[@]}"
 done
+
+# The same two on separate cores (client on another core than nginx): how
+# the comparison looks when the wake-up latency, not CPU, sets the pace.
+if [ "$(nproc)" -gt 1 ]; then
+    OTHER_CPU=$(( CPU == 0 ? 1 : 0 ))
+    SPLIT_N=$((N / 4))
+    echo "== the limit and the library with the client on CPU $OTHER_CPU: $SPLIT_N requests, 2 runs each"
+    for proto in HTTP HTTPS; do
+        if [ "$proto" = HTTP ]; then base=$BENCH_HTTP_URL ca=(); else base=$BENCH_HTTPS_URL ca=("$BENCH_CA"); fi
+        for _ in 1 2; do
+            CPU=$OTHER_CPU contender 1 "raw libcurl, one easy handle (C + cJSON)" "$proto-2cores" "$TMP/raw" "$base$LOG_PATH" "$SPLIT_N" "${ca[@]}"
+            CPU=$OTHER_CPU contender 2 "lua-supermetrics, Lua 5.4" "$proto-2cores" "${LIB54[@]}" "$base" "$SPLIT_N" "${ca[@]}"
+        done
+    done
+fi
 
 # Memory: many calls on one client, and allocations per call (K and 2K
 # calls under the malloc counter; the difference over K).
