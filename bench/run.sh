@@ -11,7 +11,8 @@
 # many they made), BENCH_RSS_CALLS (200000), BENCH_CPU (the core that client
 # and server share; default the last one), SM_BENCH_RESTY_HTTP (a checkout of
 # lua-resty-http: adds that contender; SM_BENCH_RESTY_STRING for
-# lua-resty-string if it is needed too).
+# lua-resty-string if it is needed too), BENCH_LIB_ROOT (benchmark the
+# library of another checkout, e.g. one with a proposed patch applied).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,8 +27,11 @@ CPU=${BENCH_CPU:-$(($(nproc) - 1))}
 LOG_PATH=/v1/teams/936506/connector_builder/connectors/T3S70/logs/123
 
 tests/deps.sh bench
-make -s
-make -s LUA=luajit
+# The library under test: this checkout, or BENCH_LIB_ROOT (another checkout,
+# e.g. with a proposed patch applied) against the same harness.
+LIB_ROOT=$(cd "${BENCH_LIB_ROOT:-$ROOT}" && pwd)
+make -s -C "$LIB_ROOT"
+make -s -C "$LIB_ROOT" LUA=luajit
 mkdir -p "$TMP"
 CFLAGS_BENCH=(-O2 -std=c99 -Wall -Wextra -Werror -pedantic)
 # shellcheck disable=SC2046 # pkg-config prints several words on purpose
@@ -45,9 +49,9 @@ trap 'bench/server.sh stop "$TMP/server"' EXIT
 # run; on one core the numbers are stable and a contender's own CPU cost
 # shows in its requests/s.
 
-export LUA_PATH="lua/?.lua;lua/?/init.lua;;"
-LIB54=(env "LUA_CPATH=build/lua5.4/?.so;;" lua5.4 bench/lib.lua)
-LIBJIT=(env "LUA_CPATH=build/luajit/?.so;;" luajit bench/lib.lua)
+export LUA_PATH="$LIB_ROOT/lua/?.lua;$LIB_ROOT/lua/?/init.lua;;"
+LIB54=(env "LUA_CPATH=$LIB_ROOT/build/lua5.4/?.so;;" lua5.4 bench/lib.lua)
+LIBJIT=(env "LUA_CPATH=$LIB_ROOT/build/luajit/?.so;;" luajit bench/lib.lua)
 
 # contender ID LABEL PROTO COMMAND...: one run; appends a row to $ROWS.
 ROWS=$TMP/rows.tsv
@@ -101,7 +105,7 @@ done
 # the comparison looks when the wake-up latency, not CPU, sets the pace.
 if [ "$(nproc)" -gt 1 ]; then
     OTHER_CPU=$(( CPU == 0 ? 1 : 0 ))
-    SPLIT_N=$((N / 4))
+    SPLIT_N=$((N / 8))
     echo "== the limit and the library with the client on CPU $OTHER_CPU: $SPLIT_N requests, 2 runs each"
     for proto in HTTP HTTPS; do
         if [ "$proto" = HTTP ]; then base=$BENCH_HTTP_URL ca=(); else base=$BENCH_HTTPS_URL ca=("$BENCH_CA"); fi
@@ -122,7 +126,7 @@ for proto in HTTP HTTPS; do
     for lua in lua5.4 luajit; do
         build=lua5.4
         [ "$lua" = luajit ] && build=luajit
-        line=$(LUA_CPATH="build/$build/?.so;;" taskset -c "$CPU" "$lua" bench/rss.lua "$base" "$RSS_CALLS" "${ca[@]}")
+        line=$(LUA_CPATH="$LIB_ROOT/build/$build/?.so;;" taskset -c "$CPU" "$lua" bench/rss.lua "$base" "$RSS_CALLS" "${ca[@]}")
         read -r _ warm end max _ _ heap0 heap1 <<<"$line"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$lua" "$warm" "$end" "$max" "$heap0" "$heap1" >> "$MEM"
         printf '  %-6s %-7s RSS %s -> %s KiB (max %s), Lua heap %s -> %s KiB\n' "$proto" "$lua" "$warm" "$end" "$max" "$heap0" "$heap1"
@@ -148,4 +152,8 @@ for proto in HTTP HTTPS; do
 done
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-lua5.4 bench/report.lua "$TMP" "$N" "$SECONDS_MAX" "$RSS_CALLS" "$CPU" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER"
+# Results of another checkout's library stay out of bench/ (scratch only).
+OUT=$BENCH
+[ "$LIB_ROOT" = "$ROOT" ] || OUT=$TMP/results
+mkdir -p "$OUT"
+BENCH_LIB_ROOT=$LIB_ROOT BENCH_RESULTS_DIR=$OUT lua5.4 bench/report.lua "$TMP" "$N" "$SECONDS_MAX" "$RSS_CALLS" "$CPU" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER"
