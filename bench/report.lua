@@ -6,6 +6,7 @@ local tmp, n, seconds_max, rss_calls, cpu, repeat_n, load_before, load_after =
   arg[1], tonumber(arg[2]), arg[3], arg[4], arg[5], arg[6], arg[7], arg[8]
 local bench = arg[0]:match("^(.*)/[^/]*$") or "."
 local out_dir = os.getenv("BENCH_RESULTS_DIR") or bench
+local lib_root = (os.getenv("BENCH_LIB_ROOT") or "") ~= "" and os.getenv("BENCH_LIB_ROOT") or (bench .. "/..")
 
 local function read_tsv(path)
   local rows = {}
@@ -153,10 +154,9 @@ local machine = {
   string.format("- Python %s, httpx %s, curl %s", sh("/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])'"),
     version("python3-httpx"), version("curl")),
   string.format("- lua-supermetrics: library code (src/, lua/) as of commit %s",
-    sh("git -C " .. (os.getenv("BENCH_LIB_ROOT") or (bench .. "/..")) .. " log -1 --format=%h -- src lua")
-      .. ((os.getenv("BENCH_LIB_ROOT") or "") ~= "" and (" in " .. os.getenv("BENCH_LIB_ROOT")) or "")
-      .. (sh("git -C " .. (os.getenv("BENCH_LIB_ROOT") or (bench .. "/..")) .. " status --porcelain -- src lua") ~= ""
-        and ", with uncommitted changes" or "")),
+    sh("git -C " .. lib_root .. " log -1 --format=%h -- src lua")
+      .. (lib_root ~= bench .. "/.." and (" in " .. lib_root) or "")
+      .. (sh("git -C " .. lib_root .. " status --porcelain -- src lua") ~= "" and ", with uncommitted changes" or "")),
 }
 
 local out = {}
@@ -174,9 +174,9 @@ add("# Benchmark results", "",
   "raw libcurl loop measured in the same run. Client and nginx worker share CPU " .. cpu .. ".", "",
   "## Machine", "")
 add(table.unpack(machine))
-add(string.format("- load average before / after the run: %s / %s (other work on the machine shows here; "
-  .. "the raw loop and the library ran %s times each, interleaved, and keep their fastest run)",
-  load_before, load_after, repeat_n))
+add(string.format("- load average before / after the run: %s / %s (the run itself adds 1 to 2; more means "
+  .. "other work on the machine. The raw loop and the library ran %s times each, interleaved, and keep their "
+  .. "fastest run)", load_before, load_after, repeat_n))
 add("", "## HTTP (keep-alive where the client does it)", "")
 add(table.unpack(table_lines("HTTP")))
 add("", "## HTTPS (nginx offers TLS 1.2 and 1.3; every client verifies the certificate against the bench CA)", "")
@@ -199,9 +199,17 @@ add("", "## Memory: " .. fmt_rate(tonumber(rss_calls)) .. " calls on one client"
   "| protocol | Lua | RSS warm KiB | RSS end KiB | growth KiB | max KiB | Lua heap KiB |",
   "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
 add(table.unpack(memory))
+local worst = 0
+for _, m in ipairs(read_tsv(tmp .. "/memory.tsv")) do
+  worst = math.max(worst, tonumber(m[4]) - tonumber(m[3]))
+end
+add("", string.format("Target, RSS growth under 2 MiB over %s calls: largest growth %d KiB: **%s**.",
+  fmt_rate(tonumber(rss_calls)), worst, worst < 2048 and "met" or "not met"))
 add("", "Allocations per request (malloc + calloc + realloc calls, counted by an LD_PRELOAD shim,",
   "bench/malloc_count.c: a run of 4,000 requests minus a run of 2,000, over 2,000). The raw",
-  "loop's count includes cJSON's (about 20 per decode); libcurl itself makes most of the rest.", "",
+  "loop's count includes cJSON's 22 per decode; libcurl itself makes the rest. The library's own",
+  "share is its count minus libcurl's (the raw count minus 22): the entry table and its growth,",
+  "cjson's scratch buffer, the path string, strings not already interned.", "",
   "| protocol | raw libcurl + cJSON | lua-supermetrics, Lua 5.4 | lua-supermetrics, LuaJIT |",
   "| --- | ---: | ---: | ---: |")
 add(table.unpack(allocs))

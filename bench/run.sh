@@ -156,4 +156,6 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 OUT=$BENCH
 [ "$LIB_ROOT" = "$ROOT" ] || OUT=$TMP/results
 mkdir -p "$OUT"
-BENCH_LIB_ROOT=$LIB_ROOT BENCH_RESULTS_DIR=$OUT lua5.4 bench/report.lua "$TMP" "$N" "$SECONDS_MAX" "$RSS_CALLS" "$CPU" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER"
+other_root=""
+[ "$LIB_ROOT" = "$ROOT" ] || other_root=$LIB_ROOT
+BENCH_LIB_ROOT=$other_root BENCH_RESULTS_DIR=$OUT lua5.4 bench/report.lua "$TMP" "$N" "$SECONDS_MAX" "$RSS_CALLS" "$CPU" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER"
