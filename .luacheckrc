@@ -5,4 +5,5 @@ files["tests/spec"] = { std = "+busted" }
 files["tests/server"] = { std = "ngx_lua" }
 files["tests/openresty"] = { std = "ngx_lua" }
 files["examples/openresty"] = { std = "ngx_lua" }
-exclude_files = { "tests/tmp" }
+files["bench/resty_client.lua"] = { std = "ngx_lua" }
+exclude_files = { "tests/tmp", "bench/tmp" }

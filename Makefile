@@ -41,7 +41,7 @@ PREFIX  ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
-.PHONY: all test demo clean install install-lib install-bin doc
+.PHONY: all test demo clean install install-lib install-bin doc bench
 
 all: $(SO)
 
@@ -63,6 +63,11 @@ demo:
 	tests/deps.sh demo
 	$(MAKE) all
 	tests/demo.sh
+
+# Not part of `make test`: a few minutes of load against a local nginx; writes
+# bench/RESULTS.md and bench/results.png (see bench/run.sh).
+bench:
+	bench/run.sh
 
 install: install-lib install-bin
 

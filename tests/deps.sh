@@ -2,7 +2,7 @@
 # Installs the Debian packages the project needs when they are missing. As
 # root it installs them (one apt-get update first); otherwise it says what to
 # install. The only list of the project's packages.
-# Usage: deps.sh demo|test|ci
+# Usage: deps.sh demo|test|ci|bench
 set -u
 
 build="gcc make pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev lua-cjson"
@@ -16,12 +16,15 @@ other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
 # recommended by clang, so named), cppcheck and clang-tidy.
 hardening="libclang-rt-dev cppcheck clang-tidy"
 ci="clang valgrind luarocks lua-ldoc $other_luas $hardening"
+# `make bench`: the other contenders, the limit's JSON decoder, the chart.
+bench="luajit2 libluajit2-5.1-dev curl time libcjson-dev lua-socket lua-sec lua-http python3-httpx gnuplot-nox"
 
 case "${1:-test}" in
     demo) packages="$build $server" ;;
     test) packages="$build $server $test" ;;
     ci) packages="$build $server $test $ci" ;;
-    *) echo "usage: $0 demo|test|ci" >&2; exit 2 ;;
+    bench) packages="$build $server $bench" ;;
+    *) echo "usage: $0 demo|test|ci|bench" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -109,7 +109,7 @@ for v in ${SM_LUA_VERSIONS:-5.4 5.1 5.2 5.3 luajit}; do
     run_busted "$name" "$interp" "$openresty"
 done
 
-check luacheck luacheck --no-color --quiet lua tests examples
+check luacheck luacheck --no-color --quiet lua tests examples bench bin
 if command -v valgrind >/dev/null 2>&1; then
     check memcheck env SM_BUILD_DIR="$ROOT/build/lua5.4" LUA=lua5.4 tests/memcheck.sh "$HUB_DIR/env"
 fi

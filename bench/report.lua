@@ -1,0 +1,286 @@
+-- Turns the measurements of bench/run.sh into the table it prints,
+-- bench/RESULTS.md and bench/results.png (gnuplot).
+-- Usage: lua5.4 bench/report.lua TMP N SECONDS RSS_CALLS CPU
+
+local tmp, n, seconds_max, rss_calls, cpu, repeat_n, load_before, load_after =
+  arg[1], tonumber(arg[2]), arg[3], arg[4], arg[5], arg[6], arg[7], arg[8]
+local bench = arg[0]:match("^(.*)/[^/]*$") or "."
+local out_dir = os.getenv("BENCH_RESULTS_DIR") or bench
+local lib_root = (os.getenv("BENCH_LIB_ROOT") or "") ~= "" and os.getenv("BENCH_LIB_ROOT") or (bench .. "/..")
+
+local function read_tsv(path)
+  local rows = {}
+  for line in io.lines(path) do
+    local row = {}
+    for field in line:gmatch("[^\t]+") do
+      row[#row + 1] = field
+    end
+    rows[#rows + 1] = row
+  end
+  return rows
+end
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a"):gsub("%s+$", "")
+  p:close()
+  return out
+end
+
+local function version(pkg)
+  local v = sh("dpkg-query -W -f='${Version}' " .. pkg)
+  return v:find("no packages found") and "?" or v
+end
+
+-- Contender rows, grouped by protocol, ratios against the raw libcurl row.
+-- A contender that ran several times keeps its fastest run; `runs` keeps
+-- every rate for the spread.
+local results = { HTTP = {}, HTTPS = {}, ["HTTP-2cores"] = {}, ["HTTPS-2cores"] = {} }
+for _, r in ipairs(read_tsv(tmp .. "/rows.tsv")) do
+  local requests, secs = tonumber(r[4]), tonumber(r[5])
+  local cpu_s = tonumber(r[6]) + tonumber(r[7])
+  local row = {
+    id = tonumber(r[2]), label = r[3], requests = requests, rate = requests / secs,
+    cpu = cpu_s / requests * 1000, rss = tonumber(r[8]) / 1024,
+  }
+  local rows, seen = results[r[1]], nil
+  for _, old in ipairs(rows) do
+    if old.label == row.label then
+      seen = old
+    end
+  end
+  if not seen then
+    row.runs = { row.rate }
+    rows[#rows + 1] = row
+  else
+    table.insert(seen.runs, row.rate)
+    if row.rate > seen.rate then
+      row.runs = seen.runs
+      for k, v in pairs(row) do
+        seen[k] = v
+      end
+    end
+  end
+end
+for _, rows in pairs(results) do
+  local limit = rows[1] or { id = 1 }
+  assert(limit.id == 1, "the first row must be the raw libcurl loop")
+  for _, row in ipairs(rows) do
+    row.rate_x = row.rate / limit.rate
+    row.cpu_x = row.cpu / limit.cpu
+  end
+end
+
+local function fmt_rate(v)
+  if v >= 100 then
+    return string.format("%.0f", v):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+  end
+  return string.format("%.1f", v)
+end
+
+local function table_lines(proto)
+  local lines = {
+    "| contender | requests | requests/s | × raw | CPU s / 1,000 req | × raw | peak RSS MiB |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  }
+  local spread = {}
+  for _, r in ipairs(results[proto]) do
+    local label = r.id == 2 and ("**" .. r.label .. "**") or r.label
+    lines[#lines + 1] = string.format("| %s | %s | %s | %s | %.3f | %.2f | %.1f |", label,
+      fmt_rate(r.requests), fmt_rate(r.rate), string.format(r.rate_x >= 0.1 and "%.2f" or "%.4f", r.rate_x),
+      r.cpu, r.cpu_x, r.rss)
+    if #r.runs > 1 then
+      table.sort(r.runs)
+      spread[#spread + 1] = string.format("%s %s–%s", r.label, fmt_rate(r.runs[1]), fmt_rate(r.runs[#r.runs]))
+    end
+  end
+  if #spread > 0 then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "Fastest of " .. #results[proto][1].runs .. " interleaved runs; requests/s of all runs: "
+      .. table.concat(spread, "; ") .. "."
+  end
+  return lines
+end
+
+-- Targets: each library row >= 0.9x the raw loop's requests/s, <= 1.3x its
+-- CPU per request, and ahead of every contender other than the raw loop.
+local checks = {}
+for _, proto in ipairs { "HTTP", "HTTPS" } do
+  local best_other = 0
+  for _, r in ipairs(results[proto]) do
+    if r.id > 2 then
+      best_other = math.max(best_other, r.rate)
+    end
+  end
+  for _, r in ipairs(results[proto]) do
+    if r.id == 2 then
+      local function verdict(ok)
+        return ok and "met" or "**not met**"
+      end
+      checks[#checks + 1] = string.format(
+        "- %s, %s: requests/s %.2fx the raw loop's (target >= 0.9: %s); CPU per request %.2fx (target <= 1.3: %s); "
+          .. "%.2fx the fastest other contender (ahead: %s)",
+        proto, r.label, r.rate_x, verdict(r.rate_x >= 0.9), r.cpu_x, verdict(r.cpu_x <= 1.3),
+        r.rate / best_other, verdict(r.rate > best_other))
+    end
+  end
+end
+
+local memory = {}
+for _, m in ipairs(read_tsv(tmp .. "/memory.tsv")) do
+  local growth = tonumber(m[4]) - tonumber(m[3])
+  memory[#memory + 1] = string.format(
+    "| %s | %s | %d | %d | %+d | %d | %s → %s |%s", m[1], m[2] == "luajit" and "LuaJIT" or "Lua 5.4",
+    tonumber(m[3]), tonumber(m[4]), growth, tonumber(m[5]), m[6], m[7],
+    growth < 2048 and "" or " (over the 2 MiB target)")
+end
+local allocs = {}
+for _, a in ipairs(read_tsv(tmp .. "/alloc.tsv")) do
+  allocs[#allocs + 1] = string.format("| %s | %s | %s | %s |", a[1], a[2], a[3], a[4])
+end
+
+local machine = {
+  string.format("- CPU: %s, %s cores (%s), %s",
+    sh("lscpu | sed -n 's/^Model name: *//p'"), sh("nproc"),
+    sh("lscpu | sed -n 's/^Hypervisor vendor: *//p'") ~= "" and
+      (sh("lscpu | sed -n 's/^Hypervisor vendor: *//p'") .. " guest") or "bare metal",
+    sh("awk '/MemTotal/ {printf \"%.0f GiB memory\", $2 / 1048576}' /proc/meminfo")),
+  string.format("- OS: Debian %s, Linux %s", sh("cat /etc/debian_version"), sh("uname -r")),
+  string.format("- libcurl %s, OpenSSL %s, nginx %s, cJSON %s", version("libcurl4"), version("openssl"),
+    version("nginx"), version("libcjson1")),
+  string.format("- Lua 5.4 %s, LuaJIT %s, lua-cjson %s, LuaSocket %s, LuaSec %s, lua-http %s",
+    version("lua5.4"), version("luajit2"), version("lua-cjson"), version("lua-socket"),
+    version("lua-sec"), version("lua-http")),
+  string.format("- Python %s, httpx %s, curl %s", sh("/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])'"),
+    version("python3-httpx"), version("curl")),
+  string.format("- lua-supermetrics: library code (src/, lua/) as of commit %s",
+    sh("git -C " .. lib_root .. " log -1 --format=%h -- src lua")
+      .. (lib_root ~= bench .. "/.." and (" in " .. lib_root) or "")
+      .. (sh("git -C " .. lib_root .. " status --porcelain -- src lua") ~= "" and ", with uncommitted changes" or "")),
+}
+
+local out = {}
+local function add(...)
+  for _, s in ipairs { ... } do
+    out[#out + 1] = s
+  end
+end
+add("# Benchmark results", "",
+  "Written by `make bench` (bench/run.sh) on " .. os.date("!%Y-%m-%d") .. ". Each contender is one process that",
+  "fetches and decodes the seed log entry " .. fmt_rate(n) .. " times (or until " .. seconds_max
+    .. " s have passed: then the",
+  "table says how many it made) from the same local nginx; CPU (user + sys) and peak RSS are",
+  "those of that process, from `/usr/bin/time`, start-up included. × raw is the ratio to the",
+  "raw libcurl loop measured in the same run. Client and nginx worker share CPU " .. cpu .. ".", "",
+  "## Machine", "")
+add(table.unpack(machine))
+add(string.format("- load average before / after the run: %s / %s (the run itself adds 1 to 2; more means "
+  .. "other work on the machine. The raw loop and the library ran %s times each, interleaved, and keep their "
+  .. "fastest run)", load_before, load_after, repeat_n))
+add("", "## HTTP (keep-alive where the client does it)", "")
+add(table.unpack(table_lines("HTTP")))
+add("", "## HTTPS (nginx offers TLS 1.2 and 1.3; every client verifies the certificate against the bench CA)", "")
+add(table.unpack(table_lines("HTTPS")))
+add("", "![requests per second](results.png)", "", "## Targets", "")
+add(table.unpack(checks))
+if #results["HTTP-2cores"] > 0 then
+  add("", "## The limit and the library on separate cores", "",
+    "The client on another core than the nginx worker (as an API client on its own machine would be):",
+    "every request then waits for a cross-core wake-up, which on this VM costs more than the request's",
+    "own CPU work, so requests/s move together and only the CPU column tells the clients apart.", "",
+    "### HTTP, 2 cores", "")
+  add(table.unpack(table_lines("HTTP-2cores")))
+  add("", "### HTTPS, 2 cores", "")
+  add(table.unpack(table_lines("HTTPS-2cores")))
+end
+add("", "## Memory: " .. fmt_rate(tonumber(rss_calls)) .. " calls on one client", "",
+  "RSS after 2,000 warm-up calls and a full GC, at the end (after a full GC), the largest seen in",
+  "between (sampled every tenth of the run), and the Lua heap (`collectgarbage(\"count\")`).", "",
+  "| protocol | Lua | RSS warm KiB | RSS end KiB | growth KiB | max KiB | Lua heap KiB |",
+  "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+add(table.unpack(memory))
+local worst = 0
+for _, m in ipairs(read_tsv(tmp .. "/memory.tsv")) do
+  worst = math.max(worst, tonumber(m[4]) - tonumber(m[3]))
+end
+add("", string.format("Target, RSS growth under 2 MiB over %s calls: largest growth %d KiB: **%s**.",
+  fmt_rate(tonumber(rss_calls)), worst, worst < 2048 and "met" or "not met"))
+add("", "Allocations per request (malloc + calloc + realloc calls, counted by an LD_PRELOAD shim,",
+  "bench/malloc_count.c: a run of 4,000 requests minus a run of 2,000, over 2,000). The raw",
+  "loop's count includes cJSON's 22 per decode; libcurl itself makes the rest. The library's own",
+  "share is its count minus libcurl's (the raw count minus 22): the entry table and its growth,",
+  "cjson's scratch buffer, the path string, strings not already interned.", "",
+  "| protocol | raw libcurl + cJSON | lua-supermetrics, Lua 5.4 | lua-supermetrics, LuaJIT |",
+  "| --- | ---: | ---: | ---: |")
+add(table.unpack(allocs))
+add("", "## Notes on the method", "")
+for line in io.lines(bench .. "/METHOD.md") do
+  add(line)
+end
+add("", "Where the time of one call goes, and what could be cut: [PROFILE.md](PROFILE.md).")
+
+local f = assert(io.open(out_dir .. "/RESULTS.md", "w"))
+f:write(table.concat(out, "\n"), "\n")
+f:close()
+
+-- The terminal table.
+print(string.format("\n%-12s %-44s %9s %10s %6s %9s %6s %8s", "proto", "contender", "requests", "req/s",
+  "x raw", "CPU/1k", "x raw", "RSS MiB"))
+for _, proto in ipairs { "HTTP", "HTTPS", "HTTP-2cores", "HTTPS-2cores" } do
+  for _, r in ipairs(results[proto]) do
+    print(string.format("%-12s %-44s %9d %10.0f %6.3f %9.3f %6.2f %8.1f", proto, r.label, r.requests,
+      r.rate, r.rate_x, r.cpu, r.cpu_x, r.rss))
+  end
+end
+print("")
+for _, c in ipairs(checks) do
+  print((c:gsub("%*%*", "")))
+end
+for _, m in ipairs(memory) do
+  print("memory " .. m)
+end
+
+-- The chart: requests/s per contender, HTTP and HTTPS side by side, log scale.
+local SHORT = {
+  ["raw libcurl, one easy handle (C + cJSON)"] = "raw libcurl\\n(C, the limit)",
+  ["lua-supermetrics, Lua 5.4"] = "lua-supermetrics\\nLua 5.4",
+  ["lua-supermetrics, LuaJIT"] = "lua-supermetrics\\nLuaJIT",
+  ["LuaSocket + LuaSec + cjson, Lua 5.4"] = "LuaSocket/LuaSec\\nLua 5.4",
+  ["lua-http + cjson, LuaJIT"] = "lua-http\\nLuaJIT",
+  ["curl command line, one process per request"] = "curl CLI\\n(process/request)",
+  ["Python httpx, one Client + json"] = "Python httpx\\n(one Client)",
+  ["lua-resty-http (nginx + LuaJIT)"] = "lua-resty-http\\n(nginx)",
+}
+local dat = assert(io.open(tmp .. "/chart.dat", "w"))
+for i, r in ipairs(results.HTTP) do
+  local s = results.HTTPS[i]
+  local short = SHORT[r.label] or r.label
+  dat:write(string.format("\"%s\"\t%.1f\t%.1f\n", short, r.rate, s and s.rate or 0))
+end
+dat:close()
+local gp = assert(io.open(tmp .. "/chart.gp", "w"))
+gp:write((([[
+set terminal pngcairo size 1100,600 font "DejaVu Sans,10"
+set output "OUTDIR/results.png"
+set title "get_connector_log against a local nginx: requests/s (log scale)\nCPUNAME; client and server on one core"
+set title noenhanced
+set bmargin 5
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set yrange [10:*]
+set ylabel "requests / s"
+set grid ytics
+set key top right
+set xtics noenhanced font ",9"
+plot "TMP/chart.dat" using 2:xtic(1) title "HTTP" lc rgb "#3b75af", \
+     "" using 3 title "HTTPS" lc rgb "#ef8636", \
+     "" using ($0 - 1.0/6):2:(sprintf("%.0f", $2)) with labels offset 0,0.7 font ",8" notitle, \
+     "" using ($0 + 1.0/6):3:(sprintf("%.0f", $3)) with labels offset 0,0.7 font ",8" notitle
+]]):gsub("OUTDIR", out_dir):gsub("TMP", tmp)
+  :gsub("CPUNAME", (sh("lscpu | sed -n 's/^Model name: *//p'"):gsub("%%", "")))))
+gp:close()
+assert(os.execute("gnuplot " .. tmp .. "/chart.gp"), "gnuplot failed")
+print("\nwrote " .. out_dir .. "/RESULTS.md and " .. out_dir .. "/results.png")

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# `make bench`: the speed of one get_connector_log call against a fixed local
+# nginx, for this library and the usual alternatives, over HTTP and HTTPS.
+# Starts and stops its own server, runs every contender as its own process
+# (CPU and peak RSS from /usr/bin/time), prints the table and writes
+# bench/RESULTS.md and bench/results.png.
+#
+# Environment: BENCH_N (requests per contender, 200000), BENCH_REPEAT (runs of
+# the raw loop and of the library, 3: the fastest counts), BENCH_SECONDS (time
+# budget per contender, 8: the slow ones stop there and the table says how
+# many they made), BENCH_RSS_CALLS (200000), BENCH_CPU (the core that client
+# and server share; default the last one), SM_BENCH_RESTY_HTTP (a checkout of
+# lua-resty-http: adds that contender; SM_BENCH_RESTY_STRING for
+# lua-resty-string if it is needed too), BENCH_LIB_ROOT (benchmark the
+# library of another checkout, e.g. one with a proposed patch applied).
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH/.." && pwd)
+cd "$ROOT"
+TMP=$BENCH/tmp
+N=${BENCH_N:-200000}
+REPEAT=${BENCH_REPEAT:-3}
+SECONDS_MAX=${BENCH_SECONDS:-8}
+RSS_CALLS=${BENCH_RSS_CALLS:-200000}
+CPU=${BENCH_CPU:-$(($(nproc) - 1))}
+LOG_PATH=/v1/teams/936506/connector_builder/connectors/T3S70/logs/123
+
+tests/deps.sh bench
+# The library under test: this checkout, or BENCH_LIB_ROOT (another checkout,
+# e.g. with a proposed patch applied) against the same harness.
+LIB_ROOT=$(cd "${BENCH_LIB_ROOT:-$ROOT}" && pwd)
+make -s -C "$LIB_ROOT"
+make -s -C "$LIB_ROOT" LUA=luajit
+mkdir -p "$TMP"
+CFLAGS_BENCH=(-O2 -std=c99 -Wall -Wextra -Werror -pedantic)
+# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+cc "${CFLAGS_BENCH[@]}" $(pkg-config --cflags libcurl libcjson) bench/raw.c -o "$TMP/raw" \
+    $(pkg-config --libs libcurl libcjson)
+cc "${CFLAGS_BENCH[@]}" -shared -fPIC bench/malloc_count.c -o "$TMP/malloc_count.so"
+
+bench/server.sh start "$TMP/server" "$CPU"
+trap 'bench/server.sh stop "$TMP/server"' EXIT
+# shellcheck disable=SC1091
+. "$TMP/server/env"
+# Client and server share one core (the server pins its worker; each
+# contender runs under taskset): on this kind of machine (a VM) a wake-up
+# across cores costs more than a whole request and varies 2x from run to
+# run; on one core the numbers are stable and a contender's own CPU cost
+# shows in its requests/s.
+
+export LUA_PATH="$LIB_ROOT/lua/?.lua;$LIB_ROOT/lua/?/init.lua;;"
+LIB54=(env "LUA_CPATH=$LIB_ROOT/build/lua5.4/?.so;;" lua5.4 bench/lib.lua)
+LIBJIT=(env "LUA_CPATH=$LIB_ROOT/build/luajit/?.so;;" luajit bench/lib.lua)
+
+# contender ID LABEL PROTO COMMAND...: one run; appends a row to $ROWS.
+ROWS=$TMP/rows.tsv
+: > "$ROWS"
+contender() {
+    local id=$1 label=$2 proto=$3 out
+    shift 3
+    if ! out=$(taskset -c "$CPU" /usr/bin/time -f '%U %S %M' -o "$TMP/time.txt" "$@" 2>"$TMP/err.txt"); then
+        echo "FAILED: $label over $proto" >&2
+        tail -n 5 "$TMP/err.txt" >&2
+        return 1
+    fi
+    # "ok REQUESTS SECONDS" + "USER SYS MAXRSS_KIB"
+    read -r _ requests seconds <<<"$(grep '^ok ' <<<"$out")"
+    read -r user sys rss < <(tail -n 1 "$TMP/time.txt")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$id" "$label" "$requests" "$seconds" \
+        "$user" "$sys" "$rss" >> "$ROWS"
+    printf '  %-6s %-44s %8s requests in %6.2f s\n' "$proto" "$label" "$requests" "$seconds"
+}
+
+resty_contender() {
+    [ -n "${SM_BENCH_RESTY_HTTP:-}" ] || return 0
+    contender 7 "lua-resty-http (nginx + LuaJIT)" "$1" bench/resty.sh "$2" "$N" "$SECONDS_MAX" ${3:+"$3"}
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== contenders: $N requests each (at most ${SECONDS_MAX}s), client and nginx on CPU $CPU; load average $LOAD_BEFORE"
+for proto in HTTP HTTPS; do
+    if [ "$proto" = HTTP ]; then
+        base=$BENCH_HTTP_URL ca=()
+    else
+        base=$BENCH_HTTPS_URL ca=("$BENCH_CA")
+    fi
+    url=$base$LOG_PATH
+    # The limit and the library: REPEAT runs each, interleaved, so that a
+    # burst of other load on the machine hits all of them alike; the report
+    # keeps each one's fastest run (and shows the spread).
+    for _ in $(seq "$REPEAT"); do
+        contender 1 "raw libcurl, one easy handle (C + cJSON)" "$proto" "$TMP/raw" "$url" "$N" "${ca[@]}"
+        contender 2 "lua-supermetrics, Lua 5.4" "$proto" "${LIB54[@]}" "$base" "$N" "${ca[@]}"
+        contender 2 "lua-supermetrics, LuaJIT" "$proto" "${LIBJIT[@]}" "$base" "$N" "${ca[@]}"
+    done
+    contender 3 "LuaSocket + LuaSec + cjson, Lua 5.4" "$proto" lua5.4 bench/luasocket.lua "$url" "$N" "$SECONDS_MAX" "${ca[@]}"
+    contender 4 "lua-http + cjson, LuaJIT" "$proto" luajit bench/luahttp.lua "$url" "$N" "$SECONDS_MAX" "${ca[@]}"
+    contender 5 "curl command line, one process per request" "$proto" bench/curl_cli.sh "$url" "$N" "$SECONDS_MAX" "${ca[@]}"
+    contender 6 "Python httpx, one Client + json" "$proto" /usr/bin/python3 bench/httpx_bench.py "$url" "$N" "$SECONDS_MAX" "${ca[@]}"
+    resty_contender "$proto" "$url" "${ca[@]}"
+done
+
+# The same two on separate cores (client on another core than nginx): how
+# the comparison looks when the wake-up latency, not CPU, sets the pace.
+if [ "$(nproc)" -gt 1 ]; then
+    OTHER_CPU=$(( CPU == 0 ? 1 : 0 ))
+    SPLIT_N=$((N / 8))
+    echo "== the limit and the library with the client on CPU $OTHER_CPU: $SPLIT_N requests, 2 runs each"
+    for proto in HTTP HTTPS; do
+        if [ "$proto" = HTTP ]; then base=$BENCH_HTTP_URL ca=(); else base=$BENCH_HTTPS_URL ca=("$BENCH_CA"); fi
+        for _ in 1 2; do
+            CPU=$OTHER_CPU contender 1 "raw libcurl, one easy handle (C + cJSON)" "$proto-2cores" "$TMP/raw" "$base$LOG_PATH" "$SPLIT_N" "${ca[@]}"
+            CPU=$OTHER_CPU contender 2 "lua-supermetrics, Lua 5.4" "$proto-2cores" "${LIB54[@]}" "$base" "$SPLIT_N" "${ca[@]}"
+        done
+    done
+fi
+
+# Memory: many calls on one client, and allocations per call (K and 2K
+# calls under the malloc counter; the difference over K).
+echo "== memory: $RSS_CALLS calls on one client"
+MEM=$TMP/memory.tsv
+: > "$MEM"
+for proto in HTTP HTTPS; do
+    if [ "$proto" = HTTP ]; then base=$BENCH_HTTP_URL ca=(); else base=$BENCH_HTTPS_URL ca=("$BENCH_CA"); fi
+    for lua in lua5.4 luajit; do
+        build=lua5.4
+        [ "$lua" = luajit ] && build=luajit
+        line=$(LUA_CPATH="$LIB_ROOT/build/$build/?.so;;" taskset -c "$CPU" "$lua" bench/rss.lua "$base" "$RSS_CALLS" "${ca[@]}")
+        read -r _ warm end max _ _ heap0 heap1 <<<"$line"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$proto" "$lua" "$warm" "$end" "$max" "$heap0" "$heap1" >> "$MEM"
+        printf '  %-6s %-7s RSS %s -> %s KiB (max %s), Lua heap %s -> %s KiB\n' "$proto" "$lua" "$warm" "$end" "$max" "$heap0" "$heap1"
+    done
+done
+ALLOC=$TMP/alloc.tsv
+: > "$ALLOC"
+allocs() { LD_PRELOAD=$TMP/malloc_count.so "$@" 2>&1 >/dev/null | awk '/^allocations /{print $2}'; }
+per_call() { # per_call URL CA_FILE COMMAND...: runs COMMAND URL K [CA_FILE]
+    local url=$1 cafile=$2 a b k=2000
+    shift 2
+    a=$(allocs "$@" "$url" "$k" ${cafile:+"$cafile"})
+    b=$(allocs "$@" "$url" $((2 * k)) ${cafile:+"$cafile"})
+    awk -v a="$a" -v b="$b" -v k="$k" 'BEGIN { printf "%.1f", (b - a) / k }'
+}
+for proto in HTTP HTTPS; do
+    if [ "$proto" = HTTP ]; then base=$BENCH_HTTP_URL cafile=""; else base=$BENCH_HTTPS_URL cafile=$BENCH_CA; fi
+    r=$(per_call "$base$LOG_PATH" "$cafile" "$TMP/raw")
+    l=$(per_call "$base" "$cafile" "${LIB54[@]}")
+    j=$(per_call "$base" "$cafile" "${LIBJIT[@]}")
+    printf '%s\t%s\t%s\t%s\n' "$proto" "$r" "$l" "$j" >> "$ALLOC"
+    printf '  %-6s allocations per request: raw libcurl + cJSON %s, lua-supermetrics Lua 5.4 %s, LuaJIT %s\n' "$proto" "$r" "$l" "$j"
+done
+
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+# Results of another checkout's library stay out of bench/ (scratch only).
+OUT=$BENCH
+[ "$LIB_ROOT" = "$ROOT" ] || OUT=$TMP/results
+mkdir -p "$OUT"
+other_root=""
+[ "$LIB_ROOT" = "$ROOT" ] || other_root=$LIB_ROOT
+BENCH_LIB_ROOT=$other_root BENCH_RESULTS_DIR=$OUT lua5.4 bench/report.lua "$TMP" "$N" "$SECONDS_MAX" "$RSS_CALLS" "$CPU" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER"
