@@ -168,5 +168,15 @@ if command -v clang >/dev/null 2>&1; then
 fi
 # ==== end of the hardening block ============================================
 
+# Every server a test started must be gone: stop ours, then look for any
+# nginx still rooted in tests/tmp.
+stop_servers
+no_strays() {
+    local left
+    left=$(pgrep -f "nginx: master process nginx -q -p $ROOT/tests/tmp/")
+    [ -z "$left" ] || { echo "still running: $left"; return 1; }
+}
+check no-stray-servers no_strays
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
