@@ -40,6 +40,7 @@ CURLcode sm_transfer_init(sm_transfer *t, CURL *easy, size_t limit)
     CURLcode rc;
     memset(t, 0, sizeof *t);
     t->easy = easy;
+    t->timeout_ms = t->connect_timeout_ms = -1;
     sm_buffer_init(&t->body, limit);
     sm_meta_reset(&t->meta);
     if ((rc = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body)) != CURLE_OK ||
@@ -74,11 +75,20 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
     t->errbuf[0] = '\0';
     if (connect_timeout_ms > timeout_ms)
         connect_timeout_ms = timeout_ms;
-    if (curl_easy_setopt(t->easy, CURLOPT_URL, t->url) != CURLE_OK ||
-        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
-        curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                         connect_timeout_ms) != CURLE_OK)
+    if (curl_easy_setopt(t->easy, CURLOPT_URL, t->url) != CURLE_OK)
         return -1;
+    /* Calls with the same timeout (most of them) skip two setopts. */
+    if (timeout_ms != t->timeout_ms) {
+        if (curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK)
+            return -1;
+        t->timeout_ms = timeout_ms;
+    }
+    if (connect_timeout_ms != t->connect_timeout_ms) {
+        if (curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                             connect_timeout_ms) != CURLE_OK)
+            return -1;
+        t->connect_timeout_ms = connect_timeout_ms;
+    }
     return 0;
 }
 

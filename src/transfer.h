@@ -19,6 +19,7 @@ typedef struct sm_transfer {
     sm_meta meta;
     char *url;       /* base_url + path of the current request */
     size_t url_cap;
+    long timeout_ms, connect_timeout_ms; /* as last set on easy; -1 unset */
     char errbuf[CURL_ERROR_SIZE];
 } sm_transfer;
 
