@@ -151,6 +151,26 @@ for proto in HTTP HTTPS; do
     printf '  %-6s allocations per request: raw libcurl + cJSON %s, lua-supermetrics Lua 5.4 %s, LuaJIT %s\n' "$proto" "$r" "$l" "$j"
 done
 
+# Batch: get_connector_logs of 1,000 ids against the test stand-in, which
+# adds 20 ms to each response (its "slow" route), at concurrency 32, next to
+# the same 1,000 ids one by one. Not pinned: the 32 transfers are the point.
+echo "== batch: 1,000 ids, 20 ms each, concurrency 32"
+BATCH=$TMP/batch.tsv
+: > "$BATCH"
+tests/server/start.sh "$TMP/hub" >/dev/null
+# shellcheck disable=SC1091
+. "$TMP/hub/env"
+for proto in HTTP HTTPS; do
+    if [ "$proto" = HTTP ]; then base=$SM_TEST_HTTP_URL ca=(); seq=1; else base=$SM_TEST_HTTPS_URL ca=("$SM_TEST_CA"); seq=0; fi
+    out=$(LUA_CPATH="$LIB_ROOT/build/lua5.4/?.so;;" lua5.4 bench/batch.lua "$base" 1000 20 32 "$seq" "${ca[@]}")
+    read -r _ took got failed <<<"$(grep '^batch ' <<<"$out")"
+    sequential=$(awk '/^sequential /{print $2}' <<<"$out")
+    printf '%s	%s	%s	%s	%s
+' "$proto" "$took" "$got" "$failed" "${sequential:--}" >> "$BATCH"
+    printf '  %-6s batch %s s (%s entries, %s errors); one by one %s s\n' "$proto" "$took" "$got" "$failed" "${sequential:--}"
+done
+tests/server/stop.sh "$TMP/hub"
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # Results of another checkout's library stay out of bench/ (scratch only).
 OUT=$BENCH
