@@ -18,27 +18,10 @@ DIR=$(cd "$2" && pwd)
 "$ROOT/tests/server/stop.sh" "$DIR"
 [ "$1" = stop ] && exit 0
 
-# Throwaway CA + server cert (EC P-256, the same steps as
-# tests/server/start.sh), made anew for each run.
-ext="$DIR/server.ext"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$DIR/ca.key" 2>/dev/null
-openssl req -x509 -new -key "$DIR/ca.key" -days 2 -subj "/CN=lua-supermetrics bench CA" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$DIR/ca.pem"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$DIR/server.key" 2>/dev/null
-cat > "$ext" <<EXT
-basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid,issuer
-EXT
-openssl req -new -key "$DIR/server.key" -subj "/CN=localhost" -out "$DIR/server.csr"
-openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" \
-    -set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$ext" \
-    -out "$DIR/server.pem" 2>/dev/null
-rm -f "$DIR/server.csr" "$ext"
+# Throwaway CA + server cert, made anew for each run.
+# shellcheck source=tests/lib/certs.sh
+. "$ROOT/tests/lib/certs.sh"
+sm_make_certs "$DIR" "lua-supermetrics bench CA"
 
 # worker_cpu_affinity takes a bit mask: core n is a 1 followed by n zeros.
 affinity=""

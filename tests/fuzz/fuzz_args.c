@@ -216,16 +216,6 @@ static void check_credential(const uint8_t *data, size_t size)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-static int one_input(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    int rc = one_input(data, size);
-    fuzz_collect();
-    return rc;
-}
-
 static int one_input(const uint8_t *data, size_t size)
 {
     lua_State *L = fuzz_state();
@@ -244,3 +234,5 @@ static int one_input(const uint8_t *data, size_t size)
     }
     return 0;
 }
+
+FUZZ_LUA_ENTRY(one_input)

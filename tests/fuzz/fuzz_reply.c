@@ -137,16 +137,6 @@ static int run(lua_State *L)
     return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-static int one_input(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    int rc = one_input(data, size);
-    fuzz_collect();
-    return rc;
-}
-
 static int one_input(const uint8_t *data, size_t size)
 {
     lua_State *L = fuzz_state();
@@ -164,3 +154,5 @@ static int one_input(const uint8_t *data, size_t size)
     lua_settop(L, 0);
     return 0;
 }
+
+FUZZ_LUA_ENTRY(one_input)

@@ -13,14 +13,7 @@
 #include "buffer.h"
 #include "response.h"
 
-#define FUZZ_ASSERT(cond)                                                 \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,    \
-                    __LINE__, #cond);                                     \
-            abort();                                                      \
-        }                                                                 \
-    } while (0)
+#include "invariant.h"
 
 /* A fixed "now" keeps runs reproducible (2023-11-14). */
 #define FUZZ_NOW ((time_t)1700000000)

@@ -10,14 +10,7 @@
 
 #include "segment.h"
 
-#define FUZZ_ASSERT(cond)                                                 \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,    \
-                    __LINE__, #cond);                                     \
-            abort();                                                      \
-        }                                                                 \
-    } while (0)
+#include "invariant.h"
 
 /* The team id oracle: digits only, value 1..2^63-1, by overflow-checked
  * arithmetic rather than segment.c's string comparison. */

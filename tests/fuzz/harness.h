@@ -21,15 +21,7 @@
 
 #include "errors.h"
 
-/* A finding: print why and abort, so libFuzzer saves the input. */
-#define FUZZ_ASSERT(cond)                                                 \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__,    \
-                    __LINE__, #cond);                                     \
-            abort();                                                      \
-        }                                                                 \
-    } while (0)
+#include "invariant.h"
 
 /* The state every input runs in, made once: a fresh state per input would
  * spend the time in luaL_openlibs rather than in our code. The JSON decode
@@ -71,5 +63,17 @@ static inline int fuzz_contains(const char *s, size_t n, const char *needle)
             return 1;
     return 0;
 }
+
+/* Defines LLVMFuzzerTestOneInput around fn(data, size), collecting the
+ * state's garbage after every input (so one input's leak-free run is not
+ * charged to the next). */
+#define FUZZ_LUA_ENTRY(fn)                                                \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);         \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)          \
+    {                                                                     \
+        int rc = fn(data, size);                                          \
+        fuzz_collect();                                                   \
+        return rc;                                                        \
+    }
 
 #endif

@@ -16,32 +16,9 @@ DIR=$(cd "$1" && pwd)
 "$SERVER_DIR/stop.sh" "$DIR"
 
 # Throwaway CA + server cert, reused while valid for at least another hour.
-gen_certs() {
-    local ext="$DIR/server.ext"
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-        -out "$DIR/ca.key" 2>/dev/null
-    openssl req -x509 -new -key "$DIR/ca.key" -days 2 \
-        -subj "/CN=sm-hub-stand-in test CA" \
-        -addext "basicConstraints=critical,CA:TRUE" \
-        -addext "keyUsage=critical,keyCertSign,cRLSign" \
-        -out "$DIR/ca.pem"
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-        -out "$DIR/server.key" 2>/dev/null
-    cat > "$ext" <<EXT
-basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid,issuer
-EXT
-    openssl req -new -key "$DIR/server.key" -subj "/CN=localhost" \
-        -out "$DIR/server.csr"
-    openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" \
-        -CAkey "$DIR/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
-        -days 2 -extfile "$ext" -out "$DIR/server.pem" 2>/dev/null
-    rm -f "$DIR/server.csr" "$ext"
-}
+# shellcheck source=tests/lib/certs.sh
+. "$SERVER_DIR/../lib/certs.sh"
+gen_certs() { sm_make_certs "$DIR" "sm-hub-stand-in test CA"; }
 
 certs_ok() {
     local f
