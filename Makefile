@@ -41,7 +41,7 @@ PREFIX  ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
-.PHONY: all test demo clean install install-lib install-bin doc bench
+.PHONY: all test check demo clean install install-lib install-bin doc bench
 
 all: $(SO)
 
@@ -59,6 +59,11 @@ test:
 	$(MAKE) all
 	tests/run.sh
 
+# The quick loop: Lua 5.4 and the OpenResty specs only, no package installs;
+# `make check SPEC=tests/spec/08-openresty_spec.lua` runs one file.
+check:
+	tests/check.sh $(SPEC)
+
 demo:
 	tests/deps.sh demo
 	$(MAKE) all
@@ -72,9 +77,10 @@ bench:
 install: install-lib install-bin
 
 install-lib: $(SO)
-	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics
+	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport
 	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
+	install -m 0644 lua/supermetrics/transport/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport/
 
 # The command line, run by the interpreter this build is for.
 install-bin:
@@ -102,11 +108,12 @@ FUZZERS   := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c)
 LUA54_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null)
 LUA54_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
 # Every source but core.c (its luaopen is not needed), client.c (the
-# harnesses that need it #include it, to reach its static functions) and
-# batch.c, which links to client.c: those harnesses get it too.
-FUZZ_SRCS := $(filter-out src/core.c src/client.c src/batch.c,$(SRCS))
+# harnesses that need it #include it, to reach its static functions), and
+# batch.c and exchange.c, which link to client.c (and client.c registers
+# exchange.c's functions): those harnesses get both too.
+FUZZ_SRCS := $(filter-out src/core.c src/client.c src/batch.c src/exchange.c,$(SRCS))
 FUZZ_WITH_CLIENT := $(FUZZ)/fuzz_args $(FUZZ)/fuzz_reply
-$(FUZZ_WITH_CLIENT): FUZZ_EXTRA := src/batch.c
+$(FUZZ_WITH_CLIENT): FUZZ_EXTRA := src/batch.c src/exchange.c
 
 .PHONY: asan fuzz wipe-check tsan-check
 
@@ -116,7 +123,8 @@ asan:
 
 fuzz: $(FUZZERS)
 
-$(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h $(FUZZ_SRCS) src/client.c src/batch.c src/*.h
+$(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h $(FUZZ_SRCS) src/client.c src/batch.c \
+             src/exchange.c src/*.h
 	@mkdir -p $(dir $@)
 	$(SAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$(WARN) $(DEFS) -Isrc $(LUA54_CFLAGS) $(CURL_CFLAGS) -o $@ $< \

@@ -61,3 +61,12 @@ void sm_buffer_free(sm_buffer *b)
     free(b->data);
     memset(b, 0, sizeof *b);
 }
+
+int sm_buffer_may_have_nulls(const sm_buffer *b)
+{
+    size_t i;
+    for (i = 0; i + 4 <= b->len; i++)
+        if (b->data[i] == 'n' && memcmp(b->data + i, "null", 4) == 0)
+            return 1;
+    return 0;
+}

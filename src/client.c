@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <lauxlib.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,12 @@ static void release(sm_client *c)
     sm_free_headers(&c->headers, &c->auth, &c->auth_len);
     free(c->base_url);
     c->base_url = NULL;
+    free(c->host);
+    c->host = NULL;
+    free(c->prefix);
+    c->prefix = NULL;
+    free(c->head_fields);
+    c->head_fields = NULL;
     sm_transfer_free(&c->main);
 }
 
@@ -92,9 +99,7 @@ const char *sm_build_headers(const char *s, size_t n, struct curl_slist **list,
     return NULL;
 }
 
-/* Makes s the credential of every following single call. Returns NULL or a
- * message (without the credential) on failure; the old one stays then. */
-static const char *set_credential(sm_client *c, const char *s, size_t n)
+const char *sm_client_set_credential(sm_client *c, const char *s, size_t n)
 {
     struct curl_slist *list;
     char *auth;
@@ -146,9 +151,59 @@ static int is_loopback(const char *host)
     return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
 }
 
+static char *copy(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* What a request written by hand needs of the URL: host and port to
+ * connect to, the path prefix, and the header lines that never change
+ * (exchange.c adds the request line before and the credential after). */
+static const char *set_parts(sm_client *c, CURLU *u, const char *host,
+                             const char *user_agent)
+{
+    static const char fmt[] = "Host: %s%s%s\r\nUser-Agent: %s\r\n"
+                              "Accept: application/json\r\n";
+    char *port = NULL, *path = NULL;
+    const char *why = NULL;
+    size_t n;
+    int explicit_port = curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK;
+    if (!explicit_port &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        why = "has no port";
+    else if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+        why = "has no path";
+    if (why == NULL) {
+        c->port = strtol(port, NULL, 10);
+        n = strlen(path);
+        while (n > 0 && path[n - 1] == '/')
+            n--;
+        c->prefix = copy(path, n);
+        c->prefix_len = n;
+        c->host = copy(host, strlen(host));
+        n = sizeof fmt + strlen(host) + strlen(port) + strlen(user_agent);
+        c->head_fields = malloc(n);
+        if (c->prefix == NULL || c->host == NULL || c->head_fields == NULL)
+            why = "could not be stored: out of memory";
+        else
+            c->head_fields_len = (size_t)snprintf(
+                c->head_fields, n, fmt, host, explicit_port ? ":" : "",
+                explicit_port ? port : "", user_agent);
+    }
+    curl_free(path);
+    curl_free(port);
+    return why;
+}
+
 /* Checks base_url and stores its normalised form in c. Returns NULL or what
- * is wrong. Owns no resource when it returns. */
-static const char *set_base_url(sm_client *c, const char *s, int *is_http)
+ * is wrong. Owns no resource when it returns but those in c. */
+static const char *set_base_url(sm_client *c, const char *s,
+                                const char *user_agent, int *is_http)
 {
     const char *why = NULL;
     char *scheme = NULL, *host = NULL, *full = NULL, *part = NULL;
@@ -181,6 +236,8 @@ static const char *set_base_url(sm_client *c, const char *s, int *is_http)
             c->base_url[n] = '\0';
             c->base_len = n;
             *is_http = strcmp(scheme, "http") == 0;
+            c->is_https = !*is_http;
+            why = set_parts(c, u, host, user_agent);
         }
     }
     curl_free(part);
@@ -309,7 +366,7 @@ int sm_lua_new_client(lua_State *L)
     sm_setmetatable(L, SM_CLIENT_MT);
     c->connect_timeout_ms = (long)ceil(connect_timeout * 1000);
 
-    why = set_base_url(c, base_url, &is_http);
+    why = set_base_url(c, base_url, user_agent, &is_http);
     if (why != NULL)
         sm_argument_error(L, "base_url %s", why);
     easy = curl_easy_init();
@@ -321,7 +378,7 @@ int sm_lua_new_client(lua_State *L)
         configure(c, is_http, ca_file, user_agent) != CURLE_OK)
         return luaL_error(L, "supermetrics: could not configure libcurl");
     if (credential != NULL) {
-        why = set_credential(c, credential, cred_len);
+        why = sm_client_set_credential(c, credential, cred_len);
         if (why != NULL)
             sm_argument_error(L, "%s %s", name ? name : "credential", why);
     }
@@ -379,12 +436,13 @@ int sm_refuse_attempt(lua_State *L, const char *bad_credential, lua_Number left)
     return 0;
 }
 
-/* handle:perform(path, seconds_left [, credential [, want_info]])
+/* handle:perform(path, seconds_left [, credential [, want_info [, shape]]])
  *   -> body_table [, info] | nil, error
  * One HTTP attempt: GET base_url .. path with the time that is left of the
  * call's deadline. With want_info, a success also returns the response's
- * status, request id and rate limits. Raises only for a closed client or
- * out of memory. */
+ * status, request id and rate limits; with shape, the body is shaped as a
+ * LogEntry (sm_normalize_entry). Raises INVALID_ARGUMENT for a closed client
+ * or one without a credential, and a plain error when out of memory. */
 static int client_perform(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
@@ -392,11 +450,11 @@ static int client_perform(lua_State *L)
     const char *path = luaL_checklstring(L, 2, &path_len);
     lua_Number left = luaL_checknumber(L, 3);
     const char *credential = luaL_optlstring(L, 4, NULL, &cred_len);
-    int want_info = lua_toboolean(L, 5), refused;
+    int want_info = lua_toboolean(L, 5), shape = lua_toboolean(L, 6), refused, n;
     CURLcode rc;
 
     refused = sm_refuse_attempt(
-        L, credential ? set_credential(c, credential, cred_len) : NULL, left);
+        L, credential ? sm_client_set_credential(c, credential, cred_len) : NULL, left);
     if (refused)
         return refused;
     if (c->auth == NULL)
@@ -410,18 +468,12 @@ static int client_perform(lua_State *L)
     /* libcurl is off the stack: now Lua may be touched, and may raise. */
     if (c->main.body.out_of_memory)
         return luaL_error(L, "not enough memory");
-    return sm_transfer_push_result(L, &c->main, rc, sm_client_secret(c),
-                                   lua_upvalueindex(1), want_info);
-}
-
-/* True when the body may hold a JSON null (the text "null" somewhere). */
-static int may_have_nulls(const sm_buffer *b)
-{
-    size_t i;
-    for (i = 0; i + 4 <= b->len; i++)
-        if (b->data[i] == 'n' && memcmp(b->data + i, "null", 4) == 0)
-            return 1;
-    return 0;
+    lua_settop(L, 1);
+    n = sm_transfer_push_result(L, &c->main, rc, sm_client_secret(c),
+                                lua_upvalueindex(1), want_info);
+    if (shape && lua_type(L, 2) == LUA_TTABLE)
+        sm_normalize_entry_hint(L, 2, sm_buffer_may_have_nulls(&c->main.body));
+    return n;
 }
 
 /* handle:get_log(team_id, connector_identifier, log_id, seconds)
@@ -457,7 +509,7 @@ static int client_get_log(lua_State *L)
         n = sm_transfer_push_result(L, &c->main, rc, sm_client_secret(c),
                                     lua_upvalueindex(1), 0);
         if (n == 1) {
-            sm_normalize_entry_hint(L, -1, may_have_nulls(&c->main.body));
+            sm_normalize_entry_hint(L, -1, sm_buffer_may_have_nulls(&c->main.body));
             return 1;
         }
     }
@@ -470,6 +522,10 @@ void sm_client_open(lua_State *L, int decode_idx)
     static const luaL_Reg methods[] = {
         {"perform", client_perform},
         {"get_log", client_get_log},
+        {"endpoint", sm_lua_endpoint},
+        {"request", sm_lua_request},
+        {"exchange", sm_lua_new_exchange},
+        {"outcome", sm_lua_outcome},
         {"batch_open", sm_lua_batch_open},
         {"batch_add", sm_lua_batch_add},
         {"batch_poll", sm_lua_batch_poll},
@@ -482,6 +538,7 @@ void sm_client_open(lua_State *L, int decode_idx)
         {"__tostring", client_tostring},
         {NULL, NULL},
     };
+    sm_exchange_open(L);
     luaL_newmetatable(L, SM_CLIENT_MT);
     sm_setfuncs(L, metamethods, 0);
     lua_newtable(L);

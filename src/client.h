@@ -34,6 +34,14 @@ typedef struct sm_client {
     size_t auth_len, token_at;
     char *base_url;              /* scheme://host[:port][/prefix], no '/' end */
     size_t base_len;
+    /* The same URL in parts, for transports that write HTTP themselves
+     * (exchange.c): host as in the URL ("[::1]" keeps its brackets), the
+     * port (the scheme's when none is given), the path prefix and what
+     * follows the request line up to the credential. */
+    char *host, *prefix, *head_fields;
+    size_t prefix_len, head_fields_len;
+    long port;
+    int is_https;
     long connect_timeout_ms;
     CURLM *multi;                /* batches; created on first use */
     sm_slot **slots;             /* each allocated alone: libcurl keeps */
@@ -55,6 +63,9 @@ int sm_lua_new_client(lua_State *L);
 CURLSH *sm_client_share(sm_client *c);
 sm_client *sm_check_open_client(lua_State *L, int idx);
 const char *sm_client_secret(const sm_client *c);
+/* Makes s the credential of every following call. Returns NULL or a
+ * message (without the credential) on failure; the old one stays then. */
+const char *sm_client_set_credential(sm_client *c, const char *s, size_t n);
 /* Builds "Accept" + "Authorization" for credential s into *list / *auth.
  * Returns NULL or a message without the credential. */
 const char *sm_build_headers(const char *s, size_t n, struct curl_slist **list,
@@ -66,6 +77,14 @@ long sm_timeout_ms(lua_Number seconds);
  * (a bad token_provider credential, given as its message, or no time left)
  * and returns 2; returns 0 when the attempt may start. */
 int sm_refuse_attempt(lua_State *L, const char *bad_credential, lua_Number left);
+
+/* exchange.c: methods of the handle for the cosocket transport, and the
+ * exchange type they use. */
+int sm_lua_endpoint(lua_State *L);
+int sm_lua_request(lua_State *L);
+int sm_lua_new_exchange(lua_State *L);
+int sm_lua_outcome(lua_State *L);
+void sm_exchange_open(lua_State *L);
 
 /* batch.c: methods of the handle, and its cleanup. */
 int sm_lua_batch_open(lua_State *L);

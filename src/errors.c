@@ -64,11 +64,47 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
+/* Pushes the text of one operand of `..`: an error value as tostring
+ * gives it, a string or number as is; anything else raises as Lua would. */
+static void push_piece(lua_State *L, int idx)
+{
+    int t = lua_type(L, idx);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+        lua_pushvalue(L, idx);
+        return;
+    }
+    if (t == LUA_TTABLE && lua_getmetatable(L, idx)) {
+        luaL_getmetatable(L, SM_ERROR_MT);
+        if (lua_rawequal(L, -1, -2)) {
+            lua_pop(L, 2);
+            lua_pushcfunction(L, error_tostring);
+            lua_pushvalue(L, idx);
+            lua_call(L, 1, 1);
+            return;
+        }
+        lua_pop(L, 2);
+    }
+    luaL_error(L, "attempt to concatenate a %s value", luaL_typename(L, idx));
+}
+
+/* __concat: "failed: " .. err works as with strings (nginx's log calls and
+ * string building need no tostring). */
+static int error_concat(lua_State *L)
+{
+    lua_settop(L, 2);
+    push_piece(L, 1);
+    push_piece(L, 2);
+    lua_concat(L, 2);
+    return 1;
+}
+
 void sm_errors_open(lua_State *L)
 {
     luaL_newmetatable(L, SM_ERROR_MT);
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, error_concat);
+    lua_setfield(L, -2, "__concat");
     lua_pushliteral(L, SM_ERROR_MT);
     lua_setfield(L, -2, "__name");
 }

@@ -6,29 +6,10 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
-HUB_DIR=$ROOT/tests/tmp/hub
-APP_DIR=$ROOT/tests/tmp/openresty
-EXAMPLE_DIR=$ROOT/tests/tmp/openresty-example
-
-# A loopback port whose connects hang, for the connect_timeout specs.
-export SM_TEST_BLACKHOLE=$ROOT/tests/tmp/blackhole
-mkdir -p "$ROOT/tests/tmp"
-${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$SM_TEST_BLACKHOLE" tests/tools/blackhole.c ||
-    { echo "0 passed, 1 failed"; exit 1; }
-
-tests/server/start.sh "$HUB_DIR" || { echo "0 passed, 1 failed"; exit 1; }
-stop_servers() {
-    local d
-    for d in "$HUB_DIR" "$APP_DIR" "$EXAMPLE_DIR"; do tests/server/stop.sh "$d"; done
-}
-trap stop_servers EXIT
-set -a
-# shellcheck disable=SC1091
-. "$HUB_DIR/env"
-set +a
-
-# The credential the stand-in accepts, for the "from the environment" specs.
-export SUPERMETRICS_API_KEY=api_test_key
+# shellcheck source=tests/lib/servers.sh
+. "$ROOT/tests/lib/servers.sh"
+sm_start_hub || { echo "0 passed, 1 failed"; exit 1; }
+trap sm_stop_servers EXIT
 
 passed=0
 failed=0
@@ -90,19 +71,10 @@ for v in ${SM_LUA_VERSIONS:-5.4 5.1 5.2 5.3 luajit}; do
     if [ "$v" = 5.4 ]; then
         if ! pkg-config --exists luajit; then
             echo "skipped: OpenResty specs (no LuaJIT headers: libluajit2-5.1-dev)"
-        elif make -s LUA=luajit >"$ROOT/tests/tmp/build-luajit.log" 2>&1 &&
-            tests/openresty/start.sh "$APP_DIR" "$HUB_DIR/env" &&
-            tests/openresty/start-example.sh "$EXAMPLE_DIR" "$HUB_DIR/env"; then
-            set -a
-            # shellcheck disable=SC1091
-            . "$APP_DIR/env"
-            # shellcheck disable=SC1091
-            . "$EXAMPLE_DIR/env"
-            set +a
+        elif sm_start_openresty; then
             openresty=1
         else
             echo "FAILED: the OpenResty test servers did not start"
-            cat "$ROOT/tests/tmp/build-luajit.log"
             failed=$((failed + 1))
         fi
     fi
@@ -170,10 +142,10 @@ fi
 
 # Every server a test started must be gone: stop ours, then look for any
 # nginx still rooted in tests/tmp.
-stop_servers
+sm_stop_servers
 no_strays() {
     local left
-    left=$(pgrep -f "nginx: master process nginx -q -p $ROOT/tests/tmp/")
+    left=$(pgrep -f "nginx: master process nginx (-q -p $ROOT/tests/tmp/|-p $ROOT/examples/)")
     [ -z "$left" ] || { echo "still running: $left"; return 1; }
 }
 check no-stray-servers no_strays

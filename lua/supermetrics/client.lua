@@ -1,18 +1,21 @@
 --- A Supermetrics Hub API client: options, credentials, the retry loop.
--- One HTTP attempt is `handle:perform` in the C core; everything around it
--- (which credential, whether and when to try again) is policy, kept here.
+-- One HTTP attempt belongs to the client's transport, picked once in
+-- `new`: libcurl (supermetrics.transport.curl) or, inside nginx, nginx's
+-- cosockets (supermetrics.transport.cosocket). Everything around an attempt
+-- (which credential, whether and when to try again, what to report) is
+-- policy, kept here and shared by both.
 -- @classmod supermetrics.Client
 
 local attempt = require "supermetrics.attempt"
-local batch = require "supermetrics.batch"
 local core = require "supermetrics.core"
+local cosocket = require "supermetrics.transport.cosocket"
+local curl = require "supermetrics.transport.curl"
 local errors = require "supermetrics.errors"
-local nginx = require "supermetrics.nginx"
 local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
 
-local monotonic, sleep = core.monotonic, core.sleep
-local log_path, logs_path, normalize_entry = core.log_path, core.logs_path, core.normalize_entry
+local monotonic = core.monotonic
+local log_path, logs_path = core.log_path, core.logs_path
 local invalid = errors.invalid
 
 local Client = {}
@@ -20,21 +23,10 @@ Client.__index = Client
 
 Client.VERSION = "0.1.0"
 
-local function default_user_agent()
+local function default_user_agent(transport)
   local lua = type(jit) == "table" and jit.version or _VERSION
-  return string.format("lua-supermetrics/%s (%s; libcurl/%s)",
-    Client.VERSION, lua, core.curl_version)
-end
-
--- One attempt on the client's own handle, blocking the calling thread.
-local function direct_perform(client, path, deadline, credential, want_info)
-  return client._handle:perform(path, deadline - monotonic(), credential, want_info)
-end
-
--- How a client makes attempts and waits between them: returns perform,
--- sleep. Outside nginx that is always the blocking pair.
-local function direct(_)
-  return direct_perform, sleep
+  local via = transport == curl and "libcurl/" .. core.curl_version or "nginx"
+  return string.format("lua-supermetrics/%s (%s; %s)", Client.VERSION, lua, via)
 end
 
 --- Creates a client (as `supermetrics.new`). See README.md "Client options".
@@ -44,7 +36,11 @@ end
 -- @raise INVALID_ARGUMENT for a bad option or credential
 function Client.new(opts)
   local s = options.check(opts)
-  local ua = default_user_agent()
+  local transport = curl
+  if cosocket.available() and not s.nginx_blocking then
+    transport = cosocket
+  end
+  local ua = default_user_agent(transport)
   if s.user_agent then
     ua = ua .. " " .. s.user_agent
   end
@@ -52,25 +48,24 @@ function Client.new(opts)
   local handle = core.new_client(s)
   local client = setmetatable({
     _handle = handle,
-    _runtime = direct,
+    _transport = transport,
     _provider = s.token_provider,
     _timeout = s.timeout,
     _max_retries = s.max_retries,
     _max_retry_wait = s.max_retry_wait,
     _on_response = s.on_response,
+    -- The common case (libcurl, a fixed credential, no hook) makes its
+    -- first attempt in one C call; see get_connector_log.
+    _one_call = transport.one_call and not s.token_provider and not s.on_response,
   }, Client)
-  -- The common case (outside nginx, a fixed credential, no hook) makes its
-  -- first attempt in one C call; see get_connector_log.
-  client._fast = not s.token_provider and not s.on_response
-  if nginx.active() then
-    -- Worker threads rebuild the handle from plain data and get the
-    -- credential with each attempt.
-    client._runtime = function(c) return nginx.runtime(c, direct) end
-    client._fast = false
-    client._credential = s.credential
-    client._thread_config = nginx.thread_config(s)
-    client._nginx_thread_pool = s.nginx_thread_pool
-    client._nginx_blocking = s.nginx_blocking
+  if transport == cosocket then
+    local ok, ep = pcall(cosocket.setup, handle, s)
+    if not ok then
+      handle:close()
+      error(ep, 0)
+    end
+    client._endpoint = ep
+    client._exchanges = {} -- spare response readers (see cosocket.attempt)
   end
   return client
 end
@@ -83,11 +78,11 @@ end
 -- one deadline. Returns the decoded JSON object (and with want_info a table
 -- with status, request_id, rate limits and attempts), or raises an error.
 -- @local
-function Client:_get(path, want_info, deadline, first_err)
+function Client:_get(path, want_info, deadline, first_err, shape)
   if not self._handle then
     closed()
   end
-  local perform, wait = self._runtime(self)
+  local transport = self._transport
   deadline = deadline or monotonic() + self._timeout
   local provider, hook = self._provider, self._on_response
   want_info = want_info or hook ~= nil
@@ -101,7 +96,7 @@ function Client:_get(path, want_info, deadline, first_err)
     else
       local credential = provider and attempt.credential(provider, made)
       local started = hook and monotonic()
-      body, detail = perform(self, path, deadline, credential, want_info)
+      body, detail = transport.attempt(self, path, deadline, credential, want_info, shape)
       if hook and (body or detail.attempts > 0) then
         attempt.report(hook, path, made + (body and 1 or detail.attempts), started, body ~= nil, detail)
       end
@@ -120,7 +115,7 @@ function Client:_get(path, want_info, deadline, first_err)
     if not delay then
       error(err)
     end
-    wait(delay)
+    transport.sleep(delay)
   end
 end
 
@@ -132,16 +127,16 @@ end
 -- @raise a `supermetrics.Error` value
 function Client:get_connector_log(team_id, connector_identifier, log_id)
   local handle = self._handle
-  if self._fast and handle then
+  if self._one_call and handle then
     local deadline = monotonic() + self._timeout
     local entry, err, path = handle:get_log(team_id, connector_identifier, log_id, self._timeout)
     if entry then
       return entry
     end
-    return normalize_entry(self:_get(path, false, deadline, err))
+    return (self:_get(path, false, deadline, err, true))
   end
   local path = log_path(team_id, connector_identifier, log_id)
-  return normalize_entry(self:_get(path))
+  return (self:_get(path, false, nil, nil, true))
 end
 
 local LIST_OPTIONS = { limit = true, before = true }
@@ -204,11 +199,7 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   if not self._handle then
     closed()
   end
-  local _, wait, threaded = self._runtime(self)
-  if threaded then
-    return nginx.batch(self, team_id, connector_identifier, log_ids, concurrency)
-  end
-  return batch.run(self, team_id, connector_identifier, log_ids, concurrency, wait)
+  return self._transport.batch(self, team_id, connector_identifier, log_ids, concurrency)
 end
 
 --- Releases the client's connections and credential now. Safe to call twice.

@@ -13,16 +13,23 @@ options.DEFAULTS = {
   max_retries = 2,
   max_retry_wait = 20,
   max_response_bytes = 16777216,
-  nginx_thread_pool = "supermetrics",
   nginx_blocking = false,
+  nginx_pool_size = 64,
+  nginx_idle_timeout = 60,
 }
 
 local KNOWN = {
   api_key = true, token = true, token_provider = true, base_url = true,
   timeout = true, connect_timeout = true, max_retries = true,
   max_retry_wait = true, max_response_bytes = true, ca_file = true,
-  user_agent = true, nginx_thread_pool = true, nginx_blocking = true,
-  on_response = true,
+  user_agent = true, nginx_blocking = true, nginx_pool_size = true,
+  nginx_idle_timeout = true, on_response = true,
+}
+
+-- Options that existed once, with what to do instead.
+local GONE = {
+  nginx_thread_pool = "nginx_thread_pool is gone: inside nginx calls now use nginx's own "
+    .. "sockets, with no thread pool; remove the option (and the thread_pool line)",
 }
 
 local USER_AGENT_MAX = 256
@@ -132,7 +139,9 @@ function options.check(opts)
     invalid("options must be a table")
   end
   for k in pairs(opts) do
-    if not KNOWN[k] then
+    if GONE[k] then
+      invalid(GONE[k])
+    elseif not KNOWN[k] then
       invalid("unknown option " .. string.format("%q", tostring(k)))
     end
   end
@@ -152,9 +161,8 @@ function options.check(opts)
   check_number(s, "max_retries", 0, RETRIES_MAX, true)
   check_number(s, "max_retry_wait", 0, 1e6)
   check_number(s, "max_response_bytes", 1, 2 ^ 48, true)
-  if type(s.nginx_thread_pool) ~= "string" or s.nginx_thread_pool == "" then
-    invalid("nginx_thread_pool must be a non-empty string")
-  end
+  check_number(s, "nginx_pool_size", 1, 10000, true)
+  check_number(s, "nginx_idle_timeout", 0.001, 1e6)
   if type(s.nginx_blocking) ~= "boolean" then
     invalid("nginx_blocking must be a boolean")
   end

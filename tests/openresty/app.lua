@@ -38,10 +38,8 @@ end
 
 local MODES = {
   default = function() return { api_key = KEY, base_url = hub.http } end,
-  single = function() return { api_key = KEY, base_url = hub.http, nginx_thread_pool = "sm_single" } end,
-  https = function() return { api_key = KEY, base_url = hub.https, ca_file = hub.ca } end,
+  https = function() return { api_key = KEY, base_url = hub.https } end,
   short = function() return { api_key = KEY, base_url = hub.http, timeout = 0.3 } end,
-  nopool = function() return { api_key = KEY, base_url = hub.http, nginx_thread_pool = "missing" } end,
   provider = function()
     return { base_url = hub.http, max_retry_wait = 0.05, token_provider = function()
       provider_calls = provider_calls + 1
@@ -118,6 +116,82 @@ function app.batch()
     first_error = errors[1] and errors[1].code,
     first_is_error = errors[1] and supermetrics.is_error(errors[1]),
   })
+end
+
+-- GET /call?connector=C&id=ID[&team=T][&base_url=URL|&https=1][&timeout=S]
+--   [&connect_timeout=S][&max_retries=N][&max_response_bytes=N]
+--   [&ca_file=PATH][&user_agent=UA]
+-- One get_connector_log with a client made from those options (kept per
+-- option set, as an app would), answered as JSON: { entry = ... } or
+-- { error = {every field, and "failed: " .. err} }, plus the number of
+-- on_response events of the call.
+local call_clients = {}
+local CALL_OPTIONS = { "base_url", "timeout", "connect_timeout", "max_retries", "max_response_bytes",
+  "ca_file", "user_agent", "nginx_pool_size" }
+
+local function error_fields(err)
+  return {
+    code = err.code, message = err.message, description = err.description, status = err.status,
+    request_id = err.request_id, retry_after = err.retry_after, attempts = err.attempts,
+    is_error = supermetrics.is_error(err), concat = "failed: " .. err,
+  }
+end
+
+function app.call()
+  local args = ngx.req.get_uri_args()
+  local opts = { api_key = KEY, base_url = args.https and hub.https or hub.http, max_retry_wait = 0.05 }
+  local key = {}
+  for _, name in ipairs(CALL_OPTIONS) do
+    if args[name] then
+      opts[name] = tonumber(args[name]) or args[name]
+    end
+    key[#key + 1] = tostring(args[name])
+  end
+  key = table.concat(key, "\0") .. tostring(args.https)
+  local entry = call_clients[key]
+  if not entry then
+    local counter = { n = 0 }
+    opts.on_response = function() counter.n = counter.n + 1 end
+    local ok, client = pcall(supermetrics.new, opts)
+    if not ok then
+      ngx.header.content_type = "application/json"
+      return ngx.print(cjson.encode { new_error = error_fields(client) })
+    end
+    entry = { client = client, events = counter }
+    call_clients[key] = entry
+  end
+  local client = entry.client
+  local before = entry.events.n
+  local ok, res = pcall(client.get_connector_log, client, args.team or 1, args.connector, args.id)
+  ngx.header.content_type = "application/json"
+  local out = { events = entry.events.n - before }
+  if ok then
+    out.entry = res
+  elseif supermetrics.is_error(res) then
+    out.error = error_fields(res)
+  else
+    out.raised = tostring(res)
+  end
+  ngx.print(cjson.encode(out))
+end
+
+-- GET /batch500: 500 ids of the seed connector in one get_connector_logs.
+function app.batch500()
+  local ids = {}
+  for i = 1, 500 do
+    ids[i] = "b" .. i
+  end
+  local entries, errors = client_for("default"):get_connector_logs(1, "T3S70", ids, { concurrency = 32 })
+  local n_entries, n_errors, first = 0, 0, nil
+  for i = 1, #ids do
+    if entries[i] and entries[i].id == ids[i] then n_entries = n_entries + 1 end
+    if errors[i] then
+      n_errors = n_errors + 1
+      first = first or tostring(errors[i])
+    end
+  end
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode { entries = n_entries, errors = n_errors, first_error = first })
 end
 
 -- header_filter cannot yield: the library must say so, not block.

@@ -1,32 +1,37 @@
 #!/usr/bin/env bash
-# Start examples/openresty/nginx.conf as shipped, rooted in DIR, on a free
-# port instead of 8080 and with the checkout's absolute paths, fetching from
-# the stand-in described by HUB_ENV. Writes DIR/env with SM_TEST_EXAMPLE_URL.
-# Usage: start-example.sh DIR HUB_ENV
+# Start examples/openresty exactly as its header says (from another working
+# directory, nothing rewritten), fetching from the stand-in described by
+# HUB_ENV over plain HTTP (allowed on loopback). Its error log (stderr) goes
+# to LOG. Writes SM_TEST_EXAMPLE_URL=... to LOG.env.
+# Usage: start-example.sh HUB_ENV LOG | start-example.sh stop
 set -euo pipefail
 
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+EXAMPLE=$ROOT/examples/openresty
+
+if [ "${1:-}" = stop ]; then
+    [ -s "$EXAMPLE/nginx.pid" ] || exit 0
+    pid=$(cat "$EXAMPLE/nginx.pid")
+    nginx -p "$EXAMPLE" -c nginx.conf -s stop 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || exit 0
+        sleep 0.05 # the master's exit is not ours to wait on
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    exit 0
+fi
 if [ $# -ne 2 ]; then
-    echo "usage: $0 DIR HUB_ENV" >&2
+    echo "usage: $0 HUB_ENV LOG | $0 stop" >&2
     exit 2
 fi
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-mkdir -p "$1"
-DIR=$(cd "$1" && pwd)
 # shellcheck disable=SC1090
-. "$2"
-
-"$ROOT/tests/server/stop.sh" "$DIR"
-export SUPERMETRICS_API_KEY=api_test_key
-export SUPERMETRICS_BASE_URL=$SM_TEST_HTTPS_URL
-export SUPERMETRICS_CA_FILE=$SM_TEST_CA
-# shellcheck source=tests/lib/nginx.sh
-. "$ROOT/tests/lib/nginx.sh"
-sm_nginx_start "$DIR" "$ROOT/examples/openresty/nginx.conf" 39380 0 \
-    -e "s|127.0.0.1:8080|127.0.0.1:@HTTP_PORT@|" \
-    -e "s|\"\.\./\.\./|\"$ROOT/|g" -e "s|;\.\./\.\./|;$ROOT/|g" \
-    -e "s|;\./?\.lua|;$ROOT/examples/openresty/?.lua|" \
-    -e "s|^error_log stderr|error_log @DIR@/error.log|" \
-    -e "s|^worker_processes auto|worker_processes 1|" \
-    -e "1s|^|@USER_DIRECTIVE@\n|"
-
-echo "SM_TEST_EXAMPLE_URL=http://127.0.0.1:$HTTP_PORT" > "$DIR/env"
+. "$1"
+"$0" stop
+if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then
+    echo "port 8080 is taken: examples/openresty listens there" >&2
+    exit 1
+fi
+cd /
+SUPERMETRICS_API_KEY=api_test_key SUPERMETRICS_BASE_URL=$SM_TEST_HTTP_URL \
+    nginx -p "$EXAMPLE" -c nginx.conf 2>"$2"
+echo "SM_TEST_EXAMPLE_URL=http://127.0.0.1:8080" > "$2.env"

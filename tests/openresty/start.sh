@@ -21,7 +21,7 @@ DIR=$(cd "$1" && pwd)
 . "$ROOT/tests/lib/nginx.sh"
 sm_nginx_start "$DIR" "$APP_DIR/nginx.conf.in" 39280 0 \
     -e "s|@ROOT@|$ROOT|g" -e "s|@APP_DIR@|$APP_DIR|g" \
-    -e "s|@HUB_HTTP@|$SM_TEST_HTTP_URL|g" -e "s|@HUB_HTTPS@|$SM_TEST_HTTPS_URL|g" \
+    -e "s|@HUB_HTTP@|$SM_TEST_HTTP_URL|g" -e "s|@HUB_HTTPS@|$SM_TEST_HTTPS_LOCALHOST_URL|g" \
     -e "s|@HUB_CA@|$SM_TEST_CA|g"
 
 echo "SM_TEST_APP_URL=http://127.0.0.1:$HTTP_PORT" > "$DIR/env"

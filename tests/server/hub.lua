@@ -371,6 +371,19 @@ function scenarios.close()
     return ngx.exit(444)
 end
 
+-- Answers only the first request of each connection and closes a later
+-- one unanswered (444): a server that dropped a kept-alive connection just
+-- as the next request arrived. Clients must retry such a request on a fresh
+-- connection without an error or a counted attempt.
+function scenarios.stale(log_id)
+    if tonumber(ngx.var.connection_requests) > 1 then
+        return ngx.exit(444)
+    end
+    local entry = seed_fields(log_id)
+    entry.connection = tonumber(ngx.var.connection)
+    return send_json(200, encode(entry))
+end
+
 local REDIRECT_PATH = "/v1/teams/1/connector_builder/connectors/echo/logs/redirected"
 
 function scenarios.redirect(log_id)

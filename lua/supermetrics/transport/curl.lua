@@ -1,0 +1,30 @@
+--- The libcurl transport: every call outside nginx, and inside it for
+-- clients made with `nginx_blocking = true`. One attempt is one
+-- `curl_easy_perform` on the client's handle; waits block the thread.
+-- @module supermetrics.transport.curl
+-- @local
+
+local batch = require "supermetrics.batch"
+local core = require "supermetrics.core"
+
+local monotonic, sleep = core.monotonic, core.sleep
+
+local curl = {
+  name = "libcurl",
+  --- Waits seconds, blocking the calling thread.
+  sleep = sleep,
+  --- The common call can be made in one C call (handle:get_log).
+  one_call = true,
+}
+
+--- One attempt: body [, info] | nil, err (see client.lua, Client:_get).
+function curl.attempt(client, path, deadline, credential, want_info, shape)
+  return client._handle:perform(path, deadline - monotonic(), credential, want_info, shape)
+end
+
+--- get_connector_logs on libcurl's multi interface (supermetrics.batch).
+function curl.batch(client, team_id, connector_identifier, log_ids, concurrency)
+  return batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
+end
+
+return curl

@@ -1,0 +1,238 @@
+/*
+ * exchange.c: the C half of the cosocket transport (lua/supermetrics/
+ * transport/cosocket.lua). Lua only moves bytes between nginx's socket and
+ * these functions: the request is written here from the client's stored
+ * URL parts and credential, the response is read by http1.c into the same
+ * buffer and headers record libcurl fills, and transfer.c turns the result
+ * into an entry or an error exactly as for libcurl.
+ */
+#include <lauxlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+#include "compat.h"
+#include "entry.h"
+#include "errors.h"
+#include "http1.h"
+
+#define SM_EXCHANGE_MT "supermetrics.core.Exchange"
+
+/* One request and its response. Lua keeps a few per client and reuses
+ * them, so the body buffer is not allocated per call. */
+typedef struct sm_exchange {
+    sm_transfer t;   /* t.easy stays NULL: body, meta and errbuf only */
+    sm_http1 reader;
+    CURLcode failed; /* a transport failure the Lua side saw, or CURLE_OK */
+} sm_exchange;
+
+static sm_exchange *check_exchange(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, SM_EXCHANGE_MT);
+}
+
+/* ---- handle methods ---- */
+
+/* handle:endpoint() -> is_https, host, port */
+int sm_lua_endpoint(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    lua_pushboolean(L, c->is_https);
+    lua_pushstring(L, c->host);
+    lua_pushinteger(L, (lua_Integer)c->port);
+    return 3;
+}
+
+/* handle:exchange() -> a new exchange, for responses of up to the client's
+ * max_response_bytes. */
+int sm_lua_new_exchange(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    sm_exchange *x = sm_newuserdata(L, sizeof *x);
+    memset(x, 0, sizeof *x);
+    sm_buffer_init(&x->t.body, c->main.body.limit);
+    sm_meta_reset(&x->t.meta);
+    sm_http1_init(&x->reader);
+    sm_setmetatable(L, SM_EXCHANGE_MT);
+    return 1;
+}
+
+/* handle:request(path, seconds_left, credential|nil, exchange)
+ *   -> request bytes | nil, error
+ * Readies exchange for the response and returns the whole request: the
+ * request line, Host, User-Agent, Accept and the credential's
+ * Authorization. Refuses like perform does (a bad token_provider credential,
+ * no time left). */
+int sm_lua_request(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    size_t path_len, cred_len;
+    const char *path = luaL_checklstring(L, 2, &path_len);
+    lua_Number left = luaL_checknumber(L, 3);
+    const char *credential = luaL_optlstring(L, 4, NULL, &cred_len);
+    sm_exchange *x = check_exchange(L, 5);
+    luaL_Buffer b;
+    int refused = sm_refuse_attempt(
+        L,
+        credential ? sm_client_set_credential(c, credential, cred_len) : NULL,
+        left);
+    if (refused)
+        return refused;
+    if (c->auth == NULL)
+        sm_argument_error(L, "the client has no credential");
+    x->failed = CURLE_OK;
+    x->t.errbuf[0] = '\0';
+    sm_http1_start(&x->reader, &x->t.meta, &x->t.body);
+
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "GET ");
+    luaL_addlstring(&b, c->prefix, c->prefix_len);
+    luaL_addlstring(&b, path, path_len);
+    luaL_addstring(&b, " HTTP/1.1\r\n");
+    luaL_addlstring(&b, c->head_fields, c->head_fields_len);
+    luaL_addlstring(&b, c->auth, c->auth_len);
+    luaL_addstring(&b, "\r\n\r\n");
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* What the reader's or the transport's failure is in libcurl's terms, so
+ * that transfer.c picks the same code and message as for libcurl. */
+static CURLcode result_code(sm_exchange *x)
+{
+    const char *why = x->reader.why;
+    CURLcode rc;
+    if (x->failed != CURLE_OK)
+        return x->failed; /* errbuf already holds the transport's text */
+    switch (x->reader.result) {
+    case SM_HTTP1_DONE:
+        return CURLE_OK;
+    case SM_HTTP1_FAILED:
+        switch (x->reader.failure) {
+        case SM_HTTP1_TOO_LARGE:
+            return CURLE_FILESIZE_EXCEEDED;
+        case SM_HTTP1_ENCODED:
+            rc = CURLE_BAD_CONTENT_ENCODING;
+            break;
+        default:
+            rc = CURLE_RECV_ERROR;
+        }
+        break;
+    default:
+        why = "the response ended early";
+        rc = CURLE_RECV_ERROR;
+    }
+    strncpy(x->t.errbuf, why, CURL_ERROR_SIZE - 1);
+    x->t.errbuf[CURL_ERROR_SIZE - 1] = '\0';
+    return rc;
+}
+
+/* handle:outcome(exchange, want_info, shape) -> entry [, info] | nil, error
+ * The exchange's result as perform would return it; with shape, a success
+ * is shaped as a LogEntry (sm_normalize_entry) on the way out. */
+int sm_lua_outcome(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    sm_exchange *x = check_exchange(L, 2);
+    int want_info = lua_toboolean(L, 3), shape = lua_toboolean(L, 4), n;
+    CURLcode rc = result_code(x);
+    if (x->t.body.out_of_memory)
+        return luaL_error(L, "not enough memory");
+    lua_settop(L, 2);
+    n = sm_transfer_push_outcome(L, &x->t, rc, x->reader.status,
+                                 sm_client_secret(c), lua_upvalueindex(1),
+                                 want_info);
+    if (shape && lua_type(L, 3) == LUA_TTABLE)
+        sm_normalize_entry_hint(L, 3, sm_buffer_may_have_nulls(&x->t.body));
+    return n;
+}
+
+/* ---- exchange methods ---- */
+
+/* exchange:feed(bytes) -> done: true once no more bytes are needed (a
+ * whole response, or one that cannot be completed). */
+static int exchange_feed(lua_State *L)
+{
+    sm_exchange *x = check_exchange(L, 1);
+    size_t n;
+    const char *data = luaL_checklstring(L, 2, &n);
+    lua_pushboolean(L, sm_http1_feed(&x->reader, data, n, time(NULL)) !=
+                           SM_HTTP1_MORE);
+    return 1;
+}
+
+/* exchange:eof(): the peer closed the connection. */
+static int exchange_eof(lua_State *L)
+{
+    sm_http1_eof(&check_exchange(L, 1)->reader);
+    return 0;
+}
+
+/* exchange:fail(kind, message): the transport failed ("timeout", "tls" or
+ * "connect"); message is its own words for it. */
+static int exchange_fail(lua_State *L)
+{
+    static const char *const kinds[] = {"timeout", "tls", "connect", NULL};
+    static const CURLcode codes[] = {CURLE_OPERATION_TIMEDOUT,
+                                     CURLE_SSL_CONNECT_ERROR,
+                                     CURLE_COULDNT_CONNECT};
+    sm_exchange *x = check_exchange(L, 1);
+    int kind = luaL_checkoption(L, 2, NULL, kinds);
+    const char *message = luaL_checkstring(L, 3);
+    x->failed = codes[kind];
+    strncpy(x->t.errbuf, message, CURL_ERROR_SIZE - 1);
+    x->t.errbuf[CURL_ERROR_SIZE - 1] = '\0';
+    return 0;
+}
+
+/* exchange:reusable() -> whether the connection may carry another request:
+ * a complete response that allowed it, nothing extra after it. */
+static int exchange_reusable(lua_State *L)
+{
+    sm_exchange *x = check_exchange(L, 1);
+    lua_pushboolean(L, x->failed == CURLE_OK &&
+                           x->reader.result == SM_HTTP1_DONE &&
+                           x->reader.keep_alive);
+    return 1;
+}
+
+/* exchange:received() -> bytes of the response seen so far. */
+static int exchange_received(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)check_exchange(L, 1)->reader.received);
+    return 1;
+}
+
+/* __gc and __close: frees the buffer; safe twice, and an exchange closed
+ * early still works (its buffer grows again, up to the same limit). */
+static int exchange_gc(lua_State *L)
+{
+    sm_exchange *x = check_exchange(L, 1);
+    size_t limit = x->t.body.limit;
+    sm_transfer_free(&x->t);
+    sm_http1_free(&x->reader);
+    x->t.body.limit = limit;
+    x->reader.line.limit = SM_HTTP1_LINE_MAX;
+    return 0;
+}
+
+void sm_exchange_open(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"feed", exchange_feed},
+        {"eof", exchange_eof},
+        {"fail", exchange_fail},
+        {"reusable", exchange_reusable},
+        {"received", exchange_received},
+        {NULL, NULL},
+    };
+    luaL_newmetatable(L, SM_EXCHANGE_MT);
+    lua_pushcfunction(L, exchange_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, exchange_gc);
+    lua_setfield(L, -2, "__close");
+    lua_newtable(L);
+    sm_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}

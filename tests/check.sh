@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The quick loop (`make check`, or tests/check.sh [SPEC...]): builds for Lua
+# 5.4 and LuaJIT, starts the stand-in and the OpenResty app, runs busted
+# under Lua 5.4 on tests/spec (or the given spec files), stops the servers.
+# `make test` is the full gate.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+# shellcheck source=tests/lib/servers.sh
+. "$ROOT/tests/lib/servers.sh"
+
+make -s LUA=5.4 || exit 1
+sm_start_hub || exit 1
+trap sm_stop_servers EXIT
+openresty=0
+if pkg-config --exists luajit && sm_start_openresty; then
+    openresty=1
+else
+    echo "skipped: OpenResty specs (no LuaJIT build or the app did not start)"
+fi
+[ $# -gt 0 ] || set -- tests/spec
+SM_BUILD_DIR=$ROOT/build/lua5.4 LUA=lua5.4 SM_TEST_OPENRESTY=$openresty \
+    lua5.4 /usr/bin/busted --helper=tests/spec/helpers.lua "$@"
