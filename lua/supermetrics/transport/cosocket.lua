@@ -7,7 +7,6 @@
 -- scheme, host, port and server name; TLS trust is nginx's
 -- `lua_ssl_trusted_certificate`, names are resolved by its `resolver`.
 -- @module supermetrics.transport.cosocket
--- @local
 
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"

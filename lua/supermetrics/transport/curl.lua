@@ -2,7 +2,6 @@
 -- clients made with `nginx_blocking = true`. One attempt is one
 -- `curl_easy_perform` on the client's handle; waits block the thread.
 -- @module supermetrics.transport.curl
--- @local
 
 local batch = require "supermetrics.batch"
 local core = require "supermetrics.core"
