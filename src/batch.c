@@ -160,16 +160,23 @@ static int drive(sm_client *c, long wait_ms)
     while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
         char *private = NULL;
         sm_slot *s;
+        CURLcode result;
         if (msg->msg != CURLMSG_DONE)
             continue;
+        result = msg->data.result; /* msg dies with its handle (renewal) */
         if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private) !=
                 CURLE_OK || private == NULL)
             return -1;
         curl_multi_remove_handle(c->multi, msg->easy_handle);
         /* CURLOPT_PRIVATE is the transfer, the first member of its slot. */
         s = (sm_slot *)(void *)private;
+        if (sm_transfer_resend_due(&s->t, result) &&
+            curl_multi_add_handle(c->multi, s->t.easy) == CURLM_OK) {
+            running++;
+            continue;
+        }
         s->done = 1;
-        s->result = msg->data.result;
+        s->result = result;
     }
     return running;
 }

@@ -463,7 +463,7 @@ static int client_perform(lua_State *L)
                             sm_timeout_ms(left), c->connect_timeout_ms) != 0)
         return luaL_error(L, "supermetrics: could not prepare the request");
 
-    rc = curl_easy_perform(c->main.easy);
+    rc = sm_transfer_perform(&c->main);
 
     /* libcurl is off the stack: now Lua may be touched, and may raise. */
     if (c->main.body.out_of_memory)
@@ -501,8 +501,8 @@ static int client_get_log(lua_State *L)
                                 c->connect_timeout_ms) != 0)
             return luaL_error(L, "supermetrics: could not prepare the request");
 
-        rc = curl_easy_perform(c->main.easy);
-
+        rc = sm_transfer_perform(&c->main);
+    
         /* libcurl is off the stack: now Lua may be touched, and may raise. */
         if (c->main.body.out_of_memory)
             return luaL_error(L, "not enough memory");

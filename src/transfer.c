@@ -55,6 +55,41 @@ CURLcode sm_transfer_init(sm_transfer *t, CURL *easy, size_t limit)
     return CURLE_OK;
 }
 
+int sm_transfer_resend_due(sm_transfer *t, CURLcode rc)
+{
+    long header_bytes = 0;
+    CURL *fresh;
+    if (rc != CURLE_SEND_ERROR || t->fresh ||
+        curl_easy_getinfo(t->easy, CURLINFO_HEADER_SIZE, &header_bytes) !=
+            CURLE_OK ||
+        header_bytes != 0)
+        return 0;
+    /* A copy of the handle (same options and callback data) starts with a
+     * zero count of libcurl's own resends (see above). */
+    fresh = curl_easy_duphandle(t->easy);
+    if (fresh == NULL ||
+        curl_easy_setopt(fresh, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK) {
+        if (fresh != NULL)
+            curl_easy_cleanup(fresh);
+        return 0;
+    }
+    curl_easy_cleanup(t->easy);
+    t->easy = fresh;
+    t->fresh = 1;
+    sm_buffer_reset(&t->body);
+    sm_meta_reset(&t->meta);
+    t->errbuf[0] = '\0';
+    return 1;
+}
+
+CURLcode sm_transfer_perform(sm_transfer *t)
+{
+    CURLcode rc = curl_easy_perform(t->easy);
+    if (sm_transfer_resend_due(t, rc))
+        rc = curl_easy_perform(t->easy);
+    return rc;
+}
+
 int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
                         const char *path, size_t path_len, long timeout_ms,
                         long connect_timeout_ms)
@@ -77,6 +112,11 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
         connect_timeout_ms = timeout_ms;
     if (curl_easy_setopt(t->easy, CURLOPT_URL, t->url) != CURLE_OK)
         return -1;
+    if (t->fresh) {
+        if (curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 0L) != CURLE_OK)
+            return -1;
+        t->fresh = 0;
+    }
     /* Calls with the same timeout (most of them) skip two setopts. */
     if (timeout_ms != t->timeout_ms) {
         if (curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK)

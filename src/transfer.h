@@ -20,6 +20,7 @@ typedef struct sm_transfer {
     char *url;       /* base_url + path of the current request */
     size_t url_cap;
     long timeout_ms, connect_timeout_ms; /* as last set on easy; -1 unset */
+    int fresh;       /* this transfer is a resend on a new connection */
     char errbuf[CURL_ERROR_SIZE];
 } sm_transfer;
 
@@ -45,6 +46,22 @@ int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
 int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
                              long status, const char *secret, int decode_idx,
                              int want_info);
+
+/* When a reused connection turns out dead, libcurl sends the request again
+ * on another, up to five times, and then fails with CURLE_SEND_ERROR
+ * ("Connection died, tried 5 times before giving up"). libcurl 7.88 counts
+ * those resends per easy handle for its whole life, not per transfer (later
+ * versions fixed that), so a long-lived handle fails at the sixth server
+ * drop ever; a pool holding several dropped connections can also use up
+ * five at once. Either way no response came: after such a failure this
+ * readies t to send once more on a new connection, on a copy of its handle
+ * (same options and callback data, the count at zero; connections in a share
+ * handle stay in the pool), and returns 1; else 0. The resend is not an
+ * attempt of ours, as libcurl's are not. */
+int sm_transfer_resend_due(sm_transfer *t, CURLcode rc);
+
+/* curl_easy_perform with that one resend. */
+CURLcode sm_transfer_perform(sm_transfer *t);
 
 /* Frees what t owns (not the easy handle). Safe to call twice. */
 void sm_transfer_free(sm_transfer *t);
