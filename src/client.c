@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "credential.h"
@@ -28,9 +29,50 @@ void sm_free_headers(struct curl_slist **list, char **auth, size_t *auth_len)
     *auth_len = 0;
 }
 
+/* After fork(): the handles' connections are the parent's too. Make this
+ * process's copies of their sockets harmless, then drop the handles (their
+ * connections close onto /dev/null) and start over with a fresh copy of the
+ * single-call handle. Without /dev/null the old handles are abandoned, not
+ * closed: a leak, but never a write into the parent's connections. */
+static void restart_after_fork(sm_client *c)
+{
+    CURL *fresh = NULL;
+    if (sm_sockets_disown(&c->sockets) != 0) {
+        c->multi = NULL;
+        c->slots = NULL;
+        c->nslots = 0;
+        c->share = NULL;
+        c->sockets.fds = NULL; /* still referenced by the abandoned handles */
+        c->sockets.n = c->sockets.cap = 0;
+        c->sockets.pid = getpid();
+        if (c->main.easy != NULL)
+            c->main.easy = curl_easy_duphandle(c->main.easy);
+        if (c->main.easy != NULL)
+            (void)curl_easy_setopt(c->main.easy, CURLOPT_SHARE, NULL);
+        return;
+    }
+    sm_batch_release(c);
+    if (c->main.easy != NULL) {
+        fresh = curl_easy_duphandle(c->main.easy);
+        if (fresh != NULL && curl_easy_setopt(fresh, CURLOPT_SHARE, NULL) != CURLE_OK) {
+            curl_easy_cleanup(fresh);
+            fresh = NULL;
+        }
+        curl_easy_cleanup(c->main.easy);
+        c->main.easy = fresh; /* NULL (closed) if no copy could be made */
+    }
+    if (c->share != NULL) {
+        curl_share_cleanup(c->share);
+        c->share = NULL;
+    }
+}
+
 /* Releases everything; safe to call twice (close, then __gc). */
 static void release(sm_client *c)
 {
+    /* A forked child that never used the client still collects it. */
+    if (sm_sockets_forked(&c->sockets))
+        restart_after_fork(c);
     sm_batch_release(c);
     if (c->main.easy != NULL) {
         curl_easy_cleanup(c->main.easy);
@@ -50,6 +92,7 @@ static void release(sm_client *c)
     c->prefix = NULL;
     free(c->head_fields);
     c->head_fields = NULL;
+    sm_sockets_free(&c->sockets);
     sm_transfer_free(&c->main);
 }
 
@@ -62,6 +105,8 @@ static int client_close(lua_State *L)
 sm_client *sm_check_open_client(lua_State *L, int idx)
 {
     sm_client *c = luaL_checkudata(L, idx, SM_CLIENT_MT);
+    if (c->main.easy != NULL && sm_sockets_forked(&c->sockets))
+        restart_after_fork(c);
     if (c->main.easy == NULL)
         sm_argument_error(L, "the client is closed");
     return c;
@@ -363,6 +408,7 @@ int sm_lua_new_client(lua_State *L)
      * so raising is safe. */
     c = sm_newuserdata(L, sizeof *c);
     memset(c, 0, sizeof *c);
+    sm_sockets_init(&c->sockets);
     sm_setmetatable(L, SM_CLIENT_MT);
     c->connect_timeout_ms = (long)ceil(connect_timeout * 1000);
 
@@ -375,6 +421,7 @@ int sm_lua_new_client(lua_State *L)
         return luaL_error(L, "supermetrics: curl_easy_init failed");
     }
     if (sm_transfer_init(&c->main, easy, (size_t)max_bytes) != CURLE_OK ||
+        sm_sockets_attach(&c->sockets, easy) != CURLE_OK ||
         configure(c, is_http, ca_file, user_agent) != CURLE_OK)
         return luaL_error(L, "supermetrics: could not configure libcurl");
     if (credential != NULL) {

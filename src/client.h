@@ -10,6 +10,7 @@
 #include <lua.h>
 #include <curl/curl.h>
 
+#include "sockets.h"
 #include "transfer.h"
 
 #define SM_CLIENT_MT "supermetrics.core.Client"
@@ -43,6 +44,8 @@ typedef struct sm_client {
     long port;
     int is_https;
     long connect_timeout_ms;
+    sm_sockets sockets;          /* every socket its handles opened, for
+                                  * fork safety (sockets.h) */
     CURLM *multi;                /* batches; created on first use */
     sm_slot **slots;             /* each allocated alone: libcurl keeps */
     int nslots;                  /* pointers into them while in flight */

@@ -1,14 +1,16 @@
 # shellcheck shell=bash
 # Sourced by tests/run.sh (make test) and tests/check.sh (make check): the
 # servers every busted run needs. Expects ROOT; sets HUB_DIR, APP_DIR,
-# EXAMPLE_LOG and exports what the specs read.
+# APP4_DIR, EXAMPLE_LOG and exports what the specs read.
 #
 # sm_start_hub        the Hub API stand-in, plus the blackhole helper
-# sm_start_openresty  the OpenResty test app and examples/openresty, both on
-#                     the LuaJIT build; returns non-zero if they cannot start
+# sm_start_openresty  the OpenResty test app (one worker, and four), and
+#                     examples/openresty, on the LuaJIT build; returns
+#                     non-zero if they cannot start
 # sm_stop_servers     stops all three (idempotent)
 HUB_DIR=$ROOT/tests/tmp/hub
 APP_DIR=$ROOT/tests/tmp/openresty
+APP4_DIR=$ROOT/tests/tmp/openresty-4
 EXAMPLE_LOG=$ROOT/tests/tmp/openresty-example.log
 
 sm_start_hub() {
@@ -32,10 +34,13 @@ sm_start_openresty() {
         return 1
     }
     "$ROOT/tests/openresty/start.sh" "$APP_DIR" "$HUB_DIR/env" &&
+        "$ROOT/tests/openresty/start.sh" "$APP4_DIR" "$HUB_DIR/env" 4 SM_TEST_APP4_URL &&
         "$ROOT/tests/openresty/start-example.sh" "$HUB_DIR/env" "$EXAMPLE_LOG" || return 1
     set -a
     # shellcheck disable=SC1091
     . "$APP_DIR/env"
+    # shellcheck disable=SC1091
+    . "$APP4_DIR/env"
     # shellcheck disable=SC1091
     . "$EXAMPLE_LOG.env"
     set +a
@@ -43,6 +48,6 @@ sm_start_openresty() {
 
 sm_stop_servers() {
     local d
-    for d in "$HUB_DIR" "$APP_DIR"; do "$ROOT/tests/server/stop.sh" "$d"; done
+    for d in "$HUB_DIR" "$APP_DIR" "$APP4_DIR"; do "$ROOT/tests/server/stop.sh" "$d"; done
     "$ROOT/tests/openresty/start-example.sh" stop
 }

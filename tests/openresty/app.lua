@@ -29,11 +29,31 @@ function app.init(http_url, https_url, ca_file)
     return c:get_connector_log(936506, "T3S70", "123")
   end)
   startup.refused = { ok = refused_ok, code = err.code, message = err.message }
+  -- Clients made here and used by every worker (README, OpenResty): one
+  -- on libcurl that already holds a warm connection when the workers fork,
+  -- one on cosockets (which holds none).
+  for _, scheme in ipairs { "http", "https" } do
+    local blocking = supermetrics.new { api_key = KEY, base_url = hub[scheme], nginx_blocking = true,
+      ca_file = scheme == "https" and hub.ca or nil }
+    blocking:get_connector_log(1, "echo", "master")
+    startup[scheme .. "_blocking"] = blocking
+    startup[scheme .. "_cosocket"] = supermetrics.new { api_key = KEY, base_url = hub[scheme] }
+  end
+end
+
+-- GET /shared/<blocking|cosocket>/<http|https>/<id>: the echo entry of id
+-- through the client made in init_by_lua, with this worker's pid.
+function app.shared()
+  local kind, scheme, id = ngx.var.uri:match("^/shared/(%a+)/(%a+)/(.+)$")
+  local client = startup[scheme .. "_" .. kind]
+  local ok, res = pcall(client.get_connector_log, client, 1, "echo", id)
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode { id = ok and res.id, error = not ok and tostring(res) or nil, pid = ngx.worker.pid() })
 end
 
 function app.init_result()
   ngx.header.content_type = "application/json"
-  ngx.print(cjson.encode(startup))
+  ngx.print(cjson.encode { blocking = startup.blocking, refused = startup.refused })
 end
 
 local MODES = {

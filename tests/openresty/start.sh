@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Start the OpenResty test app rooted in DIR, calling the stand-in described
-# by HUB_ENV (the env file tests/server/start.sh wrote). Writes DIR/env with
-# SM_TEST_APP_URL. Needs the LuaJIT build: make LUA=luajit.
-# Usage: start.sh DIR HUB_ENV
+# by HUB_ENV (the env file tests/server/start.sh wrote), with WORKERS nginx
+# workers (default 1). Writes DIR/env with VAR=its URL (default
+# SM_TEST_APP_URL). Needs the LuaJIT build: make LUA=luajit.
+# Usage: start.sh DIR HUB_ENV [WORKERS VAR]
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 DIR HUB_ENV" >&2
+if [ $# -ne 2 ] && [ $# -ne 4 ]; then
+    echo "usage: $0 DIR HUB_ENV [WORKERS VAR]" >&2
     exit 2
 fi
 APP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +23,6 @@ DIR=$(cd "$1" && pwd)
 sm_nginx_start "$DIR" "$APP_DIR/nginx.conf.in" 39280 0 \
     -e "s|@ROOT@|$ROOT|g" -e "s|@APP_DIR@|$APP_DIR|g" \
     -e "s|@HUB_HTTP@|$SM_TEST_HTTP_URL|g" -e "s|@HUB_HTTPS@|$SM_TEST_HTTPS_LOCALHOST_URL|g" \
-    -e "s|@HUB_CA@|$SM_TEST_CA|g"
+    -e "s|@HUB_CA@|$SM_TEST_CA|g" -e "s|@WORKERS@|${3:-1}|g"
 
-echo "SM_TEST_APP_URL=http://127.0.0.1:$HTTP_PORT" > "$DIR/env"
+echo "${4:-SM_TEST_APP_URL}=http://127.0.0.1:$HTTP_PORT" > "$DIR/env"

@@ -189,6 +189,35 @@ describe("inside nginx", function()
     end)
   end)
 
+  describe("clients made in init_by_lua, used by four workers", function()
+    local APP4 = os.getenv("SM_TEST_APP4_URL")
+    for _, kind in ipairs { "blocking", "cosocket" } do
+      for _, scheme in ipairs { "http", "https" } do
+        it(kind .. " over " .. scheme .. ": every worker gets its own entries", function()
+          local code, out = support.run("seq 1 800 | sed 's|.*|url = \"" .. APP4 .. "/shared/" .. kind .. "/"
+            .. scheme .. "/w&\"|' | curl -s -Z --parallel-max 16 -K -")
+          assert.are.equal(0, code)
+          local seen, pids, answers = {}, {}, 0
+          for line in out:gmatch("%b{}") do
+            local r = cjson.decode(line)
+            assert.is_nil(r.error)
+            assert.is_nil(seen[r.id], "twice: " .. tostring(r.id))
+            seen[r.id] = true
+            pids[r.pid] = true
+            answers = answers + 1
+          end
+          assert.are.equal(800, answers)
+          for i = 1, 800 do
+            assert.is_true(seen["w" .. i], "w" .. i .. " missing or answered with another id")
+          end
+          local workers = 0
+          for _ in pairs(pids) do workers = workers + 1 end
+          assert.is_true(workers >= 2, "only " .. workers .. " worker answered")
+        end)
+      end
+    end
+  end)
+
   it("allows a blocking call in init_by_lua with nginx_blocking, and refuses it without", function()
     local _, _, body = app_get("/init")
     local startup = cjson.decode(body)

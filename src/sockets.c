@@ -1,0 +1,85 @@
+#include "sockets.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void sm_sockets_init(sm_sockets *s)
+{
+    s->fds = NULL;
+    s->n = s->cap = 0;
+    s->pid = getpid();
+}
+
+/* libcurl callbacks: C memory only, never Lua. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
+                                 struct curl_sockaddr *address)
+{
+    sm_sockets *s = clientp;
+    int fd;
+    (void)purpose;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        int *grown = realloc(s->fds, cap * sizeof *grown);
+        if (grown == NULL)
+            return CURL_SOCKET_BAD; /* a connection error, not a blind spot */
+        s->fds = grown;
+        s->cap = cap;
+    }
+    fd = socket(address->family, address->socktype, address->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    s->fds[s->n++] = fd;
+    return fd;
+}
+
+static int close_socket(void *clientp, curl_socket_t fd)
+{
+    sm_sockets *s = clientp;
+    size_t i;
+    for (i = 0; i < s->n; i++) {
+        if (s->fds[i] == fd) {
+            s->fds[i] = s->fds[--s->n];
+            break;
+        }
+    }
+    return close(fd);
+}
+
+CURLcode sm_sockets_attach(sm_sockets *s, CURL *easy)
+{
+    CURLcode rc;
+    if ((rc = curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket)) !=
+            CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, s)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION,
+                               close_socket)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, s)) != CURLE_OK)
+        return rc;
+    return CURLE_OK;
+}
+
+int sm_sockets_forked(const sm_sockets *s) { return getpid() != s->pid; }
+
+int sm_sockets_disown(sm_sockets *s)
+{
+    size_t i;
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0)
+        return -1;
+    /* dup2 replaces this process's descriptor only; the parent's socket
+     * stays open and untouched. */
+    for (i = 0; i < s->n; i++)
+        (void)dup2(null, s->fds[i]);
+    close(null);
+    s->pid = getpid();
+    return 0;
+}
+
+void sm_sockets_free(sm_sockets *s)
+{
+    free(s->fds);
+    s->fds = NULL;
+    s->n = s->cap = 0;
+}
