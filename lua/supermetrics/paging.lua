@@ -1,9 +1,10 @@
 --- Pages of log entries: the list body's shape, and the iterator that walks
--- pages with `before` = the last entry's `log_time`.
+-- every page whatever the server's `before` semantics.
 -- @module supermetrics.paging
 
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
+local logtime = require "supermetrics.logtime"
 
 local normalize_entry = core.normalize_entry
 
@@ -47,55 +48,96 @@ end
 --- An iterator over every entry from `before` back (all when nil).
 -- fetch(limit, before) returns one page (an array of entries, newest first).
 --
--- The API's `before` is taken as inclusive (entries at or before it), so each
--- page after the first starts again at the previous page's last timestamp;
--- entries already yielded with that timestamp are skipped by id. A full page
--- that does not get past that timestamp (more entries share it than fit in
--- a page) is followed by one with twice the limit, up to 1000.
+-- Nothing published says whether the API's `before` is exclusive or
+-- inclusive, and `log_time` may be a date, seconds or fractions. So after a
+-- full page whose last entry is stamped T, the next page is asked for with
+-- `before` just after T at T's own precision (the next day, second,
+-- millisecond...): an exclusive server then returns every entry stamped T
+-- again, an inclusive one also those stamped exactly that bound (newer,
+-- already yielded). Entries already yielded are skipped by id. Once the
+-- server has shown it is inclusive (an entry stamped exactly the bound
+-- asked for), later pages are asked for with `before` = T itself. A full page
+-- with nothing new (more entries share T than fit) is asked for again with
+-- twice the limit, up to 1000; past that an error says so. A page with an
+-- entry newer than the bound asked for (a server that ignores `before`) is an
+-- error before anything of it is yielded.
 function paging.iterator(fetch, page_size, before)
   local page, i = {}, 0
   local limit = page_size
   local done = false
-  local edge_time, edge_ids = nil, {} -- last yielded log_time, ids yielded with it
+  local inclusive = false -- learned from the server's answers
+  local bound = before and logtime.parse(before) -- the `before` of the last request, parsed
+  local seen = {}         -- id -> key of yielded entries a later page may repeat
+  local edge              -- the oldest log_time that ended a full page, parsed
 
   local function repeated(entry)
-    return entry.log_time == edge_time and entry.id ~= nil and edge_ids[entry.id] == true
+    return entry.id ~= nil and seen[entry.id] ~= nil
   end
 
-  -- Every round either moves `before` to an older timestamp or grows the
-  -- limit (up to 1000, then an error), so no server reply can make this loop
-  -- forever.
+  -- Checks a page against the bound it was asked for; learns inclusivity.
+  local function check(got)
+    if not bound then
+      return
+    end
+    for _, entry in ipairs(got) do
+      local t = logtime.parse(entry.log_time)
+      if t then
+        if t.key > bound.key then
+          invalid_response("the server sent an entry stamped " .. entry.log_time .. " for before="
+            .. bound.text .. ": it does not page as expected (ignores before?)")
+        elseif t.key == bound.key then
+          inclusive = true
+        end
+      end
+    end
+  end
+
+  -- Every round either moves the edge to an older log_time, or yields
+  -- something new, or doubles the limit (up to 1000, then an error), so no
+  -- server reply can make this loop forever.
   local function next_page()
     while true do
-      page, i = fetch(limit, before), 0
-      if #page < limit then
+      if bound then
+        -- No page from here on holds anything newer than the bound (check
+        -- makes sure): forget the ids of what is newer.
+        for id, k in pairs(seen) do
+          if k > bound.key then seen[id] = nil end
+        end
+      end
+      local got = fetch(limit, bound and bound.text or before)
+      check(got)
+      page, i = got, 0
+      if #got < limit then
         done = true
         return
       end
-      local last_time = page[#page].log_time
-      if type(last_time) ~= "string" then
-        invalid_response("an entry without log_time ends a full page: cannot ask for the next one")
+      local last = logtime.parse(got[#got].log_time)
+      if not last then
+        invalid_response("a full page ends with an entry whose log_time ("
+          .. tostring(got[#got].log_time) .. ") is not an ISO 8601 timestamp: cannot ask for the next one")
       end
-      -- ISO 8601 timestamps in one format compare as strings.
-      if before and last_time > before then
-        invalid_response("the server sent entries newer than before=" .. before
-          .. ": it does not page as expected")
-      end
-      if last_time ~= before then
-        before, limit = last_time, page_size
-        return
-      end
-      -- The whole page sits on the edge timestamp: only a larger page gets
-      -- past it. Yield what is new in this one first, if anything.
-      if limit >= MAX_PAGE_SIZE then
-        invalid_response("more than " .. MAX_PAGE_SIZE .. " entries share the log_time "
-          .. last_time .. ": cannot page past them")
-      end
-      limit = math.min(MAX_PAGE_SIZE, limit * 2)
-      for _, entry in ipairs(page) do
+      local fresh = false
+      for _, entry in ipairs(got) do
         if not repeated(entry) then
-          return
+          fresh = true
+          break
         end
+      end
+      local moved = not edge or last.key < edge.key
+      if moved then
+        edge, limit = last, page_size
+      elseif not fresh then
+        -- A full page of entries already yielded: only a larger one gets
+        -- past them.
+        if limit >= MAX_PAGE_SIZE then
+          invalid_response("more than " .. MAX_PAGE_SIZE .. " entries share the log_time "
+            .. edge.text .. ": cannot page past them")
+        end
+        limit = math.min(MAX_PAGE_SIZE, limit * 2)
+      end
+      bound = inclusive and edge or logtime.successor(edge)
+      if fresh then
+        return
       end
     end
   end
@@ -106,11 +148,9 @@ function paging.iterator(fetch, page_size, before)
         i = i + 1
         local entry = page[i]
         if not repeated(entry) then
-          if entry.log_time ~= edge_time then
-            edge_time, edge_ids = entry.log_time, {}
-          end
           if entry.id ~= nil then
-            edge_ids[entry.id] = true
+            local t = logtime.parse(entry.log_time)
+            seen[entry.id] = t and t.key or ""
           end
           return entry
         end

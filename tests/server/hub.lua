@@ -520,42 +520,89 @@ scenarios.fault = require("fault").handler {
 
 -- ---- list endpoint ----
 
--- paged-<n>-<group>: n entries e1..en, newest first, each run of <group>
--- entries sharing one log_time (so runs straddle page edges).
+-- paged-<n>-<group>[-<precision>][-<mode>]: n entries e1..en, newest first,
+-- each run of <group> entries sharing one log_time (so runs straddle page
+-- edges). precision: sec (default; runs 60 s apart), date (runs on
+-- consecutive days: "2025-06-01"), adjsec (runs 1 s apart), ms (runs 1 ms
+-- apart: "2025-06-01T00:00:00.123Z"). Adjacent runs are what "just after
+-- the last log_time" lands on.
 local datasets = {}
-local function dataset(n, group)
-    local key = n .. "-" .. group
+local STEP = { sec = 60, adjsec = 1, date = 86400, ms = 0.001 }
+local function stamp(t, precision)
+    if precision == "date" then
+        return os.date("!%Y-%m-%d", t)
+    elseif precision == "ms" then
+        local whole = math.floor(t)
+        return os.date("!%Y-%m-%dT%H:%M:%S", whole) .. string.format(".%03dZ", math.floor((t - whole) * 1000 + 0.5))
+    end
+    return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
+end
+local function dataset(n, group, precision)
+    precision = precision or "sec"
+    local key = n .. "-" .. group .. "-" .. precision
     if not datasets[key] then
         local base = 1748736000 -- 2025-06-01T00:00:00Z
         local entries = {}
         for i = 1, n do
-            local t = base - math.floor((i - 1) / group) * 60
+            local run = math.floor((i - 1) / group)
+            local t
+            if precision == "ms" then
+                -- whole milliseconds back from base + 0.999
+                t = base + (999 - run) / 1000
+            else
+                t = base - run * STEP[precision]
+            end
             entries[i] = seed_fields("e" .. i)
-            entries[i].log_time = os.date("!%Y-%m-%dT%H:%M:%SZ", t)
+            entries[i].log_time = stamp(t, precision)
         end
         datasets[key] = entries
     end
     return datasets[key]
 end
 
+-- A log_time or before value as a comparable key (the same instant for
+-- every precision; a date is its midnight), or nil.
+local function time_key(s)
+    local y, mo, d, rest = tostring(s):match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+    if not y then
+        return nil
+    end
+    local t = os.time { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = 12 }
+    local days = math.floor((t - os.time { year = 1970, month = 1, day = 1, hour = 12 }) / 86400 + 0.5)
+    local secs, frac = days * 86400, 0
+    local h, mi, sec, f = rest:match("^T(%d%d):(%d%d):?(%d*)%.?(%d*)Z?$")
+    if h then
+        secs = secs + tonumber(h) * 3600 + tonumber(mi) * 60 + (tonumber(sec) or 0)
+        frac = tonumber("0." .. (f ~= "" and f or "0"))
+    elseif rest ~= "" then
+        return nil
+    end
+    return secs + frac
+end
+
 local function send_logs(entries)
     return send_json(200, (encode({ logs = entries }):gsub('"logs":{}', '"logs":[]')))
 end
 
--- The API's before is taken as inclusive: entries at or before it, newest
--- first; limit defaults to 100 and must be 1..1000.
-local function list_page(entries, args)
+-- limit defaults to 100 and must be 1..1000; before is inclusive (entries
+-- at or before it), exclusive (strictly before) or ignored, by mode.
+local function list_page(entries, args, mode)
     local limit = tonumber(args.limit or 100)
     if not limit or limit < 1 or limit > 1000 or limit % 1 ~= 0 then
         return send_error(400, "BAD_REQUEST", "limit must be 1..1000.")
     end
-    local before = args.before
+    local before = mode ~= "ignore" and args.before or nil
+    local bound = before and time_key(before)
+    if before and not bound then
+        return send_error(400, "BAD_REQUEST", "before must be an ISO 8601 timestamp.")
+    end
     local page = {}
     for _, entry in ipairs(entries) do
         if #page >= limit then
             break
         end
-        if not before or entry.log_time <= before then
+        local t = bound and time_key(entry.log_time)
+        if not bound or t < bound or (mode ~= "excl" and t == bound) then
             page[#page + 1] = entry
         end
     end
@@ -586,16 +633,26 @@ local function handle_list(connector)
         return send_error(code, CANONICAL[code] or ("HTTP_" .. code), "List failed with " .. code .. ".",
             "req_list_" .. code)
     end
-    local n, group = connector:match("^paged%-(%d+)%-(%d+)$")
+    local n, group, opts = connector:match("^paged%-(%d+)%-(%d+)(.*)$")
     if n then
-        return list_page(dataset(tonumber(n), tonumber(group)), args)
+        local precision, mode = "sec", "incl"
+        for word in opts:gmatch("%-(%a+)") do
+            if STEP[word] then
+                precision = word
+            elseif word == "incl" or word == "excl" or word == "ignore" then
+                mode = word
+            else
+                return send_error(400, "BAD_REQUEST", "Unknown paging option " .. word .. ".")
+            end
+        end
+        return list_page(dataset(tonumber(n), tonumber(group), precision), args, mode)
     end
     -- A broken server that ignores before: always the newest entries.
     n = connector:match("^ignorebefore%-(%d+)$")
     if n then
-        return list_page(dataset(tonumber(n), 1), { limit = args.limit })
+        return list_page(dataset(tonumber(n), 1), args, "ignore")
     end
-    return list_page(dataset(3, 1), args)
+    return list_page(dataset(3, 1), args, "incl")
 end
 
 function M.handle()

@@ -1,7 +1,8 @@
 -- Listing and paging log entries: list_connector_logs (one page) and
--- each_connector_log (every page). The stand-in's "paged-<n>-<group>"
+-- each_connector_log (every page). The stand-in's "paged-<n>-<group>[-...]"
 -- connector holds n entries e1..en, newest first, each run of <group>
--- entries sharing one log_time; its `before` is inclusive.
+-- entries sharing one log_time; options pick the precision of log_time and
+-- whether `before` is inclusive, exclusive or ignored (tests/server/README.md).
 local support = require "tests.spec.support"
 
 local has_integers = math.type ~= nil
@@ -89,37 +90,41 @@ describe("list_connector_logs", function()
   end)
 end)
 
-describe("each_connector_log", function()
+-- Every iterator spec runs against a server whose `before` is inclusive and
+-- one whose `before` is exclusive (the stand-in's -incl / -excl switch).
+for _, mode in ipairs { "incl", "excl" } do
+describe("each_connector_log, before " .. mode .. "usive", function()
+  local function paged(spec) return "paged-" .. spec .. "-" .. mode end
   local client
   before_each(function() client = support.client { max_retries = 0 } end)
   after_each(function() client:close() end)
 
   it("walks every page, newest first", function()
-    assert.are.same(range(1, 250), collect(client:each_connector_log(1, "paged-250-1", { page_size = 100 })))
+    assert.are.same(range(1, 250), collect(client:each_connector_log(1, paged("250-1"), { page_size = 100 })))
   end)
 
   it("neither loses nor repeats entries that share a timestamp at a page edge", function()
     -- runs of 3 straddle every edge of 10-entry pages
-    assert.are.same(range(1, 95), collect(client:each_connector_log(1, "paged-95-3", { page_size = 10 })))
+    assert.are.same(range(1, 95), collect(client:each_connector_log(1, paged("95-3"), { page_size = 10 })))
   end)
 
   it("gets past more same-timestamp entries than fit in one page", function()
-    assert.are.same(range(1, 60), collect(client:each_connector_log(1, "paged-60-25", { page_size = 10 })))
+    assert.are.same(range(1, 60), collect(client:each_connector_log(1, paged("60-25"), { page_size = 10 })))
   end)
 
-  it("starts from before (inclusive) when given", function()
+  it("starts from before when given, as the server reads it", function()
     -- e4..e6 share 23:59, e7..e9 23:58 (groups of 3, one minute apart)
-    local got = collect(client:each_connector_log(1, "paged-12-3", { page_size = 2, before = "2025-05-31T23:59:00Z" }))
-    assert.are.same(range(4, 12), got)
+    local got = collect(client:each_connector_log(1, paged("12-3"), { page_size = 2, before = "2025-05-31T23:59:00Z" }))
+    assert.are.same(mode == "incl" and range(4, 12) or range(7, 12), got)
   end)
 
   it("ends at once on an empty list", function()
-    assert.are.same({}, collect(client:each_connector_log(1, "paged-5-1", { before = "2020-01-01T00:00:00Z" })))
+    assert.are.same({}, collect(client:each_connector_log(1, paged("5-1"), { before = "2020-01-01T00:00:00Z" })))
   end)
 
   it("fetches a page only when it is needed", function()
     local before = support.stats().list_requests
-    local it = client:each_connector_log(1, "paged-30-1", { page_size = 10 })
+    local it = client:each_connector_log(1, paged("30-1"), { page_size = 10 })
     assert.are.equal(before, support.stats().list_requests)
     for _ = 1, 10 do it() end
     assert.are.equal(before + 1, support.stats().list_requests)
@@ -129,15 +134,50 @@ describe("each_connector_log", function()
 
   it("refuses bad options before any traffic", function()
     for _, opts in ipairs { { page_size = 0 }, { page_size = 1001 }, { before = "x" }, { limit = 5 } } do
-      local err = support.catch(client.each_connector_log, client, 1, "paged-10-1", opts)
+      local err = support.catch(client.each_connector_log, client, 1, paged("10-1"), opts)
       assert.are.equal("INVALID_ARGUMENT", err.code)
     end
   end)
 
-  it("stops with INVALID_RESPONSE, never loops, when the server ignores before", function()
-    local it = client:each_connector_log(1, "ignorebefore-100", { page_size = 10 })
-    local err = support.catch(function() for _ in it do end end)
+  it("stops with INVALID_RESPONSE before yielding anything twice when the server ignores before", function()
+    for _, connector in ipairs { "ignorebefore-100", "paged-100-1-ignore", "paged-100-3-adjsec-ignore" } do
+      local got, seen = {}, {}
+      local err = support.catch(function()
+        for entry in client:each_connector_log(1, connector, { page_size = 10 }) do
+          assert.is_nil(seen[entry.id], "yielded twice: " .. entry.id)
+          seen[entry.id] = true
+          got[#got + 1] = entry.id
+        end
+      end)
+      assert.are.equal("INVALID_RESPONSE", err.code)
+      assert.are.same(range(1, 10), got)
+    end
+  end)
+
+  -- Runs of entries sharing a log_time, on consecutive days / seconds /
+  -- milliseconds, so that "just after the last log_time" hits the next
+  -- run: every entry exactly once, at every page size.
+  for _, precision in ipairs { "date", "adjsec", "ms", "sec" } do
+    for _, case in ipairs { { 600, 40, 100 }, { 2500, 3, 100 }, { 2500, 3, 7 }, { 95, 3, 10 }, { 60, 25, 10 },
+        { 30, 1, 10 }, { 40, 40, 10 } } do
+      local n, group, size = case[1], case[2], case[3]
+      it(n .. " entries in runs of " .. group .. " stamped to the " .. precision .. ", pages of " .. size, function()
+        local got = collect(client:each_connector_log(1, paged(n .. "-" .. group .. "-" .. precision),
+          { page_size = size }))
+        assert.are.equal(n, #got)
+        assert.are.same(range(1, n), got)
+      end)
+    end
+  end
+
+  it("says so, never skips silently, when more than 1000 entries share a log_time", function()
+    local got = 0
+    local err = support.catch(function()
+      for _ in client:each_connector_log(1, paged("1500-1200"), { page_size = 100 }) do got = got + 1 end
+    end)
     assert.are.equal("INVALID_RESPONSE", err.code)
+    assert.truthy(err.message:find("more than 1000 entries share the log_time", 1, true), err.message)
+    assert.are.equal(1000, got)
   end)
 
   it("raises a page's error from the iterator", function()
@@ -146,3 +186,4 @@ describe("each_connector_log", function()
     assert.are.equal("SERVICE_UNAVAILABLE", err.code)
   end)
 end)
+end
