@@ -31,6 +31,8 @@ const char *sm_credential_header(const char *s, size_t n, char **out,
     }
     if (n == 0)
         return "is empty";
+    if (n > SM_CREDENTIAL_MAX)
+        return "is longer than 16384 bytes";
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c >= 0x7f)
@@ -58,4 +60,26 @@ void sm_wipe_free(char *p, size_t n)
     while (n--)
         *v++ = 0;
     free(p);
+}
+
+static int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+size_t sm_secret_find(const char *s, size_t n, const char *secret,
+                      size_t *len)
+{
+    size_t m = secret ? strlen(secret) : 0, need, i, k;
+    if (m == 0)
+        return n;
+    need = m < SM_SECRET_PREFIX ? m : SM_SECRET_PREFIX;
+    for (i = 0; i + need <= n; i++) {
+        for (k = 0; k < m && i + k < n &&
+                    fold((unsigned char)s[i + k]) == fold((unsigned char)secret[k]);
+             k++) {
+        }
+        if (k >= need) {
+            *len = k;
+            return i;
+        }
+    }
+    return n;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "compat.h"
+#include "credential.h"
 #include "errors.h"
 
 /* Caps on server-sent text: the API promises 255 and 2048 bytes; a server
@@ -23,22 +24,33 @@ static void push_capped(lua_State *L, const char *s, size_t n, size_t max)
     lua_pushlstring(L, s, n);
 }
 
-/* Replaces the string on top by a copy without the secret. */
+/* Replaces the string on top by a copy with every place the secret shows
+ * (sm_secret_find: whole or cut short, any letter case) as [REDACTED]. */
 static void redact_top(lua_State *L, const char *secret)
 {
-    const char *s = lua_tostring(L, -1);
-    if (secret == NULL || *secret == '\0' || s == NULL ||
-        strstr(s, secret) == NULL)
+    size_t n, at, len, done = 0;
+    const char *s = lua_tolstring(L, -1, &n);
+    luaL_Buffer b;
+    if (s == NULL || sm_secret_find(s, n, secret, &len) == n)
         return;
-    luaL_gsub(L, s, secret, "[REDACTED]");
+    /* The buffer must not see the stack change under it: keep s below. */
+    luaL_buffinit(L, &b);
+    while ((at = sm_secret_find(s + done, n - done, secret, &len)) < n - done) {
+        luaL_addlstring(&b, s + done, at);
+        luaL_addstring(&b, "[REDACTED]");
+        done += at + len;
+    }
+    luaL_addlstring(&b, s + done, n - done);
+    luaL_pushresult(&b);
     lua_remove(L, -2);
 }
 
-/* True when s (NUL-terminated) contains the secret: a server that echoes
- * the credential as a request id or code must not get it into an error. */
-static int shows_secret(const char *s, const char *secret)
+/* True when s (n bytes) shows the secret: a server that echoes the
+ * credential as a request id or code must not get it into an error. */
+static int shows_secret(const char *s, size_t n, const char *secret)
 {
-    return secret != NULL && *secret != '\0' && strstr(s, secret) != NULL;
+    size_t len;
+    return sm_secret_find(s, n, secret, &len) < n;
 }
 
 static int is_code(const char *s, size_t n)
@@ -81,7 +93,7 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
     s = string_field(L, envelope, "code", &n);
     if (s == NULL)
         goto none;
-    if (!is_code(s, n) || shows_secret(s, r->secret)) {
+    if (!is_code(s, n) || shows_secret(s, n, r->secret)) {
         lua_pop(L, 1);
         goto none;
     }
@@ -113,7 +125,7 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
     if (lua_type(L, -1) == LUA_TTABLE) {
         s = string_field(L, lua_gettop(L), "request_id", &n);
         if (s != NULL) {
-            if (sm_valid_request_id(s, n) && !shows_secret(s, r->secret))
+            if (sm_valid_request_id(s, n) && !shows_secret(s, n, r->secret))
                 lua_setfield(L, err, "request_id");
             else
                 lua_pop(L, 1);
@@ -170,7 +182,7 @@ void sm_set_reply_fields(lua_State *L, const sm_reply *r)
     }
     lua_getfield(L, -1, "request_id");
     if (lua_isnil(L, -1) && m->request_id[0] != '\0' &&
-        !shows_secret(m->request_id, r->secret)) {
+        !shows_secret(m->request_id, strlen(m->request_id), r->secret)) {
         lua_pushstring(L, m->request_id);
         lua_setfield(L, -3, "request_id");
     }

@@ -30,8 +30,13 @@ static void write_decimal(char *out, long long v)
     *out = '\0';
 }
 
+/* 2^53: above it not every integer is a double, so a float there may
+ * already be another id than the one the caller wrote. */
+#define SM_TWO_POW_53 9007199254740992.0
+
 /* Writes the integral number at idx as decimal into out[21]; -1 if the
- * number is not integral or is outside the int64 range. */
+ * number is not integral or is outside the int64 range, -2 if it is a float
+ * above 2^53 (Lua 5.1 and LuaJIT have no other kind of number). */
 static int integral_decimal(lua_State *L, int idx, char *out)
 {
 #if SM_HAVE_INTEGERS
@@ -44,6 +49,8 @@ static int integral_decimal(lua_State *L, int idx, char *out)
         lua_Number d = lua_tonumber(L, idx);
         if (d != floor(d) || !(d >= -SM_TWO_POW_63 && d < SM_TWO_POW_63))
             return -1;
+        if (fabs(d) > SM_TWO_POW_53)
+            return -2;
         write_decimal(out, (long long)d);
         return 0;
     }
@@ -60,10 +67,14 @@ static void check_team_id(lua_State *L, int idx, char *out)
     switch (lua_type(L, idx)) {
     case LUA_TNUMBER: {
         char digits[32];
-        if (integral_decimal(L, idx, digits) == 0 &&
-            digits[0] != '-' &&
+        int r = integral_decimal(L, idx, digits);
+        if (r == 0 && digits[0] != '-' &&
             sm_team_id_from_digits(digits, strlen(digits), out) == 0)
             return;
+        if (r == -2)
+            sm_argument_error(L, "team_id is a number above 2^53, which this Lua "
+                                 "cannot hold exactly (it may already be another "
+                                 "team's id): pass it as a string of digits");
         sm_argument_error(L, "%s", why);
         return;
     }
@@ -83,11 +94,17 @@ static const char *check_connector(lua_State *L, int idx, size_t *n)
     const char *s;
     *n = 0; /* sm_argument_error never returns, but analyzers cannot tell */
     s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n) : NULL;
-    if (s == NULL || sm_check_connector(s, *n) != 0)
+    if (s == NULL || sm_check_connector(s, *n) != 0) {
+        const char *got = s == NULL ? luaL_typename(L, idx)
+                          : *n == 0 ? "an empty string"
+                          : *n > SM_CONNECTOR_MAX
+                              ? lua_pushfstring(L, "%d characters",
+                                                (int)(*n > 9999 ? 9999 : *n))
+                              : "other characters";
         sm_argument_error(L, "connector_identifier must be a string of 1 to %d "
                              "characters from A-Z a-z 0-9 _ - (got %s)",
-                          SM_CONNECTOR_MAX,
-                          s ? "other characters" : luaL_typename(L, idx));
+                          SM_CONNECTOR_MAX, got);
+    }
     return s;
 }
 
@@ -105,10 +122,15 @@ static const char *check_log_id(lua_State *L, int idx, char *buf, size_t size,
             sm_argument_error(L, "log_id must not be \".\" or \"..\"");
         return s;
     }
-    if (lua_type(L, idx) == LUA_TNUMBER && size >= 21 &&
-        integral_decimal(L, idx, buf) == 0) {
-        *n = strlen(buf);
-        return buf;
+    if (lua_type(L, idx) == LUA_TNUMBER && size >= 21) {
+        int r = integral_decimal(L, idx, buf);
+        if (r == 0) {
+            *n = strlen(buf);
+            return buf;
+        }
+        if (r == -2)
+            sm_argument_error(L, "log_id is a number above 2^53, which this Lua "
+                                 "cannot hold exactly: pass it as a string");
     }
     sm_argument_error(L, "log_id must be a non-empty string or an integer "
                          "(got %s)",

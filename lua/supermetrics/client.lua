@@ -95,6 +95,9 @@ function Client:_get(path, want_info, deadline, first_err, shape)
       detail, pending = pending, nil
     else
       local credential = provider and attempt.credential(provider, made)
+      if not self._handle then
+        closed() -- by the on_response hook or the token_provider, between attempts
+      end
       local started = hook and monotonic()
       body, detail = transport.attempt(self, path, deadline, credential, want_info, shape)
       if hook and (body or detail.attempts > 0) then
@@ -165,6 +168,10 @@ local EACH_OPTIONS = { page_size = true, before = true }
 function Client:each_connector_log(team_id, connector_identifier, opts)
   opts = options.call(opts, "each_connector_log", EACH_OPTIONS)
   local page_size = opts.page_size or paging.DEFAULT_PAGE_SIZE
+  if type(page_size) ~= "number" or page_size ~= math.floor(page_size) or page_size < 1
+      or page_size > paging.MAX_PAGE_SIZE then
+    invalid("each_connector_log: page_size must be an integer from 1 to " .. paging.MAX_PAGE_SIZE)
+  end
   -- Checks every argument now, before any traffic.
   logs_path(team_id, connector_identifier, page_size, opts.before)
   return paging.iterator(function(limit, before)

@@ -110,7 +110,16 @@ local function check_ca_file(path)
   if not f then
     invalid("ca_file cannot be read: " .. path)
   end
+  -- A directory opens on Linux but does not read; libcurl would then fail
+  -- every call with TLS_ERROR.
+  local text, why = f:read(1024 * 1024)
   f:close()
+  if not text and why then
+    invalid("ca_file is a directory or cannot be read: " .. path .. " (name a PEM file)")
+  end
+  if not (text or ""):find("-----BEGIN CERTIFICATE-----", 1, true) then
+    invalid("ca_file holds no PEM certificate: " .. path)
+  end
   return path
 end
 

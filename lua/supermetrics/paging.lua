@@ -11,7 +11,8 @@ local normalize_entry = core.normalize_entry
 local paging = {}
 
 paging.DEFAULT_PAGE_SIZE = 100
-local MAX_PAGE_SIZE = 1000
+paging.MAX_PAGE_SIZE = 1000
+local MAX_PAGE_SIZE = paging.MAX_PAGE_SIZE
 
 local function invalid_response(message, info)
   error(errors.new("INVALID_RESPONSE", message, {

@@ -58,14 +58,27 @@ function SafeClient:get_connector_logs(...)
   return settle(pcall(c.get_connector_logs, c, ...))
 end
 
---- `client:each_connector_log(...)`: an iterator, or nil, err for bad
--- arguments. When fetching a page fails, the iterator returns `false, err`
--- once (so a generic `for entry, err in ...` sees it), then ends.
+-- An iterator that returns false, err once, then ends.
+local function failing(err)
+  local told = false
+  return function()
+    if told then
+      return nil
+    end
+    told = true
+    return false, err
+  end
+end
+
+--- `client:each_connector_log(...)`: an iterator. When the arguments are
+-- bad, or fetching a page fails, the iterator returns `false, err` once (so
+-- a generic `for entry, err in ...` sees it), then ends. With bad arguments
+-- the error is also the second value returned here.
 function SafeClient:each_connector_log(...)
   local c = self._client
   local it, err = settle(pcall(c.each_connector_log, c, ...))
   if not it then
-    return nil, err
+    return failing(err), err
   end
   local failed = false
   return function()

@@ -231,7 +231,7 @@ function scenarios.echo(log_id, team_id)
     return send_json(200, encode(entry))
 end
 
--- <code>[-html|-empty|-broken|-custom|-nometa|-badcode|-leak]
+-- <code>[-html|-empty|-broken|-custom|-nometa|-badcode|-leak|-leakmangled]
 local STATUS_VARIANTS = {
     [""] = function(code)
         return send_error(code, canonical_code(code), "Status " .. code .. " from the stand-in.",
@@ -264,6 +264,12 @@ local STATUS_VARIANTS = {
         local token = (ngx.var.http_authorization or ""):gsub("^Bearer ", "")
         return send_error(code, canonical_code(code), "Bad token " .. token .. ".", "req_leak_" .. code,
             "You sent " .. token .. " twice: " .. token)
+    end,
+    -- The same, quoted lower-cased, cut short and upper-cased.
+    leakmangled = function(code)
+        local token = (ngx.var.http_authorization or ""):gsub("^Bearer ", "")
+        return send_error(code, canonical_code(code), "Bad token " .. token:lower() .. ".", token:sub(1, 12),
+            "Starts " .. token:sub(1, 14) .. "..., upper " .. token:upper())
     end,
 }
 

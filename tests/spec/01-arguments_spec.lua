@@ -54,6 +54,22 @@ describe("get_connector_log arguments", function()
     end)
   end
 
+  it("says what is wrong with a connector_identifier", function()
+    invalid("(got an empty string)", get, 1, "", "1")
+    invalid("(got 101 characters)", get, 1, ("a"):rep(101), "1")
+    invalid("(got other characters)", get, 1, "a b", "1")
+  end)
+
+  it("refuses a team_id or log_id number above 2^53 (another id already), saying to pass a string", function()
+    local err = invalid("pass it as a string", get, 2 ^ 53 + 2, "T3S70", "1")
+    assert.truthy(err.message:find("team_id", 1, true))
+    err = invalid("pass it as a string", get, 1, "T3S70", 2 ^ 60)
+    assert.truthy(err.message:find("log_id", 1, true))
+    -- 2^53 itself is exact, and a string is always exact
+    assert.are.equal("CONNECTION_ERROR", support.catch(get, 2 ^ 53, "T3S70", "1").code)
+    assert.are.equal("CONNECTION_ERROR", support.catch(get, "9007199254740993", "T3S70", "1").code)
+  end)
+
   it("reports the first bad argument in order", function()
     invalid("team_id", get, 0, "", "")
     invalid("connector_identifier", get, 1, "", "")
@@ -74,6 +90,25 @@ describe("supermetrics.new options", function()
     for k, v in pairs(extra) do o[k] = v end
     return o
   end
+
+  it("refuses a credential over 16384 bytes, from the options or a token_provider", function()
+    invalid("longer than 16384 bytes", new, with { api_key = ("k"):rep(16385) })
+    local c = new { base_url = NOWHERE, token_provider = function() return ("k"):rep(1024 * 1024) end,
+      max_retries = 3 }
+    invalid("longer than 16384 bytes", c.get_connector_log, c, 1, "T3S70", "1")
+    c:close()
+    assert.are.equal("CONNECTION_ERROR", support.catch(function()
+      local ok = new(with { api_key = ("k"):rep(16384), max_retries = 0 })
+      return ok:get_connector_log(1, "T3S70", "1")
+    end).code)
+  end)
+
+  it("refuses a ca_file that is a directory or holds no PEM certificate", function()
+    invalid("ca_file is a directory", new, with { ca_file = "/tmp" })
+    local empty = os.tmpname()
+    invalid("no PEM certificate", new, with { ca_file = empty })
+    os.remove(empty)
+  end)
 
   it("refuses an unknown option (catches typos)", function()
     invalid("unknown option", new, with { time_out = 5 })

@@ -194,6 +194,17 @@ describe("a server that quotes the credential back", function()
     assert.is_nil(tostring(err):find("S3cr3t", 1, true))
   end)
 
+  it("also when it is quoted lower-cased, upper-cased or cut short", function()
+    local c = support.client { max_retries = 0, api_key = false, token = "otok_valid_S3cr3tV4lue" }
+    local err = support.fetch_error(c, "status", "400-leakmangled")
+    c:close()
+    assert.are.equal("Bad token [REDACTED].", err.message)
+    assert.are.equal("Starts [REDACTED]..., upper [REDACTED]", err.description)
+    assert.is_nil(err.request_id) -- "otok_valid_S" would be an id that shows it
+    assert.is_nil(tostring(err):lower():find("s3cr3t", 1, true))
+    assert.is_nil(tostring(err):lower():find("otok_val", 1, true))
+  end)
+
   it("also for a credential from the token_provider", function()
     local c = support.client { max_retries = 0, api_key = false,
       token_provider = function() return "otok_valid_Pr0v1ded" end }

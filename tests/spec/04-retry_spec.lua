@@ -195,3 +195,25 @@ describe("retry.delay", function()
     assert.are.equal(0, retry.delay({ retry_after = 0 }, 3, 20, fixed(1)))
   end)
 end)
+
+describe("a client closed between attempts", function()
+  it("by the on_response hook: the call raises INVALID_ARGUMENT, the client is closed", function()
+    local c
+    c = support.client { max_retries = 2, on_response = function() c:close() end }
+    local err = support.fetch_error(c, "retry", scenario(2, 503))
+    assert.are.equal("INVALID_ARGUMENT", err.code)
+    assert.truthy(err.message:find("the client is closed", 1, true), err.message)
+  end)
+
+  it("by the token_provider: the same", function()
+    local c, calls = nil, 0
+    c = support.client { max_retries = 2, api_key = false, token_provider = function()
+      calls = calls + 1
+      if calls == 2 then c:close() end
+      return "otok_valid_" .. calls
+    end }
+    local err = support.fetch_error(c, "retry", scenario(2, 503))
+    assert.are.equal("INVALID_ARGUMENT", err.code)
+    assert.truthy(err.message:find("the client is closed", 1, true), err.message)
+  end)
+end)

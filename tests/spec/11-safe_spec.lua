@@ -58,9 +58,19 @@ describe("supermetrics.safe", function()
       seen_err = err
     end
     assert.are.equal("SERVICE_UNAVAILABLE", seen_err.code)
+    -- Bad arguments reach the loop too (and come back as the second value).
     local it, err = c:each_connector_log(1, "x", { page_size = 0 })
-    assert.is_nil(it)
     assert.are.equal("INVALID_ARGUMENT", err.code)
+    assert.truthy(err.message:find("page_size must be", 1, true), err.message)
+    local got = {}
+    for entry, loop_err in c:each_connector_log(1, "x", { page_size = 0 }) do
+      got[#got + 1] = { entry, loop_err }
+    end
+    assert.are.equal(1, #got)
+    assert.is_false(got[1][1])
+    assert.are.equal("INVALID_ARGUMENT", got[1][2].code)
+    assert.are.same({ false, err }, { it() })
+    assert.is_nil(it())
     c:close()
   end)
 
