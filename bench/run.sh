@@ -3,7 +3,9 @@
 # nginx, for this library and the usual alternatives, over HTTP and HTTPS.
 # Starts and stops its own server, runs every contender as its own process
 # (CPU and peak RSS from /usr/bin/time), prints the table and writes
-# bench/RESULTS.md and bench/results.png.
+# bench/RESULTS.md and bench/results.png. Last, bench/nginx_inside.sh: the
+# library inside one nginx worker under wrk, next to proxy_pass and
+# lua-resty-http (its section of RESULTS.md, bench/results-nginx.png).
 #
 # Environment: BENCH_N (requests per contender, 200000), BENCH_REPEAT (runs of
 # the raw loop and of the library, 3: the fastest counts), BENCH_SECONDS (time
@@ -12,7 +14,8 @@
 # and server share; default the last one), SM_BENCH_RESTY_HTTP (a checkout of
 # lua-resty-http: adds that contender; SM_BENCH_RESTY_STRING for
 # lua-resty-string if it is needed too), BENCH_LIB_ROOT (benchmark the
-# library of another checkout, e.g. one with a proposed patch applied).
+# library of another checkout, e.g. one with a proposed patch applied);
+# BENCH_NGINX_* for the inside-nginx section (see bench/nginx_inside.sh).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -179,3 +182,7 @@ mkdir -p "$OUT"
 other_root=""
 [ "$LIB_ROOT" = "$ROOT" ] || other_root=$LIB_ROOT
 BENCH_LIB_ROOT=$other_root BENCH_RESULTS_DIR=$OUT lua5.4 bench/report.lua "$TMP" "$N" "$SECONDS_MAX" "$RSS_CALLS" "$CPU" "$REPEAT" "$LOAD_BEFORE" "$LOAD_AFTER"
+
+# Inside nginx: what an OpenResty user sees (its own servers, wrk, and its
+# own section of RESULTS.md); the front worker on the same core as above.
+BENCH_CPU=$CPU bench/nginx_inside.sh

@@ -20,6 +20,7 @@ names=$(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//')
 dict_of() {
     case $1 in
         fuzz_response | fuzz_reply) echo "-dict=tests/fuzz/response.dict" ;;
+        fuzz_http1) echo "-dict=tests/fuzz/http1.dict" ;;
         fuzz_args) echo "-dict=tests/fuzz/args.dict" ;;
     esac
 }

@@ -62,13 +62,13 @@ describe("supermetrics.safe", function()
     local it, err = c:each_connector_log(1, "x", { page_size = 0 })
     assert.are.equal("INVALID_ARGUMENT", err.code)
     assert.truthy(err.message:find("page_size must be", 1, true), err.message)
-    local got = {}
+    local looped = {}
     for entry, loop_err in c:each_connector_log(1, "x", { page_size = 0 }) do
-      got[#got + 1] = { entry, loop_err }
+      looped[#looped + 1] = { entry, loop_err }
     end
-    assert.are.equal(1, #got)
-    assert.is_false(got[1][1])
-    assert.are.equal("INVALID_ARGUMENT", got[1][2].code)
+    assert.are.equal(1, #looped)
+    assert.is_false(looped[1][1])
+    assert.are.equal("INVALID_ARGUMENT", looped[1][2].code)
     assert.are.same({ false, err }, { it() })
     assert.is_nil(it())
     c:close()
