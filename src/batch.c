@@ -91,6 +91,22 @@ int sm_lua_batch_open(lua_State *L)
     return 1;
 }
 
+/* handle:batch_reset(): stops every transfer still in flight and frees its
+ * slot; for the slots a batch left behind when its coroutine was dropped
+ * mid-batch (see supermetrics.batch). */
+int sm_lua_batch_reset(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    int i;
+    for (i = 0; i < c->nslots; i++) {
+        sm_slot *s = c->slots[i];
+        if (s->busy && !s->done && c->multi != NULL)
+            curl_multi_remove_handle(c->multi, s->t.easy);
+        s->busy = s->done = 0;
+    }
+    return 0;
+}
+
 static sm_slot *free_slot_of(sm_client *c)
 {
     int i;

@@ -576,6 +576,7 @@ void sm_client_open(lua_State *L, int decode_idx)
         {"batch_open", sm_lua_batch_open},
         {"batch_add", sm_lua_batch_add},
         {"batch_poll", sm_lua_batch_poll},
+        {"batch_reset", sm_lua_batch_reset},
         {"close", client_close},
         {NULL, NULL},
     };

@@ -93,6 +93,7 @@ void sm_exchange_open(lua_State *L);
 int sm_lua_batch_open(lua_State *L);
 int sm_lua_batch_add(lua_State *L);
 int sm_lua_batch_poll(lua_State *L);
+int sm_lua_batch_reset(lua_State *L);
 void sm_batch_release(sm_client *c);
 
 #endif

@@ -6,6 +6,7 @@
 
 local attempt = require "supermetrics.attempt"
 local core = require "supermetrics.core"
+local invalid = require("supermetrics.errors").invalid
 
 local monotonic, log_path, normalize_entry = core.monotonic, core.log_path, core.normalize_entry
 local is_error = core.is_error
@@ -15,9 +16,7 @@ local batch = {}
 -- Longest single wait for activity: bounds how late a retry may start.
 local MAX_POLL = 0.5
 
---- Runs the batch; returns entries, errors (exactly one set per index).
--- sleep(seconds) waits when nothing is in flight but a retry is pending.
-function batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
+local function run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
   local handle, provider, hook = client._handle, client._provider, client._on_response
   local entries, errors = {}, {}
   local items = {}   -- i -> { path =, made =, deadline =, started = }
@@ -133,6 +132,44 @@ function batch.run(client, team_id, connector_identifier, log_ids, concurrency, 
       end
     end
   end
+end
+
+local WEAK_VALUES = { __mode = "v" }
+
+--- Runs the batch; returns entries, errors (exactly one set per index).
+-- sleep(seconds) waits when nothing is in flight but a retry is pending.
+--
+-- The slots are the client's, so one batch runs on a client at a time. An
+-- on_response hook or token_provider that yields (a coroutine) can leave a
+-- batch suspended with transfers in flight: another batch on the client
+-- then gets INVALID_ARGUMENT, and the first carries on when resumed (its
+-- deadlines hold: libcurl times its transfers out meanwhile). If that
+-- coroutine was dropped instead, its batch is garbage: a full collection
+-- notices, and the slots it held come back.
+function batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
+  local owner = client._batch_owner
+  if not owner then
+    owner = setmetatable({}, WEAK_VALUES)
+    client._batch_owner = owner
+  end
+  if owner.running then
+    collectgarbage()
+    if owner.running then
+      invalid("get_connector_logs: another batch is in progress on this client (suspended in "
+        .. "a coroutine by its on_response hook or token_provider); use one client per concurrent batch")
+    end
+  end
+  local running = {} -- alive while this batch is, in whatever coroutine
+  owner.running = running
+  client._handle:batch_reset()
+  local ok, entries, errs = pcall(run, client, team_id, connector_identifier, log_ids, concurrency, sleep)
+  if owner.running == running then
+    owner.running = nil
+  end
+  if not ok then
+    error(entries, 0)
+  end
+  return entries, errs
 end
 
 return batch
