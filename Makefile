@@ -27,7 +27,15 @@ CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-WARN    := -std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wstrict-prototypes
+# Warnings are errors in the project's own builds only (make test, make
+# check, CI set WERROR): a newer compiler's new warning must not break a
+# user's `make install` or `luarocks install`.
+WERROR  ?=
+WARN    := -std=c99 -Wall -Wextra -Wshadow -Wstrict-prototypes $(WERROR)
+STRICT  := -Werror -pedantic
+
+# The version: the one supermetrics._VERSION reports.
+VERSION := $(shell sed -n 's/^Client.VERSION = "\(.*\)"$$/\1/p' lua/supermetrics/client.lua)
 DEFS    := -D_POSIX_C_SOURCE=200809L
 LIBFLAG ?= -shared
 # Never link liblua: the interpreter that loads the module provides it.
@@ -41,7 +49,7 @@ PREFIX  ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
-.PHONY: all test check demo clean install install-lib install-bin doc bench
+.PHONY: all test check demo clean install install-lib install-bin doc bench dist
 
 all: $(SO)
 
@@ -52,6 +60,9 @@ $(BUILD)/obj/%.o: src/%.c src/*.h
 $(SO): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+# The project's own builds treat warnings as errors (sub-makes inherit it).
+test check: export WERROR = $(STRICT)
 
 # Both first install what a bare Debian/Ubuntu lacks (as root), then build.
 test:
@@ -88,12 +99,19 @@ install-bin:
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/supermetrics-logs > $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
 
+# A release: dist/lua-supermetrics-$(VERSION).tar.gz (what a build needs,
+# README, licence, changelog, examples), the matching
+# lua-supermetrics-$(VERSION)-1.rockspec (source: that tarball, with its
+# checksum) and lua-supermetrics-$(VERSION)-1.src.rock. See tools/dist.sh.
+dist:
+	tools/dist.sh $(VERSION)
+
 # The reference (docs/) from the Lua sources' doc comments (Debian: lua-ldoc).
 doc:
 	ldoc -c config.ld .
 
 clean:
-	rm -rf build
+	rm -rf build dist
 
 # ---- Hardening builds (SECURITY.md): clang sanitizers and libFuzzer ----
 # `make asan` builds the module with AddressSanitizer + UBSan into build/asan;

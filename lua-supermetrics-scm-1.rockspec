@@ -2,7 +2,7 @@ rockspec_format = "3.0"
 package = "lua-supermetrics"
 version = "scm-1"
 source = {
-  url = "git+https://example.invalid/lua-supermetrics.git",
+  url = "git+https://github.com/lua-supermetrics/lua-supermetrics.git",
 }
 description = {
   summary = "Fast, safe access to the Supermetrics Hub API (libcurl + lua-cjson)",
@@ -12,6 +12,7 @@ description = {
     retries within one deadline, and connection reuse.
   ]],
   license = "MIT",
+  homepage = "https://github.com/lua-supermetrics/lua-supermetrics",
 }
 dependencies = {
   "lua >= 5.1, < 5.5",
