@@ -87,6 +87,32 @@ static int has_token(const char *s, size_t n, const char *token)
     return 0;
 }
 
+/* Does the comma-separated list s hold any token other than `token`? */
+static int has_token_but(const char *s, size_t n, const char *token)
+{
+    size_t k = strlen(token), i = 0;
+    while (i < n) {
+        size_t start, end, j;
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+            i++;
+        start = i;
+        while (i < n && s[i] != ',')
+            i++;
+        end = i;
+        while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+            end--;
+        if (end == start)
+            continue;
+        if (end - start != k)
+            return 1;
+        for (j = 0; j < k && lower((unsigned char)s[start + j]) == token[j]; j++) {
+        }
+        if (j != k)
+            return 1;
+    }
+    return 0;
+}
+
 /* "HTTP/1.x NNN[ reason]": sets status and the version's keep-alive
  * default. Returns 0, or -1 when the line is not one. */
 static int status_line(sm_http1 *p, const char *s, size_t n)
@@ -99,6 +125,7 @@ static int status_line(sm_http1 *p, const char *s, size_t n)
         return -1;
     p->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
     p->keep_alive = s[7] == '1';
+    p->http10 = s[7] == '0';
     return 0;
 }
 
@@ -110,6 +137,10 @@ static int content_length(const char *v, size_t n, unsigned long long *cl)
     size_t i;
     if (n == 0)
         return -1;
+    while (n > 1 && v[0] == '0') { /* leading zeros say nothing */
+        v++;
+        n--;
+    }
     for (i = 0; i < n; i++) {
         if (v[i] < '0' || v[i] > '9')
             return -1;
@@ -151,8 +182,9 @@ static int headers_done(sm_http1 *p, int flags)
                         "the response uses a transfer coding other than "
                         "chunked");
         /* Both framings at once: chunked wins, and the connection is not
-         * trusted with another request (RFC 9112, 6.3). */
-        if (cl != CL_NONE)
+         * trusted with another request (RFC 9112, 6.3); chunked in an
+         * HTTP/1.0 response is faulty framing too (6.1). */
+        if (cl != CL_NONE || p->http10)
             p->keep_alive = 0;
         p->state = ST_CHUNK_SIZE;
         return p->result;
@@ -225,7 +257,7 @@ static int line(sm_http1 *p, const char *s, size_t n, time_t now)
             if (has_token(v, vn, "keep-alive"))
                 *flags |= F_KEEP_ALIVE;
         } else if (field(s, n, "content-encoding:", &v, &vn)) {
-            if (vn > 0 && !has_token(v, vn, "identity"))
+            if (has_token_but(v, vn, "identity"))
                 *flags |= F_ENCODED;
         } else {
             sm_meta_header(p->meta, s, n, now);
@@ -298,6 +330,7 @@ void sm_http1_start(sm_http1 *p, sm_meta *meta, sm_buffer *body)
     p->why = NULL;
     p->status = 0;
     p->keep_alive = 0;
+    p->http10 = 0;
     p->head_flags = 0;
     p->until_close = 0;
     p->content_length = CL_NONE;
@@ -331,13 +364,18 @@ int sm_http1_feed(sm_http1 *p, const char *data, size_t n, time_t now)
         if (is_line_state(p->state)) {
             const char *nl = memchr(data, '\n', avail);
             size_t take = nl ? (size_t)(nl - data) + 1 : avail;
-            int in_head = p->state == ST_STATUS || p->state == ST_HEADERS;
+            /* Trailers count too: a server must not stream them forever. */
+            int in_head = p->state == ST_STATUS || p->state == ST_HEADERS ||
+                          p->state == ST_TRAILERS;
             if (in_head) {
                 p->header_bytes += take;
                 if (p->header_bytes > SM_HTTP1_HEADERS_MAX)
                     return fail(p, SM_HTTP1_BROKEN,
                                 "the response headers are too large");
             }
+            /* The same limit whether the line arrives whole or in pieces. */
+            if (take > SM_HTTP1_LINE_MAX - p->line.len)
+                return fail(p, SM_HTTP1_BROKEN, "a response line is too long");
             if (nl != NULL && p->line.len == 0) {
                 line(p, data, take, now); /* whole line in the input */
             } else if (sm_buffer_append(&p->line, data, take) != 0) {

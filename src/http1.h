@@ -45,6 +45,7 @@ typedef struct sm_http1 {
     const char *why;     /* static text for a failure, else NULL */
     long status;         /* of the final response, 0 until its line */
     int keep_alive;      /* the connection may carry another request */
+    int http10;          /* the response is HTTP/1.0 */
     int head_flags;      /* framing facts from the headers (http1.c) */
     int until_close;     /* the body ends when the peer closes */
     unsigned long long content_length; /* as declared, or ~0 for none */

@@ -13,6 +13,11 @@ trap sm_stop_servers EXIT
 
 passed=0
 failed=0
+skipped=() # what this machine lacks; named again at the end
+skip() {
+    echo "skipped: $1"
+    skipped+=("$1")
+}
 
 # One whole-project check counted as one test; its output shows on failure.
 check() {
@@ -57,7 +62,7 @@ for v in ${SM_LUA_VERSIONS:-5.4 5.1 5.2 5.3 luajit}; do
     if [ "$v" = luajit ]; then interp=luajit pc=luajit name=luajit; else interp=lua$v pc=lua$v name=lua$v; fi
     if ! command -v "$interp" >/dev/null 2>&1 || ! pkg-config --exists "$pc"; then
         [ "$v" = 5.4 ] && { echo "FAILED: Lua 5.4 is missing"; failed=$((failed + 1)); }
-        echo "skipped: Lua $v (no $interp or no headers)"
+        skip "Lua $v (no $interp or no headers)"
         continue
     fi
     if ! make -s LUA="$v" >"$ROOT/tests/tmp/build-$name.log" 2>&1; then
@@ -70,7 +75,7 @@ for v in ${SM_LUA_VERSIONS:-5.4 5.1 5.2 5.3 luajit}; do
     openresty=0
     if [ "$v" = 5.4 ]; then
         if ! pkg-config --exists luajit; then
-            echo "skipped: OpenResty specs (no LuaJIT headers: libluajit2-5.1-dev)"
+            skip "OpenResty specs (no LuaJIT headers: libluajit2-5.1-dev)"
         elif sm_start_openresty; then
             openresty=1
         else
@@ -92,11 +97,16 @@ if command -v ldoc >/dev/null 2>&1; then
     check docs-current bash -c 'rm -rf tests/tmp/docs && ldoc -c config.ld -d tests/tmp/docs . &&
         diff -r -I "Last updated" docs tests/tmp/docs'
 fi
-if command -v luarocks >/dev/null 2>&1; then
+if command -v luarocks >/dev/null 2>&1 && command -v zip >/dev/null 2>&1; then
     check luarocks-lint luarocks lint lua-supermetrics-scm-1.rockspec
+    # make dist, then the README's install lines for 5.4, 5.1 and LuaJIT.
+    check rock-install tests/rock.sh "$HUB_DIR/env"
+    check dist-lint bash -c 'luarocks lint dist/lua-supermetrics-*-1.rockspec' 
     for v in 5.4 5.1; do
         command -v "lua$v" >/dev/null 2>&1 && check "luarocks-make-$v" tests/luarocks.sh "$v" "$HUB_DIR/env"
     done
+else
+    skip "LuaRocks install checks (no luarocks or zip)"
 fi
 if command -v clang >/dev/null 2>&1; then
     check clang-build make -s CC=clang BUILD="$ROOT/tests/tmp/clang-build" "$ROOT/tests/tmp/clang-build/supermetrics/core.so"
@@ -125,13 +135,13 @@ if command -v clang >/dev/null 2>&1 && [ -f "$asan_runtime" ]; then
     check tsan-threads tests/c/check.sh threads "$HUB_DIR/env"
     sed 's/^/  /' "$ROOT/tests/tmp/check-wipe.log" "$ROOT/tests/tmp/check-tsan-threads.log"
 else
-    echo "skipped: ASan/UBSan suite, fuzzing, wipe and TSan drivers (no clang or libclang-rt-dev)"
+    skip "ASan/UBSan suite, fuzzing, wipe and TSan drivers (no clang or libclang-rt-dev)"
 fi
 for tool in cppcheck clang-tidy; do
     if command -v "$tool" >/dev/null 2>&1; then
         check "$tool" tests/static.sh "$tool"
     else
-        echo "skipped: $tool (not installed)"
+        skip "$tool (not installed)"
     fi
 done
 # The wipe driver is built with gcc above; clang must build it too.
@@ -150,5 +160,10 @@ no_strays() {
 }
 check no-stray-servers no_strays
 
+if [ ${#skipped[@]} -gt 0 ]; then
+    echo "Not tested on this machine:"
+    printf '  %s\n' "${skipped[@]}"
+    echo "Add what they need with: sudo tests/deps.sh ci   (then make test again)"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -175,7 +175,7 @@ static void check_base_url(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     memset(&c, 0, sizeof c);
-    if (set_base_url(&c, s, &is_http) == NULL) {
+    if (set_base_url(&c, s, "lua-supermetrics/fuzz", &is_http) == NULL) {
         FUZZ_ASSERT(c.base_url != NULL && strlen(c.base_url) == c.base_len);
         FUZZ_ASSERT(c.base_len == 0 || c.base_url[c.base_len - 1] != '/');
         FUZZ_ASSERT(strchr(c.base_url, '?') == NULL &&
@@ -190,6 +190,9 @@ static void check_base_url(const uint8_t *data, size_t size)
         FUZZ_ASSERT(c.base_url == NULL);
     }
     free(c.base_url);
+    free(c.host);
+    free(c.prefix);
+    free(c.head_fields);
     free(s);
 }
 
