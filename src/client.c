@@ -216,7 +216,6 @@ static const char *set_parts(sm_client *c, CURLU *u, const char *host,
                               "Accept: application/json\r\n";
     char *port = NULL, *path = NULL;
     const char *why = NULL;
-    size_t n;
     int explicit_port = curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK;
     if (!explicit_port &&
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
@@ -224,8 +223,8 @@ static const char *set_parts(sm_client *c, CURLU *u, const char *host,
     else if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
         why = "has no path";
     if (why == NULL) {
+        size_t n = strlen(path);
         c->port = strtol(port, NULL, 10);
-        n = strlen(path);
         while (n > 0 && path[n - 1] == '/')
             n--;
         c->prefix = copy(path, n);

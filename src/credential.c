@@ -64,18 +64,27 @@ void sm_wipe_free(char *p, size_t n)
 
 static int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
+/* How many bytes from s[0..n) match secret from its start, case aside. */
+static size_t common_prefix(const char *s, size_t n, const char *secret)
+{
+    size_t k = 0;
+    while (k < n && secret[k] != '\0' &&
+           fold((unsigned char)s[k]) == fold((unsigned char)secret[k]))
+        k++;
+    return k;
+}
+
 size_t sm_secret_find(const char *s, size_t n, const char *secret,
                       size_t *len)
 {
-    size_t m = secret ? strlen(secret) : 0, need, i, k;
-    if (m == 0)
+    size_t need, i;
+    if (secret == NULL || secret[0] == '\0')
         return n;
-    need = m < SM_SECRET_PREFIX ? m : SM_SECRET_PREFIX;
+    need = strlen(secret);
+    if (need > SM_SECRET_PREFIX)
+        need = SM_SECRET_PREFIX;
     for (i = 0; i + need <= n; i++) {
-        for (k = 0; k < m && i + k < n &&
-                    fold((unsigned char)s[i + k]) == fold((unsigned char)secret[k]);
-             k++) {
-        }
+        size_t k = common_prefix(s + i, n - i, secret);
         if (k >= need) {
             *len = k;
             return i;

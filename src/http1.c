@@ -37,80 +37,41 @@ static int finish(sm_http1 *p)
 
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-/* Case-insensitive: does line start with name (lowercase, with ':')? Sets
- * *v, *vn to the value without blanks and line end. */
-static int field(const char *line, size_t n, const char *name, const char **v,
-                 size_t *vn)
+/* Looks through the comma-separated list s for token (lowercase): sets
+ * *has when it is there and *other when any other token is. */
+static void scan_tokens(const char *s, size_t n, const char *token, int *has,
+                        int *other)
 {
-    size_t k = strlen(name), i;
-    if (n < k)
-        return 0;
-    for (i = 0; i < k; i++)
-        if (lower((unsigned char)line[i]) != name[i])
-            return 0;
-    line += k;
-    n -= k;
-    while (n > 0 && (*line == ' ' || *line == '\t')) {
-        line++;
-        n--;
+    size_t k = strlen(token), i = 0;
+    *has = *other = 0;
+    while (i < n) {
+        size_t start, end;
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+            i++;
+        start = i;
+        while (i < n && s[i] != ',')
+            i++;
+        end = i;
+        while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+            end--;
+        if (end > start) {
+            size_t j = 0;
+            while (j < k && end - start == k &&
+                   lower((unsigned char)s[start + j]) == token[j])
+                j++;
+            if (j == k && end - start == k)
+                *has = 1;
+            else
+                *other = 1;
+        }
     }
-    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n' ||
-                     line[n - 1] == ' ' || line[n - 1] == '\t'))
-        n--;
-    *v = line;
-    *vn = n;
-    return 1;
 }
 
-/* Does the comma-separated list s contain token (lowercase)? */
 static int has_token(const char *s, size_t n, const char *token)
 {
-    size_t k = strlen(token), i = 0;
-    while (i < n) {
-        size_t start, end, j;
-        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
-            i++;
-        start = i;
-        while (i < n && s[i] != ',')
-            i++;
-        end = i;
-        while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
-            end--;
-        if (end - start == k) {
-            for (j = 0; j < k && lower((unsigned char)s[start + j]) == token[j];
-                 j++) {
-            }
-            if (j == k)
-                return 1;
-        }
-    }
-    return 0;
-}
-
-/* Does the comma-separated list s hold any token other than `token`? */
-static int has_token_but(const char *s, size_t n, const char *token)
-{
-    size_t k = strlen(token), i = 0;
-    while (i < n) {
-        size_t start, end, j;
-        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
-            i++;
-        start = i;
-        while (i < n && s[i] != ',')
-            i++;
-        end = i;
-        while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
-            end--;
-        if (end == start)
-            continue;
-        if (end - start != k)
-            return 1;
-        for (j = 0; j < k && lower((unsigned char)s[start + j]) == token[j]; j++) {
-        }
-        if (j != k)
-            return 1;
-    }
-    return 0;
+    int has, other;
+    scan_tokens(s, n, token, &has, &other);
+    return has;
 }
 
 /* "HTTP/1.x NNN[ reason]": sets status and the version's keep-alive
@@ -239,25 +200,28 @@ static int line(sm_http1 *p, const char *s, size_t n, time_t now)
         if (s[0] == ' ' || s[0] == '\t')
             return fail(p, SM_HTTP1_BROKEN, "the response has a folded header "
                                             "line");
-        if (field(s, n, "content-length:", &v, &vn)) {
+        if (sm_header_value(s, n, "content-length:", &v, &vn)) {
             if (content_length(v, vn, &p->content_length) != 0)
                 return fail(p, SM_HTTP1_BROKEN, "the response has an invalid "
                                                 "Content-Length");
-        } else if (field(s, n, "transfer-encoding:", &v, &vn)) {
+        } else if (sm_header_value(s, n, "transfer-encoding:", &v, &vn)) {
+            int chunked, other;
+            scan_tokens(v, vn, "chunked", &chunked, &other);
             *flags |= F_TE;
-            if (has_token(v, vn, "chunked"))
+            if (chunked)
                 *flags |= F_CHUNKED;
-            /* chunked must come last and alone; anything else we cannot
-             * undo. */
-            if (!(vn == 7 && has_token(v, vn, "chunked")))
+            /* chunked alone: any other coding we could not undo. */
+            if (other)
                 *flags |= F_OTHER_CODING;
-        } else if (field(s, n, "connection:", &v, &vn)) {
+        } else if (sm_header_value(s, n, "connection:", &v, &vn)) {
             if (has_token(v, vn, "close"))
                 *flags |= F_CLOSE;
             if (has_token(v, vn, "keep-alive"))
                 *flags |= F_KEEP_ALIVE;
-        } else if (field(s, n, "content-encoding:", &v, &vn)) {
-            if (has_token_but(v, vn, "identity"))
+        } else if (sm_header_value(s, n, "content-encoding:", &v, &vn)) {
+            int identity, other;
+            scan_tokens(v, vn, "identity", &identity, &other);
+            if (other)
                 *flags |= F_ENCODED;
         } else {
             sm_meta_header(p->meta, s, n, now);

@@ -13,9 +13,7 @@ void sm_meta_reset(sm_meta *m)
 
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-/* If line starts with name (lowercase, ending in ':'), points *v / *vn at the
- * value without surrounding blanks and returns 1. */
-static int header_value(const char *line, size_t n, const char *name,
+int sm_header_value(const char *line, size_t n, const char *name,
                         const char **v, size_t *vn)
 {
     size_t k = strlen(name), i;
@@ -108,18 +106,18 @@ void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now)
     } else if ((n == 2 && line[0] == '\r' && line[1] == '\n') ||
                (n == 1 && line[0] == '\n')) {
         m->headers_done = 1;
-    } else if (header_value(line, n, "x-request-id:", &v, &vn)) {
+    } else if (sm_header_value(line, n, "x-request-id:", &v, &vn)) {
         if (sm_valid_request_id(v, vn)) {
             memcpy(m->request_id, v, vn);
             m->request_id[vn] = '\0';
         }
-    } else if (header_value(line, n, "retry-after:", &v, &vn)) {
+    } else if (sm_header_value(line, n, "retry-after:", &v, &vn)) {
         if (sm_parse_retry_after(v, vn, now, &wait) == 0)
             m->retry_after = wait;
-    } else if (header_value(line, n, "x-ratelimit-limit:", &v, &vn)) {
+    } else if (sm_header_value(line, n, "x-ratelimit-limit:", &v, &vn)) {
         if (parse_count(v, vn, &count) == 0)
             m->rate_limit = count;
-    } else if (header_value(line, n, "x-ratelimit-remaining:", &v, &vn)) {
+    } else if (sm_header_value(line, n, "x-ratelimit-remaining:", &v, &vn)) {
         if (parse_count(v, vn, &count) == 0)
             m->rate_remaining = count;
     }

@@ -25,6 +25,12 @@ typedef struct sm_meta {
 
 void sm_meta_reset(sm_meta *m);
 
+/* If the header line (n bytes, CRLF or not) starts with name (lowercase,
+ * ending in ':'), case aside, points *v / *vn at the value without
+ * surrounding blanks and returns 1; else returns 0. */
+int sm_header_value(const char *line, size_t n, const char *name,
+                    const char **v, size_t *vn);
+
 /* Feeds one header line as libcurl delivers it (CRLF included). A status
  * line starts a new response (after a 1xx) and resets m; the blank line
  * that ends the headers sets headers_done. now: time(NULL). */

@@ -96,8 +96,13 @@ local function exchange(client, ep, x, head, deadline)
   end
   local reused = sock:getreusedtimes()
   if ep.https and reused == 0 then
-    local session
-    session, err = sock:sslhandshake(client._tls_session, ep.server_name, true)
+    -- lua-resty-core 0.1.25 raises ("assertion failed!") instead of
+    -- returning nil, err for some failed verifications: both are failures.
+    local raised, session
+    raised, session, err = pcall(sock.sslhandshake, sock, client._tls_session, ep.server_name, true)
+    if not raised then
+      session, err = nil, session
+    end
     if not session then
       sock:close()
       if err == "timeout" then
