@@ -126,8 +126,9 @@ function support.fork_module()
   local dir = "tests/tmp/fork-" .. pc
   local so = dir .. "/sm_test_fork.so"
   -- Without the sanitizer run's preloaded runtime: the compiler is not ours.
-  local code, _, err = support.run("mkdir -p " .. dir .. " && env -u LD_PRELOAD cc -std=c99 -D_POSIX_C_SOURCE=200809L -Wall "
-    .. "-Werror -shared -fPIC $(pkg-config --cflags " .. pc .. ") tests/tools/fork.c -o " .. so)
+  local code, _, err = support.run("mkdir -p " .. dir .. " && env -u LD_PRELOAD cc -std=c99 "
+    .. "-D_POSIX_C_SOURCE=200809L -Wall -Werror -shared -fPIC $(pkg-config --cflags " .. pc .. ") "
+    .. "tests/tools/fork.c -o " .. so)
   assert(code == 0, "could not build the fork module: " .. err)
   return assert(package.loadlib(so, "luaopen_sm_test_fork"))()
 end
