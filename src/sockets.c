@@ -30,6 +30,8 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
     fd = socket(address->family, address->socktype, address->protocol);
     if (fd < 0)
         return CURL_SOCKET_BAD;
+    if (s->n == 0)
+        s->pid = getpid(); /* an empty set belongs to whoever fills it */
     s->fds[s->n++] = fd;
     return fd;
 }
@@ -60,7 +62,13 @@ CURLcode sm_sockets_attach(sm_sockets *s, CURL *easy)
     return CURLE_OK;
 }
 
-int sm_sockets_forked(const sm_sockets *s) { return getpid() != s->pid; }
+/* With no socket open there is nothing to share with a parent (and no
+ * system call on the hot path of clients that hold none, such as those on
+ * nginx's cosockets). */
+int sm_sockets_forked(const sm_sockets *s)
+{
+    return s->n > 0 && getpid() != s->pid;
+}
 
 int sm_sockets_disown(sm_sockets *s)
 {

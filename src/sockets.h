@@ -29,7 +29,8 @@ void sm_sockets_init(sm_sockets *s);
  * curl_easy_duphandle keep doing so). */
 CURLcode sm_sockets_attach(sm_sockets *s, CURL *easy);
 
-/* True in a process other than the one that opened the sockets. */
+/* True in a process other than the one that opened the sockets, while
+ * any is open. */
 int sm_sockets_forked(const sm_sockets *s);
 
 /* In a forked process: points every descriptor of s at /dev/null (this
