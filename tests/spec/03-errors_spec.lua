@@ -215,6 +215,14 @@ describe("a server that quotes the credential back", function()
 end)
 
 describe("error values", function()
+  it("concatenate as their one line, on either side of ..", function()
+    local err = status_error("404")
+    assert.are.equal("failed: " .. tostring(err), "failed: " .. err)
+    assert.are.equal(tostring(err) .. "!", err .. "!")
+    assert.are.equal("1: " .. tostring(err), 1 .. ": " .. err)
+    assert.has_error(function() return {} .. err end)
+  end)
+
   it("print as one line with code, status, message and request id", function()
     local err = status_error("404")
     assert.are.equal("supermetrics: NOT_FOUND (HTTP 404): Status 404 from the stand-in. "

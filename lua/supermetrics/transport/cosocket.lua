@@ -16,7 +16,7 @@ local monotonic = core.monotonic
 local invalid = errors.invalid
 local ceil, min = math.ceil, math.min
 
-local cosocket = { name = "nginx cosockets" }
+local cosocket = {}
 
 --- True in nginx's own Lua VM (a request, a timer, init_by_lua...), false
 -- elsewhere.

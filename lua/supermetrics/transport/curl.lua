@@ -9,7 +9,6 @@ local core = require "supermetrics.core"
 local monotonic, sleep = core.monotonic, core.sleep
 
 local curl = {
-  name = "libcurl",
   --- Waits seconds, blocking the calling thread.
   sleep = sleep,
   --- The common call can be made in one C call (handle:get_log).
