@@ -11,6 +11,8 @@ local core = require "supermetrics.core"
 local cosocket = require "supermetrics.transport.cosocket"
 local curl = require "supermetrics.transport.curl"
 local errors = require "supermetrics.errors"
+local follow = require "supermetrics.follow"
+local logtime = require "supermetrics.logtime"
 local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
 
@@ -177,6 +179,39 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
   return paging.iterator(function(limit, before)
     return paging.entries(self:_get(logs_path(team_id, connector_identifier, limit, before), true))
   end, page_size, opts.before)
+end
+
+local FOLLOW_OPTIONS = { since = true, interval = true }
+
+--- Follows a connector's log as it grows.
+-- First yields the entries newer than `since` (oldest first; with no
+-- `since`, none), then polls every `interval` seconds and yields each new
+-- entry once, oldest first, until the loop breaks. It pages back as far as
+-- needed when many entries arrived between two polls, waits longer while
+-- the rate limit runs low or the server asks to (Retry-After), and keeps
+-- following through failures that retries may cure; others raise.
+-- @param team_id as for `get_connector_log`
+-- @param connector_identifier as for `get_connector_log`
+-- @param[opt] opts `{ since = "2025-06-01T00:00:00Z", interval = 2 }`
+-- @return an endless iterator for a generic `for`
+-- @raise a `supermetrics.Error` value
+function Client:follow_connector_logs(team_id, connector_identifier, opts)
+  opts = options.call(opts, "follow_connector_logs", FOLLOW_OPTIONS)
+  local interval = opts.interval or follow.DEFAULT_INTERVAL
+  if type(interval) ~= "number" or not (interval >= 0.01 and interval <= 3600) then
+    invalid("follow_connector_logs: interval must be a number of seconds from 0.01 to 3600")
+  end
+  -- Checks every argument now, before any traffic.
+  logs_path(team_id, connector_identifier, nil, opts.since)
+  if opts.since ~= nil and not logtime.parse(opts.since) then
+    invalid("follow_connector_logs: since must be an ISO 8601 date or date-time such as 2025-06-01T00:00:00Z")
+  end
+  return follow.iterator(function(limit, before)
+    local body, info = self:_get(logs_path(team_id, connector_identifier, limit, before), true)
+    return paging.entries(body, info), info
+  end, function(seconds)
+    self._transport.sleep(seconds)
+  end, opts.since, interval)
 end
 
 local BATCH_OPTIONS = { concurrency = true }

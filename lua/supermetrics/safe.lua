@@ -70,13 +70,10 @@ local function failing(err)
   end
 end
 
---- `client:each_connector_log(...)`: an iterator. When the arguments are
--- bad, or fetching a page fails, the iterator returns `false, err` once (so
--- a generic `for entry, err in ...` sees it), then ends. With bad arguments
--- the error is also the second value returned here.
-function SafeClient:each_connector_log(...)
-  local c = self._client
-  local it, err = settle(pcall(c.each_connector_log, c, ...))
+-- The safe form of an iterating method: bad arguments and a failing page
+-- come out of the iterator as `false, err` once, then it ends.
+local function safe_iterator(c, method, ...)
+  local it, err = settle(pcall(c[method], c, ...))
   if not it then
     return failing(err), err
   end
@@ -92,6 +89,19 @@ function SafeClient:each_connector_log(...)
     end
     return entry
   end
+end
+
+--- `client:each_connector_log(...)`: an iterator. When the arguments are
+-- bad, or fetching a page fails, the iterator returns `false, err` once (so
+-- a generic `for entry, err in ...` sees it), then ends. With bad arguments
+-- the error is also the second value returned here.
+function SafeClient:each_connector_log(...)
+  return safe_iterator(self._client, "each_connector_log", ...)
+end
+
+--- `client:follow_connector_logs(...)`: the same, for following.
+function SafeClient:follow_connector_logs(...)
+  return safe_iterator(self._client, "follow_connector_logs", ...)
 end
 
 --- Releases the client now; safe to call twice.

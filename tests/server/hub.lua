@@ -209,6 +209,7 @@ end
 ---------------------------------------------------------------------------
 
 local scenarios = {}
+local live_add -- the live-<nonce> connector (list endpoint, below)
 
 function scenarios.echo(log_id, team_id)
     if log_id == "redirected" then
@@ -616,6 +617,35 @@ local function list_page(entries, args, mode)
     return send_logs(page)
 end
 
+-- live-<nonce>: a log that grows while a client follows it. The list route
+-- serves its entries L1..Ln newest first (three per second, on adjacent
+-- seconds, before inclusive); GET .../connectors/live-<nonce>/logs/add-<k>
+-- appends k entries and answers the new count.
+local LIVE_BASE = 1748736000 -- 2025-06-01T00:00:00Z
+local function live_entry(i)
+    local entry = seed_fields("L" .. i)
+    entry.log_time = os.date("!%Y-%m-%dT%H:%M:%SZ", LIVE_BASE + math.floor((i - 1) / 3))
+    return entry
+end
+
+local function live_list(nonce, args)
+    local n = DICT:get("live_" .. nonce) or 0
+    local entries = {}
+    for i = n, 1, -1 do
+        entries[#entries + 1] = live_entry(i)
+    end
+    return list_page(entries, args, "incl")
+end
+
+function live_add(nonce, log_id)
+    local k = tonumber(log_id:match("^add%-(%d+)$"))
+    if not k then
+        return bad_scenario(log_id)
+    end
+    local n = DICT:incr("live_" .. nonce, k, 0)
+    return send_json(200, '{"id":"added","count":' .. n .. '}')
+end
+
 local LIST_BODIES = {
     ["listbad-nolist"] = '{"items":[]}',
     ["listbad-noarray"] = '{"logs":{"a":1}}',
@@ -638,6 +668,18 @@ local function handle_list(connector)
         local code = tonumber(connector:match("%d+"))
         return send_error(code, CANONICAL[code] or ("HTTP_" .. code), "List failed with " .. code .. ".",
             "req_list_" .. code)
+    end
+    local live = connector:match("^live%-(%w+)$")
+    if live then
+        return live_list(live, args)
+    end
+    -- flaky-<nonce>-<n>: the first n list requests get 503, then 10 entries.
+    local flaky, failures = connector:match("^flaky%-(%w+)%-(%d+)$")
+    if flaky then
+        if DICT:incr("flaky_" .. flaky, 1, 0) <= tonumber(failures) then
+            return send_error(503, "SERVICE_UNAVAILABLE", "Flaky list.", "req_flaky")
+        end
+        return list_page(dataset(10, 1), args, "incl")
     end
     local n, group, opts = connector:match("^paged%-(%d+)%-(%d+)(.*)$")
     if n then
@@ -680,6 +722,10 @@ function M.handle()
     connector = decode_segment(connector)
     if connector ~= "stats" and not authorized(ngx.var.http_authorization) then
         return send_error(401, "UNAUTHORIZED", "Authentication is required.", "req_unauthorized01")
+    end
+    local live = connector:match("^live%-(%w+)$")
+    if live then
+        return live_add(live, decode_segment(log_id))
     end
     local scenario = scenarios[connector]
     if scenario then

@@ -67,11 +67,19 @@ function support.stats()
   return s
 end
 
---- A name unique to this run, for stand-in scenarios that count requests.
+--- A name unique to this run, for stand-in scenarios that count requests
+-- (the stand-in outlives a busted run: runs under other Luas must not
+-- share names, even within one second).
 local serial = 0
+local process = (function()
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local bytes = f:read(4)
+  f:close()
+  return (bytes:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end)()
 function support.nonce()
   serial = serial + 1
-  return string.format("n%d%d", os.time(), serial)
+  return string.format("n%d%sx%d", os.time(), process, serial)
 end
 
 support.now = require("supermetrics.core").monotonic

@@ -1,0 +1,113 @@
+-- follow_connector_logs against a log that grows while it is followed: the
+-- stand-in's live-<nonce> connector holds L1..Ln (three per second) and
+-- .../logs/add-<k> appends k. Entries are added between two steps of the
+-- loop; the iterator's own polling interval is the only wait.
+local supermetrics = require "supermetrics"
+local safe = require "supermetrics.safe"
+local support = require "tests.spec.support"
+
+local function add(client, nonce, k)
+  return client:get_connector_log(1, "live-" .. nonce, "add-" .. k).count
+end
+
+-- The next n ids the iterator yields.
+local function take(it, n)
+  local out = {}
+  for i = 1, n do
+    out[i] = it().id
+  end
+  return out
+end
+
+local function ids(from, to)
+  local out = {}
+  for i = from, to do out[#out + 1] = "L" .. i end
+  return out
+end
+
+describe("follow_connector_logs", function()
+  local client, polls
+  before_each(function()
+    polls = 0
+    client = support.client { on_response = function(e)
+      if e.path:find("/logs?", 1, true) or e.path:find("/logs$") then polls = polls + 1 end
+    end }
+  end)
+  after_each(function() client:close() end)
+
+  it("yields the entries newer than since, oldest first, then each new one once", function()
+    local nonce = support.nonce()
+    add(client, nonce, 10) -- L1..L10: 00:00:00 (L1-L3), :01 (L4-L6), :02 (L7-L9), :03 (L10)
+    local it = client:follow_connector_logs(1, "live-" .. nonce,
+      { since = "2025-06-01T00:00:01Z", interval = 0.01 })
+    assert.are.same(ids(7, 10), take(it, 4))
+    add(client, nonce, 5)
+    assert.are.same(ids(11, 15), take(it, 5))
+    add(client, nonce, 1)
+    assert.are.same({ "L16" }, take(it, 1))
+  end)
+
+  it("starts from now without since", function()
+    local nonce = support.nonce()
+    add(client, nonce, 8)
+    -- The first poll learns where "now" is; an entry added right after it
+    -- (from the on_response hook) is the first one yielded.
+    local added = false
+    local c = support.client { on_response = function(e)
+      if not added and e.path:find("/logs?", 1, true) then
+        added = true
+        add(client, nonce, 1)
+      end
+    end }
+    local it = c:follow_connector_logs(1, "live-" .. nonce, { interval = 0.01 })
+    assert.are.equal("L9", it().id)
+    add(client, nonce, 1)
+    assert.are.equal("L10", it().id)
+    c:close()
+  end)
+
+  it("gets every one of 2,000 entries added between two polls, once, in order", function()
+    local nonce = support.nonce()
+    add(client, nonce, 5)
+    local it = client:follow_connector_logs(1, "live-" .. nonce, { since = "2020-01-01", interval = 0.01 })
+    assert.are.same(ids(1, 5), take(it, 5))
+    add(client, nonce, 2000)
+    polls = 0
+    assert.are.same(ids(6, 2005), take(it, 2000))
+    assert.is_true(polls >= 20, "paged back with " .. polls .. " requests") -- pages of 100
+    add(client, nonce, 2)
+    assert.are.same(ids(2006, 2007), take(it, 2))
+  end)
+
+  it("keeps following through a transient failure and raises a lasting one", function()
+    local failures = 0
+    local c = support.client { max_retries = 0, on_response = function(e)
+      if e.error_code then failures = failures + 1 end
+    end }
+    local it = c:follow_connector_logs(1, "flaky-" .. support.nonce() .. "-3", { since = "2020-01-01",
+      interval = 0.01 })
+    assert.are.equal("e10", it().id) -- oldest first
+    assert.are.equal(3, failures)
+    c:close()
+    local failing = supermetrics.new { api_key = support.KEY, base_url = support.HTTP, max_retries = 0 }
+    local lasting = failing:follow_connector_logs(1, "status-404", { since = "2020-01-01", interval = 0.01 })
+    local err = support.catch(lasting)
+    assert.are.equal("NOT_FOUND", err.code)
+    local s = assert(safe.new { api_key = support.KEY, base_url = support.HTTP })
+    local got = {}
+    for entry, e in s:follow_connector_logs(1, "status-404", { since = "2020-01-01", interval = 0.01 }) do
+      got[#got + 1] = { entry, e and e.code }
+    end
+    assert.are.same({ { false, "NOT_FOUND" } }, got)
+    failing:close()
+    s:close()
+  end)
+
+  it("refuses bad options before any traffic", function()
+    for _, opts in ipairs { { interval = 0 }, { interval = "1" }, { since = "yesterday" }, { since = 5 },
+      { every = 1 } } do
+      local err = support.catch(client.follow_connector_logs, client, 1, "live-x", opts)
+      assert.are.equal("INVALID_ARGUMENT", err.code)
+    end
+  end)
+end)
