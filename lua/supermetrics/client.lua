@@ -144,6 +144,12 @@ function Client:get_connector_log(team_id, connector_identifier, log_id)
   return (self:_get(path, false, nil, nil, true))
 end
 
+-- One page of the list route: its entries (shaped) and the response info.
+local function fetch_page(client, team_id, connector_identifier, limit, before)
+  local body, info = client:_get(logs_path(team_id, connector_identifier, limit, before), true)
+  return paging.entries(body, info), info
+end
+
 local LIST_OPTIONS = { limit = true, before = true }
 
 --- Fetches one page of log entries, newest first.
@@ -154,8 +160,7 @@ local LIST_OPTIONS = { limit = true, before = true }
 -- @raise a `supermetrics.Error` value
 function Client:list_connector_logs(team_id, connector_identifier, opts)
   opts = options.call(opts, "list_connector_logs", LIST_OPTIONS)
-  local path = logs_path(team_id, connector_identifier, opts.limit, opts.before)
-  return paging.entries(self:_get(path, true))
+  return (fetch_page(self, team_id, connector_identifier, opts.limit, opts.before))
 end
 
 local EACH_OPTIONS = { page_size = true, before = true }
@@ -177,7 +182,7 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
   -- Checks every argument now, before any traffic.
   logs_path(team_id, connector_identifier, page_size, opts.before)
   return paging.iterator(function(limit, before)
-    return paging.entries(self:_get(logs_path(team_id, connector_identifier, limit, before), true))
+    return (fetch_page(self, team_id, connector_identifier, limit, before))
   end, page_size, opts.before)
 end
 
@@ -207,8 +212,7 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
     invalid("follow_connector_logs: since must be an ISO 8601 date or date-time such as 2025-06-01T00:00:00Z")
   end
   return follow.iterator(function(limit, before)
-    local body, info = self:_get(logs_path(team_id, connector_identifier, limit, before), true)
-    return paging.entries(body, info), info
+    return fetch_page(self, team_id, connector_identifier, limit, before)
   end, function(seconds)
     self._transport.sleep(seconds)
   end, opts.since, interval)
