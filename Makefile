@@ -88,10 +88,12 @@ bench:
 install: install-lib install-bin
 
 install-lib: $(SO)
-	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport
+	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport \
+		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli
 	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 	install -m 0644 lua/supermetrics/transport/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport/
+	install -m 0644 lua/supermetrics/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli/
 
 # The command line, run by the interpreter this build is for.
 install-bin:

@@ -12,6 +12,7 @@
 #include "credential.h"
 #include "entry.h"
 #include "errors.h"
+#include "interrupt.h"
 #include "path.h"
 
 /* ---- lifetime ---- */
@@ -371,6 +372,8 @@ static CURLcode configure(sm_client *c, int is_http, const char *ca_file,
     SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
 #undef SET
+    if (rc == CURLE_OK)
+        rc = sm_interrupt_arm(e);
     return rc;
 }
 

@@ -9,6 +9,8 @@
  *   errors.c    the supermetrics.Error type
  */
 #include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "compat.h"
 #include "entry.h"
 #include "errors.h"
+#include "interrupt.h"
 #include "path.h"
 
 /* Nesting deeper than this in a response is refused rather than decoded. */
@@ -46,9 +49,33 @@ static int core_sleep(lua_State *L)
         s = 1e6;
     ts.tv_sec = (time_t)s;
     ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+    /* Cut short by the CLI's Ctrl-C trap (interrupt.c): the caller's loop
+     * must end too, so this raises rather than returning early. */
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        if (sm_interrupted())
+            return luaL_error(L, "interrupted");
     }
+    if (sm_interrupted())
+        return luaL_error(L, "interrupted");
     return 0;
+}
+
+/* file_mode(path) -> permission bits, "file" | "directory" | "other"; or
+ * nil, message: what the CLI says about a key file before reading it. */
+static int core_file_mode(lua_State *L)
+{
+    struct stat st;
+    const char *path = luaL_checkstring(L, 1);
+    if (stat(path, &st) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+    lua_pushstring(L, S_ISREG(st.st_mode)   ? "file"
+                      : S_ISDIR(st.st_mode) ? "directory"
+                                            : "other");
+    return 2;
 }
 
 /* isatty(fd) -> boolean: whether fd is a terminal (the CLI's progress). */
@@ -87,6 +114,9 @@ int luaopen_supermetrics_core(lua_State *L)
         {"monotonic", core_monotonic},
         {"sleep", core_sleep},
         {"isatty", core_isatty},
+        {"file_mode", core_file_mode},
+        {"trap_interrupt", sm_lua_trap_interrupt},
+        {"interrupted", sm_lua_interrupted},
         {NULL, NULL},
     };
     int json;

@@ -1,45 +1,74 @@
---- The `supermetrics-logs` command line: get, list and fetch log entries
--- as JSON, NDJSON or an aligned table. `bin/supermetrics-logs` runs
--- `cli.main(arg)` and exits with what it returns.
+--- The `supermetrics-logs` command line: get, list, fetch and tail (follow)
+-- log entries as JSON, NDJSON, a table or CSV. `bin/supermetrics-logs`
+-- runs `cli.run(arg)` and exits with what it returns.
 -- @module supermetrics.cli
 
-local cjson = require "cjson"
 local core = require "supermetrics.core"
 local supermetrics = require "supermetrics"
+local args = require "supermetrics.cli.args"
+local filter = require "supermetrics.cli.filter"
+local logtime = require "supermetrics.logtime"
+local output = require "supermetrics.cli.output"
 
 local cli = {}
 
 cli.USAGE = [[
 Usage: supermetrics-logs [options] get TEAM CONNECTOR LOG
-       supermetrics-logs [options] list TEAM CONNECTOR [--limit N] [--before TIME] [--all]
+       supermetrics-logs [options] list TEAM CONNECTOR [--all] [--limit N]
+                         [--since WHEN] [--until WHEN]
        supermetrics-logs [options] fetch TEAM CONNECTOR LOG...
+       supermetrics-logs [options] tail TEAM CONNECTOR [--since WHEN | -n N]
+                         [--follow] [--interval DURATION]
        (after "--" every argument is taken as is, for ids that start with "-")
 
-Options:
-  --format json|ndjson|table  output format (default json)
-  --key-file FILE             read the credential from FILE (else SUPERMETRICS_API_KEY)
-  --base-url URL              API base URL (else SUPERMETRICS_BASE_URL, else the real API)
-  --ca-file FILE              PEM bundle to trust (else SUPERMETRICS_CA_FILE, else the system)
-  --timeout SECONDS           deadline of each call, retries included (default 30)
+Output:
+  --format json|ndjson|table|csv  default json; csv is RFC 4180 with a header row
+  --fields id,status,...      columns to print, in order (dot paths reach nested values)
+  --no-color                  no color in tables (also: NO_COLOR set)
+  -v, --verbose               each HTTP request on stderr (method, path, status,
+                              request id, attempt, time)
+  -q, --quiet                 nothing on stderr but errors
+Filters (list, fetch, tail):
+  --status 5xx|404|400-499    only these statuses (comma-separated, repeatable)
+  --event GLOB                only events matching GLOB (* ? [a-z]; repeatable)
+  --since WHEN, --until WHEN  list, tail: only entries at or after / at or before
+                              WHEN: ISO 8601 (2025-06-01T12:00:00Z) or a duration
+                              back from now (30s, 10m, 2h, 1d)
+list:
+  --all                       every page, streamed as it comes (else one page)
+  --limit N                   entries per page, 1..1000
+tail (oldest first):
+  -n, --lines N               the newest N entries (default 10) when no --since
+  -f, --follow                then keep printing new entries until Ctrl-C
+  --interval DURATION         how often to look for new entries (default 2s)
+fetch:
+  --concurrency N             requests in flight at once (default 16)
+Connection:
+  --key-file FILE             read the API key from FILE ("-": standard input);
+                              else SUPERMETRICS_API_KEY
+  --base-url URL              else SUPERMETRICS_BASE_URL, else the real API
+  --ca-file FILE              PEM bundle to trust (else SUPERMETRICS_CA_FILE)
+  --timeout DURATION          deadline of each request, retries included
+                              (30s, 5m, or plain seconds; default 30s)
   --retries N                 retries after a failed attempt (default 2)
-  --concurrency N             fetch: requests in flight at once (default 16)
-  --limit N                   list: entries per page, 1..1000
-  --before TIME               list: only entries at or before TIME (ISO 8601)
-  --all                       list: every page, not just the first
   -h, --help                  this text
-  --version                   the library's version
+  --version                   the version
 
-Credentials never come from the command line (ps and shell history would show
-them). Exit status: 0 ok, 1 other error, 2 usage or bad argument, 3 not
-authorised, 4 not found, 5 rate limited or unavailable.]]
+Keys are never taken from the command line (ps and shell history show them).
+Exit status: 0 ok, 1 other error, 64 usage, 65 key missing, refused or not
+permitted, 66 not found, 69 server or network unavailable, 74 input or output
+failure, 75 rate limited, 130 interrupted (tail --follow: 0).]]
 
---- Exit statuses by error class.
-cli.EXIT = { ok = 0, other = 1, usage = 2, auth = 3, not_found = 4, unavailable = 5 }
+--- Exit statuses (sysexits where they fit; see the README's table).
+cli.EXIT = {
+  ok = 0, other = 1, usage = 64, auth = 65, not_found = 66, unavailable = 69, io = 74,
+  rate_limited = 75, interrupted = 130, pipe = 141,
+}
 
 local AUTH = { UNAUTHORIZED = true, FORBIDDEN = true, PERMISSION_ERROR = true }
 local UNAVAILABLE = {
-  TOO_MANY_REQUESTS = true, INTERNAL_SERVER_ERROR = true, BAD_GATEWAY = true,
-  SERVICE_UNAVAILABLE = true, GATEWAY_TIMEOUT = true, TIMEOUT = true, CONNECTION_ERROR = true,
+  INTERNAL_SERVER_ERROR = true, BAD_GATEWAY = true, SERVICE_UNAVAILABLE = true,
+  GATEWAY_TIMEOUT = true, TIMEOUT = true, CONNECTION_ERROR = true,
 }
 
 --- The exit status for an error value.
@@ -51,259 +80,107 @@ function cli.exit_status(err)
     return cli.EXIT.auth
   elseif code == "NOT_FOUND" or code:find("_NOT_FOUND$") or err.status == 404 then
     return cli.EXIT.not_found
-  elseif UNAVAILABLE[code] or err.status == 429 or (err.status or 0) >= 500 then
+  elseif code == "TOO_MANY_REQUESTS" or err.status == 429 then
+    return cli.EXIT.rate_limited
+  elseif UNAVAILABLE[code] or (err.status or 0) >= 500 then
     return cli.EXIT.unavailable
   end
   return cli.EXIT.other
 end
 
--- ---- output ----
-
--- The seed's field order first, then the others by name.
-local ORDER = { "id", "log_time", "status", "event", "request", "duration_ms", "request_id" }
-
-local function json_value(v)
-  -- Debian's lua-cjson escapes every "/" as "\/": valid, but noisy; every
-  -- "/" it writes is escaped, so this only undoes that.
-  return (cjson.encode(v):gsub("\\/", "/"))
-end
-
-local function keys_of(entry)
-  local keys, seen, rest = {}, {}, {}
-  for _, k in ipairs(ORDER) do
-    if entry[k] ~= nil then
-      keys[#keys + 1], seen[k] = k, true
-    end
-  end
-  for k in pairs(entry) do
-    if not seen[k] then
-      rest[#rest + 1] = tostring(k)
-    end
-  end
-  table.sort(rest)
-  for _, k in ipairs(rest) do
-    keys[#keys + 1] = k
-  end
-  return keys
-end
-
---- One entry as a one-line JSON object with the keys in a stable order.
-function cli.entry_json(entry)
-  local parts = {}
-  for i, k in ipairs(keys_of(entry)) do
-    parts[i] = json_value(k) .. ":" .. json_value(entry[k])
-  end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
-
-local TABLE_COLUMNS = { "id", "log_time", "status", "duration_ms", "event", "request" }
-
-local function cell(v)
-  if v == nil then
-    return "-"
-  end
-  return (tostring(v):gsub("%c", " "))
-end
-
---- Entries as an aligned text table (header row included).
-function cli.table_lines(entries)
-  local widths, rows = {}, {}
-  local header = {}
-  for c, name in ipairs(TABLE_COLUMNS) do
-    header[c] = name:upper()
-    widths[c] = #header[c]
-  end
-  for r, entry in ipairs(entries) do
-    rows[r] = {}
-    for c, name in ipairs(TABLE_COLUMNS) do
-      rows[r][c] = cell(entry[name])
-      widths[c] = math.max(widths[c], #rows[r][c])
-    end
-  end
-  local lines = {}
-  local function line(cells)
-    local out = {}
-    for c, text in ipairs(cells) do
-      out[c] = c == #cells and text or text .. string.rep(" ", widths[c] - #text)
-    end
-    lines[#lines + 1] = table.concat(out, "  ")
-  end
-  line(header)
-  for _, cells in ipairs(rows) do
-    line(cells)
-  end
-  return lines
-end
-
--- Writes entries as they come (a json array, ndjson), or all at the end (a
--- table, which needs every width first). single: one entry, not an array.
-local function writer(format, out, single)
-  local count, buffered = 0, {}
-  local w = {}
-  function w.entry(entry)
-    count = count + 1
-    if format == "ndjson" or (format == "json" and single) then
-      out:write(cli.entry_json(entry), "\n")
-    elseif format == "json" then
-      out:write(count == 1 and "[\n  " or ",\n  ", cli.entry_json(entry))
-    else
-      buffered[#buffered + 1] = entry
-    end
-  end
-  -- failed: nothing at all is written when nothing came before the failure.
-  function w.finish(failed)
-    if failed and count == 0 then
-      return
-    end
-    if format == "json" and not single then
-      out:write(count == 0 and "[]\n" or "\n]\n")
-    elseif format == "table" then
-      for _, l in ipairs(cli.table_lines(buffered)) do
-        out:write(l, "\n")
-      end
-    end
-  end
-  return w
-end
-
--- ---- arguments ----
-
-local FLAGS = {
-  ["--format"] = "format", ["--key-file"] = "key_file", ["--base-url"] = "base_url",
-  ["--ca-file"] = "ca_file", ["--timeout"] = "timeout", ["--retries"] = "retries",
-  ["--concurrency"] = "concurrency", ["--limit"] = "limit", ["--before"] = "before",
+-- The library names its arguments and options; a CLI user knows them by
+-- the names on the command line.
+local CLI_NAMES = {
+  team_id = "TEAM", connector_identifier = "CONNECTOR", log_id = "LOG", base_url = "--base-url",
+  ca_file = "--ca-file", timeout = "--timeout", max_retries = "--retries", concurrency = "--concurrency",
+  limit = "--limit", page_size = "--limit", before = "--until", since = "--since",
+  interval = "--interval",
 }
-local SECRET_FLAGS = { ["--api-key"] = true, ["--key"] = true, ["--token"] = true }
-local NUMBERS = { timeout = true, retries = true, concurrency = true, limit = true }
-local FORMATS = { json = true, ndjson = true, table = true }
 
-local function usage_error(msg)
-  error({ usage = msg }, 0)
+--- An error value as one line for a CLI user.
+function cli.describe(err)
+  local text = tostring(err):gsub("^supermetrics: ", "")
+  if err.code == "INVALID_ARGUMENT" and (err.attempts or 0) == 0 then
+    -- Refused before any request: a message about what was typed.
+    text = text:gsub("^INVALID_ARGUMENT: ", ""):gsub("^[%w_]+: ", "")
+    text = text:gsub("^([%w_]+)", function(name)
+      return CLI_NAMES[name] or name
+    end):gsub(", or a string of its decimal digits", "")
+  end
+  return text
 end
 
---- Parses argv into { command =, args = {...}, options... }; raises
--- { usage = message } for bad usage.
-function cli.parse(argv)
-  local o = { args = {}, format = "json" }
-  local i, positional_only = 1, false
-  while i <= #argv do
-    local a = argv[i]
-    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
-    name = name or a
-    if positional_only or (a:sub(1, 1) ~= "-" or a == "-" or tonumber(a)) then
-      if not o.command then
-        o.command = a
-      else
-        o.args[#o.args + 1] = a
-      end
-    elseif a == "--" then
-      positional_only = true
-    elseif SECRET_FLAGS[name] then
-      usage_error(name .. ": credentials are never taken from the command line (ps and shell "
-        .. "history show them); set SUPERMETRICS_API_KEY or use --key-file FILE")
-    elseif name == "-h" or name == "--help" then
-      o.help = true
-    elseif name == "--version" then
-      o.version = true
-    elseif name == "--all" then
-      o.all = true
-    elseif FLAGS[name] then
-      local value = inline
-      if value == nil then
-        i = i + 1
-        value = argv[i]
-      end
-      if value == nil then
-        usage_error(name .. " needs a value")
-      end
-      local key = FLAGS[name]
-      if NUMBERS[key] then
-        value = tonumber(value) or usage_error(name .. " needs a number")
-      end
-      o[key] = value
-    else
-      usage_error("unknown option " .. a)
+local function fail(status, message)
+  error({ fail = message, status = status }, 0)
+end
+
+-- ---- the key ----
+
+local function read_key(path, stdin, stderr, quiet)
+  if path == "-" then
+    local line = stdin:read("*l")
+    if not line then
+      fail(cli.EXIT.auth, "--key-file -: no key on standard input")
     end
-    i = i + 1
+    return line, "standard input"
   end
-  if o.help or o.version then
-    return o
+  local mode, kind = core.file_mode(path)
+  if not mode then
+    fail(cli.EXIT.io, "--key-file " .. path .. ": " .. kind)
+  elseif kind == "directory" then
+    fail(cli.EXIT.io, "--key-file " .. path .. ": is a directory, not a file")
   end
-  if not FORMATS[o.format] then
-    usage_error("--format must be json, ndjson or table")
-  end
-  local want = ({ get = 3, list = 2, fetch = 3 })[o.command]
-  if not want then
-    usage_error(o.command and ("unknown command " .. o.command) or "a command is needed")
-  end
-  if #o.args < want or (o.command ~= "fetch" and #o.args > want) then
-    usage_error(o.command .. ": wrong number of arguments")
-  end
-  if o.command ~= "list" and (o.all or o.limit or o.before) then
-    usage_error("--all, --limit and --before go with list")
-  end
-  return o
-end
-
-local function read_key_file(path)
-  local f = io.open(path, "rb")
+  local f, err = io.open(path, "rb")
   if not f then
-    usage_error("--key-file: cannot read " .. path)
+    fail(cli.EXIT.io, "--key-file " .. path .. ": cannot read it (" .. (err:match(": ([^:]+)$") or err) .. ")")
   end
-  local key = f:read("*l") or ""
+  local line, read_err = f:read("*l")
   f:close()
-  return key
+  if read_err then
+    fail(cli.EXIT.io, "--key-file " .. path .. ": cannot read it (" .. read_err .. ")")
+  end
+  if kind == "file" and mode % 64 ~= 0 and not quiet then
+    -- Like ssh with a private key: say so, as the key is in the clear.
+    stderr:write(string.format("supermetrics-logs: warning: %s can be read by other users (mode %03o); "
+      .. "chmod 600 %s\n", path, mode, path))
+  end
+  return line or "", "--key-file " .. path
 end
 
--- ---- commands ----
-
-local COMMANDS = {}
-
-function COMMANDS.get(client, o, w)
-  w.entry(client:get_connector_log(o.args[1], o.args[2], o.args[3]))
-  return cli.EXIT.ok
+local function api_key(o, env, stdin, stderr)
+  local key, source
+  if o.key_file then
+    key, source = read_key(o.key_file, stdin, stderr, o.quiet)
+  else
+    key, source = env("SUPERMETRICS_API_KEY"), "SUPERMETRICS_API_KEY"
+  end
+  if key == nil then
+    fail(cli.EXIT.auth, "no API key: set SUPERMETRICS_API_KEY, or use --key-file FILE "
+      .. "(--key-file - reads it from standard input)")
+  end
+  if not key:find("%S") then
+    fail(cli.EXIT.auth, "the API key from " .. source .. " is empty")
+  end
+  return key, source
 end
 
-function COMMANDS.list(client, o, w)
-  if not o.all then
-    for _, entry in ipairs(client:list_connector_logs(o.args[1], o.args[2],
-      { limit = o.limit, before = o.before })) do
-      w.entry(entry)
+-- ---- stderr: verbose lines, progress ----
+
+local function verbose_hook(stderr)
+  return function(e)
+    local result = e.status and tostring(e.status) or "no response"
+    if e.error_code then
+      result = result .. " " .. e.error_code
     end
-    return cli.EXIT.ok
+    stderr:write(string.format("supermetrics-logs: %s %s -> %s, attempt %d, %d ms%s\n", e.method, e.path,
+      result, e.attempt, math.floor(e.duration_ms + 0.5),
+      e.request_id and (", request id " .. tostring(e.request_id)) or ""))
   end
-  for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = o.limit, before = o.before }) do
-    w.entry(entry)
-  end
-  return cli.EXIT.ok
-end
-
-function COMMANDS.fetch(client, o, w, stderr)
-  local ids = {}
-  for i = 3, #o.args do
-    ids[#ids + 1] = o.args[i]
-  end
-  local entries, errors = client:get_connector_logs(o.args[1], o.args[2], ids, { concurrency = o.concurrency })
-  local status = cli.EXIT.ok
-  for i = 1, #ids do
-    if entries[i] then
-      w.entry(entries[i])
-    else
-      stderr:write(ids[i], ": ", tostring(errors[i]), "\n")
-      if status == cli.EXIT.ok then
-        status = cli.exit_status(errors[i])
-      end
-    end
-  end
-  return status
 end
 
 -- A progress line on a terminal's stderr while pages come in; its last
 -- state stays as a summary.
-local function progress(stderr, is_tty)
-  if not is_tty then
-    return nil, function() end
-  end
+local function progress(stderr)
   local pages, entries = 0, 0
   local p = {}
   function p.page()
@@ -314,77 +191,258 @@ local function progress(stderr, is_tty)
   function p.entry()
     entries = entries + 1
   end
-  local function finish()
+  function p.finish()
     if pages > 0 then
       stderr:write(string.format("\rsupermetrics-logs: %d entr%s in %d page%s\n", entries,
         entries == 1 and "y" or "ies", pages, pages == 1 and "" or "s"))
     end
   end
-  return p, finish
+  return p
 end
 
---- Runs the command line; returns the exit status. env(name) reads the
--- environment; out and stderr are file handles (defaults: os.getenv,
--- io.stdout, io.stderr); is_tty says whether stderr is a terminal.
-function cli.main(argv, env, out, stderr, is_tty)
-  env, out, stderr = env or os.getenv, out or io.stdout, stderr or io.stderr
-  if is_tty == nil then
-    is_tty = core.isatty(2)
+-- ---- commands ----
+
+-- Stops a loop at the next entry once Ctrl-C came (cli.run's trap).
+local INTERRUPTED = {}
+local function check_interrupt()
+  if core.interrupted() then
+    error(INTERRUPTED, 0)
   end
-  local ok, o = pcall(cli.parse, argv)
+end
+
+local COMMANDS = {}
+
+function COMMANDS.get(client, o, emit)
+  emit(client:get_connector_log(o.args[1], o.args[2], o.args[3]))
+  return cli.EXIT.ok
+end
+
+function COMMANDS.list(client, o, emit)
+  local before = o.until_ and o.until_.text
+  if not o.all then
+    for _, entry in ipairs(client:list_connector_logs(o.args[1], o.args[2], { limit = o.limit, before = before })) do
+      emit(entry)
+    end
+    return cli.EXIT.ok
+  end
+  for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = o.limit, before = before }) do
+    -- Newest first: once one is older than --since, so is the rest.
+    if filter.when(entry, o.since, nil) == "older" then
+      break
+    end
+    emit(entry)
+  end
+  return cli.EXIT.ok
+end
+
+function COMMANDS.fetch(client, o, emit, stderr)
+  local ids = {}
+  for i = 3, #o.args do
+    ids[#ids + 1] = o.args[i]
+  end
+  local entries, errors = client:get_connector_logs(o.args[1], o.args[2], ids, { concurrency = o.concurrency })
+  check_interrupt()
+  local status = cli.EXIT.ok
+  for i = 1, #ids do
+    if entries[i] then
+      emit(entries[i])
+    else
+      stderr:write(ids[i], ": ", cli.describe(errors[i]), "\n")
+      if status == cli.EXIT.ok then
+        status = cli.exit_status(errors[i])
+      end
+    end
+  end
+  return status
+end
+
+-- The newest entries (newest first), back to since or up to want of them;
+-- with want, also the ids of the entries left out that share the oldest
+-- shown one's log_time (following must not show them later as new).
+local function newest(client, o, since, want)
+  local found, left_out, edge = {}, {}, nil
+  if want == 0 then
+    return found, left_out
+  end
+  for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = math.min(want or 100, 1000) }) do
+    check_interrupt()
+    if edge then
+      local t = logtime.parse(entry.log_time)
+      if not t or t.key ~= edge.key then
+        break
+      end
+      left_out[#left_out + 1] = entry.id
+    else
+      local when = filter.when(entry, since, nil)
+      if when == "older" then
+        break
+      elseif when == "in" then
+        found[#found + 1] = entry
+      end
+      if #found == want then
+        edge = logtime.parse(entry.log_time)
+        if not edge then
+          break
+        end
+      end
+    end
+  end
+  return found, left_out
+end
+
+-- tail: the entries since --since (or the newest --lines, default 10),
+-- oldest first; with --follow, then every new one as it appears.
+function COMMANDS.tail(client, o, emit)
+  local since, skip = o.since, nil
+  if not (since and o.follow) then
+    local found, left_out = newest(client, o, since, not since and (o.lines or 10) or nil)
+    for i = #found, 1, -1 do
+      emit(found[i])
+    end
+    if not o.follow then
+      return cli.EXIT.ok
+    end
+    -- Follow from the oldest shown entry's time on, without showing again
+    -- what was shown or deliberately left out.
+    since = found[#found] and logtime.parse(found[#found].log_time)
+    skip = {}
+    for _, entry in ipairs(found) do
+      skip[entry.id] = true
+    end
+    for _, id in ipairs(left_out) do
+      skip[id] = true
+    end
+  end
+  local from = since and logtime.just_before(since).text
+  for entry in client:follow_connector_logs(o.args[1], o.args[2], { since = from, interval = o.interval }) do
+    if skip and skip[entry.id] then
+      skip[entry.id] = nil
+    else
+      emit(entry)
+    end
+  end
+  return cli.EXIT.ok -- not reached: following ends with Ctrl-C
+end
+
+-- ---- main ----
+
+local function env_flag(env, name)
+  local v = env(name)
+  return v ~= nil and v ~= ""
+end
+
+--- Runs the command line; returns the exit status. io: optional
+-- `{ env =, stdout =, stderr =, stdin =, stdout_tty =, stderr_tty = }`
+-- (defaults: os.getenv, the standard files, isatty).
+function cli.main(argv, io_)
+  io_ = io_ or {}
+  local env = io_.env or os.getenv
+  local out, stderr, stdin = io_.stdout or io.stdout, io_.stderr or io.stderr, io_.stdin or io.stdin
+  local stdout_tty, stderr_tty = io_.stdout_tty, io_.stderr_tty
+  if stdout_tty == nil then stdout_tty = core.isatty(1) end
+  if stderr_tty == nil then stderr_tty = core.isatty(2) end
+
+  local ok, o = pcall(function()
+    local parsed = args.parse(argv, os.time())
+    parsed.keep = not parsed.help and not parsed.version and filter.new(parsed)
+    return parsed
+  end)
   if not ok then
     if type(o) == "table" and o.usage then
-      stderr:write("supermetrics-logs: ", o.usage, "\n", "Try supermetrics-logs --help.\n")
+      stderr:write("supermetrics-logs: ", o.usage, "\nTry supermetrics-logs --help.\n")
       return cli.EXIT.usage
     end
     error(o, 0)
   end
-  if o.help then
-    out:write(cli.USAGE, "\n")
-    return cli.EXIT.ok
-  end
-  if o.version then
-    out:write("supermetrics-logs (lua-supermetrics) ", supermetrics._VERSION, "\n")
+  if o.help or o.version then
+    out:write(o.help and cli.USAGE or ("supermetrics-logs (lua-supermetrics) " .. supermetrics._VERSION), "\n")
     return cli.EXIT.ok
   end
 
-  local w = writer(o.format, out, o.command == "get")
-  local bar, finish = progress(stderr, is_tty and o.command == "list" and o.all)
-  local run = function()
-    local key = o.key_file and read_key_file(o.key_file) or env("SUPERMETRICS_API_KEY")
-    local client = supermetrics.new {
+  local streaming = o.all or o.command == "tail"
+  local w = output.new(out, {
+    format = o.format, fields = o.fields, single = o.command == "get", stream = streaming,
+    color = stdout_tty and not o.no_color and not env_flag(env, "NO_COLOR"),
+    flush = o.follow or stdout_tty,
+  })
+  local bar = stderr_tty and o.all and not o.quiet and not o.verbose and progress(stderr)
+  local keep = o.keep
+  local function emit(entry)
+    if bar then bar.entry() end
+    if keep(entry) then
+      w.entry(entry)
+    end
+    check_interrupt()
+  end
+
+  local client
+  local function run()
+    local key, source = api_key(o, env, stdin, stderr)
+    local made, c = pcall(supermetrics.new, {
       api_key = key,
       base_url = o.base_url or env("SUPERMETRICS_BASE_URL"),
       ca_file = o.ca_file or env("SUPERMETRICS_CA_FILE"),
       timeout = o.timeout,
       max_retries = o.retries,
-      on_response = bar and function(e)
+      on_response = (o.verbose and verbose_hook(stderr)) or (bar and function(e)
         if not e.error_code then bar.page() end
-      end,
-    }
-    local entry = w.entry
-    if bar then
-      w.entry = function(e) bar.entry(); entry(e) end
+      end) or nil,
+    })
+    if not made then
+      if supermetrics.is_error(c) and (c.message or ""):find("^api_key") then
+        fail(cli.EXIT.auth, "the API key from " .. source .. " " .. c.message:gsub("^api_key ", ""))
+      end
+      error(c, 0)
     end
-    local status = COMMANDS[o.command](client, o, w, stderr)
-    client:close()
-    return status
+    client = c
+    return COMMANDS[o.command](client, o, emit, stderr)
   end
+
   local done, status = pcall(run)
-  w.finish(not done)
-  finish()
+  if client then
+    client:close()
+  end
+  local interrupted = status == INTERRUPTED or (not done and core.interrupted())
+  local state = done and "ok" or (interrupted and "interrupted" or "failed")
+  local finished, io_err = pcall(w.finish, state)
+  if bar then bar.finish() end
+  if not finished or (not done and type(status) == "table" and (status.io or status.pipe)) then
+    local e = finished and status or io_err
+    if type(e) ~= "table" or not (e.io or e.pipe) then
+      error(e, 0)
+    end
+    if e.pipe then
+      return cli.EXIT.pipe -- the reader went away (`| head`): nothing to say
+    end
+    stderr:write("supermetrics-logs: cannot write the output: ", e.io, "\n")
+    return cli.EXIT.io
+  end
+  if interrupted then
+    if o.follow then
+      return cli.EXIT.ok
+    end
+    stderr:write("supermetrics-logs: interrupted\n")
+    return cli.EXIT.interrupted
+  end
   if done then
     return status
   end
-  if type(status) == "table" and status.usage then
-    stderr:write("supermetrics-logs: ", status.usage, "\n")
-    return cli.EXIT.usage
+  if type(status) == "table" and (status.usage or status.fail) then
+    stderr:write("supermetrics-logs: ", status.usage or status.fail, "\n")
+    return status.usage and cli.EXIT.usage or status.status
   end
   if not supermetrics.is_error(status) then
     error(status, 0)
   end
-  stderr:write(tostring(status), "\n")
+  stderr:write("supermetrics-logs: ", cli.describe(status), "\n")
   return cli.exit_status(status)
+end
+
+--- The command line as a process runs it: Ctrl-C ends a request or wait
+-- at once (the output so far stays whole), then cli.main's status.
+function cli.run(argv)
+  core.trap_interrupt()
+  return cli.main(argv)
 end
 
 return cli

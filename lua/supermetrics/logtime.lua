@@ -150,4 +150,29 @@ function logtime.successor(t)
   }
 end
 
+--- The instant 10^-18 s before t (the finest precision parse keeps), as
+-- a parsed value: "after just_before(t)" means "at or after t".
+function logtime.just_before(t)
+  local frac = (t.frac .. ("0"):rep(18)):sub(1, 18)
+  local seconds = t.seconds
+  if frac == ("0"):rep(18) then
+    seconds, frac = seconds - 1, ("9"):rep(18)
+  else
+    -- Subtract one from the last digit, borrowing leftwards (never past the
+    -- first digit: frac is not all zeros).
+    local digits, i = {}, 18
+    for k = 1, 18 do digits[k] = frac:byte(k) - 48 end
+    while digits[i] == 0 do
+      digits[i], i = 9, i - 1
+    end
+    digits[i] = digits[i] - 1
+    for k = 1, 18 do digits[k] = string.char(48 + digits[k]) end
+    frac = table.concat(digits)
+  end
+  return {
+    seconds = seconds, frac = frac, unit = "fraction", key = key_of(seconds, frac),
+    text = format_utc(seconds, "fraction", frac),
+  }
+end
+
 return logtime

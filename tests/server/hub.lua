@@ -357,19 +357,28 @@ function scenarios.retry(log_id)
     return send_json(200, encode(entry))
 end
 
--- <ms>[-<tag>]: the tag only makes ids unique. While it sleeps, a request
--- counts in "inflight" (see stats await<n>).
-function scenarios.slow(log_id)
-    local ms = tonumber(log_id:match("^(%d+)$") or log_id:match("^(%d+)%-[%w_]+$"))
-    if not ms then
-        return bad_scenario(log_id)
-    end
+-- Sleeps ms, counted as in flight in "inflight" and, with a tag, also in
+-- "inflight_<tag>" (see stats await<n>[-<tag>]).
+local function sleep_in_flight(ms, tag)
     local now = DICT:incr("inflight", 1, 0)
     if now > (DICT:get("inflight_max") or 0) then
         DICT:set("inflight_max", now)
     end
+    if tag then DICT:incr("inflight_" .. tag, 1, 0) end
     ngx.sleep(ms / 1000)
+    if tag then DICT:incr("inflight_" .. tag, -1, 0) end
     DICT:incr("inflight", -1, 0)
+end
+
+-- <ms>[-<tag>]: the tag makes ids unique and names the request for stats
+-- await<n>-<tag>.
+function scenarios.slow(log_id)
+    local ms, tag = log_id:match("^(%d+)%-([%w_]+)$")
+    ms = tonumber(ms or log_id:match("^(%d+)$"))
+    if not ms then
+        return bad_scenario(log_id)
+    end
+    sleep_in_flight(ms, tag)
     return send_seed(log_id)
 end
 
@@ -499,16 +508,18 @@ function scenarios.stats(log_id)
         return send_json(200, '{"id":"stats","redirected_hits":' .. hits
             .. ',"list_requests":' .. (DICT:get("list_requests") or 0) .. '}')
     end
-    -- await<n>: answers once n slow requests are in flight (or after 10 s),
-    -- so a test knows its concurrent requests have all arrived.
-    local want = tonumber(log_id:match("^await(%d+)$"))
+    -- await<n>[-<tag>]: answers once n slow requests (with that tag) are in
+    -- flight (or after 10 s), so a test knows its requests have arrived.
+    local want, tag = log_id:match("^await(%d+)%-([%w_]+)$")
+    want = tonumber(want or log_id:match("^await(%d+)$"))
     if want then
+        local key = tag and ("inflight_" .. tag) or "inflight"
         local deadline = ngx.now() + 10
-        while (DICT:get("inflight") or 0) < want and ngx.now() < deadline do
+        while (DICT:get(key) or 0) < want and ngx.now() < deadline do
             ngx.sleep(0.002)
             ngx.update_time()
         end
-        return send_json(200, '{"id":"stats","inflight":' .. (DICT:get("inflight") or 0)
+        return send_json(200, '{"id":"stats","inflight":' .. (DICT:get(key) or 0)
             .. ',"inflight_max":' .. (DICT:get("inflight_max") or 0) .. '}')
     end
     return bad_scenario(log_id)
@@ -532,7 +543,8 @@ scenarios.fault = require("fault").handler {
 -- edges). precision: sec (default; runs 60 s apart), date (runs on
 -- consecutive days: "2025-06-01"), adjsec (runs 1 s apart), ms (runs 1 ms
 -- apart: "2025-06-01T00:00:00.123Z"). Adjacent runs are what "just after
--- the last log_time" lands on.
+-- the last log_time" lands on. -slow<tag>: every page but the first takes
+-- 20 s, in flight under that tag (stats await<n>-<tag>).
 local datasets = {}
 local STEP = { sec = 60, adjsec = 1, date = 86400, ms = 0.001 }
 local function stamp(t, precision)
@@ -653,6 +665,22 @@ local LIST_BODIES = {
     ["listbad-notobject"] = '[1,2]',
 }
 
+-- Served a page at a time like paged-<n>-<g> (limit, before inclusive).
+local LIST_SETS = {
+    -- Statuses and events for the CLI's filters, newest first.
+    mixed = '{"logs":['
+        .. '{"id":"m6","log_time":"2025-06-01T00:06:00Z","status":503,"event":"query.fail"},'
+        .. '{"id":"m5","log_time":"2025-06-01T00:05:00Z","status":500,"event":"query.fail"},'
+        .. '{"id":"m4","log_time":"2025-06-01T00:04:00Z","status":429,"event":"query.retry"},'
+        .. '{"id":"m3","log_time":"2025-06-01T00:03:00Z","status":404,"event":"auth.lookup"},'
+        .. '{"id":"m2","log_time":"2025-06-01T00:02:00Z","status":200,"event":"query.run"},'
+        .. '{"id":"m1","log_time":"2025-06-01T00:01:00Z","status":200,"event":"auth.token.refresh"}]}',
+    -- Values CSV must quote, nested values, null and a missing field.
+    odd = '{"logs":[{"id":"o1","log_time":"2025-06-01T00:00:00Z","status":200,'
+        .. '"event":"say \\"hi\\", then go","request":"GET /a\\nnext line",'
+        .. '"duration_ms":1.5,"meta":{"step":2,"tags":["a","b"]},"request_id":null}]}',
+}
+
 local function handle_list(connector)
     local args = ngx.req.get_uri_args()
     if connector == "echo" then
@@ -663,6 +691,9 @@ local function handle_list(connector)
     end
     if LIST_BODIES[connector] then
         return send_json(200, LIST_BODIES[connector])
+    end
+    if LIST_SETS[connector] then
+        return list_page(cjson.decode(LIST_SETS[connector]).logs, args, "incl")
     end
     if connector:match("^status%-%d+$") then
         local code = tonumber(connector:match("%d+"))
@@ -683,15 +714,21 @@ local function handle_list(connector)
     end
     local n, group, opts = connector:match("^paged%-(%d+)%-(%d+)(.*)$")
     if n then
-        local precision, mode = "sec", "incl"
-        for word in opts:gmatch("%-(%a+)") do
+        local precision, mode, slow = "sec", "incl", nil
+        for word in opts:gmatch("%-(%w+)") do
             if STEP[word] then
                 precision = word
             elseif word == "incl" or word == "excl" or word == "ignore" then
                 mode = word
+            elseif word:match("^slow%w+$") then
+                slow = word:sub(5)
             else
                 return send_error(400, "BAD_REQUEST", "Unknown paging option " .. word .. ".")
             end
+        end
+        if slow and args.before then
+            -- A client caught in the middle of a listing.
+            sleep_in_flight(20000, slow)
         end
         return list_page(dataset(tonumber(n), tonumber(group), precision), args, mode)
     end

@@ -1,157 +1,407 @@
--- The supermetrics-logs command line, end to end against the stand-in: as a
--- user runs it (a child process), and in a real terminal (tmux) for the
--- progress line.
+-- The supermetrics-logs command line, end to end against the stand-in, as
+-- a user runs it: commands, formats, fields, filters, messages, the key,
+-- exit statuses and output that cannot be written. tail, following and
+-- Ctrl-C are in 22-cli_tail_spec.lua.
 local cjson = require "cjson"
 local support = require "tests.spec.support"
+local cli = require "tests.spec.cli_support"
 
-local BIN = "bin/supermetrics-logs"
+local run, lines = cli.run, cli.lines
 
-local function env_prefix(extra)
-  return table.concat({
-    "env -u SUPERMETRICS_API_KEY",
-    "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;'",
-    "LUA_CPATH='" .. os.getenv("SM_BUILD_DIR") .. "/?.so;;'",
-    "SUPERMETRICS_BASE_URL=" .. support.HTTP,
-    extra or "SUPERMETRICS_API_KEY=" .. support.KEY,
-  }, " ")
+-- The ids of ndjson output.
+local function ids(out)
+  local got = {}
+  for i, l in ipairs(lines(out)) do got[i] = cjson.decode(l).id end
+  return got
 end
 
--- Runs the command line; returns exit status, stdout, stderr.
-local function cli(args, extra_env)
-  return support.run(env_prefix(extra_env) .. " " .. support.LUA .. " " .. BIN .. " " .. args)
-end
-
-local function lines(s)
-  local out = {}
-  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
-  return out
+-- The request lines --verbose wrote.
+local function requests(err)
+  local n = 0
+  for _ in err:gmatch("supermetrics%-logs: GET ") do n = n + 1 end
+  return n
 end
 
 describe("supermetrics-logs", function()
-  it("get prints the entry as JSON", function()
-    local code, out, err = cli("get 936506 T3S70 123")
-    assert.are.equal(0, code, err)
-    assert.are.same(support.SEED, cjson.decode(out))
-    assert.are.equal("", err)
-  end)
-
-  it("list prints a JSON array of one page", function()
-    local code, out = cli("list 1 paged-10-1 --limit 4")
-    assert.are.equal(0, code)
-    local entries = cjson.decode(out)
-    assert.are.equal(4, #entries)
-    assert.are.equal("e4", entries[4].id)
-  end)
-
-  it("list --all --format ndjson streams every entry, one per line", function()
-    local code, out, err = cli("list 1 paged-250-3 --all --limit 40 --format ndjson")
-    assert.are.equal(0, code)
-    local got = lines(out)
-    assert.are.equal(250, #got)
-    assert.are.equal("e250", cjson.decode(got[250]).id)
-    assert.are.equal("", err) -- no progress line when stderr is not a terminal
-  end)
-
-  it("list --before is passed on", function()
-    local _, out = cli("list 1 paged-12-3 --before 2025-05-31T23:59:00Z --format ndjson")
-    assert.are.equal("e4", cjson.decode(lines(out)[1]).id)
-  end)
-
-  it("prints an aligned table", function()
-    local code, out = cli("list 1 paged-3-1 --format table")
-    assert.are.equal(0, code)
-    local t = lines(out)
-    assert.are.equal(4, #t)
-    assert.truthy(t[1]:find("^ID%s+LOG_TIME%s+STATUS%s+DURATION_MS%s+EVENT%s+REQUEST$"))
-    -- columns line up: LOG_TIME starts at the same place on every line
-    local col = t[1]:find("LOG_TIME", 1, true)
-    for i = 2, 4 do
-      assert.are.equal(col, t[i]:find("2025", 1, true))
-    end
-  end)
-
-  it("fetch gets many ids; a failed one goes to stderr and sets the exit status", function()
-    local code, out, err = cli("fetch 1 T3S70 a b . c --format ndjson")
-    assert.are.equal(2, code)
-    local got = lines(out)
-    assert.are.equal(3, #got)
-    assert.are.equal("c", cjson.decode(got[3]).id)
-    assert.truthy(err:find('^%.: supermetrics: INVALID_ARGUMENT'))
-  end)
-
-  it("takes ids starting with '-' after --", function()
-    local code, out = cli("get 1 echo -- -5x")
-    assert.are.equal(0, code)
-    assert.are.equal("-5x", cjson.decode(out).id)
-  end)
-
-  for _, case in ipairs {
-    { "get 1 status 404", 4 }, { "get 1 status 409-custom", 4 }, { "get 1 status 401", 3 },
-    { "get 1 status 403", 3 }, { "get 1 status 503 --retries 0", 5 }, { "get 1 status 429 --retries 0", 5 },
-    { "get 1 close x --retries 0", 5 }, { "get 1 shape array", 1 }, { "get 0 T3S70 1", 2 },
-    { "get 1 T3S70", 2 }, { "frobnicate 1 2 3", 2 }, { "get 1 T3S70 1 --format xml", 2 },
-    { "get 1 T3S70 1 --all", 2 }, { "--timeout", 2 },
-  } do
-    it("exits " .. case[2] .. " for: " .. case[1], function()
-      local code, out, err = cli(case[1])
-      assert.are.equal(case[2], code, err)
-      assert.are.equal("", out)
-      assert.truthy(#err > 0)
+  describe("commands", function()
+    it("get prints the entry as JSON", function()
+      local code, out, err = run("get 936506 T3S70 123")
+      assert.are.equal(0, code, err)
+      assert.are.same(support.SEED, cjson.decode(out))
+      assert.are.equal("", err)
     end)
-  end
 
-  it("never takes a credential from the command line", function()
-    for _, flag in ipairs { "--api-key api_test_key", "--key=api_test_key", "--token otok_x" } do
-      local code, _, err = cli(flag .. " get 1 T3S70 1")
-      assert.are.equal(2, code)
-      assert.truthy(err:find("never taken from the command line", 1, true))
-      assert.is_nil(err:find("api_test_key", 1, true))
+    it("list prints a JSON array of one page", function()
+      local code, out = run("list 1 paged-10-1 --limit 4")
+      assert.are.equal(0, code)
+      local entries = cjson.decode(out)
+      assert.are.equal(4, #entries)
+      assert.are.equal("e4", entries[4].id)
+    end)
+
+    it("list --all --format ndjson streams every entry, one per line", function()
+      local code, out, err = run("list 1 paged-250-3 --all --limit 40 --format ndjson")
+      assert.are.equal(0, code)
+      local got = lines(out)
+      assert.are.equal(250, #got)
+      assert.are.equal("e250", cjson.decode(got[250]).id)
+      assert.are.equal("", err) -- no progress line when stderr is not a terminal
+    end)
+
+    it("list --until (and its old name --before) is passed on", function()
+      for _, flag in ipairs { "--until", "--before" } do
+        local _, out = run("list 1 paged-12-3 " .. flag .. " 2025-05-31T23:59:00Z --format ndjson")
+        assert.are.equal("e4", ids(out)[1])
+      end
+    end)
+
+    it("fetch gets many ids; a failed one goes to stderr and sets the exit status", function()
+      local code, out, err = run("fetch 1 T3S70 a b . c --format ndjson")
+      assert.are.equal(64, code)
+      assert.are.same({ "a", "b", "c" }, ids(out))
+      assert.are.equal('.: LOG must not be "." or ".."\n', err)
+    end)
+
+    it("takes ids starting with '-' after --", function()
+      local code, out = run("get 1 echo -- -5x")
+      assert.are.equal(0, code)
+      assert.are.equal("-5x", cjson.decode(out).id)
+    end)
+
+    it("prints help and version", function()
+      local code, out = run("--help")
+      assert.are.equal(0, code)
+      for _, word in ipairs { "Exit status", "tail TEAM CONNECTOR", "--status", "--fields", "csv" } do
+        assert.truthy(out:find(word, 1, true), word)
+      end
+      local _, version = run("--version")
+      assert.truthy(version:find(require("supermetrics")._VERSION, 1, true))
+    end)
+  end)
+
+  describe("formats and fields", function()
+    it("prints an aligned table", function()
+      local code, out = run("list 1 paged-3-1 --format table")
+      assert.are.equal(0, code)
+      local t = lines(out)
+      assert.are.equal(4, #t)
+      assert.truthy(t[1]:find("^ID%s+LOG_TIME%s+STATUS%s+DURATION_MS%s+EVENT%s+REQUEST$"))
+      -- columns line up: LOG_TIME starts at the same place on every line
+      local col = t[1]:find("LOG_TIME", 1, true)
+      for i = 2, 4 do
+        assert.are.equal(col, t[i]:find("2025", 1, true))
+      end
+    end)
+
+    it("streams a table with --all instead of measuring every row first", function()
+      -- head takes two lines and leaves: a streamed table has its first
+      -- rows out after the first pages; a measured one only after all 500.
+      local err_file = os.tmpname()
+      local code, out = support.run(cli.command() .. " list 1 paged-5000-1 --all --limit 10 --format table "
+        .. "--verbose 2>" .. err_file .. " | head -2")
+      local err = cli.read(err_file)
+      os.remove(err_file)
+      assert.are.equal(0, code)
+      local t = lines(out)
+      assert.truthy(t[1]:find("^ID%s+LOG_TIME"))
+      assert.truthy(t[2]:find("^e1%s+2025"))
+      assert.is_true(requests(err) >= 1 and requests(err) < 100, requests(err) .. " requests")
+      assert.is_nil(err:find("cannot write", 1, true))
+    end)
+
+    it("writes CSV per RFC 4180: header, CRLF, quoting, nested values as JSON", function()
+      local code, out = run("list 1 odd --format csv")
+      assert.are.equal(0, code)
+      assert.are.equal("id,log_time,status,event,request,duration_ms,request_id\r\n"
+        .. 'o1,2025-06-01T00:00:00Z,200,"say ""hi"", then go","GET /a\nnext line",1.5,\r\n', out)
+      local _, nested = run("list 1 odd --format csv --fields id,meta,meta.tags")
+      assert.are.equal('id,meta,meta.tags\r\no1,"{""step"":2,""tags"":[""a"",""b""]}","[""a"",""b""]"\r\n', nested)
+      local _, empty = run("list 1 paged-0-1 --format csv --fields id,status")
+      assert.are.equal("id,status\r\n", empty)
+    end)
+
+    it("--fields picks and orders the columns in every format", function()
+      local fields = "--fields status,id,meta.step,missing"
+      local _, json = run("list 1 odd " .. fields)
+      assert.are.equal('[\n  {"status":200,"id":"o1","meta.step":2,"missing":null}\n]\n', json)
+      local _, ndjson = run("list 1 odd --format ndjson " .. fields)
+      assert.are.equal('{"status":200,"id":"o1","meta.step":2,"missing":null}\n', ndjson)
+      local _, get = run("get 1 T3S70 7 --fields id,status")
+      assert.are.equal('{"id":"7","status":200}\n', get)
+      local _, csv = run("list 1 odd --format csv " .. fields)
+      assert.are.equal("status,id,meta.step,missing\r\n200,o1,2,\r\n", csv)
+      local _, tbl = run("list 1 odd --format table " .. fields)
+      assert.are.same({ "STATUS  ID  META.STEP  MISSING", "200     o1  2          -" }, lines(tbl))
+      local code, _, err = run("list 1 odd --fields id,,status")
+      assert.are.equal(64, code)
+      assert.truthy(err:find("--fields", 1, true))
+    end)
+
+    it("colors 4xx and 5xx statuses in a table on a terminal, unless NO_COLOR or --no-color", function()
+      local screens = {}
+      for i, variant in ipairs { "", "--no-color", "NO_COLOR=1" } do
+        local term = cli.terminal()
+        local env = variant:find("=") and ("SUPERMETRICS_API_KEY=" .. support.KEY .. " " .. variant) or nil
+        term.run(cli.command(env) .. " list 1 mixed --format table --fields id,status "
+          .. (variant:find("=") and "" or variant))
+        term.finished()
+        screens[i] = term.screen(true)
+        term.close()
+      end
+      assert.truthy(screens[1]:find("m6  \27%[31m503"), screens[1])
+      assert.truthy(screens[1]:find("m3  \27%[33m404"), screens[1])
+      assert.truthy(screens[1]:find("m2  200"), screens[1])
+      for i = 2, 3 do
+        assert.is_nil(screens[i]:find("\27[3", 1, true), screens[i])
+        assert.truthy(screens[i]:find("m6  503", 1, true), screens[i])
+      end
+      -- and never into a file or pipe
+      local _, out = run("list 1 mixed --format table")
+      assert.is_nil(out:find("\27", 1, true))
+    end)
+  end)
+
+  describe("filters", function()
+    local cases = {
+      { "--status 5xx", { "m6", "m5" } },
+      { "--status 404", { "m3" } },
+      { "--status 400-499", { "m4", "m3" } },
+      { "--status 404,5xx", { "m6", "m5", "m3" } },
+      { "--status 200 --status 429", { "m4", "m2", "m1" } },
+      { "--event 'query.*'", { "m6", "m5", "m4", "m2" } },
+      { "--event '*.f?il'", { "m6", "m5" } },
+      { "--event 'auth.[lt]*' --status 2xx", { "m1" } },
+      { "--since 2025-06-01T00:05:00Z", { "m6", "m5" } },
+      { "--until 2025-06-01T00:01:00Z", { "m1" } },
+      { "--since 2025-06-01T00:02:00Z --until 2025-06-01T00:04:00Z --status 4xx", { "m4", "m3" } },
+    }
+    for _, case in ipairs(cases) do
+      it("list " .. case[1], function()
+        local code, out, err = run("list 1 mixed --format ndjson " .. case[1])
+        assert.are.equal(0, code, err)
+        assert.are.same(case[2], ids(out))
+      end)
     end
+
+    it("fetch filters too; get does not take filters", function()
+      local _, out = run("fetch 1 T3S70 a b --status 5xx --format ndjson")
+      assert.are.equal("", out)
+      local _, all = run("fetch 1 T3S70 a b --status 200 --format ndjson")
+      assert.are.same({ "a", "b" }, ids(all))
+      local code, _, err = run("get 1 T3S70 a --status 200")
+      assert.are.equal(64, code)
+      assert.truthy(err:find("--status does not go with get", 1, true))
+    end)
+
+    it("list --all --since stops paging once entries are older than the bound", function()
+      -- paged-250-1: e1 at 2025-06-01T00:00:00Z, then one a minute earlier each
+      local code, out, err = run("list 1 paged-250-1 --all --limit 10 --format ndjson --verbose "
+        .. "--since 2025-05-31T23:35:00Z --until 2025-05-31T23:55:00Z")
+      assert.are.equal(0, code, err)
+      local got = ids(out)
+      assert.are.equal(21, #got)
+      assert.are.equal("e6", got[1])
+      assert.are.equal("e26", got[21])
+      assert.are.equal(3, requests(err)) -- not 25: the third page reached past --since
+    end)
+
+    it("refuses bad filters as usage errors", function()
+      for _, bad in ipairs { "--status 7xx", "--status 40", "--status 500-400", "--status ''",
+        "--since yesterday", "--until 5", "--since 10x" } do
+        local code, out, err = run("list 1 mixed " .. bad)
+        assert.are.equal(64, code, bad)
+        assert.are.equal("", out)
+        assert.truthy(err:find("^supermetrics%-logs: %-%-%a+"), err)
+      end
+    end)
   end)
 
-  it("reads the credential from --key-file", function()
-    local path = os.tmpname()
-    local f = assert(io.open(path, "w"))
-    f:write(support.KEY, "\n")
-    f:close()
-    local code, out = cli("--key-file " .. path .. " get 936506 T3S70 123", "SUPERMETRICS_X=1")
-    os.remove(path)
-    assert.are.equal(0, code)
-    assert.are.same(support.SEED, cjson.decode(out))
+  describe("durations", function()
+    it("takes --timeout as 30s, 5m, 1m30s or plain seconds", function()
+      for _, value in ipairs { "30s", "5m", "1m30s", "2", "0.5m", "1500ms" } do
+        local code, _, err = run("get 1 T3S70 1 --timeout " .. value)
+        assert.are.equal(0, code, value .. ": " .. err)
+      end
+      local started = support.now()
+      local code, _, err = run("get 1 slow 3000-" .. support.nonce() .. " --timeout 500ms")
+      assert.are.equal(69, code)
+      assert.truthy(err:find("TIMEOUT", 1, true), err)
+      assert.is_true(support.now() - started < 2.5)
+      for _, bad in ipairs { "5x", "m", "-1s", "1h-", "" } do
+        local bad_code, _, bad_err = run("get 1 T3S70 1 --timeout '" .. bad .. "'")
+        assert.are.equal(64, bad_code, bad)
+        assert.truthy(bad_err:find("--timeout", 1, true), bad_err)
+      end
+    end)
   end)
 
-  it("says how to give a credential when there is none", function()
-    local code, _, err = cli("get 1 T3S70 1", "SUPERMETRICS_X=1")
-    assert.are.equal(2, code)
-    assert.truthy(err:find("SUPERMETRICS_API_KEY", 1, true))
+  describe("stderr", function()
+    it("--verbose shows each request: method, path, status, attempt, time, request id; never the key", function()
+      local nonce = support.nonce()
+      local code, _, err = run("get 1 retry " .. nonce .. "-1-503-0 --verbose")
+      assert.are.equal(0, code, err)
+      local l = lines(err)
+      assert.are.equal(2, #l, err)
+      assert.truthy(l[1]:find("^supermetrics%-logs: GET /v1/teams/1/connector_builder/connectors/retry/logs/"
+        .. nonce .. "%-1%-503%-0 %-> 503 SERVICE_UNAVAILABLE, attempt 1, %d+ ms, request id req_retry_503_1$"), l[1])
+      assert.truthy(l[2]:find("%-> 200, attempt 2, %d+ ms, request id req_%x+$"), l[2])
+      assert.is_nil(err:find(support.KEY, 1, true))
+    end)
+
+    it("--quiet leaves only errors on stderr", function()
+      local path = os.tmpname()
+      cli.write(path, support.KEY .. "\n")
+      assert(os.execute("chmod 644 " .. path))
+      local _, _, loud = run("--key-file " .. path .. " get 1 T3S70 1", "SUPERMETRICS_X=1")
+      local code, _, err = run("--quiet --key-file " .. path .. " get 1 T3S70 1", "SUPERMETRICS_X=1")
+      local fail_code, _, fail_err = run("-q --key-file " .. path .. " get 1 status 404", "SUPERMETRICS_X=1")
+      os.remove(path)
+      assert.truthy(loud:find("warning", 1, true))
+      assert.are.equal(0, code)
+      assert.are.equal("", err)
+      assert.are.equal(66, fail_code)
+      assert.truthy(fail_err:find("NOT_FOUND", 1, true))
+    end)
+
+    it("shows a progress line when stderr is a terminal (tmux), not with --quiet", function()
+      for _, quiet in ipairs { false, true } do
+        local out_file = os.tmpname()
+        local term = cli.terminal(100)
+        term.run(cli.command() .. " list 1 paged-250-1 --all --limit 50 --format ndjson "
+          .. (quiet and "--quiet " or "") .. "> " .. out_file)
+        term.finished()
+        local screen = term.screen()
+        term.close()
+        local written = cli.read(out_file)
+        os.remove(out_file)
+        assert.are.equal(not quiet, screen:find("supermetrics-logs: 250 entries in 6 pages", 1, true) ~= nil, screen)
+        assert.are.equal(250, #lines(written))
+        assert.is_nil(written:find("supermetrics-logs:", 1, true))
+      end
+    end)
   end)
 
-  it("prints help and version", function()
-    local code, out = cli("--help")
-    assert.are.equal(0, code)
-    assert.truthy(out:find("Exit status", 1, true))
-    local _, version = cli("--version")
-    assert.truthy(version:find(require("supermetrics")._VERSION, 1, true))
+  describe("exit status", function()
+    for _, case in ipairs {
+      { "get 1 status 404", 66 }, { "get 1 status 409-custom", 66 }, { "get 1 status 401", 65 },
+      { "get 1 status 403", 65 }, { "get 1 status 503 --retries 0", 69 }, { "get 1 status 429 --retries 0", 75 },
+      { "get 1 close x --retries 0", 69 }, { "get 1 shape array", 1 }, { "get 0 T3S70 1", 64 },
+      { "get 1 T3S70", 64 }, { "frobnicate 1 2 3", 64 }, { "get 1 T3S70 1 --format xml", 64 },
+      { "get 1 T3S70 1 --all", 64 }, { "--timeout", 64 }, { "tail 1 C --interval 1", 64 },
+    } do
+      it(case[2] .. " for: " .. case[1], function()
+        local code, out, err = run(case[1])
+        assert.are.equal(case[2], code, err)
+        assert.are.equal("", out)
+        assert.are.equal(1, select(2, err:gsub("supermetrics%-logs: ", "")), err)
+      end)
+    end
+
+    it("a full disk is an error (74), one line, not a success", function()
+      local code, _, err = support.run(cli.command() .. " list 1 paged-3000-1 --all --format ndjson > /dev/full")
+      assert.are.equal(74, code)
+      assert.are.equal("supermetrics-logs: cannot write the output: No space left on device\n", err)
+      -- also when the output fits in one buffer and only the last flush fails
+      local small, _, small_err = support.run(cli.command() .. " get 1 T3S70 1 > /dev/full")
+      assert.are.equal(74, small)
+      assert.truthy(small_err:find("cannot write", 1, true))
+    end)
+
+    it("a reader that leaves (| head) ends it quietly, with SIGPIPE default or ignored", function()
+      for _, prefix in ipairs { "", "trap '' PIPE; " } do
+        local code, out, err = support.run(prefix .. cli.command()
+          .. " list 1 paged-3000-1 --all --format ndjson | head -1")
+        assert.are.equal(0, code)
+        assert.are.equal(1, #lines(out))
+        assert.are.equal("", err)
+      end
+    end)
   end)
 
-  it("shows a progress line when stderr is a terminal (tmux)", function()
-    local out_file = os.tmpname()
-    local socket = "sm-test-" .. support.nonce()
-    local tmux = "tmux -L " .. socket
-    local cmd = env_prefix() .. " " .. support.LUA .. " " .. BIN
-      .. " list 1 paged-250-1 --all --limit 50 --format ndjson > " .. out_file
-      .. "; " .. tmux .. " wait-for -S cli-done; exec cat"
-    assert.are.equal(0, (support.run(tmux .. " new-session -d -x 100 -y 10 " .. string.format("%q", cmd))))
-    -- wait-for blocks until the command has signalled that it finished
-    assert.are.equal(0, (support.run(tmux .. " wait-for cli-done")))
-    local _, screen = support.run(tmux .. " capture-pane -p")
-    support.run(tmux .. " kill-server")
-    local f = assert(io.open(out_file))
-    local written = f:read("*a")
-    f:close()
-    os.remove(out_file)
-    assert.truthy(screen:find("supermetrics-logs: 250 entries in 6 pages", 1, true), screen)
-    assert.are.equal(250, #lines(written))
-    assert.is_nil(written:find("supermetrics-logs:", 1, true))
+  describe("the key", function()
+    it("is never taken from the command line", function()
+      for _, flag in ipairs { "--api-key api_test_key", "--key=api_test_key", "--token otok_x" } do
+        local code, _, err = run(flag .. " get 1 T3S70 1")
+        assert.are.equal(64, code)
+        assert.truthy(err:find("never taken from the command line", 1, true))
+        assert.is_nil(err:find("api_test_key", 1, true))
+      end
+    end)
+
+    it("comes from --key-file FILE, or standard input with --key-file -", function()
+      local path = os.tmpname()
+      cli.write(path, support.KEY .. "\n")
+      assert(os.execute("chmod 600 " .. path))
+      local code, out, err = run("--key-file " .. path .. " get 936506 T3S70 123", "SUPERMETRICS_X=1")
+      os.remove(path)
+      assert.are.equal(0, code)
+      assert.are.same(support.SEED, cjson.decode(out))
+      assert.are.equal("", err) -- mode 600: no warning
+      local stdin_code, stdin_out = support.run("echo " .. support.KEY .. " | " .. cli.command("SUPERMETRICS_X=1")
+        .. " --key-file - get 936506 T3S70 123")
+      assert.are.equal(0, stdin_code)
+      assert.are.same(support.SEED, cjson.decode(stdin_out))
+    end)
+
+    it("says what is wrong with a key file, apart from usage errors", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir " .. dir))
+      local empty = os.tmpname()
+      assert(os.execute("chmod 600 " .. empty))
+      local cases = {
+        { "--key-file " .. dir, 74, "is a directory" },
+        { "--key-file " .. dir .. "/missing", 74, "No such file or directory" },
+        { "--key-file " .. empty, 65, "the API key from --key-file " .. empty .. " is empty" },
+      }
+      for _, case in ipairs(cases) do
+        local code, _, err = run(case[1] .. " get 1 T3S70 1", "SUPERMETRICS_X=1")
+        assert.are.equal(case[2], code, err)
+        assert.truthy(err:find(case[3], 1, true), err)
+        assert.is_nil(err:find("Try supermetrics-logs --help", 1, true))
+      end
+      local code, _, err = support.run("echo -n | " .. cli.command("SUPERMETRICS_X=1") .. " --key-file - get 1 T3S70 1")
+      assert.are.equal(65, code)
+      assert.truthy(err:find("standard input", 1, true), err)
+      os.remove(dir)
+      os.remove(empty)
+    end)
+
+    it("warns when a key file can be read by other users", function()
+      local path = os.tmpname()
+      cli.write(path, support.KEY .. "\n")
+      assert(os.execute("chmod 640 " .. path))
+      local code, _, err = run("--key-file " .. path .. " get 1 T3S70 1", "SUPERMETRICS_X=1")
+      os.remove(path)
+      assert.are.equal(0, code)
+      assert.truthy(err:find("warning: " .. path .. " can be read by other users (mode 640); chmod 600", 1, true), err)
+    end)
+
+    it("names SUPERMETRICS_API_KEY and --key-file when there is none (65, not a usage error)", function()
+      local code, _, err = run("get 1 T3S70 1", "SUPERMETRICS_X=1")
+      assert.are.equal(65, code)
+      assert.truthy(err:find("SUPERMETRICS_API_KEY", 1, true))
+      assert.truthy(err:find("--key-file", 1, true))
+      local bad, _, bad_err = run("get 1 T3S70 1", "SUPERMETRICS_API_KEY=$(printf 'a\\001b')")
+      assert.are.equal(65, bad)
+      assert.truthy(bad_err:find("the API key from SUPERMETRICS_API_KEY contains a control", 1, true), bad_err)
+    end)
+  end)
+
+  it("speaks in its own words: no library names in what a user reads", function()
+    local library_words = { "token_provider", "max_retries", "get_connector_logs", "team_id", "log_id",
+      "connector_identifier", "base_url", "ca_file", "api_key", "page_size", "INVALID_ARGUMENT", "traceback" }
+    for _, case in ipairs {
+      "get 0 T3S70 1", "get 1 '' 1", "get 1 T3S70 ..", "--retries 1000 get 1 T3S70 1", "--timeout 0 get 1 T3S70 1",
+      "--concurrency 0 fetch 1 T3S70 1", "list 1 T3S70 --limit 5000", "--base-url http://example.com get 1 T3S70 1",
+      "--base-url https://a.example/x?y get 1 T3S70 1", "--ca-file /nonexistent get 1 T3S70 1",
+      "list 1 T3S70 --status 9", "tail 1 T3S70 --follow --interval 0",
+    } do
+      local code, _, err = run(case)
+      assert.are.equal(64, code, case .. ": " .. err)
+      for _, word in ipairs(library_words) do
+        assert.is_nil(err:find(word, 1, true), case .. " says " .. word .. ": " .. err)
+      end
+    end
   end)
 end)

@@ -1,0 +1,68 @@
+/*
+ * interrupt.c: Ctrl-C for the command line (see interrupt.h).
+ *
+ * The handler only sets a flag. It is installed with SA_RESTART, so reads
+ * and writes carry on (output is never cut mid-entry by EINTR), while
+ * poll() and nanosleep(), which Linux never restarts, return early: libcurl
+ * treats that EINTR as a timeout and calls the progress callback, which
+ * aborts the transfer; core.sleep checks the flag itself.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "interrupt.h"
+
+static volatile sig_atomic_t trapped;
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+int sm_interrupted(void)
+{
+    return interrupted != 0;
+}
+
+static int abort_when_interrupted(void *data, curl_off_t dltotal,
+                                  curl_off_t dlnow, curl_off_t ultotal,
+                                  curl_off_t ulnow)
+{
+    (void)data, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return interrupted != 0;
+}
+
+CURLcode sm_interrupt_arm(CURL *easy)
+{
+    CURLcode rc;
+    if (!trapped)
+        return CURLE_OK;
+    rc = curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION,
+                          abort_when_interrupted);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+    return rc;
+}
+
+int sm_lua_trap_interrupt(lua_State *L)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0)
+        return luaL_error(L, "supermetrics: sigaction(SIGINT) failed");
+    trapped = 1;
+    return 0;
+}
+
+int sm_lua_interrupted(lua_State *L)
+{
+    lua_pushboolean(L, interrupted != 0);
+    return 1;
+}

@@ -1,0 +1,26 @@
+/*
+ * interrupt.h: Ctrl-C for the command line. Once the CLI has trapped
+ * SIGINT, a transfer in progress and a wait (retry delay, follow interval)
+ * end at once instead of running out their timeout; the CLI then finishes
+ * what it was writing and exits. A program that never traps keeps the
+ * default behaviour and pays nothing: the handles get no callback.
+ */
+#ifndef SM_INTERRUPT_H
+#define SM_INTERRUPT_H
+
+#include <curl/curl.h>
+#include <lua.h>
+
+/* Whether SIGINT arrived since the trap was set. */
+int sm_interrupted(void);
+
+/* Makes easy abort its transfer once SIGINT has arrived, when the trap is
+ * set (handles copied with curl_easy_duphandle inherit it). */
+CURLcode sm_interrupt_arm(CURL *easy);
+
+/* trap_interrupt(): sets the trap for this process. */
+int sm_lua_trap_interrupt(lua_State *L);
+/* interrupted() -> boolean */
+int sm_lua_interrupted(lua_State *L);
+
+#endif

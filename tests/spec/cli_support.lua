@@ -1,0 +1,90 @@
+-- Shared by the command line's specs: run supermetrics-logs as a user runs
+-- it (a child process, or a shell line around one) against the stand-in.
+local support = require "tests.spec.support"
+
+local cli = {}
+
+cli.BIN = "bin/supermetrics-logs"
+
+--- The environment prefix of a command line: the build under test, the
+-- stand-in, and the key (or extra, which replaces it).
+function cli.env(extra)
+  return table.concat({
+    "env -u SUPERMETRICS_API_KEY -u NO_COLOR",
+    "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;'",
+    "LUA_CPATH='" .. os.getenv("SM_BUILD_DIR") .. "/?.so;;'",
+    "SUPERMETRICS_BASE_URL=" .. support.HTTP,
+    extra or "SUPERMETRICS_API_KEY=" .. support.KEY,
+  }, " ")
+end
+
+--- The shell words that start the command line.
+function cli.command(extra_env)
+  return cli.env(extra_env) .. " " .. support.LUA .. " " .. cli.BIN
+end
+
+--- Runs the command line with args; returns exit status, stdout, stderr.
+function cli.run(args, extra_env)
+  return support.run(cli.command(extra_env) .. " " .. args)
+end
+
+function cli.lines(s)
+  local out = {}
+  for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
+  return out
+end
+
+function cli.read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function cli.write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+--- Waits until check() is true, polling every 10 ms; fails after limit
+-- seconds. For waiting on another process (no other signal exists).
+function cli.wait_until(check, limit, what)
+  local deadline = support.now() + limit
+  while not check() do
+    assert(support.now() < deadline, "gave up waiting for " .. what)
+    require("supermetrics.core").sleep(0.01)
+  end
+end
+
+--- A terminal for the command line: tmux on a private socket. run(cmd)
+-- starts cmd in it; finished() waits until cmd has ended; screen() is what
+-- the terminal shows (escapes too with colors); close() ends it.
+function cli.terminal(width)
+  local socket = "sm-test-" .. support.nonce()
+  local tmux = "tmux -L " .. socket
+  local t = {}
+  function t.run(cmd)
+    local line = cmd .. "; " .. tmux .. " wait-for -S cli-done; exec cat"
+    -- single quotes: nothing in line is expanded before the terminal's shell runs it
+    local quoted = "'" .. line:gsub("'", "'\\''") .. "'"
+    assert(support.run(tmux .. " new-session -d -x " .. (width or 200) .. " -y 20 " .. quoted) == 0)
+  end
+  function t.keys(keys)
+    assert(support.run(tmux .. " send-keys " .. keys) == 0)
+  end
+  function t.finished()
+    -- wait-for blocks until the command has signalled that it ended
+    assert(support.run(tmux .. " wait-for cli-done") == 0)
+  end
+  function t.screen(colors)
+    local _, screen = support.run(tmux .. " capture-pane -p" .. (colors and " -e" or ""))
+    return screen
+  end
+  function t.close()
+    support.run(tmux .. " kill-server")
+  end
+  return t
+end
+
+return cli
