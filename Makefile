@@ -95,11 +95,16 @@ install-lib: $(SO)
 	install -m 0644 lua/supermetrics/transport/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport/
 	install -m 0644 lua/supermetrics/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli/
 
-# The command line, run by the interpreter this build is for.
+# The command line, run by the interpreter this build is for, with its man
+# page and bash completion.
 install-bin:
 	install -d $(DESTDIR)$(PREFIX)/bin
 	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/supermetrics-logs > $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 share/man/man1/supermetrics-logs.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 share/bash-completion/completions/supermetrics-logs \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/
 
 # A release: dist/lua-supermetrics-$(VERSION).tar.gz (what a build needs,
 # README, licence, changelog, examples), the matching

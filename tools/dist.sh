@@ -24,7 +24,7 @@ mkdir -p "$stage/$name"
 
 # The files of the release: tracked ones only, so nothing built or local
 # slips in. A checkout with uncommitted changes releases what is committed.
-git ls-files -z Makefile LICENSE README.md CHANGELOG.md src lua bin examples | tar --null -T - -cf - | tar -xf - -C "$stage/$name"
+git ls-files -z Makefile LICENSE README.md CHANGELOG.md src lua bin share examples | tar --null -T - -cf - | tar -xf - -C "$stage/$name"
 grep -q "^Client.VERSION = \"$version\"$" "$stage/$name/lua/supermetrics/client.lua" || {
     echo "lua/supermetrics/client.lua does not say version $version" >&2
     exit 1

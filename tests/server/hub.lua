@@ -640,7 +640,17 @@ local function live_entry(i)
     return entry
 end
 
-local function live_list(nonce, args)
+-- live-<nonce>-low: every answer says the rate limit is nearly used up
+-- (1 of 100 left); live-<nonce>-busy: every other list request is a 429
+-- with Retry-After: 1.
+local function live_list(nonce, args, mode)
+    if mode == "low" then
+        ngx.header["X-RateLimit-Limit"] = "100"
+        ngx.header["X-RateLimit-Remaining"] = "1"
+    elseif mode == "busy" and DICT:incr("live_busy_" .. nonce, 1, 0) % 2 == 1 then
+        ngx.header["Retry-After"] = "1"
+        return send_error(429, "TOO_MANY_REQUESTS", "Slow down.", "req_live_busy")
+    end
     local n = DICT:get("live_" .. nonce) or 0
     local entries = {}
     for i = n, 1, -1 do
@@ -700,9 +710,9 @@ local function handle_list(connector)
         return send_error(code, CANONICAL[code] or ("HTTP_" .. code), "List failed with " .. code .. ".",
             "req_list_" .. code)
     end
-    local live = connector:match("^live%-(%w+)$")
+    local live, live_mode = connector:match("^live%-(%w+)%-?(%a*)$")
     if live then
-        return live_list(live, args)
+        return live_list(live, args, live_mode)
     end
     -- flaky-<nonce>-<n>: the first n list requests get 503, then 10 entries.
     local flaky, failures = connector:match("^flaky%-(%w+)%-(%d+)$")

@@ -103,6 +103,46 @@ describe("follow_connector_logs", function()
     s:close()
   end)
 
+  -- Polls of a follow over listing (live-<nonce>-<mode>) until one new
+  -- entry is added, one second after the start: the poll times, from 0.
+  local function poll_times(nonce, mode)
+    local times, started, added = {}, support.now(), false
+    local c = support.client { max_retries = 0, on_response = function(e)
+      if e.path:find("/logs?", 1, true) then
+        times[#times + 1] = support.now() - started
+        if not added and times[#times] >= 1 then
+          added = true
+          add(client, nonce, 1)
+        end
+      end
+    end }
+    local it = c:follow_connector_logs(1, "live-" .. nonce .. "-" .. mode, { since = "2020-01-01", interval = 0.02 })
+    assert.are.equal("L1", it().id)
+    assert.are.equal("L2", it().id)
+    c:close()
+    return times
+  end
+
+  it("slows down while the rate limit runs low, and waits as long as Retry-After says", function()
+    local nonce = support.nonce()
+    add(client, nonce, 1)
+    -- 1 request of 100 left on every answer: the wait doubles from 0.02 s,
+    -- so about six polls in the first second instead of fifty.
+    local low = poll_times(nonce, "low")
+    local in_first_second = 0
+    for _, t in ipairs(low) do
+      if t < 1 then in_first_second = in_first_second + 1 end
+    end
+    assert.is_true(in_first_second <= 8, in_first_second .. " polls in one second")
+    -- Every other poll is a 429 with Retry-After: 1: the poll after it
+    -- comes a second later, not after the 0.02 s interval.
+    local busy_nonce = support.nonce()
+    add(client, busy_nonce, 1)
+    local busy = poll_times(busy_nonce, "busy")
+    assert.is_true(#busy >= 2)
+    assert.is_true(busy[2] - busy[1] >= 0.95, "the poll after a 429 came after " .. (busy[2] - busy[1]) .. " s")
+  end)
+
   it("refuses bad options before any traffic", function()
     for _, opts in ipairs { { interval = 0 }, { interval = "1" }, { since = "yesterday" }, { since = 5 },
       { every = 1 } } do

@@ -4,14 +4,16 @@ local support = require "tests.spec.support"
 
 local cli = {}
 
-cli.BIN = "bin/supermetrics-logs"
+-- Absolute paths, so that a command line may also run from elsewhere.
+local ROOT = assert(io.popen("pwd")):read("*l")
+cli.BIN = ROOT .. "/bin/supermetrics-logs"
 
 --- The environment prefix of a command line: the build under test, the
 -- stand-in, and the key (or extra, which replaces it).
 function cli.env(extra)
   return table.concat({
     "env -u SUPERMETRICS_API_KEY -u NO_COLOR",
-    "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;'",
+    "LUA_PATH='" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;'",
     "LUA_CPATH='" .. os.getenv("SM_BUILD_DIR") .. "/?.so;;'",
     "SUPERMETRICS_BASE_URL=" .. support.HTTP,
     extra or "SUPERMETRICS_API_KEY=" .. support.KEY,
@@ -57,6 +59,11 @@ function cli.wait_until(check, limit, what)
   end
 end
 
+--- s as one shell word, nothing in it expanded.
+function cli.quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
 --- A terminal for the command line: tmux on a private socket. run(cmd)
 -- starts cmd in it; finished() waits until cmd has ended; screen() is what
 -- the terminal shows (escapes too with colors); close() ends it.
@@ -66,9 +73,8 @@ function cli.terminal(width)
   local t = {}
   function t.run(cmd)
     local line = cmd .. "; " .. tmux .. " wait-for -S cli-done; exec cat"
-    -- single quotes: nothing in line is expanded before the terminal's shell runs it
-    local quoted = "'" .. line:gsub("'", "'\\''") .. "'"
-    assert(support.run(tmux .. " new-session -d -x " .. (width or 200) .. " -y 20 " .. quoted) == 0)
+    -- nothing in line is expanded before the terminal's shell runs it
+    assert(support.run(tmux .. " new-session -d -x " .. (width or 200) .. " -y 20 " .. cli.quote(line)) == 0)
   end
   function t.keys(keys)
     assert(support.run(tmux .. " send-keys " .. keys) == 0)
