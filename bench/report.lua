@@ -172,7 +172,12 @@ add("# Benchmark results", "",
   "table says how many it made) from the same local nginx; CPU (user + sys) and peak RSS are",
   "those of that process, from `/usr/bin/time`, start-up included. × raw is the ratio to the",
   "raw libcurl loop measured in the same run. Client and nginx worker share CPU " .. cpu .. ".", "",
-  "## Machine", "")
+  "## Summary", "")
+-- What the figures mean, written by hand (they move little from run to run).
+for line in io.lines(bench .. "/SUMMARY.md") do
+  add(line)
+end
+add("", "## Machine", "")
 add(table.unpack(machine))
 add(string.format("- load average before / after the run: %s / %s (the run itself adds 1 to 2; more means "
   .. "other work on the machine. The raw loop and the library ran %s times each, interleaved, and keep their "
