@@ -6,14 +6,8 @@ local cjson = require "cjson"
 local support = require "tests.spec.support"
 local cli = require "tests.spec.cli_support"
 
-local run, lines = cli.run, cli.lines
+local run, lines, ids = cli.run, cli.lines, cli.ids
 
--- The ids of ndjson output.
-local function ids(out)
-  local got = {}
-  for i, l in ipairs(lines(out)) do got[i] = cjson.decode(l).id end
-  return got
-end
 
 -- The request lines --verbose wrote.
 local function requests(err)
@@ -249,9 +243,7 @@ describe("supermetrics-logs", function()
     end)
 
     it("--quiet leaves only errors on stderr", function()
-      local path = os.tmpname()
-      cli.write(path, support.KEY .. "\n")
-      assert(os.execute("chmod 644 " .. path))
+      local path = cli.key_file("644")
       local _, _, loud = run("--key-file " .. path .. " get 1 T3S70 1", "SUPERMETRICS_X=1")
       local code, _, err = run("--quiet --key-file " .. path .. " get 1 T3S70 1", "SUPERMETRICS_X=1")
       local fail_code, _, fail_err = run("-q --key-file " .. path .. " get 1 status 404", "SUPERMETRICS_X=1")
@@ -329,9 +321,7 @@ describe("supermetrics-logs", function()
     end)
 
     it("comes from --key-file FILE, or standard input with --key-file -", function()
-      local path = os.tmpname()
-      cli.write(path, support.KEY .. "\n")
-      assert(os.execute("chmod 600 " .. path))
+      local path = cli.key_file("600")
       local code, out, err = run("--key-file " .. path .. " get 936506 T3S70 123", "SUPERMETRICS_X=1")
       os.remove(path)
       assert.are.equal(0, code)
@@ -368,9 +358,7 @@ describe("supermetrics-logs", function()
     end)
 
     it("warns when a key file can be read by other users", function()
-      local path = os.tmpname()
-      cli.write(path, support.KEY .. "\n")
-      assert(os.execute("chmod 640 " .. path))
+      local path = cli.key_file("640")
       local code, _, err = run("--key-file " .. path .. " get 1 T3S70 1", "SUPERMETRICS_X=1")
       os.remove(path)
       assert.are.equal(0, code)

@@ -6,13 +6,8 @@ local cjson = require "cjson"
 local support = require "tests.spec.support"
 local cli = require "tests.spec.cli_support"
 
-local run, lines = cli.run, cli.lines
+local run, lines, ids = cli.run, cli.lines, cli.ids
 
-local function ids(out)
-  local got = {}
-  for i, l in ipairs(lines(out)) do got[i] = cjson.decode(l).id end
-  return got
-end
 
 local function live_ids(from, to)
   local out = {}

@@ -36,6 +36,22 @@ function cli.lines(s)
   return out
 end
 
+--- The ids of ndjson output, in order.
+function cli.ids(out)
+  local cjson = require "cjson"
+  local got = {}
+  for i, l in ipairs(cli.lines(out)) do got[i] = cjson.decode(l).id end
+  return got
+end
+
+--- A key file with mode (an octal string such as "600"); returns its path.
+function cli.key_file(mode)
+  local path = os.tmpname()
+  cli.write(path, support.KEY .. "\n")
+  assert(os.execute("chmod " .. mode .. " " .. path))
+  return path
+end
+
 function cli.read(path)
   local f = assert(io.open(path, "rb"))
   local s = f:read("*a")

@@ -11,6 +11,16 @@ local function usage(msg)
   error({ usage = msg }, 0)
 end
 
+-- Whether match(item) holds for any of items.
+local function any(items, match)
+  for _, item in ipairs(items) do
+    if match(item) then
+      return true
+    end
+  end
+  return false
+end
+
 -- One --status item: "404", "5xx", "400-499" -> low, high.
 local function status_range(item)
   local class = item:match("^([1-5])[xX][xX]$")
@@ -45,15 +55,7 @@ function filter.status(values)
   end
   return function(entry)
     local status = tonumber(entry.status)
-    if not status then
-      return false
-    end
-    for _, r in ipairs(ranges) do
-      if status >= r[1] and status <= r[2] then
-        return true
-      end
-    end
-    return false
+    return status ~= nil and any(ranges, function(r) return status >= r[1] and status <= r[2] end)
   end
 end
 
@@ -92,15 +94,8 @@ function filter.event(globs)
     patterns[i] = glob_pattern(glob)
   end
   return function(entry)
-    if type(entry.event) ~= "string" then
-      return false
-    end
-    for _, p in ipairs(patterns) do
-      if entry.event:find(p) then
-        return true
-      end
-    end
-    return false
+    local event = entry.event
+    return type(event) == "string" and any(patterns, function(p) return event:find(p) ~= nil end)
   end
 end
 
@@ -133,12 +128,7 @@ function filter.new(o)
     end
   end
   return function(entry)
-    for _, test in ipairs(tests) do
-      if not test(entry) then
-        return false
-      end
-    end
-    return true
+    return not any(tests, function(test) return not test(entry) end)
   end
 end
 
