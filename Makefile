@@ -115,7 +115,7 @@ clean:
 
 # ---- Hardening builds (SECURITY.md): clang sanitizers and libFuzzer ----
 # `make asan` builds the module with AddressSanitizer + UBSan into build/asan;
-# the stock interpreter loads it with the runtime preloaded (tests/sanitize/lua).
+# the stock interpreter loads it with the runtime preloaded (tests/sanitize/lua5.4-asan).
 # `make fuzz` builds the libFuzzer harnesses of tests/fuzz into build/fuzz;
 # `make wipe-check` and `make tsan-check` build the C drivers of tests/c.
 SAN_CC    ?= clang

@@ -12,9 +12,7 @@
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
-
-/* More parallel transfers than this per client buy nothing but sockets. */
-#define SM_MAX_SLOTS 256
+#include "limits.h"
 
 static void free_slot(sm_slot *s)
 {
@@ -42,12 +40,13 @@ void sm_batch_release(sm_client *c)
     }
 }
 
-/* handle:batch_open(n) -> n: makes sure n slots (1..256) exist. */
+/* handle:batch_open(n) -> n: makes sure n slots (1..SM_MAX_CONCURRENCY)
+ * exist. */
 int sm_lua_batch_open(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Number want = luaL_checknumber(L, 2);
-    int n = want < 1 ? 1 : want > SM_MAX_SLOTS ? SM_MAX_SLOTS : (int)want;
+    int n = want < 1 ? 1 : want > SM_MAX_CONCURRENCY ? SM_MAX_CONCURRENCY : (int)want;
     if (sm_client_share(c) == NULL)
         return luaL_error(L, "supermetrics: could not create the connection pool");
     if (c->multi == NULL) {
@@ -70,10 +69,9 @@ int sm_lua_batch_open(lua_State *L)
             }
             /* The copy points at the client's transfer: point it at its own.
              * A copy never inherits the share: set the client's pool. */
-            /* HTTP/1.1: one connection per slot. Against nginx offering
-             * HTTP/2, multiplexing a batch on one connection measured slower
-             * (0.93-1.28 s against 0.71 s for 1,000 ids at concurrency 32;
-             * see README). Single calls still negotiate HTTP/2. */
+            /* HTTP/1.1: one connection per slot; multiplexing a batch on
+             * one HTTP/2 connection was slower (bench/PROFILE.md). Single
+             * calls still negotiate HTTP/2. */
             if (sm_transfer_init(&s->t, easy, c->main.body.limit) != CURLE_OK ||
                 curl_easy_setopt(easy, CURLOPT_SHARE, c->share) != CURLE_OK ||
                 curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,

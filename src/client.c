@@ -12,6 +12,7 @@
 #include "credential.h"
 #include "entry.h"
 #include "errors.h"
+#include "limits.h"
 #include "path.h"
 
 /* ---- lifetime ---- */
@@ -393,8 +394,10 @@ int sm_lua_new_client(lua_State *L)
     name = opt_string(L, 1, "credential_name");
     ca_file = opt_string(L, 1, "ca_file");
     user_agent = opt_string(L, 1, "user_agent");
-    connect_timeout = opt_number(L, 1, "connect_timeout", 0.001, 1e6);
-    max_bytes = opt_number(L, 1, "max_response_bytes", 1, 1e15);
+    connect_timeout = opt_number(L, 1, "connect_timeout", SM_MIN_TIMEOUT,
+                                 SM_MAX_TIMEOUT);
+    max_bytes = opt_number(L, 1, "max_response_bytes", 1,
+                           SM_MAX_RESPONSE_BYTES);
     if (base_url == NULL || user_agent == NULL)
         sm_argument_error(L, "base_url and user_agent are required");
     if (credential != NULL) {
@@ -416,7 +419,8 @@ int sm_lua_new_client(lua_State *L)
         sm_argument_error(L, "base_url %s", why);
     easy = curl_easy_init();
     if (easy == NULL) {
-        /* c->main.easy stays NULL: nothing but the share to free. */
+        /* c->main.easy stays NULL: __gc frees the URL parts and the
+         * socket set stored so far. */
         return luaL_error(L, "supermetrics: curl_easy_init failed");
     }
     if (sm_transfer_init(&c->main, easy, (size_t)max_bytes) != CURLE_OK ||
@@ -487,8 +491,9 @@ int sm_refuse_attempt(lua_State *L, const char *bad_credential, lua_Number left)
  * One HTTP attempt: GET base_url .. path with the time that is left of the
  * call's deadline. With want_info, a success also returns the response's
  * status, request id and rate limits; with shape, the body is shaped as a
- * LogEntry (sm_normalize_entry). Raises INVALID_ARGUMENT for a closed client
- * or one without a credential, and a plain error when out of memory. */
+ * LogEntry (sm_normalize_entry). Raises INVALID_ARGUMENT for a closed client,
+ * one without a credential or a bad argument type, and a plain error when
+ * the request cannot be prepared or memory runs out. */
 static int client_perform(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);

@@ -61,8 +61,8 @@ int sm_lua_new_client(lua_State *L);
 /* Shared with batch.c. */
 /* The client's shared pool (connections, TLS sessions, DNS), made on first
  * use and given to the single-call handle too: a client that never runs a
- * batch does not pay for the share's locking on every call (~2,500
- * instructions a request). NULL when out of memory. */
+ * batch does not pay for the share's locking on every call
+ * (bench/PROFILE.md). NULL when out of memory. */
 CURLSH *sm_client_share(sm_client *c);
 sm_client *sm_check_open_client(lua_State *L, int idx);
 const char *sm_client_secret(const sm_client *c);

@@ -1,12 +1,19 @@
 /*
- * core.c: luaopen_supermetrics_core, the C half of lua-supermetrics.
- * It wires the pieces together; each has a file of its own:
- *   client.c    the libcurl handle and one HTTP attempt
- *   path.c      argument checks and the request path (segment.c: the bytes)
- *   response.c  response headers and error codes
- *   envelope.c  error values from the API's error envelope
- *   entry.c     a decoded LogEntry shaped to the contract
- *   errors.c    the supermetrics.Error type
+ * core.c: luaopen_supermetrics_core, the C half of lua-supermetrics. It only
+ * wires the pieces together; each has a file of its own:
+ *   client.c     the handle's lifetime and one HTTP attempt
+ *   credential.c the credential, its header line and its wiping
+ *   transfer.c   one exchange on a libcurl handle, and its Lua result
+ *   batch.c      many transfers at once (libcurl's multi interface)
+ *   exchange.c   the C half of the nginx cosocket transport (http1.c reads)
+ *   sockets.c    the handles' sockets, for fork safety
+ *   path.c       argument checks and the request path (segment.c: the bytes)
+ *   response.c   response headers and error codes
+ *   envelope.c   error values from the API's error envelope
+ *   entry.c      a decoded LogEntry shaped to the contract
+ *   buffer.c     the capped body buffer
+ *   errors.c     the supermetrics.Error type
+ *   limits.h     the limits, exported as core.LIMITS
  */
 #include <errno.h>
 #include <time.h>
@@ -20,6 +27,7 @@
 #include "compat.h"
 #include "entry.h"
 #include "errors.h"
+#include "limits.h"
 #include "path.h"
 
 /* Nesting deeper than this in a response is refused rather than decoded. */
@@ -76,6 +84,22 @@ static void push_json(lua_State *L)
     lua_call(L, 1, 0);
 }
 
+/* Pushes core.LIMITS: the limits the Lua layer checks, from limits.h. */
+static void push_limits(lua_State *L)
+{
+    lua_createtable(L, 0, 5);
+    sm_pushint64(L, (long long)SM_MAX_RESPONSE_BYTES);
+    lua_setfield(L, -2, "max_response_bytes");
+    lua_pushinteger(L, SM_MAX_CONCURRENCY);
+    lua_setfield(L, -2, "concurrency");
+    lua_pushinteger(L, SM_MAX_PAGE_SIZE);
+    lua_setfield(L, -2, "page_size");
+    lua_pushnumber(L, SM_MIN_TIMEOUT);
+    lua_setfield(L, -2, "min_timeout");
+    lua_pushnumber(L, SM_MAX_TIMEOUT);
+    lua_setfield(L, -2, "max_timeout");
+}
+
 int luaopen_supermetrics_core(lua_State *L)
 {
     static const luaL_Reg functions[] = {
@@ -104,6 +128,8 @@ int luaopen_supermetrics_core(lua_State *L)
     sm_setfuncs(L, functions, 0);
     sm_errors_open(L);
     lua_setfield(L, -2, "Error");
+    push_limits(L);
+    lua_setfield(L, -2, "LIMITS");
     lua_getfield(L, json, "null");
     lua_setfield(L, -2, "null");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

@@ -6,6 +6,7 @@
 
 #include "compat.h"
 #include "errors.h"
+#include "limits.h"
 #include "segment.h"
 
 /* 2^63 as a double: the first integral double above the int64 range. */
@@ -195,7 +196,7 @@ int sm_lua_log_path(lua_State *L)
     return 1;
 }
 
-/* limit: nil or an integer 1..SM_LIMIT_MAX; returns 0 for nil. */
+/* limit: nil or an integer 1..max; returns 0 for nil. */
 static int check_limit(lua_State *L, int idx, const char *name, int max)
 {
     lua_Number v;
@@ -229,7 +230,7 @@ int sm_lua_logs_path(lua_State *L)
     const char *before;
     int limit;
     check_ids(L, 1, &ids);
-    limit = check_limit(L, 3, "limit", SM_LIMIT_MAX);
+    limit = check_limit(L, 3, "limit", SM_MAX_PAGE_SIZE);
     before = check_before(L, 4, &before_len);
     add_logs_prefix(L, &b, &ids);
     if (limit > 0) {

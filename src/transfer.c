@@ -9,7 +9,8 @@
 #include "envelope.h"
 #include "errors.h"
 
-/* ---- libcurl callbacks: C memory only, never Lua (see pitfalls) ---- */
+/* ---- libcurl callbacks: C memory only, never Lua: an error raised through
+ * libcurl leaves its handle broken and leaks its memory ---- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {

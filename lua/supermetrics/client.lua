@@ -219,7 +219,7 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
 end
 
 local BATCH_OPTIONS = { concurrency = true }
-local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, 256
+local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 
 --- Fetches many log entries of one connector at once.
 -- Each item is retried and timed like a single call (its own deadline from

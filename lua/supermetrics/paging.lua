@@ -11,7 +11,7 @@ local normalize_entry = core.normalize_entry
 local paging = {}
 
 paging.DEFAULT_PAGE_SIZE = 100
-paging.MAX_PAGE_SIZE = 1000
+paging.MAX_PAGE_SIZE = core.LIMITS.page_size
 local MAX_PAGE_SIZE = paging.MAX_PAGE_SIZE
 
 local function invalid_response(message, info)
