@@ -12,7 +12,7 @@
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
-#include "limits.h"
+#include "bounds.h"
 
 static void free_slot(sm_slot *s)
 {

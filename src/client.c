@@ -12,7 +12,7 @@
 #include "credential.h"
 #include "entry.h"
 #include "errors.h"
-#include "limits.h"
+#include "bounds.h"
 #include "path.h"
 
 /* ---- lifetime ---- */

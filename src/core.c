@@ -13,7 +13,7 @@
  *   entry.c      a decoded LogEntry shaped to the contract
  *   buffer.c     the capped body buffer
  *   errors.c     the supermetrics.Error type
- *   limits.h     the limits, exported as core.LIMITS
+ *   bounds.h     the limits, exported as core.LIMITS
  */
 #include <errno.h>
 #include <time.h>
@@ -27,7 +27,7 @@
 #include "compat.h"
 #include "entry.h"
 #include "errors.h"
-#include "limits.h"
+#include "bounds.h"
 #include "path.h"
 
 /* Nesting deeper than this in a response is refused rather than decoded. */

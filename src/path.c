@@ -6,7 +6,7 @@
 
 #include "compat.h"
 #include "errors.h"
-#include "limits.h"
+#include "bounds.h"
 #include "segment.h"
 
 /* 2^63 as a double: the first integral double above the int64 range. */

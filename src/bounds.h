@@ -1,9 +1,9 @@
 /*
- * limits.h: the numeric limits both halves enforce, defined once. The Lua
+ * bounds.h: the numeric limits both halves enforce, defined once. The Lua
  * layer reads them as core.LIMITS (core.c), so a limit never has two values.
  */
-#ifndef SM_LIMITS_H
-#define SM_LIMITS_H
+#ifndef SM_BOUNDS_H
+#define SM_BOUNDS_H
 
 /* Largest max_response_bytes: far above any sane body, and small enough to
  * be exact in a double on every Lua. */
