@@ -9,16 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
-#include "bounds.h"
 
 static void free_slot(sm_slot *s)
 {
     if (s->t.easy != NULL)
         curl_easy_cleanup(s->t.easy);
-    sm_free_headers(&s->headers, &s->auth, &s->auth_len);
+    sm_credential_clear(&s->credential);
     sm_transfer_free(&s->t);
     free(s);
 }
@@ -129,25 +129,28 @@ int sm_lua_batch_add(lua_State *L)
     const char *credential = luaL_optlstring(L, 5, NULL, &cred_len);
     const char *why = NULL;
     sm_slot *s = c->multi ? free_slot_of(c) : NULL;
-    int refused;
+    int refused, changed;
 
     if (s == NULL)
         return luaL_error(L, "supermetrics: no free batch slot");
     /* A slot keeps its own copy of a per-attempt credential: the client's
      * list may be replaced while this transfer is still in flight. */
-    sm_free_headers(&s->headers, &s->auth, &s->auth_len);
     if (credential != NULL)
-        why = sm_build_headers(credential, cred_len, &s->headers, &s->auth,
-                               &s->auth_len, &s->token_at);
+        why = sm_credential_set(&s->credential, credential, cred_len, &changed);
+    else
+        sm_credential_clear(&s->credential);
     refused = sm_refuse_attempt(L, why, left);
     if (refused)
         return refused;
-    if (s->headers == NULL && c->headers == NULL)
+    if (!sm_credential_isset(&s->credential) &&
+        !sm_credential_isset(&c->credential))
         sm_argument_error(L, "the client has no credential");
     if (sm_transfer_prepare(&s->t, c->base_url, c->base_len, path, path_len,
                             sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
         curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER,
-                         s->headers ? s->headers : c->headers) != CURLE_OK)
+                         sm_credential_isset(&s->credential)
+                             ? s->credential.headers
+                             : c->credential.headers) != CURLE_OK)
         return luaL_error(L, "supermetrics: could not prepare the request");
     if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
         return luaL_error(L, "supermetrics: could not start the request");
@@ -217,18 +220,20 @@ int sm_lua_batch_poll(lua_State *L)
     lua_newtable(L);
     for (i = 0; i < c->nslots; i++) {
         sm_slot *s = c->slots[i];
-        const char *secret;
+        const char *credential;
         int k;
         if (!s->busy || !s->done)
             continue;
         s->busy = s->done = 0;
         if (s->t.body.out_of_memory)
             return luaL_error(L, "not enough memory");
-        secret = s->auth ? s->auth + s->token_at : sm_client_secret(c);
+        credential = sm_credential_isset(&s->credential)
+                         ? sm_credential_value(&s->credential)
+                         : sm_credential_value(&c->credential);
         lua_createtable(L, 0, 3);
         sm_pushint64(L, (long long)s->id);
         lua_setfield(L, -2, "id");
-        k = sm_transfer_push_result(L, &s->t, s->result, secret,
+        k = sm_transfer_push_result(L, &s->t, s->result, credential,
                                     lua_upvalueindex(1), s->want_info);
         if (lua_isnil(L, -k)) {
             lua_setfield(L, -3, "err");

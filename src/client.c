@@ -8,27 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "compat.h"
 #include "credential.h"
 #include "entry.h"
 #include "errors.h"
-#include "bounds.h"
 #include "path.h"
 
 /* ---- lifetime ---- */
-
-void sm_free_headers(struct curl_slist **list, char **auth, size_t *auth_len)
-{
-    struct curl_slist *h;
-    /* curl_slist_append copied the credential: wipe that copy too. */
-    for (h = *list; h != NULL; h = h->next)
-        memset(h->data, 0, strlen(h->data));
-    curl_slist_free_all(*list);
-    *list = NULL;
-    sm_wipe_free(*auth, *auth_len);
-    *auth = NULL;
-    *auth_len = 0;
-}
 
 /* After fork(): the handles' connections are the parent's too. Make this
  * process's copies of their sockets harmless, then drop the handles (their
@@ -84,7 +71,7 @@ static void release(sm_client *c)
         curl_share_cleanup(c->share);
         c->share = NULL;
     }
-    sm_free_headers(&c->headers, &c->auth, &c->auth_len);
+    sm_credential_clear(&c->credential);
     free(c->base_url);
     c->base_url = NULL;
     free(c->host);
@@ -126,54 +113,17 @@ static int client_tostring(lua_State *L)
 
 /* ---- credential ---- */
 
-const char *sm_build_headers(const char *s, size_t n, struct curl_slist **list,
-                             char **auth, size_t *auth_len, size_t *token_at)
-{
-    struct curl_slist *accept, *both;
-    const char *why = sm_credential_header(s, n, auth, auth_len, token_at);
-    if (why != NULL)
-        return why;
-    accept = curl_slist_append(NULL, "Accept: application/json");
-    both = accept ? curl_slist_append(accept, *auth) : NULL;
-    if (both == NULL) {
-        curl_slist_free_all(accept);
-        sm_wipe_free(*auth, *auth_len);
-        *auth = NULL;
-        return "could not be stored: out of memory";
-    }
-    *list = both;
-    return NULL;
-}
-
 const char *sm_client_set_credential(sm_client *c, const char *s, size_t n)
 {
-    struct curl_slist *list;
-    char *auth;
-    size_t auth_len, token_at;
-    const char *why = sm_build_headers(s, n, &list, &auth, &auth_len, &token_at);
-    if (why != NULL)
-        return why;
-    if (c->auth != NULL && auth_len == c->auth_len &&
-        memcmp(auth, c->auth, auth_len) == 0) {
-        /* Same token as last time: keep the list libcurl already has. */
-        sm_free_headers(&list, &auth, &auth_len);
-        return NULL;
-    }
-    if (curl_easy_setopt(c->main.easy, CURLOPT_HTTPHEADER, list) != CURLE_OK) {
-        sm_free_headers(&list, &auth, &auth_len);
+    int changed;
+    const char *why = sm_credential_set(&c->credential, s, n, &changed);
+    if (why == NULL && changed &&
+        curl_easy_setopt(c->main.easy, CURLOPT_HTTPHEADER,
+                         c->credential.headers) != CURLE_OK) {
+        sm_credential_clear(&c->credential);
         return "could not be stored";
     }
-    sm_free_headers(&c->headers, &c->auth, &c->auth_len);
-    c->headers = list;
-    c->auth = auth;
-    c->auth_len = auth_len;
-    c->token_at = token_at;
-    return NULL;
-}
-
-const char *sm_client_secret(const sm_client *c)
-{
-    return c->auth ? c->auth + c->token_at : NULL;
+    return why;
 }
 
 /* ---- base URL ---- */
@@ -508,7 +458,7 @@ static int client_perform(lua_State *L)
         L, credential ? sm_client_set_credential(c, credential, cred_len) : NULL, left);
     if (refused)
         return refused;
-    if (c->auth == NULL)
+    if (!sm_credential_isset(&c->credential))
         sm_argument_error(L, "the client has no credential");
     if (sm_transfer_prepare(&c->main, c->base_url, c->base_len, path, path_len,
                             sm_timeout_ms(left), c->connect_timeout_ms) != 0)
@@ -520,7 +470,7 @@ static int client_perform(lua_State *L)
     if (c->main.body.out_of_memory)
         return luaL_error(L, "not enough memory");
     lua_settop(L, 1);
-    n = sm_transfer_push_result(L, &c->main, rc, sm_client_secret(c),
+    n = sm_transfer_push_result(L, &c->main, rc, sm_credential_value(&c->credential),
                                 lua_upvalueindex(1), want_info);
     if (shape && lua_type(L, 2) == LUA_TTABLE)
         sm_normalize_entry_hint(L, 2, sm_buffer_may_have_nulls(&c->main.body));
@@ -542,7 +492,7 @@ static int client_get_log(lua_State *L)
     int n;
     CURLcode rc;
 
-    if (c->auth == NULL)
+    if (!sm_credential_isset(&c->credential))
         sm_argument_error(L, "the client has no credential");
     lua_settop(L, 1); /* the handle stays referenced; results go above */
     n = sm_refuse_attempt(L, NULL, left);
@@ -557,7 +507,7 @@ static int client_get_log(lua_State *L)
         /* libcurl is off the stack: now Lua may be touched, and may raise. */
         if (c->main.body.out_of_memory)
             return luaL_error(L, "not enough memory");
-        n = sm_transfer_push_result(L, &c->main, rc, sm_client_secret(c),
+        n = sm_transfer_push_result(L, &c->main, rc, sm_credential_value(&c->credential),
                                     lua_upvalueindex(1), 0);
         if (n == 1) {
             sm_normalize_entry_hint(L, -1, sm_buffer_may_have_nulls(&c->main.body));

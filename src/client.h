@@ -10,6 +10,7 @@
 #include <lua.h>
 #include <curl/curl.h>
 
+#include "credential.h"
 #include "sockets.h"
 #include "transfer.h"
 
@@ -18,9 +19,8 @@
 /* One transfer of a batch. */
 typedef struct sm_slot {
     sm_transfer t;
-    struct curl_slist *headers; /* own header list when given a credential */
-    char *auth;                 /* its Authorization line (wiped) */
-    size_t auth_len, token_at;
+    sm_credential credential;   /* a token_provider's, else unset: the
+                                 * client's may change while this runs */
     lua_Integer id;             /* the caller's item id while busy */
     int busy, done, want_info;
     CURLcode result;
@@ -30,9 +30,7 @@ typedef struct sm_client {
     sm_transfer main;            /* main.easy is NULL once closed */
     CURLSH *share;               /* pool shared with batches, made by the
                                   * first one (NULL until then) */
-    struct curl_slist *headers;  /* Accept + Authorization, built per client */
-    char *auth;                  /* "Authorization: Bearer <token>", wiped */
-    size_t auth_len, token_at;
+    sm_credential credential;    /* of every request but a batch slot's own */
     char *base_url;              /* scheme://host[:port][/prefix], no '/' end */
     size_t base_len;
     /* The same URL in parts, for transports that write HTTP themselves
@@ -65,16 +63,9 @@ int sm_lua_new_client(lua_State *L);
  * (bench/PROFILE.md). NULL when out of memory. */
 CURLSH *sm_client_share(sm_client *c);
 sm_client *sm_check_open_client(lua_State *L, int idx);
-const char *sm_client_secret(const sm_client *c);
 /* Makes s the credential of every following call. Returns NULL or a
  * message (without the credential) on failure; the old one stays then. */
 const char *sm_client_set_credential(sm_client *c, const char *s, size_t n);
-/* Builds "Accept" + "Authorization" for credential s into *list / *auth.
- * Returns NULL or a message without the credential. */
-const char *sm_build_headers(const char *s, size_t n, struct curl_slist **list,
-                             char **auth, size_t *auth_len, size_t *token_at);
-/* Wipes the credential copies and frees them. */
-void sm_free_headers(struct curl_slist **list, char **auth, size_t *auth_len);
 long sm_timeout_ms(lua_Number seconds);
 /* Before an attempt: pushes nil and the error that keeps it from starting
  * (a bad token_provider credential, given as its message, or no time left)

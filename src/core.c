@@ -23,11 +23,11 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "bounds.h"
 #include "client.h"
 #include "compat.h"
 #include "entry.h"
 #include "errors.h"
-#include "bounds.h"
 #include "path.h"
 
 /* Nesting deeper than this in a response is refused rather than decoded. */
@@ -84,7 +84,7 @@ static void push_json(lua_State *L)
     lua_call(L, 1, 0);
 }
 
-/* Pushes core.LIMITS: the limits the Lua layer checks, from limits.h. */
+/* Pushes core.LIMITS: the limits the Lua layer checks, from bounds.h. */
 static void push_limits(lua_State *L)
 {
     lua_createtable(L, 0, 5);

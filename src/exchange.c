@@ -78,7 +78,7 @@ int sm_lua_request(lua_State *L)
         left);
     if (refused)
         return refused;
-    if (c->auth == NULL)
+    if (!sm_credential_isset(&c->credential))
         sm_argument_error(L, "the client has no credential");
     x->failed = CURLE_OK;
     x->t.errbuf[0] = '\0';
@@ -90,7 +90,7 @@ int sm_lua_request(lua_State *L)
     luaL_addlstring(&b, path, path_len);
     luaL_addstring(&b, " HTTP/1.1\r\n");
     luaL_addlstring(&b, c->head_fields, c->head_fields_len);
-    luaL_addlstring(&b, c->auth, c->auth_len);
+    luaL_addlstring(&b, c->credential.line, c->credential.len);
     luaL_addstring(&b, "\r\n\r\n");
     luaL_pushresult(&b);
     return 1;
@@ -140,7 +140,7 @@ int sm_lua_outcome(lua_State *L)
         return luaL_error(L, "not enough memory");
     lua_settop(L, 2);
     n = sm_transfer_push_outcome(L, &x->t, rc, x->reader.status,
-                                 sm_client_secret(c), lua_upvalueindex(1),
+                                 sm_credential_value(&c->credential), lua_upvalueindex(1),
                                  want_info);
     if (shape && lua_type(L, 3) == LUA_TTABLE)
         sm_normalize_entry_hint(L, 3, sm_buffer_may_have_nulls(&x->t.body));

@@ -4,9 +4,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "compat.h"
 #include "errors.h"
-#include "bounds.h"
 #include "segment.h"
 
 /* 2^63 as a double: the first integral double above the int64 range. */

@@ -144,18 +144,18 @@ void sm_transfer_free(sm_transfer *t)
 /* ---- results ---- */
 
 static void set_reply_fields(lua_State *L, sm_transfer *t, long status,
-                             const char *secret)
+                             const char *credential)
 {
     sm_reply r;
     r.status = status;
     r.meta = &t->meta;
-    r.secret = secret;
+    r.credential = credential;
     sm_set_reply_fields(L, &r);
 }
 
 /* Pushes the error for a transfer that libcurl reported as failed. */
 static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
-                                long status, const char *secret)
+                                long status, const char *credential)
 {
     const char *code = sm_code_for_curl(rc, t->body.over_limit);
     if (strcmp(code, "RESPONSE_TOO_LARGE") == 0)
@@ -166,13 +166,13 @@ static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
         lua_pushstring(L, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     sm_push_error(L, code, lua_tostring(L, -1));
     lua_remove(L, -2);
-    set_reply_fields(L, t, status, secret);
+    set_reply_fields(L, t, status, credential);
 }
 
 /* Pushes the decoded 2xx body and returns 1, or nil and INVALID_RESPONSE
  * and returns 2. */
 static int push_success(lua_State *L, sm_transfer *t, long status,
-                        const char *secret, int decode_idx)
+                        const char *credential, int decode_idx)
 {
     /* An empty body may have no buffer at all: NULL + 0 is undefined. */
     const char *p = t->body.data, *end = p ? p + t->body.len : p;
@@ -191,23 +191,23 @@ static int push_success(lua_State *L, sm_transfer *t, long status,
     sm_push_error(L, "INVALID_RESPONSE",
                   t->body.len == 0 ? "the response body is empty"
                                    : "the response body is not a JSON object");
-    set_reply_fields(L, t, status, secret);
+    set_reply_fields(L, t, status, credential);
     return 2;
 }
 
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            const char *secret, int decode_idx, int want_info)
+                            const char *credential, int decode_idx, int want_info)
 {
     long status = 0;
     if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) !=
         CURLE_OK)
         status = 0;
-    return sm_transfer_push_outcome(L, t, rc, status, secret, decode_idx,
+    return sm_transfer_push_outcome(L, t, rc, status, credential, decode_idx,
                                     want_info);
 }
 
 int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
-                             long status, const char *secret, int decode_idx,
+                             long status, const char *credential, int decode_idx,
                              int want_info)
 {
     int n;
@@ -221,10 +221,10 @@ int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
     }
     if (rc != CURLE_OK) {
         lua_pushnil(L);
-        push_transfer_error(L, t, rc, status, secret);
+        push_transfer_error(L, t, rc, status, credential);
         n = 2;
     } else if (status >= 200 && status <= 299) {
-        n = push_success(L, t, status, secret, decode_idx);
+        n = push_success(L, t, status, credential, decode_idx);
         if (n == 1) {
             if (!want_info)
                 return 1;
@@ -237,7 +237,7 @@ int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
         sm_reply r;
         r.status = status;
         r.meta = &t->meta;
-        r.secret = secret;
+        r.credential = credential;
         lua_pushnil(L);
         sm_push_status_error(L, &r, t->body.data, t->body.len, decode_idx);
         n = 2;

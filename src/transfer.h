@@ -37,14 +37,14 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
 /* After the exchange finished with rc: pushes the decoded 2xx body (and
  * with want_info its info table) and returns 1 (2), or pushes nil and an
  * error value with attempts = 1 and returns 2. decode_idx: stack index of the
- * JSON decode function; secret: credential to redact from server text. */
+ * JSON decode function; credential: credential to redact from server text. */
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            const char *secret, int decode_idx, int want_info);
+                            const char *credential, int decode_idx, int want_info);
 
 /* The same with the status given rather than asked of t->easy: what the
  * fuzzer drives, with no transfer behind it. */
 int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
-                             long status, const char *secret, int decode_idx,
+                             long status, const char *credential, int decode_idx,
                              int want_info);
 
 /* When a reused connection turns out dead, libcurl sends the request again

@@ -1,6 +1,6 @@
 /*
  * wipe.c: proves that the module wipes its copies of the credential before
- * it frees them (sm_wipe_free, client.c's sm_free_headers, for the client's and each batch slot's list), on close(), on
+ * it frees them (sm_wipe_free, credential.c's sm_credential_clear, for the client's and each batch slot's list), on close(), on
  * garbage collection and when a token_provider's new credential replaces
  * the old one.
  *

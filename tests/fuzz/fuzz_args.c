@@ -198,22 +198,29 @@ static void check_base_url(const uint8_t *data, size_t size)
 
 static void check_credential(const uint8_t *data, size_t size)
 {
-    char *line = NULL;
-    size_t line_len = 0, token_at = 0;
-    const char *why = sm_credential_header((const char *)data, size, &line,
-                                           &line_len, &token_at);
+    sm_credential c = {0};
+    int changed = -1, again = -1;
+    const char *why = sm_credential_set(&c, (const char *)data, size, &changed);
     if (why == NULL) {
         size_t i;
+        const char *line = c.line;
+        FUZZ_ASSERT(changed == 1 && c.headers != NULL);
         FUZZ_ASSERT(strncmp(line, "Authorization: Bearer ", 22) == 0);
-        FUZZ_ASSERT(token_at == 22 && line_len > 22 && strlen(line) == line_len);
-        for (i = 0; i < line_len; i++)
+        FUZZ_ASSERT(c.at == 22 && c.len > 22 && strlen(line) == c.len);
+        FUZZ_ASSERT(sm_credential_value(&c) == line + 22);
+        for (i = 0; i < c.len; i++)
             FUZZ_ASSERT(line[i] >= 0x20 && line[i] < 0x7f);
-        FUZZ_ASSERT(line[line_len - 1] != ' ');
-        sm_wipe_free(line, line_len);
+        FUZZ_ASSERT(line[c.len - 1] != ' ');
+        /* The same bytes again keep the stored copy. */
+        FUZZ_ASSERT(sm_credential_set(&c, (const char *)data, size, &again) == NULL);
+        FUZZ_ASSERT(again == 0 && c.line == line);
+        sm_credential_clear(&c);
+        FUZZ_ASSERT(c.line == NULL && c.headers == NULL);
     } else {
         /* Fixed text only: a refusal cannot quote the input. */
-        FUZZ_ASSERT(line == NULL);
+        FUZZ_ASSERT(changed == 0 && c.line == NULL && c.headers == NULL);
         FUZZ_ASSERT(strcmp(why, "is empty") == 0 ||
+                    strcmp(why, "is longer than 16384 bytes") == 0 ||
                     strcmp(why, "contains a control or non-ASCII character") == 0 ||
                     strcmp(why, "could not be stored: out of memory") == 0);
     }

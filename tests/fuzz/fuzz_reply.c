@@ -72,10 +72,9 @@ static int run(lua_State *L)
     const fuzz_input *in = lua_touserdata(L, 1);
     const uint8_t *p = in->data, *end = in->data + in->size;
     sm_transfer t;
-    char *auth = NULL;
-    size_t auth_len = 0, token_at = 0;
+    sm_credential credential = {0};
     long status;
-    int mode, pushed, headers_ended = 0;
+    int mode, pushed, headers_ended = 0, changed;
     CURLcode rc = CURLE_OK;
     const char *why, *secret;
     if (in->size < 3)
@@ -86,8 +85,7 @@ static int run(lua_State *L)
     status = 100 + ((long)p[0] << 8 | p[1]) % 500;
     mode = p[2];
     secret = mode & 2 ? SECRET_UPPER : SECRET_LOWER;
-    why = sm_credential_header(secret, strlen(secret), &auth, &auth_len,
-                               &token_at);
+    why = sm_credential_set(&credential, secret, strlen(secret), &changed);
     FUZZ_ASSERT(why == NULL);
     p += 3;
 
@@ -118,7 +116,8 @@ static int run(lua_State *L)
         }
     }
     lua_settop(L, 0);
-    pushed = sm_transfer_push_outcome(L, &t, rc, status, auth + token_at,
+    pushed = sm_transfer_push_outcome(L, &t, rc, status,
+                                      sm_credential_value(&credential),
                                       lua_upvalueindex(1), 0);
     FUZZ_ASSERT(lua_gettop(L) == pushed);
     if (pushed == 1) {
@@ -132,7 +131,7 @@ static int run(lua_State *L)
         FUZZ_ASSERT(lua_isnil(L, 1));
         check_error(L, 2, status, secret);
     }
-    sm_wipe_free(auth, auth_len);
+    sm_credential_clear(&credential);
     sm_buffer_free(&t.body);
     return 0;
 }
