@@ -125,14 +125,6 @@ FUZZ      := build/fuzz
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
 LUA54_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null)
 LUA54_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
-# Every source but core.c (its luaopen is not needed), client.c (the
-# harnesses that need it #include it, to reach its static functions), and
-# batch.c and exchange.c, which link to client.c (and client.c registers
-# exchange.c's functions): those harnesses get both too.
-FUZZ_SRCS := $(filter-out src/core.c src/client.c src/batch.c src/exchange.c,$(SRCS))
-FUZZ_WITH_CLIENT := $(FUZZ)/fuzz_args $(FUZZ)/fuzz_reply
-$(FUZZ_WITH_CLIENT): FUZZ_EXTRA := src/batch.c src/exchange.c
-
 .PHONY: asan fuzz wipe-check tsan-check
 
 asan:
@@ -141,12 +133,11 @@ asan:
 
 fuzz: $(FUZZERS)
 
-$(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h $(FUZZ_SRCS) src/client.c src/batch.c \
-             src/exchange.c src/*.h
+$(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h $(SRCS) src/*.h
 	@mkdir -p $(dir $@)
 	$(SAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$(WARN) $(DEFS) -Isrc $(LUA54_CFLAGS) $(CURL_CFLAGS) -o $@ $< \
-		$(FUZZ_SRCS) $(FUZZ_EXTRA) $(LUA54_LIBS) $(CURL_LIBS) -lm
+		$(SRCS) $(LUA54_LIBS) $(CURL_LIBS) -lm
 
 # C drivers (tests/c): credential wiping, checked on free() through --wrap
 # (plus a mutant whose sm_wipe_free does not wipe, which the check must

@@ -9,10 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attempt.h"
+#include "batch.h"
 #include "bounds.h"
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
+
+/* One transfer of a batch. */
+typedef struct sm_slot {
+    sm_transfer t;              /* first: CURLOPT_PRIVATE points at it */
+    sm_credential credential;   /* a token_provider's, else unset: the
+                                 * client's may change while this runs */
+    lua_Integer id;             /* the caller's item id while busy */
+    int busy, done, want_info;
+    CURLcode result;
+} sm_slot;
 
 static void free_slot(sm_slot *s)
 {
@@ -23,7 +35,7 @@ static void free_slot(sm_slot *s)
     free(s);
 }
 
-void sm_batch_release(sm_client *c)
+static void release_batch(sm_client *c)
 {
     int i;
     for (i = 0; i < c->nslots; i++) {
@@ -42,7 +54,7 @@ void sm_batch_release(sm_client *c)
 
 /* handle:batch_open(n) -> n: makes sure n slots (1..SM_MAX_CONCURRENCY)
  * exist. */
-int sm_lua_batch_open(lua_State *L)
+static int batch_open(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Number want = luaL_checknumber(L, 2);
@@ -53,6 +65,7 @@ int sm_lua_batch_open(lua_State *L)
         c->multi = curl_multi_init();
         if (c->multi == NULL)
             return luaL_error(L, "supermetrics: curl_multi_init failed");
+        c->release_batch = release_batch;
     }
     if (n > c->nslots) {
         int i;
@@ -92,7 +105,7 @@ int sm_lua_batch_open(lua_State *L)
 /* handle:batch_reset(): stops every transfer still in flight and frees its
  * slot; for the slots a batch left behind when its coroutine was dropped
  * mid-batch (see supermetrics.batch). */
-int sm_lua_batch_reset(lua_State *L)
+static int batch_reset(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     int i;
@@ -119,7 +132,7 @@ static sm_slot *free_slot_of(sm_client *c)
  * Starts GET base_url .. path on a free slot (raises if none is free: the
  * caller keeps at most batch_open(n) in flight). An error value comes back
  * for a bad credential or a deadline already passed; nothing starts then. */
-int sm_lua_batch_add(lua_State *L)
+static int batch_add(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Integer id = (lua_Integer)luaL_checknumber(L, 2);
@@ -145,7 +158,7 @@ int sm_lua_batch_add(lua_State *L)
     if (!sm_credential_isset(&s->credential) &&
         !sm_credential_isset(&c->credential))
         sm_argument_error(L, "the client has no credential");
-    if (sm_transfer_prepare(&s->t, c->base_url, c->base_len, path, path_len,
+    if (sm_transfer_prepare(&s->t, c->endpoint.base_url, c->endpoint.base_len, path, path_len,
                             sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
         curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER,
                          sm_credential_isset(&s->credential)
@@ -202,7 +215,7 @@ static int drive(sm_client *c, long wait_ms)
  * Waits up to seconds for activity, then returns the transfers that have
  * finished since the last poll as { id =, body = [, info =] } or
  * { id =, err = }, and how many are still running. */
-int sm_lua_batch_poll(lua_State *L)
+static int batch_poll(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Number wait = luaL_checknumber(L, 2);
@@ -247,4 +260,16 @@ int sm_lua_batch_poll(lua_State *L)
     }
     lua_pushinteger(L, running);
     return 2;
+}
+
+void sm_batch_open(lua_State *L, int decode_idx)
+{
+    static const luaL_Reg methods[] = {
+        {"batch_open", batch_open},
+        {"batch_add", batch_add},
+        {"batch_poll", batch_poll},
+        {"batch_reset", batch_reset},
+        {NULL, NULL},
+    };
+    sm_client_methods(L, methods, decode_idx);
 }

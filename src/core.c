@@ -1,7 +1,9 @@
 /*
  * core.c: luaopen_supermetrics_core, the C half of lua-supermetrics. It only
  * wires the pieces together; each has a file of its own:
- *   client.c     the handle's lifetime and one HTTP attempt
+ *   client.c     the handle's lifetime, credential and connection pool
+ *   endpoint.c   the base_url rules and libcurl's fixed settings
+ *   attempt.c    one HTTP attempt on the single-call handle
  *   credential.c the credential, its header line and its wiping
  *   transfer.c   one exchange on a libcurl handle, and its Lua result
  *   batch.c      many transfers at once (libcurl's multi interface)
@@ -23,11 +25,14 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "attempt.h"
+#include "batch.h"
 #include "bounds.h"
 #include "client.h"
 #include "compat.h"
 #include "entry.h"
 #include "errors.h"
+#include "exchange.h"
 #include "path.h"
 
 /* Nesting deeper than this in a response is refused rather than decoded. */
@@ -87,17 +92,27 @@ static void push_json(lua_State *L)
 /* Pushes core.LIMITS: the limits the Lua layer checks, from bounds.h. */
 static void push_limits(lua_State *L)
 {
-    lua_createtable(L, 0, 5);
-    sm_pushint64(L, (long long)SM_MAX_RESPONSE_BYTES);
-    lua_setfield(L, -2, "max_response_bytes");
-    lua_pushinteger(L, SM_MAX_CONCURRENCY);
-    lua_setfield(L, -2, "concurrency");
-    lua_pushinteger(L, SM_MAX_PAGE_SIZE);
-    lua_setfield(L, -2, "page_size");
-    lua_pushnumber(L, SM_MIN_TIMEOUT);
-    lua_setfield(L, -2, "min_timeout");
-    lua_pushnumber(L, SM_MAX_TIMEOUT);
-    lua_setfield(L, -2, "max_timeout");
+    static const struct {
+        const char *name;
+        double value;
+    } limits[] = {
+        {"max_response_bytes", SM_MAX_RESPONSE_BYTES},
+        {"concurrency", SM_MAX_CONCURRENCY},
+        {"page_size", SM_MAX_PAGE_SIZE},
+        {"min_timeout", SM_MIN_TIMEOUT},
+        {"max_timeout", SM_MAX_TIMEOUT},
+    };
+    size_t i;
+    lua_createtable(L, 0, (int)(sizeof limits / sizeof limits[0]));
+    for (i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        double v = limits[i].value;
+        /* Whole limits are Lua integers where the Lua has them. */
+        if (v == (double)(long long)v)
+            sm_pushint64(L, (long long)v);
+        else
+            lua_pushnumber(L, (lua_Number)v);
+        lua_setfield(L, -2, limits[i].name);
+    }
 }
 
 int luaopen_supermetrics_core(lua_State *L)
@@ -121,7 +136,10 @@ int luaopen_supermetrics_core(lua_State *L)
     push_json(L);
     json = lua_gettop(L);
     lua_getfield(L, json, "decode");
-    sm_client_open(L, lua_gettop(L));
+    sm_client_open(L);
+    sm_attempt_open(L, -1);
+    sm_batch_open(L, -1);
+    sm_exchange_open(L, -1);
     lua_pop(L, 1);
 
     lua_newtable(L);

@@ -1,3 +1,6 @@
+/*
+ * entry.c: shapes a decoded LogEntry into what the contract promises.
+ */
 #include "entry.h"
 
 #include <lauxlib.h>

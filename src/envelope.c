@@ -1,3 +1,7 @@
+/*
+ * envelope.c: error values for non-2xx replies, from the API's error
+ * envelope when there is a usable one, with the credential redacted.
+ */
 #include "envelope.h"
 
 #include <lauxlib.h>

@@ -1,3 +1,6 @@
+/*
+ * errors.c: the supermetrics.Error type and its constructors.
+ */
 #include "errors.h"
 
 #include <lauxlib.h>

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "attempt.h"
 #include "client.h"
 #include "compat.h"
 #include "entry.h"
 #include "errors.h"
+#include "exchange.h"
 #include "http1.h"
 
 #define SM_EXCHANGE_MT "supermetrics.core.Exchange"
@@ -34,18 +36,18 @@ static sm_exchange *check_exchange(lua_State *L, int idx)
 /* ---- handle methods ---- */
 
 /* handle:endpoint() -> is_https, host, port */
-int sm_lua_endpoint(lua_State *L)
+static int client_endpoint(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    lua_pushboolean(L, c->is_https);
-    lua_pushstring(L, c->host);
-    lua_pushinteger(L, (lua_Integer)c->port);
+    lua_pushboolean(L, c->endpoint.is_https);
+    lua_pushstring(L, c->endpoint.host);
+    lua_pushinteger(L, (lua_Integer)c->endpoint.port);
     return 3;
 }
 
 /* handle:exchange() -> a new exchange, for responses of up to the client's
  * max_response_bytes. */
-int sm_lua_new_exchange(lua_State *L)
+static int client_exchange(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = sm_newuserdata(L, sizeof *x);
@@ -63,7 +65,7 @@ int sm_lua_new_exchange(lua_State *L)
  * request line, Host, User-Agent, Accept and the credential's
  * Authorization. Refuses like perform does (a bad token_provider credential,
  * no time left). */
-int sm_lua_request(lua_State *L)
+static int client_request(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     size_t path_len, cred_len;
@@ -86,10 +88,10 @@ int sm_lua_request(lua_State *L)
 
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "GET ");
-    luaL_addlstring(&b, c->prefix, c->prefix_len);
+    luaL_addlstring(&b, c->endpoint.prefix, c->endpoint.prefix_len);
     luaL_addlstring(&b, path, path_len);
     luaL_addstring(&b, " HTTP/1.1\r\n");
-    luaL_addlstring(&b, c->head_fields, c->head_fields_len);
+    luaL_addlstring(&b, c->endpoint.head_fields, c->endpoint.head_fields_len);
     luaL_addlstring(&b, c->credential.line, c->credential.len);
     luaL_addstring(&b, "\r\n\r\n");
     luaL_pushresult(&b);
@@ -130,7 +132,7 @@ static CURLcode result_code(sm_exchange *x)
 /* handle:outcome(exchange, want_info, shape) -> entry [, info] | nil, error
  * The exchange's result as perform would return it; with shape, a success
  * is shaped as a LogEntry (sm_normalize_entry) on the way out. */
-int sm_lua_outcome(lua_State *L)
+static int client_outcome(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2);
@@ -216,8 +218,15 @@ static int exchange_gc(lua_State *L)
     return 0;
 }
 
-void sm_exchange_open(lua_State *L)
+void sm_exchange_open(lua_State *L, int decode_idx)
 {
+    static const luaL_Reg handle_methods[] = {
+        {"endpoint", client_endpoint},
+        {"request", client_request},
+        {"exchange", client_exchange},
+        {"outcome", client_outcome},
+        {NULL, NULL},
+    };
     static const luaL_Reg methods[] = {
         {"feed", exchange_feed},
         {"eof", exchange_eof},
@@ -235,4 +244,5 @@ void sm_exchange_open(lua_State *L)
     sm_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+    sm_client_methods(L, handle_methods, decode_idx);
 }

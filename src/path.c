@@ -1,3 +1,6 @@
+/*
+ * path.c: checks the caller's ids and builds the request path.
+ */
 #include "path.h"
 
 #include <lauxlib.h>

@@ -1,3 +1,7 @@
+/*
+ * transfer.c: one exchange on a libcurl easy handle and its Lua result
+ * (transfer.h).
+ */
 #include "transfer.h"
 
 #include <lauxlib.h>

@@ -1,7 +1,7 @@
 /*
  * fuzz_args: everything a caller passes that the C core checks: the three
  * arguments of get_connector_log (src/path.c, src/segment.c), base_url
- * (client.c's set_base_url) and the credential bytes (src/credential.c).
+ * (src/endpoint.c) and the credential bytes (src/credential.c).
  *
  * Input: 1 byte of mode, then the bytes of the argument(s).
  *   mode % 3 == 0: log_path(team_id, connector, log_id); 3 more mode bytes
@@ -15,7 +15,8 @@
 #include <arpa/inet.h>
 #include <strings.h>
 
-#include "client.c" /* NOLINT(bugprone-suspicious-include): its static functions */
+#include "credential.h"
+#include "endpoint.h"
 #include "path.h"
 #include "segment.h"
 
@@ -168,31 +169,27 @@ static int host_is_loopback(const char *url)
 
 static void check_base_url(const uint8_t *data, size_t size)
 {
-    sm_client c;
-    int is_http = -1;
+    sm_endpoint e;
     char *s = malloc(size + 1);
     FUZZ_ASSERT(s != NULL);
     memcpy(s, data, size);
     s[size] = '\0';
-    memset(&c, 0, sizeof c);
-    if (set_base_url(&c, s, "lua-supermetrics/fuzz", &is_http) == NULL) {
-        FUZZ_ASSERT(c.base_url != NULL && strlen(c.base_url) == c.base_len);
-        FUZZ_ASSERT(c.base_len == 0 || c.base_url[c.base_len - 1] != '/');
-        FUZZ_ASSERT(strchr(c.base_url, '?') == NULL &&
-                    strchr(c.base_url, '#') == NULL);
-        if (is_http) {
-            FUZZ_ASSERT(strncmp(c.base_url, "http://", 7) == 0);
-            FUZZ_ASSERT(host_is_loopback(c.base_url));
+    memset(&e, 0, sizeof e);
+    if (sm_endpoint_parse(&e, s, "lua-supermetrics/fuzz") == NULL) {
+        FUZZ_ASSERT(e.base_url != NULL && strlen(e.base_url) == e.base_len);
+        FUZZ_ASSERT(e.base_len == 0 || e.base_url[e.base_len - 1] != '/');
+        FUZZ_ASSERT(strchr(e.base_url, '?') == NULL &&
+                    strchr(e.base_url, '#') == NULL);
+        if (!e.is_https) {
+            FUZZ_ASSERT(strncmp(e.base_url, "http://", 7) == 0);
+            FUZZ_ASSERT(host_is_loopback(e.base_url));
         } else {
-            FUZZ_ASSERT(strncmp(c.base_url, "https://", 8) == 0);
+            FUZZ_ASSERT(strncmp(e.base_url, "https://", 8) == 0);
         }
     } else {
-        FUZZ_ASSERT(c.base_url == NULL);
+        FUZZ_ASSERT(e.base_url == NULL);
     }
-    free(c.base_url);
-    free(c.host);
-    free(c.prefix);
-    free(c.head_fields);
+    sm_endpoint_free(&e);
     free(s);
 }
 

@@ -17,8 +17,9 @@
  */
 #include "harness.h"
 
-#include "client.c" /* NOLINT(bugprone-suspicious-include): batch.c links to it */
+#include "credential.h"
 #include "entry.h"
+#include "transfer.h"
 
 #define SECRET_LOWER "otok_valid_FuzzS3cret"
 #define SECRET_UPPER "FUZZ_S3CRET_KEY"
