@@ -15,6 +15,7 @@
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
+#include "path.h"
 
 /* One transfer of a batch. */
 typedef struct sm_slot {
@@ -22,7 +23,9 @@ typedef struct sm_slot {
     sm_credential credential;   /* a token_provider's, else unset: the
                                  * client's may change while this runs */
     lua_Integer id;             /* the caller's item id while busy */
-    int busy, done, want_info;
+    int busy, done;
+    int shape, want_info;       /* what the caller wants of the result */
+    long long made;             /* attempts of the item before this one */
     CURLcode result;
 } sm_slot;
 
@@ -127,50 +130,42 @@ static sm_slot *free_slot_of(sm_client *c)
     return NULL;
 }
 
-/* handle:batch_add(id, path, seconds_left [, credential [, want_info]])
- *   -> true | nil, error
- * Starts GET base_url .. path on a free slot (raises if none is free: the
- * caller keeps at most batch_open(n) in flight). An error value comes back
- * for a bad credential or a deadline already passed; nothing starts then. */
+/* handle:batch_add(id, route, seconds_left [, credential [, made
+ *                  [, want_info]]]) -> true | nil, error
+ * Starts the route's request on a free slot (raises if none is free: the
+ * caller keeps at most batch_open(n) in flight), as perform would. An error
+ * value comes back when the attempt must not start (sm_attempt_begin). */
 static int batch_add(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Integer id = (lua_Integer)luaL_checknumber(L, 2);
-    size_t path_len, cred_len;
-    const char *path = luaL_checklstring(L, 3, &path_len);
+    const sm_route *r = sm_check_route(L, 3);
     lua_Number left = luaL_checknumber(L, 4);
-    const char *credential = luaL_optlstring(L, 5, NULL, &cred_len);
-    const char *why = NULL;
+    long long made = (long long)luaL_optnumber(L, 6, 0);
     sm_slot *s = c->multi ? free_slot_of(c) : NULL;
-    int refused, changed;
+    const sm_credential *cred;
 
     if (s == NULL)
         return luaL_error(L, "supermetrics: no free batch slot");
-    /* A slot keeps its own copy of a per-attempt credential: the client's
-     * list may be replaced while this transfer is still in flight. */
-    if (credential != NULL)
-        why = sm_credential_set(&s->credential, credential, cred_len, &changed);
-    else
-        sm_credential_clear(&s->credential);
-    refused = sm_refuse_attempt(L, why, left);
-    if (refused)
-        return refused;
-    if (!sm_credential_isset(&s->credential) &&
-        !sm_credential_isset(&c->credential))
-        sm_argument_error(L, "the client has no credential");
-    if (sm_transfer_prepare(&s->t, c->endpoint.base_url, c->endpoint.base_len, path, path_len,
-                            sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
-        curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER,
-                         sm_credential_isset(&s->credential)
-                             ? s->credential.headers
-                             : c->credential.headers) != CURLE_OK)
+    /* A slot keeps its own copy of a token_provider's credential: the
+     * client's may be replaced while this transfer is still in flight. */
+    cred = sm_attempt_begin(L, c, 5, &s->credential, left, made);
+    if (cred == NULL)
+        return 2;
+    if (sm_transfer_prepare(&s->t, c->endpoint.base_url, c->endpoint.base_len,
+                            r->path, r->len, sm_timeout_ms(left),
+                            c->connect_timeout_ms) != 0 ||
+        curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER, cred->headers) !=
+            CURLE_OK)
         return luaL_error(L, "supermetrics: could not prepare the request");
     if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
         return luaL_error(L, "supermetrics: could not start the request");
     s->id = id;
     s->busy = 1;
     s->done = 0;
-    s->want_info = lua_toboolean(L, 6);
+    s->shape = r->shape;
+    s->made = made;
+    s->want_info = lua_toboolean(L, 7);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -213,8 +208,9 @@ static int drive(sm_client *c, long wait_ms)
 
 /* handle:batch_poll(seconds) -> finished, running
  * Waits up to seconds for activity, then returns the transfers that have
- * finished since the last poll as { id =, body = [, info =] } or
- * { id =, err = }, and how many are still running. */
+ * finished since the last poll as { id =, body = [, info =] } (the body
+ * shaped as its route says) or { id =, err = }, and how many are still
+ * running. */
 static int batch_poll(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
@@ -233,21 +229,24 @@ static int batch_poll(lua_State *L)
     lua_newtable(L);
     for (i = 0; i < c->nslots; i++) {
         sm_slot *s = c->slots[i];
-        const char *credential;
+        sm_want w;
         int k;
         if (!s->busy || !s->done)
             continue;
         s->busy = s->done = 0;
         if (s->t.body.out_of_memory)
             return luaL_error(L, "not enough memory");
-        credential = sm_credential_isset(&s->credential)
-                         ? sm_credential_value(&s->credential)
-                         : sm_credential_value(&c->credential);
+        w.decode_idx = lua_upvalueindex(1);
+        w.credential = sm_credential_isset(&s->credential)
+                           ? sm_credential_value(&s->credential)
+                           : sm_credential_value(&c->credential);
+        w.shape = s->shape;
+        w.info = s->want_info;
+        w.made = s->made;
         lua_createtable(L, 0, 3);
         sm_pushint64(L, (long long)s->id);
         lua_setfield(L, -2, "id");
-        k = sm_transfer_push_result(L, &s->t, s->result, credential,
-                                    lua_upvalueindex(1), s->want_info);
+        k = sm_transfer_push_result(L, &s->t, s->result, &w);
         if (lua_isnil(L, -k)) {
             lua_setfield(L, -3, "err");
             lua_pop(L, 1);
@@ -265,10 +264,8 @@ static int batch_poll(lua_State *L)
 void sm_batch_open(lua_State *L, int decode_idx)
 {
     static const luaL_Reg methods[] = {
-        {"batch_open", batch_open},
-        {"batch_add", batch_add},
-        {"batch_poll", batch_poll},
-        {"batch_reset", batch_reset},
+        {"batch_open", batch_open}, {"batch_add", batch_add},
+        {"batch_poll", batch_poll}, {"batch_reset", batch_reset},
         {NULL, NULL},
     };
     sm_client_methods(L, methods, decode_idx);

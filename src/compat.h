@@ -46,6 +46,16 @@ static inline void *sm_newuserdata(lua_State *L, size_t size)
 #endif
 }
 
+/* The length of the table at idx, without metamethods. */
+static inline size_t sm_rawlen(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 502
+    return (size_t)lua_rawlen(L, idx);
+#else
+    return lua_objlen(L, idx);
+#endif
+}
+
 static inline void sm_setmetatable(lua_State *L, const char *tname)
 {
     luaL_getmetatable(L, tname);

@@ -3,16 +3,17 @@
  * wires the pieces together; each has a file of its own:
  *   client.c     the handle's lifetime, credential and connection pool
  *   endpoint.c   the base_url rules and libcurl's fixed settings
- *   attempt.c    one HTTP attempt on the single-call handle
+ *   attempt.c    one HTTP attempt, the same for every route
  *   credential.c the credential, its header line and its wiping
  *   transfer.c   one exchange on a libcurl handle, and its Lua result
  *   batch.c      many transfers at once (libcurl's multi interface)
  *   exchange.c   the C half of the nginx cosocket transport (http1.c reads)
  *   sockets.c    the handles' sockets, for fork safety
- *   path.c       argument checks and the request path (segment.c: the bytes)
+ *   path.c       argument checks and the request path, a route (segment.c:
+ *                the bytes)
  *   response.c   response headers and error codes
  *   envelope.c   error values from the API's error envelope
- *   entry.c      a decoded LogEntry shaped to the contract
+ *   entry.c      a decoded entry or page shaped to the contract
  *   buffer.c     the capped body buffer
  *   errors.c     the supermetrics.Error type
  *   bounds.h     the limits, exported as core.LIMITS
@@ -30,7 +31,6 @@
 #include "bounds.h"
 #include "client.h"
 #include "compat.h"
-#include "entry.h"
 #include "errors.h"
 #include "exchange.h"
 #include "path.h"
@@ -119,9 +119,8 @@ int luaopen_supermetrics_core(lua_State *L)
 {
     static const luaL_Reg functions[] = {
         {"new_client", sm_lua_new_client},
-        {"log_path", sm_lua_log_path},
-        {"logs_path", sm_lua_logs_path},
-        {"normalize_entry", sm_lua_normalize_entry},
+        {"log_route", sm_lua_log_route},
+        {"page_route", sm_lua_page_route},
         {"is_error", sm_lua_is_error},
         {"monotonic", core_monotonic},
         {"sleep", core_sleep},
@@ -141,6 +140,7 @@ int luaopen_supermetrics_core(lua_State *L)
     sm_batch_open(L, -1);
     sm_exchange_open(L, -1);
     lua_pop(L, 1);
+    sm_route_open(L);
 
     lua_newtable(L);
     sm_setfuncs(L, functions, 0);

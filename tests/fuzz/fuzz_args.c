@@ -4,7 +4,7 @@
  * (src/endpoint.c) and the credential bytes (src/credential.c).
  *
  * Input: 1 byte of mode, then the bytes of the argument(s).
- *   mode % 3 == 0: log_path(team_id, connector, log_id); 3 more mode bytes
+ *   mode % 3 == 0: log_route(team_id, connector, log_id); 3 more mode bytes
  *                  give their Lua types, the rest is split on 0xFF.
  *   mode % 3 == 1: base_url; http:// must only ever pass for loopback.
  *   mode % 3 == 2: a credential; the header line holds printable ASCII only
@@ -17,6 +17,7 @@
 
 #include "credential.h"
 #include "endpoint.h"
+#include "entry.h"
 #include "path.h"
 #include "segment.h"
 
@@ -112,14 +113,16 @@ static void check_log_path(lua_State *L, const uint8_t *data, size_t size)
         len[k++] = 0;
     }
     lua_settop(L, 0);
-    lua_pushcfunction(L, sm_lua_log_path);
+    lua_pushcfunction(L, sm_lua_log_route);
     for (i = 0; i < 3; i++)
         push_as(L, kinds[i], piece[i], len[i]);
     if (lua_pcall(L, 3, 1, 0) == 0) {
         static const char head[] = "/v1/teams/";
-        size_t n;
-        const char *path = lua_tolstring(L, -1, &n), *p, *logs;
-        FUZZ_ASSERT(path != NULL && strncmp(path, head, sizeof head - 1) == 0);
+        const sm_route *r = lua_touserdata(L, -1);
+        size_t n = r->len;
+        const char *path = r->path, *p, *logs;
+        FUZZ_ASSERT(r->shape == SM_SHAPE_ENTRY && strlen(path) == n);
+        FUZZ_ASSERT(strncmp(path, head, sizeof head - 1) == 0);
         p = path + sizeof head - 1;
         FUZZ_ASSERT(*p >= '1' && *p <= '9');
         while (*p >= '0' && *p <= '9')

@@ -2,7 +2,8 @@
  * fuzz_reply: a whole response as the library turns it into a result: the
  * status, the headers, the body (decoded by the module's own cjson
  * settings), through transfer.c's sm_transfer_push_outcome (success,
- * transfer error or envelope), then entry.c's normalisation.
+ * transfer error or envelope), shaped by entry.c as one entry or (odd
+ * statuses) as a page of entries.
  *
  * Input: 2 bytes of status (100..599), 1 byte of mode, then header lines
  * ('\n'-ended) up to an empty line, then the body. Mode bit 0: the transfer
@@ -74,6 +75,7 @@ static int run(lua_State *L)
     const uint8_t *p = in->data, *end = in->data + in->size;
     sm_transfer t;
     sm_credential credential = {0};
+    sm_want want;
     long status;
     int mode, pushed, headers_ended = 0, changed;
     CURLcode rc = CURLE_OK;
@@ -117,14 +119,16 @@ static int run(lua_State *L)
         }
     }
     lua_settop(L, 0);
-    pushed = sm_transfer_push_outcome(L, &t, rc, status,
-                                      sm_credential_value(&credential),
-                                      lua_upvalueindex(1), 0);
+    want.decode_idx = lua_upvalueindex(1);
+    want.credential = sm_credential_value(&credential);
+    want.shape = status & 1 ? SM_SHAPE_PAGE : SM_SHAPE_ENTRY;
+    want.info = 0;
+    want.made = 0;
+    pushed = sm_transfer_push_outcome(L, &t, rc, status, &want);
     FUZZ_ASSERT(lua_gettop(L) == pushed);
     if (pushed == 1) {
         FUZZ_ASSERT(!(mode & 1) && headers_ended && status >= 200 && status <= 299);
         FUZZ_ASSERT(lua_type(L, 1) == LUA_TTABLE);
-        sm_normalize_entry(L, 1);
         lua_getfield(L, 1, "status");
         FUZZ_ASSERT(lua_type(L, -1) != LUA_TLIGHTUSERDATA);
         lua_pop(L, 1);
