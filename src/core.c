@@ -122,6 +122,7 @@ int luaopen_supermetrics_core(lua_State *L)
         {"log_route", sm_lua_log_route},
         {"page_route", sm_lua_page_route},
         {"is_error", sm_lua_is_error},
+        {"new_error", sm_lua_new_error},
         {"monotonic", core_monotonic},
         {"sleep", core_sleep},
         {"isatty", core_isatty},
