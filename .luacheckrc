@@ -1,4 +1,4 @@
--- luacheck configuration: `make lint`.
+-- luacheck configuration, for the luacheck run of tests/run.sh (lua tests examples bench bin).
 std = "max"
 max_line_length = 120
 files["tests/spec"] = { std = "+busted" }

@@ -78,7 +78,7 @@ check:
 demo:
 	tests/deps.sh demo
 	$(MAKE) all
-	tests/demo.sh
+	tests/tools/demo.sh
 
 # Not part of `make test`: a few minutes of load against a local nginx; writes
 # bench/RESULTS.md and bench/results.png (see bench/run.sh).
@@ -120,63 +120,6 @@ doc:
 clean:
 	rm -rf build dist
 
-# ---- Hardening builds (SECURITY.md): clang sanitizers and libFuzzer ----
-# `make asan` builds the module with AddressSanitizer + UBSan into build/asan;
-# the stock interpreter loads it with the runtime preloaded (tests/sanitize/lua).
-# `make fuzz` builds the libFuzzer harnesses of tests/fuzz into build/fuzz;
-# `make wipe-check` and `make tsan-check` build the C drivers of tests/c.
-SAN_CC    ?= clang
-SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-             -fno-sanitize-recover=all
-FUZZ      := build/fuzz
-FUZZERS   := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
-LUA54_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null)
-LUA54_LIBS   := $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
-# Every source but core.c (its luaopen is not needed), client.c (the
-# harnesses that need it #include it, to reach its static functions), and
-# batch.c and exchange.c, which link to client.c (and client.c registers
-# exchange.c's functions): those harnesses get both too.
-FUZZ_SRCS := $(filter-out src/core.c src/client.c src/batch.c src/exchange.c,$(SRCS))
-FUZZ_WITH_CLIENT := $(FUZZ)/fuzz_args $(FUZZ)/fuzz_reply
-$(FUZZ_WITH_CLIENT): FUZZ_EXTRA := src/batch.c src/exchange.c
-
-.PHONY: asan fuzz wipe-check tsan-check
-
-asan:
-	$(MAKE) LUA=5.4 CC=$(SAN_CC) BUILD=build/asan CFLAGS="$(SAN_FLAGS)" \
-		LIBFLAG="-shared $(SAN_FLAGS)"
-
-fuzz: $(FUZZERS)
-
-$(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h $(FUZZ_SRCS) src/client.c src/batch.c \
-             src/exchange.c src/*.h
-	@mkdir -p $(dir $@)
-	$(SAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(WARN) $(DEFS) -Isrc $(LUA54_CFLAGS) $(CURL_CFLAGS) -o $@ $< \
-		$(FUZZ_SRCS) $(FUZZ_EXTRA) $(LUA54_LIBS) $(CURL_LIBS) -lm
-
-# C drivers (tests/c): credential wiping, checked on free() through --wrap
-# (plus a mutant whose sm_wipe_free does not wipe, which the check must
-# catch), and two threads under ThreadSanitizer.
-CDRV      := build/c
-CDRV_FLAGS = $(WARN) $(DEFS) -g -O1 -Isrc $(LUA54_CFLAGS) $(CURL_CFLAGS)
-WRAP      := -Wl,--wrap=free,--wrap=curl_slist_free_all
-
-wipe-check: $(CDRV)/wipe $(CDRV)/wipe-mutant
-tsan-check: $(CDRV)/threads
-
-$(CDRV)/wipe: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CDRV_FLAGS) -o $@ $< $(SRCS) $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) -lm
-
-$(CDRV)/wipe-mutant: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h
-	@mkdir -p $(dir $@)
-	sed 's/\*v++ = 0;/v++;/' src/credential.c > $@-credential.c
-	! cmp -s src/credential.c $@-credential.c
-	$(CC) $(CDRV_FLAGS) -Wno-unused-value -o $@ $< $(filter-out src/credential.c,$(SRCS)) \
-		$@-credential.c $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) -lm
-
-$(CDRV)/threads: tests/c/threads.c tests/c/embed.h $(SRCS) src/*.h
-	@mkdir -p $(dir $@)
-	$(SAN_CC) $(CDRV_FLAGS) -fsanitize=thread -o $@ $< $(SRCS) -pthread \
-		$(LUA54_LIBS) $(CURL_LIBS) -lm
+# Hardening builds (sanitizers, fuzzing, C drivers): tests/hardening.mk, a
+# checkout's only (release tarballs carry no tests/).
+-include tests/hardening.mk

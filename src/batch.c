@@ -9,23 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attempt.h"
+#include "batch.h"
+#include "bounds.h"
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
+#include "path.h"
 
-/* More parallel transfers than this per client buy nothing but sockets. */
-#define SM_MAX_SLOTS 256
+/* One transfer of a batch. */
+typedef struct sm_slot {
+    sm_transfer t;              /* first: CURLOPT_PRIVATE points at it */
+    sm_credential credential;   /* a token_provider's, else unset: the
+                                 * client's may change while this runs */
+    lua_Integer id;             /* the caller's item id while busy */
+    int busy, done;
+    int shape, want_info;       /* what the caller wants of the result */
+    long long made;             /* attempts of the item before this one */
+    CURLcode result;
+} sm_slot;
 
 static void free_slot(sm_slot *s)
 {
     if (s->t.easy != NULL)
         curl_easy_cleanup(s->t.easy);
-    sm_free_headers(&s->headers, &s->auth, &s->auth_len);
+    sm_credential_clear(&s->credential);
     sm_transfer_free(&s->t);
     free(s);
 }
 
-void sm_batch_release(sm_client *c)
+static void release_batch(sm_client *c)
 {
     int i;
     for (i = 0; i < c->nslots; i++) {
@@ -42,18 +55,20 @@ void sm_batch_release(sm_client *c)
     }
 }
 
-/* handle:batch_open(n) -> n: makes sure n slots (1..256) exist. */
-int sm_lua_batch_open(lua_State *L)
+/* handle:batch_open(n) -> n: makes sure n slots (1..SM_MAX_CONCURRENCY)
+ * exist. */
+static int batch_open(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Number want = luaL_checknumber(L, 2);
-    int n = want < 1 ? 1 : want > SM_MAX_SLOTS ? SM_MAX_SLOTS : (int)want;
+    int n = want < 1 ? 1 : want > SM_MAX_CONCURRENCY ? SM_MAX_CONCURRENCY : (int)want;
     if (sm_client_share(c) == NULL)
         return luaL_error(L, "supermetrics: could not create the connection pool");
     if (c->multi == NULL) {
         c->multi = curl_multi_init();
         if (c->multi == NULL)
             return luaL_error(L, "supermetrics: curl_multi_init failed");
+        c->release_batch = release_batch;
     }
     if (n > c->nslots) {
         int i;
@@ -70,10 +85,9 @@ int sm_lua_batch_open(lua_State *L)
             }
             /* The copy points at the client's transfer: point it at its own.
              * A copy never inherits the share: set the client's pool. */
-            /* HTTP/1.1: one connection per slot. Against nginx offering
-             * HTTP/2, multiplexing a batch on one connection measured slower
-             * (0.93-1.28 s against 0.71 s for 1,000 ids at concurrency 32;
-             * see README). Single calls still negotiate HTTP/2. */
+            /* HTTP/1.1: one connection per slot; multiplexing a batch on
+             * one HTTP/2 connection was slower (bench/PROFILE.md). Single
+             * calls still negotiate HTTP/2. */
             if (sm_transfer_init(&s->t, easy, c->main.body.limit) != CURLE_OK ||
                 curl_easy_setopt(easy, CURLOPT_SHARE, c->share) != CURLE_OK ||
                 curl_easy_setopt(easy, CURLOPT_HTTP_VERSION,
@@ -94,7 +108,7 @@ int sm_lua_batch_open(lua_State *L)
 /* handle:batch_reset(): stops every transfer still in flight and frees its
  * slot; for the slots a batch left behind when its coroutine was dropped
  * mid-batch (see supermetrics.batch). */
-int sm_lua_batch_reset(lua_State *L)
+static int batch_reset(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     int i;
@@ -116,47 +130,42 @@ static sm_slot *free_slot_of(sm_client *c)
     return NULL;
 }
 
-/* handle:batch_add(id, path, seconds_left [, credential [, want_info]])
- *   -> true | nil, error
- * Starts GET base_url .. path on a free slot (raises if none is free: the
- * caller keeps at most batch_open(n) in flight). An error value comes back
- * for a bad credential or a deadline already passed; nothing starts then. */
-int sm_lua_batch_add(lua_State *L)
+/* handle:batch_add(id, route, seconds_left [, credential [, made
+ *                  [, want_info]]]) -> true | nil, error
+ * Starts the route's request on a free slot (raises if none is free: the
+ * caller keeps at most batch_open(n) in flight), as perform would. An error
+ * value comes back when the attempt must not start (sm_attempt_begin). */
+static int batch_add(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Integer id = (lua_Integer)luaL_checknumber(L, 2);
-    size_t path_len, cred_len;
-    const char *path = luaL_checklstring(L, 3, &path_len);
+    const sm_route *r = sm_check_route(L, 3);
     lua_Number left = luaL_checknumber(L, 4);
-    const char *credential = luaL_optlstring(L, 5, NULL, &cred_len);
-    const char *why = NULL;
+    long long made = (long long)luaL_optnumber(L, 6, 0);
     sm_slot *s = c->multi ? free_slot_of(c) : NULL;
-    int refused;
+    const sm_credential *cred;
 
     if (s == NULL)
         return luaL_error(L, "supermetrics: no free batch slot");
-    /* A slot keeps its own copy of a per-attempt credential: the client's
-     * list may be replaced while this transfer is still in flight. */
-    sm_free_headers(&s->headers, &s->auth, &s->auth_len);
-    if (credential != NULL)
-        why = sm_build_headers(credential, cred_len, &s->headers, &s->auth,
-                               &s->auth_len, &s->token_at);
-    refused = sm_refuse_attempt(L, why, left);
-    if (refused)
-        return refused;
-    if (s->headers == NULL && c->headers == NULL)
-        sm_argument_error(L, "the client has no credential");
-    if (sm_transfer_prepare(&s->t, c->base_url, c->base_len, path, path_len,
-                            sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
-        curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER,
-                         s->headers ? s->headers : c->headers) != CURLE_OK)
+    /* A slot keeps its own copy of a token_provider's credential: the
+     * client's may be replaced while this transfer is still in flight. */
+    cred = sm_attempt_begin(L, c, 5, &s->credential, left, made);
+    if (cred == NULL)
+        return 2;
+    if (sm_transfer_prepare(&s->t, c->endpoint.base_url, c->endpoint.base_len,
+                            r->path, r->len, sm_timeout_ms(left),
+                            c->connect_timeout_ms) != 0 ||
+        curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER, cred->headers) !=
+            CURLE_OK)
         return luaL_error(L, "supermetrics: could not prepare the request");
     if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
         return luaL_error(L, "supermetrics: could not start the request");
     s->id = id;
     s->busy = 1;
     s->done = 0;
-    s->want_info = lua_toboolean(L, 6);
+    s->shape = r->shape;
+    s->made = made;
+    s->want_info = lua_toboolean(L, 7);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -199,9 +208,10 @@ static int drive(sm_client *c, long wait_ms)
 
 /* handle:batch_poll(seconds) -> finished, running
  * Waits up to seconds for activity, then returns the transfers that have
- * finished since the last poll as { id =, body = [, info =] } or
- * { id =, err = }, and how many are still running. */
-int sm_lua_batch_poll(lua_State *L)
+ * finished since the last poll as { id =, body = [, info =] } (the body
+ * shaped as its route says) or { id =, err = }, and how many are still
+ * running. */
+static int batch_poll(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Number wait = luaL_checknumber(L, 2);
@@ -219,19 +229,24 @@ int sm_lua_batch_poll(lua_State *L)
     lua_newtable(L);
     for (i = 0; i < c->nslots; i++) {
         sm_slot *s = c->slots[i];
-        const char *secret;
+        sm_want w;
         int k;
         if (!s->busy || !s->done)
             continue;
         s->busy = s->done = 0;
         if (s->t.body.out_of_memory)
             return luaL_error(L, "not enough memory");
-        secret = s->auth ? s->auth + s->token_at : sm_client_secret(c);
+        w.decode_idx = lua_upvalueindex(1);
+        w.credential = sm_credential_isset(&s->credential)
+                           ? sm_credential_value(&s->credential)
+                           : sm_credential_value(&c->credential);
+        w.shape = s->shape;
+        w.info = s->want_info;
+        w.made = s->made;
         lua_createtable(L, 0, 3);
         sm_pushint64(L, (long long)s->id);
         lua_setfield(L, -2, "id");
-        k = sm_transfer_push_result(L, &s->t, s->result, secret,
-                                    lua_upvalueindex(1), s->want_info);
+        k = sm_transfer_push_result(L, &s->t, s->result, &w);
         if (lua_isnil(L, -k)) {
             lua_setfield(L, -3, "err");
             lua_pop(L, 1);
@@ -244,4 +259,14 @@ int sm_lua_batch_poll(lua_State *L)
     }
     lua_pushinteger(L, running);
     return 2;
+}
+
+void sm_batch_open(lua_State *L, int decode_idx)
+{
+    static const luaL_Reg methods[] = {
+        {"batch_open", batch_open}, {"batch_add", batch_add},
+        {"batch_poll", batch_poll}, {"batch_reset", batch_reset},
+        {NULL, NULL},
+    };
+    sm_client_methods(L, methods, decode_idx);
 }

@@ -1,3 +1,6 @@
+/*
+ * buffer.c: the capped, growable body buffer (buffer.h).
+ */
 #include "buffer.h"
 
 #include <stdlib.h>

@@ -46,37 +46,20 @@ static inline void *sm_newuserdata(lua_State *L, size_t size)
 #endif
 }
 
-/* luaL_testudata for every version: the userdata at idx if its metatable is
- * the registry's tname, else NULL. */
-static inline void *sm_testudata(lua_State *L, int idx, const char *tname)
+/* The length of the table at idx, without metamethods. */
+static inline size_t sm_rawlen(lua_State *L, int idx)
 {
-    void *p = lua_touserdata(L, idx);
-    int same;
-    if (p == NULL || !lua_getmetatable(L, idx))
-        return NULL;
-    luaL_getmetatable(L, tname);
-    same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return same ? p : NULL;
+#if LUA_VERSION_NUM >= 502
+    return (size_t)lua_rawlen(L, idx);
+#else
+    return lua_objlen(L, idx);
+#endif
 }
 
 static inline void sm_setmetatable(lua_State *L, const char *tname)
 {
     luaL_getmetatable(L, tname);
     lua_setmetatable(L, -2);
-}
-
-/* True when the number at idx is stored as an integer (always false before
- * 5.3, where every number is a double). */
-static inline int sm_isinteger(lua_State *L, int idx)
-{
-#if SM_HAVE_INTEGERS
-    return lua_isinteger(L, idx);
-#else
-    (void)L;
-    (void)idx;
-    return 0;
-#endif
 }
 
 /* Pushes v as an integer where the Lua has integers, else as a number. */

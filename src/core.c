@@ -1,12 +1,23 @@
 /*
- * core.c: luaopen_supermetrics_core, the C half of lua-supermetrics.
- * It wires the pieces together; each has a file of its own:
- *   client.c    the libcurl handle and one HTTP attempt
- *   path.c      argument checks and the request path (segment.c: the bytes)
- *   response.c  response headers and error codes
- *   envelope.c  error values from the API's error envelope
- *   entry.c     a decoded LogEntry shaped to the contract
- *   errors.c    the supermetrics.Error type
+ * core.c: luaopen_supermetrics_core, the C half of lua-supermetrics. It only
+ * wires the pieces together; each has a file of its own:
+ *   client.c     the handle's lifetime, credential and connection pool
+ *   endpoint.c   the base_url rules and libcurl's fixed settings
+ *   attempt.c    one HTTP attempt, the same for every route
+ *   credential.c the credential, its header line and its wiping
+ *   transfer.c   one exchange on a libcurl handle, and its Lua result
+ *   batch.c      many transfers at once (libcurl's multi interface)
+ *   exchange.c   the C half of the nginx cosocket transport (http1.c reads)
+ *   sockets.c    the handles' sockets, for fork safety
+ *   interrupt.c  Ctrl-C for the command line: transfers and waits cut short
+ *   path.c       argument checks and the request path, a route (segment.c:
+ *                the bytes)
+ *   response.c   response headers and error codes
+ *   envelope.c   error values from the API's error envelope
+ *   entry.c      a decoded entry or page shaped to the contract
+ *   buffer.c     the capped body buffer
+ *   errors.c     the supermetrics.Error type
+ *   bounds.h     the limits, exported as core.LIMITS
  */
 #include <errno.h>
 #include <string.h>
@@ -18,10 +29,13 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "attempt.h"
+#include "batch.h"
+#include "bounds.h"
 #include "client.h"
 #include "compat.h"
-#include "entry.h"
 #include "errors.h"
+#include "exchange.h"
 #include "interrupt.h"
 #include "path.h"
 
@@ -58,6 +72,22 @@ static int core_sleep(lua_State *L)
     if (sm_interrupted())
         return luaL_error(L, "interrupted");
     return 0;
+}
+
+/* trap_interrupt(): Ctrl-C for the command line (interrupt.c). */
+static int core_trap_interrupt(lua_State *L)
+{
+    if (sm_interrupt_trap() != 0)
+        return luaL_error(L, "supermetrics: sigaction(SIGINT): %s",
+                          strerror(errno));
+    return 0;
+}
+
+/* interrupted() -> whether SIGINT came since trap_interrupt() */
+static int core_interrupted(lua_State *L)
+{
+    lua_pushboolean(L, sm_interrupted());
+    return 1;
 }
 
 /* file_mode(path) -> permission bits, "file" | "directory" | "other"; or
@@ -103,20 +133,46 @@ static void push_json(lua_State *L)
     lua_call(L, 1, 0);
 }
 
+/* Pushes core.LIMITS: the limits the Lua layer checks, from bounds.h. */
+static void push_limits(lua_State *L)
+{
+    static const struct {
+        const char *name;
+        double value;
+    } limits[] = {
+        {"max_response_bytes", SM_MAX_RESPONSE_BYTES},
+        {"concurrency", SM_MAX_CONCURRENCY},
+        {"page_size", SM_MAX_PAGE_SIZE},
+        {"min_timeout", SM_MIN_TIMEOUT},
+        {"max_timeout", SM_MAX_TIMEOUT},
+    };
+    size_t i;
+    lua_createtable(L, 0, (int)(sizeof limits / sizeof limits[0]));
+    for (i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        double v = limits[i].value;
+        /* Whole limits are Lua integers where the Lua has them. */
+        if (v == (double)(long long)v)
+            sm_pushint64(L, (long long)v);
+        else
+            lua_pushnumber(L, (lua_Number)v);
+        lua_setfield(L, -2, limits[i].name);
+    }
+}
+
 int luaopen_supermetrics_core(lua_State *L)
 {
     static const luaL_Reg functions[] = {
         {"new_client", sm_lua_new_client},
-        {"log_path", sm_lua_log_path},
-        {"logs_path", sm_lua_logs_path},
-        {"normalize_entry", sm_lua_normalize_entry},
+        {"log_route", sm_lua_log_route},
+        {"page_route", sm_lua_page_route},
         {"is_error", sm_lua_is_error},
+        {"new_error", sm_lua_new_error},
         {"monotonic", core_monotonic},
         {"sleep", core_sleep},
         {"isatty", core_isatty},
         {"file_mode", core_file_mode},
-        {"trap_interrupt", sm_lua_trap_interrupt},
-        {"interrupted", sm_lua_interrupted},
+        {"trap_interrupt", core_trap_interrupt},
+        {"interrupted", core_interrupted},
         {NULL, NULL},
     };
     int json;
@@ -127,13 +183,19 @@ int luaopen_supermetrics_core(lua_State *L)
     push_json(L);
     json = lua_gettop(L);
     lua_getfield(L, json, "decode");
-    sm_client_open(L, lua_gettop(L));
+    sm_client_open(L);
+    sm_attempt_open(L, -1);
+    sm_batch_open(L, -1);
+    sm_exchange_open(L, -1);
     lua_pop(L, 1);
+    sm_route_open(L);
 
     lua_newtable(L);
     sm_setfuncs(L, functions, 0);
     sm_errors_open(L);
     lua_setfield(L, -2, "Error");
+    push_limits(L);
+    lua_setfield(L, -2, "LIMITS");
     lua_getfield(L, json, "null");
     lua_setfield(L, -2, "null");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

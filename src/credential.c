@@ -1,3 +1,7 @@
+/*
+ * credential.c: the credential's one representation (credential.h): its
+ * checks, its header line and list, its wiping and its redaction search.
+ */
 #include "credential.h"
 
 #include <stdlib.h>
@@ -12,42 +16,88 @@ static int is_blank(unsigned char c)
            c == '\v';
 }
 
-const char *sm_credential_header(const char *s, size_t n, char **out,
-                                 size_t *out_len, size_t *token_at)
+/* Narrows s[0..*n) to the credential itself; returns NULL or what is wrong. */
+static const char *trim_and_check(const char **s, size_t *n)
 {
-    size_t i, prefix = sizeof header_prefix - 1;
-    char *line;
-    while (n > 0 && is_blank((unsigned char)*s)) {
-        s++;
-        n--;
+    const char *p = *s;
+    size_t len = *n, i;
+    while (len > 0 && is_blank((unsigned char)*p)) {
+        p++;
+        len--;
     }
-    while (n > 0 && is_blank((unsigned char)s[n - 1]))
-        n--;
-    if (n >= sizeof bearer - 1 && memcmp(s, bearer, sizeof bearer - 1) == 0) {
-        s += sizeof bearer - 1;
-        n -= sizeof bearer - 1;
-    } else if (n == sizeof bearer - 2 && memcmp(s, bearer, n) == 0) {
-        n = 0; /* "Bearer " with nothing after it, trimmed to "Bearer" */
+    while (len > 0 && is_blank((unsigned char)p[len - 1]))
+        len--;
+    if (len >= sizeof bearer - 1 && memcmp(p, bearer, sizeof bearer - 1) == 0) {
+        p += sizeof bearer - 1;
+        len -= sizeof bearer - 1;
+    } else if (len == sizeof bearer - 2 && memcmp(p, bearer, len) == 0) {
+        len = 0; /* "Bearer " with nothing after it, trimmed to "Bearer" */
     }
-    if (n == 0)
+    if (len == 0)
         return "is empty";
-    if (n > SM_CREDENTIAL_MAX)
+    if (len > SM_CREDENTIAL_MAX)
         return "is longer than 16384 bytes";
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
         if (c < 0x20 || c >= 0x7f)
             return "contains a control or non-ASCII character";
     }
+    *s = p;
+    *n = len;
+    return NULL;
+}
+
+const char *sm_credential_set(sm_credential *c, const char *s, size_t n,
+                              int *changed)
+{
+    size_t prefix = sizeof header_prefix - 1;
+    struct curl_slist *accept, *both;
+    char *line;
+    const char *why = trim_and_check(&s, &n);
+    *changed = 0;
+    if (why != NULL)
+        return why;
+    if (c->line != NULL && c->len - c->at == n &&
+        memcmp(c->line + c->at, s, n) == 0)
+        return NULL; /* the same one: keep the list libcurl already has */
     line = malloc(prefix + n + 1);
     if (line == NULL)
         return "could not be stored: out of memory";
     memcpy(line, header_prefix, prefix);
     memcpy(line + prefix, s, n);
     line[prefix + n] = '\0';
-    *out = line;
-    *out_len = prefix + n;
-    *token_at = prefix;
+    accept = curl_slist_append(NULL, "Accept: application/json");
+    both = accept ? curl_slist_append(accept, line) : NULL;
+    if (both == NULL) {
+        curl_slist_free_all(accept);
+        sm_wipe_free(line, prefix + n);
+        return "could not be stored: out of memory";
+    }
+    sm_credential_clear(c);
+    c->headers = both;
+    c->line = line;
+    c->len = prefix + n;
+    c->at = prefix;
+    *changed = 1;
     return NULL;
+}
+
+void sm_credential_clear(sm_credential *c)
+{
+    struct curl_slist *h;
+    /* curl_slist_append copied the line: wipe that copy too. */
+    for (h = c->headers; h != NULL; h = h->next)
+        memset(h->data, 0, strlen(h->data));
+    curl_slist_free_all(c->headers);
+    c->headers = NULL;
+    sm_wipe_free(c->line, c->len);
+    c->line = NULL;
+    c->len = c->at = 0;
+}
+
+const char *sm_credential_value(const sm_credential *c)
+{
+    return c->line != NULL ? c->line + c->at : NULL;
 }
 
 void sm_wipe_free(char *p, size_t n)
@@ -64,27 +114,27 @@ void sm_wipe_free(char *p, size_t n)
 
 static int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-/* How many bytes from s[0..n) match secret from its start, case aside. */
-static size_t common_prefix(const char *s, size_t n, const char *secret)
+/* How many bytes from s[0..n) match credential from its start, case aside. */
+static size_t common_prefix(const char *s, size_t n, const char *credential)
 {
     size_t k = 0;
-    while (k < n && secret[k] != '\0' &&
-           fold((unsigned char)s[k]) == fold((unsigned char)secret[k]))
+    while (k < n && credential[k] != '\0' &&
+           fold((unsigned char)s[k]) == fold((unsigned char)credential[k]))
         k++;
     return k;
 }
 
-size_t sm_secret_find(const char *s, size_t n, const char *secret,
-                      size_t *len)
+size_t sm_credential_find(const char *s, size_t n, const char *credential,
+                          size_t *len)
 {
     size_t need, i;
-    if (secret == NULL || secret[0] == '\0')
+    if (credential == NULL || credential[0] == '\0')
         return n;
-    need = strlen(secret);
-    if (need > SM_SECRET_PREFIX)
-        need = SM_SECRET_PREFIX;
+    need = strlen(credential);
+    if (need > SM_CREDENTIAL_PREFIX)
+        need = SM_CREDENTIAL_PREFIX;
     for (i = 0; i + need <= n; i++) {
-        size_t k = common_prefix(s + i, n - i, secret);
+        size_t k = common_prefix(s + i, n - i, credential);
         if (k >= need) {
             *len = k;
             return i;

@@ -1,6 +1,8 @@
+/*
+ * entry.c: shapes a decoded LogEntry into what the contract promises.
+ */
 #include "entry.h"
 
-#include <lauxlib.h>
 #include <math.h>
 
 #include "compat.h"
@@ -13,12 +15,7 @@ static int is_json_null(lua_State *L, int idx)
            lua_touserdata(L, idx) == NULL;
 }
 
-void sm_normalize_entry(lua_State *L, int idx)
-{
-    sm_normalize_entry_hint(L, idx, 1);
-}
-
-void sm_normalize_entry_hint(lua_State *L, int idx, int may_have_nulls)
+void sm_shape_entry(lua_State *L, int idx, int may_have_nulls)
 {
     const char *const *field;
     if (idx < 0)
@@ -54,10 +51,37 @@ void sm_normalize_entry_hint(lua_State *L, int idx, int may_have_nulls)
 #endif
 }
 
-int sm_lua_normalize_entry(lua_State *L)
+const char *sm_shape_page(lua_State *L, int may_have_nulls)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    sm_normalize_entry(L, 1);
-    return 1;
+    int body = lua_gettop(L), logs = body + 1, out = body + 2;
+    size_t n, count = 0, i;
+    lua_getfield(L, body, "logs");
+    if (lua_type(L, logs) != LUA_TTABLE) {
+        lua_settop(L, body);
+        return "the response has no \"logs\" array";
+    }
+    n = sm_rawlen(L, logs);
+    lua_pushnil(L);
+    while (lua_next(L, logs)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    if (count != n) {
+        lua_settop(L, body);
+        return "\"logs\" is not an array";
+    }
+    lua_createtable(L, (int)n, 0);
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, logs, (int)i);
+        if (lua_type(L, -1) != LUA_TTABLE) {
+            lua_settop(L, body);
+            return lua_pushfstring(L, "\"logs\" item %d is not an object",
+                                   (int)i);
+        }
+        sm_shape_entry(L, -1, may_have_nulls);
+        lua_rawseti(L, out, (int)i);
+    }
+    lua_replace(L, body);
+    lua_settop(L, body);
+    return NULL;
 }

@@ -1,3 +1,7 @@
+/*
+ * envelope.c: error values for non-2xx replies, from the API's error
+ * envelope when there is a usable one, with the credential redacted.
+ */
 #include "envelope.h"
 
 #include <lauxlib.h>
@@ -24,18 +28,18 @@ static void push_capped(lua_State *L, const char *s, size_t n, size_t max)
     lua_pushlstring(L, s, n);
 }
 
-/* Replaces the string on top by a copy with every place the secret shows
- * (sm_secret_find: whole or cut short, any letter case) as [REDACTED]. */
-static void redact_top(lua_State *L, const char *secret)
+/* Replaces the string on top by a copy with every place the credential shows
+ * (sm_credential_find: whole or cut short, any letter case) as [REDACTED]. */
+static void redact_top(lua_State *L, const char *credential)
 {
     size_t n, at, len, done = 0;
     const char *s = lua_tolstring(L, -1, &n);
     luaL_Buffer b;
-    if (s == NULL || sm_secret_find(s, n, secret, &len) == n)
+    if (s == NULL || sm_credential_find(s, n, credential, &len) == n)
         return;
     /* The buffer must not see the stack change under it: keep s below. */
     luaL_buffinit(L, &b);
-    while ((at = sm_secret_find(s + done, n - done, secret, &len)) < n - done) {
+    while ((at = sm_credential_find(s + done, n - done, credential, &len)) < n - done) {
         luaL_addlstring(&b, s + done, at);
         luaL_addstring(&b, "[REDACTED]");
         done += at + len;
@@ -45,12 +49,12 @@ static void redact_top(lua_State *L, const char *secret)
     lua_remove(L, -2);
 }
 
-/* True when s (n bytes) shows the secret: a server that echoes the
+/* True when s (n bytes) shows the credential: a server that echoes the
  * credential as a request id or code must not get it into an error. */
-static int shows_secret(const char *s, size_t n, const char *secret)
+static int shows_credential(const char *s, size_t n, const char *credential)
 {
     size_t len;
-    return sm_secret_find(s, n, secret, &len) < n;
+    return sm_credential_find(s, n, credential, &len) < n;
 }
 
 static int is_code(const char *s, size_t n)
@@ -93,7 +97,7 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
     s = string_field(L, envelope, "code", &n);
     if (s == NULL)
         goto none;
-    if (!is_code(s, n) || shows_secret(s, n, r->secret)) {
+    if (!is_code(s, n) || shows_credential(s, n, r->credential)) {
         lua_pop(L, 1);
         goto none;
     }
@@ -110,14 +114,14 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
         const char *reason = sm_reason_for_status(r->status);
         lua_pushstring(L, reason ? reason : "The server reported an error.");
     }
-    redact_top(L, r->secret);
+    redact_top(L, r->credential);
     lua_setfield(L, err, "message");
 
     s = string_field(L, envelope, "description", &n);
     if (s != NULL) {
         push_capped(L, s, n, SM_DESCRIPTION_MAX);
         lua_remove(L, -2);
-        redact_top(L, r->secret);
+        redact_top(L, r->credential);
         lua_setfield(L, err, "description");
     }
 
@@ -125,7 +129,7 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
     if (lua_type(L, -1) == LUA_TTABLE) {
         s = string_field(L, lua_gettop(L), "request_id", &n);
         if (s != NULL) {
-            if (sm_valid_request_id(s, n) && !shows_secret(s, n, r->secret))
+            if (sm_valid_request_id(s, n) && !shows_credential(s, n, r->credential))
                 lua_setfield(L, err, "request_id");
             else
                 lua_pop(L, 1);
@@ -182,7 +186,7 @@ void sm_set_reply_fields(lua_State *L, const sm_reply *r)
     }
     lua_getfield(L, -1, "request_id");
     if (lua_isnil(L, -1) && m->request_id[0] != '\0' &&
-        !shows_secret(m->request_id, strlen(m->request_id), r->secret)) {
+        !shows_credential(m->request_id, strlen(m->request_id), r->credential)) {
         lua_pushstring(L, m->request_id);
         lua_setfield(L, -3, "request_id");
     }

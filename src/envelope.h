@@ -14,7 +14,7 @@
 typedef struct sm_reply {
     long status;            /* 0 when no response arrived */
     const sm_meta *meta;
-    const char *secret;     /* credential to redact from server text, or NULL */
+    const char *credential;     /* credential to redact from server text, or NULL */
 } sm_reply;
 
 /* Pushes the error for a reply whose status is not 2xx. decode_idx is the

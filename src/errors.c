@@ -1,7 +1,11 @@
+/*
+ * errors.c: the supermetrics.Error type and its constructors.
+ */
 #include "errors.h"
 
 #include <lauxlib.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "compat.h"
 
@@ -129,6 +133,33 @@ int sm_argument_error(lua_State *L, const char *fmt, ...)
     va_end(ap);
     sm_push_error(L, "INVALID_ARGUMENT", lua_tostring(L, -1));
     return lua_error(L);
+}
+
+int sm_lua_new_error(lua_State *L)
+{
+    const char *code = luaL_checkstring(L, 1);
+    const char *message = luaL_checkstring(L, 2);
+    int err;
+    lua_settop(L, 3);
+    sm_push_error(L, code, message);
+    err = lua_gettop(L);
+    if (lua_type(L, 3) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            const char *k = lua_type(L, -2) == LUA_TSTRING
+                                ? lua_tostring(L, -2) /* no conversion */
+                                : NULL;
+            if (k != NULL &&
+                (strcmp(k, "code") == 0 || strcmp(k, "message") == 0)) {
+                lua_pop(L, 1); /* code and message are the arguments' */
+                continue;
+            }
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, err);
+        }
+    }
+    return 1;
 }
 
 int sm_lua_is_error(lua_State *L)

@@ -20,6 +20,11 @@ void sm_push_error(lua_State *L, const char *code, const char *message);
  * %f %%). Never returns. Call it only with no C resources held. */
 int sm_argument_error(lua_State *L, const char *fmt, ...);
 
+/* Lua: new_error(code, message [, fields]) -> a new error value with the
+ * fields given (code and message are the arguments'), attempts 0 unless
+ * fields say otherwise: the one constructor, for the Lua layer too. */
+int sm_lua_new_error(lua_State *L);
+
 /* Lua: is_error(v) -> boolean */
 int sm_lua_is_error(lua_State *L);
 

@@ -10,11 +10,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "attempt.h"
 #include "client.h"
 #include "compat.h"
-#include "entry.h"
 #include "errors.h"
+#include "exchange.h"
 #include "http1.h"
+#include "path.h"
 
 #define SM_EXCHANGE_MT "supermetrics.core.Exchange"
 
@@ -24,6 +26,8 @@ typedef struct sm_exchange {
     sm_transfer t;   /* t.easy stays NULL: body, meta and errbuf only */
     sm_http1 reader;
     CURLcode failed; /* a transport failure the Lua side saw, or CURLE_OK */
+    int shape;       /* of the route of the request in flight */
+    long long made;  /* attempts of its call before this one */
 } sm_exchange;
 
 static sm_exchange *check_exchange(lua_State *L, int idx)
@@ -34,18 +38,18 @@ static sm_exchange *check_exchange(lua_State *L, int idx)
 /* ---- handle methods ---- */
 
 /* handle:endpoint() -> is_https, host, port */
-int sm_lua_endpoint(lua_State *L)
+static int client_endpoint(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    lua_pushboolean(L, c->is_https);
-    lua_pushstring(L, c->host);
-    lua_pushinteger(L, (lua_Integer)c->port);
+    lua_pushboolean(L, c->endpoint.is_https);
+    lua_pushstring(L, c->endpoint.host);
+    lua_pushinteger(L, (lua_Integer)c->endpoint.port);
     return 3;
 }
 
 /* handle:exchange() -> a new exchange, for responses of up to the client's
  * max_response_bytes. */
-int sm_lua_new_exchange(lua_State *L)
+static int client_exchange(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = sm_newuserdata(L, sizeof *x);
@@ -57,40 +61,36 @@ int sm_lua_new_exchange(lua_State *L)
     return 1;
 }
 
-/* handle:request(path, seconds_left, credential|nil, exchange)
+/* handle:request(route, seconds_left, credential|nil, made, exchange)
  *   -> request bytes | nil, error
- * Readies exchange for the response and returns the whole request: the
- * request line, Host, User-Agent, Accept and the credential's
- * Authorization. Refuses like perform does (a bad token_provider credential,
- * no time left). */
-int sm_lua_request(lua_State *L)
+ * Readies exchange for the response to the route's request and returns the
+ * whole request: the request line, Host, User-Agent, Accept and the
+ * credential's Authorization. Refuses as perform does (sm_attempt_begin). */
+static int client_request(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    size_t path_len, cred_len;
-    const char *path = luaL_checklstring(L, 2, &path_len);
+    const sm_route *r = sm_check_route(L, 2);
     lua_Number left = luaL_checknumber(L, 3);
-    const char *credential = luaL_optlstring(L, 4, NULL, &cred_len);
-    sm_exchange *x = check_exchange(L, 5);
+    long long made = (long long)luaL_optnumber(L, 5, 0);
+    sm_exchange *x = check_exchange(L, 6);
+    const sm_credential *cred =
+        sm_attempt_begin(L, c, 4, &c->credential, left, made);
     luaL_Buffer b;
-    int refused = sm_refuse_attempt(
-        L,
-        credential ? sm_client_set_credential(c, credential, cred_len) : NULL,
-        left);
-    if (refused)
-        return refused;
-    if (c->auth == NULL)
-        sm_argument_error(L, "the client has no credential");
+    if (cred == NULL)
+        return 2;
     x->failed = CURLE_OK;
     x->t.errbuf[0] = '\0';
+    x->shape = r->shape;
+    x->made = made;
     sm_http1_start(&x->reader, &x->t.meta, &x->t.body);
 
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "GET ");
-    luaL_addlstring(&b, c->prefix, c->prefix_len);
-    luaL_addlstring(&b, path, path_len);
+    luaL_addlstring(&b, c->endpoint.prefix, c->endpoint.prefix_len);
+    luaL_addlstring(&b, r->path, r->len);
     luaL_addstring(&b, " HTTP/1.1\r\n");
-    luaL_addlstring(&b, c->head_fields, c->head_fields_len);
-    luaL_addlstring(&b, c->auth, c->auth_len);
+    luaL_addlstring(&b, c->endpoint.head_fields, c->endpoint.head_fields_len);
+    luaL_addlstring(&b, cred->line, cred->len);
     luaL_addstring(&b, "\r\n\r\n");
     luaL_pushresult(&b);
     return 1;
@@ -127,24 +127,23 @@ static CURLcode result_code(sm_exchange *x)
     return rc;
 }
 
-/* handle:outcome(exchange, want_info, shape) -> entry [, info] | nil, error
- * The exchange's result as perform would return it; with shape, a success
- * is shaped as a LogEntry (sm_normalize_entry) on the way out. */
-int sm_lua_outcome(lua_State *L)
+/* handle:outcome(exchange, want_info) -> body [, info] | nil, error
+ * The exchange's result as perform would return it. */
+static int client_outcome(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2);
-    int want_info = lua_toboolean(L, 3), shape = lua_toboolean(L, 4), n;
     CURLcode rc = result_code(x);
+    sm_want w;
     if (x->t.body.out_of_memory)
         return luaL_error(L, "not enough memory");
+    w.decode_idx = lua_upvalueindex(1);
+    w.credential = sm_credential_value(&c->credential);
+    w.shape = x->shape;
+    w.info = lua_toboolean(L, 3);
+    w.made = x->made;
     lua_settop(L, 2);
-    n = sm_transfer_push_outcome(L, &x->t, rc, x->reader.status,
-                                 sm_client_secret(c), lua_upvalueindex(1),
-                                 want_info);
-    if (shape && lua_type(L, 3) == LUA_TTABLE)
-        sm_normalize_entry_hint(L, 3, sm_buffer_may_have_nulls(&x->t.body));
-    return n;
+    return sm_transfer_push_outcome(L, &x->t, rc, x->reader.status, &w);
 }
 
 /* ---- exchange methods ---- */
@@ -216,8 +215,15 @@ static int exchange_gc(lua_State *L)
     return 0;
 }
 
-void sm_exchange_open(lua_State *L)
+void sm_exchange_open(lua_State *L, int decode_idx)
 {
+    static const luaL_Reg handle_methods[] = {
+        {"endpoint", client_endpoint},
+        {"request", client_request},
+        {"exchange", client_exchange},
+        {"outcome", client_outcome},
+        {NULL, NULL},
+    };
     static const luaL_Reg methods[] = {
         {"feed", exchange_feed},
         {"eof", exchange_eof},
@@ -235,4 +241,5 @@ void sm_exchange_open(lua_State *L)
     sm_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+    sm_client_methods(L, handle_methods, decode_idx);
 }

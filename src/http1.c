@@ -1,3 +1,6 @@
+/*
+ * http1.c: the incremental HTTP/1.1 response reader (http1.h).
+ */
 #include "http1.h"
 
 #include <string.h>

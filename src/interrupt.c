@@ -7,12 +7,10 @@
  * treats that EINTR as a timeout and calls the progress callback, which
  * aborts the transfer; core.sleep checks the flag itself.
  */
+#include "interrupt.h"
+
 #include <signal.h>
 #include <string.h>
-
-#include <lauxlib.h>
-
-#include "interrupt.h"
 
 static volatile sig_atomic_t trapped;
 static volatile sig_atomic_t interrupted;
@@ -48,7 +46,7 @@ CURLcode sm_interrupt_arm(CURL *easy)
     return rc;
 }
 
-int sm_lua_trap_interrupt(lua_State *L)
+int sm_interrupt_trap(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -56,13 +54,7 @@ int sm_lua_trap_interrupt(lua_State *L)
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) != 0)
-        return luaL_error(L, "supermetrics: sigaction(SIGINT) failed");
+        return -1;
     trapped = 1;
     return 0;
-}
-
-int sm_lua_interrupted(lua_State *L)
-{
-    lua_pushboolean(L, interrupted != 0);
-    return 1;
 }

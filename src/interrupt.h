@@ -9,7 +9,6 @@
 #define SM_INTERRUPT_H
 
 #include <curl/curl.h>
-#include <lua.h>
 
 /* Whether SIGINT arrived since the trap was set. */
 int sm_interrupted(void);
@@ -18,9 +17,7 @@ int sm_interrupted(void);
  * set (handles copied with curl_easy_duphandle inherit it). */
 CURLcode sm_interrupt_arm(CURL *easy);
 
-/* trap_interrupt(): sets the trap for this process. */
-int sm_lua_trap_interrupt(lua_State *L);
-/* interrupted() -> boolean */
-int sm_lua_interrupted(lua_State *L);
+/* Sets the trap for this process: 0, or -1 with errno set. */
+int sm_interrupt_trap(void);
 
 #endif

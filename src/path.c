@@ -1,10 +1,16 @@
+/*
+ * path.c: checks the caller's ids and builds the request path, once per
+ * call, into a route.
+ */
 #include "path.h"
 
 #include <lauxlib.h>
 #include <math.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "compat.h"
+#include "entry.h"
 #include "errors.h"
 #include "segment.h"
 
@@ -187,15 +193,32 @@ size_t sm_log_path(lua_State *L, int first, char *out)
     return n + sm_encode_segment(log_id, log_len, out + n);
 }
 
-int sm_lua_log_path(lua_State *L)
+/* ---- routes ---- */
+
+void sm_push_route(lua_State *L, int shape, const char *path, size_t len)
+{
+    sm_route *r = sm_newuserdata(L, sizeof *r + len + 1);
+    r->shape = shape;
+    r->len = len;
+    memcpy(r->path, path, len);
+    r->path[len] = '\0';
+    sm_setmetatable(L, SM_ROUTE_MT);
+}
+
+const sm_route *sm_check_route(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, SM_ROUTE_MT);
+}
+
+int sm_lua_log_route(lua_State *L)
 {
     char path[SM_LOG_PATH_MAX];
     size_t n = sm_log_path(L, 1, path);
-    lua_pushlstring(L, path, n);
+    sm_push_route(L, SM_SHAPE_ENTRY, path, n);
     return 1;
 }
 
-/* limit: nil or an integer 1..SM_LIMIT_MAX; returns 0 for nil. */
+/* limit: nil or an integer 1..max; returns 0 for nil. */
 static int check_limit(lua_State *L, int idx, const char *name, int max)
 {
     lua_Number v;
@@ -221,7 +244,7 @@ static const char *check_before(lua_State *L, int idx, size_t *n)
     return s;
 }
 
-int sm_lua_logs_path(lua_State *L)
+int sm_lua_page_route(lua_State *L)
 {
     sm_ids ids;
     luaL_Buffer b;
@@ -229,7 +252,7 @@ int sm_lua_logs_path(lua_State *L)
     const char *before;
     int limit;
     check_ids(L, 1, &ids);
-    limit = check_limit(L, 3, "limit", SM_LIMIT_MAX);
+    limit = check_limit(L, 3, "limit", SM_MAX_PAGE_SIZE);
     before = check_before(L, 4, &before_len);
     add_logs_prefix(L, &b, &ids);
     if (limit > 0) {
@@ -243,5 +266,28 @@ int sm_lua_logs_path(lua_State *L)
                         sm_encode_segment(before, before_len, encoded));
     }
     luaL_pushresult(&b);
+    {
+        size_t n;
+        const char *path = lua_tolstring(L, -1, &n);
+        sm_push_route(L, SM_SHAPE_PAGE, path, n);
+    }
     return 1;
+}
+
+/* route:path() -> the request path, for on_response's event. */
+static int route_path(lua_State *L)
+{
+    const sm_route *r = sm_check_route(L, 1);
+    lua_pushlstring(L, r->path, r->len);
+    return 1;
+}
+
+void sm_route_open(lua_State *L)
+{
+    luaL_newmetatable(L, SM_ROUTE_MT);
+    lua_newtable(L);
+    lua_pushcfunction(L, route_path);
+    lua_setfield(L, -2, "path");
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
 }

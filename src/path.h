@@ -1,6 +1,6 @@
 /*
- * path.h: turns the caller's ids into a request path, refusing bad ones with
- * INVALID_ARGUMENT before any traffic.
+ * path.h: turns the caller's ids into a request path (a route), refusing bad
+ * ones with INVALID_ARGUMENT before any traffic.
  */
 #ifndef SM_PATH_H
 #define SM_PATH_H
@@ -22,11 +22,31 @@
  * writes the request path into out[SM_LOG_PATH_MAX]; returns its length. */
 size_t sm_log_path(lua_State *L, int first, char *out);
 
-/* Lua: log_path(team_id, connector_identifier, log_id) -> "/v1/teams/..." */
-int sm_lua_log_path(lua_State *L);
+/* A route: the path of one call's requests, checked and encoded once, and
+ * how a 2xx body is shaped (entry.h's SM_SHAPE_*). Every attempt of the
+ * call takes it. It holds no resource: nothing for a __gc to free. */
+#define SM_ROUTE_MT "supermetrics.core.Route"
+typedef struct sm_route {
+    int shape;
+    size_t len;
+    char path[]; /* len bytes and a NUL */
+} sm_route;
 
-/* Lua: logs_path(team_id, connector_identifier [, limit [, before]])
- *   -> "/v1/teams/.../logs[?limit=N][&before=ENCODED]" */
-int sm_lua_logs_path(lua_State *L);
+/* Pushes a new route. */
+void sm_push_route(lua_State *L, int shape, const char *path, size_t len);
+
+/* The route at idx; raises if it is none. */
+const sm_route *sm_check_route(lua_State *L, int idx);
+
+/* Lua: log_route(team_id, connector_identifier, log_id) -> route of one
+ * entry ("/v1/teams/.../logs/ENCODED") */
+int sm_lua_log_route(lua_State *L);
+
+/* Lua: page_route(team_id, connector_identifier [, limit [, before]])
+ *   -> route of a page ("/v1/teams/.../logs[?limit=N][&before=ENCODED]") */
+int sm_lua_page_route(lua_State *L);
+
+/* Registers the route type (route:path()). */
+void sm_route_open(lua_State *L);
 
 #endif

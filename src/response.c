@@ -1,3 +1,7 @@
+/*
+ * response.c: response headers and the error code of a status or a
+ * transport failure (response.h).
+ */
 #include "response.h"
 
 #include <string.h>

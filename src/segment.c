@@ -1,3 +1,6 @@
+/*
+ * segment.c: checks and percent-encodes the bytes of path segments.
+ */
 #include "segment.h"
 
 #include <string.h>

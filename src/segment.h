@@ -10,7 +10,6 @@
 #define SM_TEAM_ID_DIGITS 19      /* 9223372036854775807 */
 #define SM_CONNECTOR_MAX 100
 #define SM_LOG_ID_MAX 255
-#define SM_LIMIT_MAX 1000
 #define SM_TIMESTAMP_MAX 64
 
 /* Parses 1..19 decimal digits (leading zeros allowed) into 1..2^63-1 and

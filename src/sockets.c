@@ -1,3 +1,7 @@
+/*
+ * sockets.c: the sockets a client's handles hold, for fork safety
+ * (sockets.h).
+ */
 #include "sockets.h"
 
 #include <fcntl.h>

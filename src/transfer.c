@@ -1,3 +1,7 @@
+/*
+ * transfer.c: one exchange on a libcurl easy handle and its Lua result
+ * (transfer.h).
+ */
 #include "transfer.h"
 
 #include <lauxlib.h>
@@ -6,10 +10,12 @@
 #include <time.h>
 
 #include "compat.h"
+#include "entry.h"
 #include "envelope.h"
 #include "errors.h"
 
-/* ---- libcurl callbacks: C memory only, never Lua (see pitfalls) ---- */
+/* ---- libcurl callbacks: C memory only, never Lua: an error raised through
+ * libcurl leaves its handle broken and leaks its memory ---- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -142,19 +148,21 @@ void sm_transfer_free(sm_transfer *t)
 
 /* ---- results ---- */
 
+/* The reply's fields (status, request id, rate limits...) on the table on
+ * top of the stack. */
 static void set_reply_fields(lua_State *L, sm_transfer *t, long status,
-                             const char *secret)
+                             const char *credential)
 {
     sm_reply r;
     r.status = status;
     r.meta = &t->meta;
-    r.secret = secret;
+    r.credential = credential;
     sm_set_reply_fields(L, &r);
 }
 
 /* Pushes the error for a transfer that libcurl reported as failed. */
 static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
-                                long status, const char *secret)
+                                long status, const char *credential)
 {
     const char *code = sm_code_for_curl(rc, t->body.over_limit);
     if (strcmp(code, "RESPONSE_TOO_LARGE") == 0)
@@ -165,49 +173,58 @@ static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
         lua_pushstring(L, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     sm_push_error(L, code, lua_tostring(L, -1));
     lua_remove(L, -2);
-    set_reply_fields(L, t, status, secret);
+    set_reply_fields(L, t, status, credential);
 }
 
-/* Pushes the decoded 2xx body and returns 1, or nil and INVALID_RESPONSE
- * and returns 2. */
+/* Pushes the 2xx body decoded and shaped as w says and returns 1, or nil
+ * and INVALID_RESPONSE and returns 2. */
 static int push_success(lua_State *L, sm_transfer *t, long status,
-                        const char *secret, int decode_idx)
+                        const sm_want *w)
 {
     /* An empty body may have no buffer at all: NULL + 0 is undefined. */
-    const char *p = t->body.data, *end = p ? p + t->body.len : p;
+    const char *p = t->body.data, *end = p ? p + t->body.len : p, *why;
+    int base = lua_gettop(L);
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
         p++;
+    why = t->body.len == 0 ? "the response body is empty"
+                           : "the response body is not a JSON object";
     /* cjson decodes arrays to tables too: an object must start with '{'. */
     if (p < end && *p == '{') {
-        lua_pushvalue(L, decode_idx);
+        lua_pushvalue(L, w->decode_idx);
         lua_pushlstring(L, t->body.data, t->body.len);
         lua_call(L, 1, 1);
-        if (lua_type(L, -1) == LUA_TTABLE)
-            return 1;
-        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            int nulls = sm_buffer_may_have_nulls(&t->body);
+            if (w->shape == SM_SHAPE_ENTRY)
+                sm_shape_entry(L, -1, nulls);
+            why = w->shape == SM_SHAPE_PAGE ? sm_shape_page(L, nulls) : NULL;
+            if (why == NULL)
+                return 1;
+        }
     }
+    /* The error copies why before what is above base (the body, and maybe
+     * why itself) goes. */
+    sm_push_error(L, "INVALID_RESPONSE", why);
+    set_reply_fields(L, t, status, w->credential);
+    lua_insert(L, base + 1);
+    lua_settop(L, base + 1);
     lua_pushnil(L);
-    sm_push_error(L, "INVALID_RESPONSE",
-                  t->body.len == 0 ? "the response body is empty"
-                                   : "the response body is not a JSON object");
-    set_reply_fields(L, t, status, secret);
+    lua_insert(L, base + 1);
     return 2;
 }
 
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            const char *secret, int decode_idx, int want_info)
+                            const sm_want *w)
 {
     long status = 0;
     if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) !=
         CURLE_OK)
         status = 0;
-    return sm_transfer_push_outcome(L, t, rc, status, secret, decode_idx,
-                                    want_info);
+    return sm_transfer_push_outcome(L, t, rc, status, w);
 }
 
 int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
-                             long status, const char *secret, int decode_idx,
-                             int want_info)
+                             long status, const sm_want *w)
 {
     int n;
     /* libcurl 7.88 takes a response cut inside its headers as complete (a
@@ -220,29 +237,29 @@ int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
     }
     if (rc != CURLE_OK) {
         lua_pushnil(L);
-        push_transfer_error(L, t, rc, status, secret);
+        push_transfer_error(L, t, rc, status, w->credential);
         n = 2;
     } else if (status >= 200 && status <= 299) {
-        n = push_success(L, t, status, secret, decode_idx);
+        n = push_success(L, t, status, w);
         if (n == 1) {
-            if (!want_info)
+            if (!w->info)
                 return 1;
             /* What an on_response hook is told about a success. */
-            lua_createtable(L, 0, 4);
+            lua_createtable(L, 0, 5);
             set_reply_fields(L, t, status, NULL);
-            return 2;
+            n = 2;
         }
     } else {
         sm_reply r;
         r.status = status;
         r.meta = &t->meta;
-        r.secret = secret;
+        r.credential = w->credential;
         lua_pushnil(L);
-        sm_push_status_error(L, &r, t->body.data, t->body.len, decode_idx);
+        sm_push_status_error(L, &r, t->body.data, t->body.len, w->decode_idx);
         n = 2;
     }
-    /* A request went out: this error counts as one attempt. */
-    sm_pushint64(L, 1);
+    /* This attempt went out: the error or the info counts it. */
+    sm_pushint64(L, w->made + 1);
     lua_setfield(L, -2, "attempts");
     return n;
 }

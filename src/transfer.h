@@ -34,18 +34,26 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
                         const char *path, size_t path_len, long timeout_ms,
                         long connect_timeout_ms);
 
-/* After the exchange finished with rc: pushes the decoded 2xx body (and
- * with want_info its info table) and returns 1 (2), or pushes nil and an
- * error value with attempts = 1 and returns 2. decode_idx: stack index of the
- * JSON decode function; secret: credential to redact from server text. */
-int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            const char *secret, int decode_idx, int want_info);
+/* What the caller of an attempt wants of its result. */
+typedef struct sm_want {
+    int decode_idx;         /* stack index of the JSON decode function */
+    const char *credential; /* to redact from server text, or NULL */
+    int shape;              /* how a 2xx body is shaped (entry.h) */
+    int info;               /* a success also returns its info table */
+    long long made;         /* attempts of the call before this one */
+} sm_want;
 
-/* The same with the status given rather than asked of t->easy: what the
- * fuzzer drives, with no transfer behind it. */
+/* After the exchange finished with rc: pushes the decoded 2xx body, shaped
+ * (and with w->info its info table), and returns 1 (2), or pushes nil and an
+ * error value and returns 2. The error or the info says attempts =
+ * w->made + 1. */
+int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
+                            const sm_want *w);
+
+/* The same with the status given rather than asked of t->easy: for the
+ * cosocket transport and the fuzzer, with no libcurl transfer behind it. */
 int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
-                             long status, const char *secret, int decode_idx,
-                             int want_info);
+                             long status, const sm_want *w);
 
 /* When a reused connection turns out dead, libcurl sends the request again
  * on another, up to five times, and then fails with CURLE_SEND_ERROR

@@ -15,7 +15,7 @@ other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
 test="lua-busted lua-check curl tmux groff-base luajit2 libluajit2-5.1-dev $other_luas"
 # CI also runs the static checks, the install checks (LuaRocks, make dist
 # needs zip) and the docs check.
-# Hardening (SECURITY.md): clang's sanitizer and libFuzzer runtimes (only
+# Hardening (docs/hardening.md): clang's sanitizer and libFuzzer runtimes (only
 # recommended by clang, so named), cppcheck and clang-tidy.
 hardening="libclang-rt-dev cppcheck clang-tidy"
 ci="clang valgrind luarocks zip lua-ldoc $hardening"

@@ -88,9 +88,9 @@ done
 
 check luacheck luacheck --no-color --quiet lua tests examples bench bin
 if command -v valgrind >/dev/null 2>&1; then
-    check memcheck env SM_BUILD_DIR="$ROOT/build/lua5.4" LUA=lua5.4 tests/memcheck.sh "$HUB_DIR/env"
+    check memcheck env SM_BUILD_DIR="$ROOT/build/lua5.4" LUA=lua5.4 tests/tools/memcheck.sh "$HUB_DIR/env"
 fi
-check make-install tests/install.sh "$HUB_DIR/env"
+check make-install tests/tools/install.sh "$HUB_DIR/env"
 if command -v ldoc >/dev/null 2>&1; then
     # docs/ is committed for readers: its generated pages must match the
     # sources (the page footers carry the generation date, which may
@@ -101,10 +101,10 @@ fi
 if command -v luarocks >/dev/null 2>&1 && command -v zip >/dev/null 2>&1; then
     check luarocks-lint luarocks lint lua-supermetrics-scm-1.rockspec
     # make dist, then the README's install lines for 5.4, 5.1 and LuaJIT.
-    check rock-install tests/rock.sh "$HUB_DIR/env"
+    check rock-install tests/tools/rock.sh "$HUB_DIR/env"
     check dist-lint bash -c 'luarocks lint dist/lua-supermetrics-*-1.rockspec' 
     for v in 5.4 5.1; do
-        command -v "lua$v" >/dev/null 2>&1 && check "luarocks-make-$v" tests/luarocks.sh "$v" "$HUB_DIR/env"
+        command -v "lua$v" >/dev/null 2>&1 && check "luarocks-make-$v" tests/tools/luarocks.sh "$v" "$HUB_DIR/env"
     done
 else
     skip "LuaRocks install checks (no luarocks or zip)"
@@ -113,7 +113,7 @@ if command -v clang >/dev/null 2>&1; then
     check clang-build make -s CC=clang BUILD="$ROOT/tests/tmp/clang-build" "$ROOT/tests/tmp/clang-build/supermetrics/core.so"
 fi
 
-# ==== Hardening (SECURITY.md): sanitizers, fuzzing, C drivers, static =====
+# ==== Hardening (docs/hardening.md): sanitizers, fuzzing, C drivers, static =====
 # checks. They need clang and its runtimes (libclang-rt-dev), cppcheck and
 # clang-tidy: CI installs them (tests/deps.sh ci); without them this block
 # says what it skipped. SM_FUZZ_SECONDS: fuzzing time per harness.
@@ -140,7 +140,7 @@ else
 fi
 for tool in cppcheck clang-tidy; do
     if command -v "$tool" >/dev/null 2>&1; then
-        check "$tool" tests/static.sh "$tool"
+        check "$tool" tests/tools/static.sh "$tool"
     else
         skip "$tool (not installed)"
     fi

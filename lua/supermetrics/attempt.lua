@@ -29,9 +29,9 @@ end
 --- Tells the on_response hook about one attempt; what it raises is dropped,
 -- so observing a call can never break it. detail: the info of a success or
 -- the error value of a failure.
-function attempt.report(hook, path, number, started, ok, detail)
+function attempt.report(hook, route, number, started, ok, detail)
   local event = {
-    method = "GET", path = path, attempt = number,
+    method = "GET", path = route:path(), attempt = number,
     duration_ms = (monotonic() - started) * 1000,
     status = detail.status, request_id = detail.request_id,
     rate_limit = detail.rate_limit, rate_limit_remaining = detail.rate_limit_remaining,

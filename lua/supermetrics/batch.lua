@@ -8,7 +8,7 @@ local attempt = require "supermetrics.attempt"
 local core = require "supermetrics.core"
 local invalid = require("supermetrics.errors").invalid
 
-local monotonic, log_path, normalize_entry = core.monotonic, core.log_path, core.normalize_entry
+local monotonic, log_route = core.monotonic, core.log_route
 local is_error = core.is_error
 
 local batch = {}
@@ -19,19 +19,19 @@ local MAX_POLL = 0.5
 local function run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
   local handle, provider, hook = client._handle, client._provider, client._on_response
   local entries, errors = {}, {}
-  local items = {}   -- i -> { path =, made =, deadline =, started = }
+  local items = {}   -- i -> { route =, made =, deadline =, started = }
   local fresh = {}   -- indices never tried, in order
   local waiting = {} -- indices whose retry waits until items[i].ready_at
 
   for i = 1, #log_ids do
-    local ok, path = pcall(log_path, team_id, connector_identifier, log_ids[i])
+    local ok, route = pcall(log_route, team_id, connector_identifier, log_ids[i])
     if ok then
-      items[i] = { path = path, made = 0 }
+      items[i] = { route = route, made = 0 }
       fresh[#fresh + 1] = i
-    elseif is_error(path) then
-      errors[i] = path -- a bad id fails its own item only
+    elseif is_error(route) then
+      errors[i] = route -- a bad id fails its own item only
     else
-      error(path, 0)
+      error(route, 0)
     end
   end
   if #fresh == 0 then
@@ -42,11 +42,10 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
 
   local function failed(i, err)
     local item = items[i]
-    item.made = item.made + err.attempts
-    if hook and err.attempts > 0 then
-      attempt.report(hook, item.path, item.made, item.started, false, err)
+    if hook and err.attempts > item.made then
+      attempt.report(hook, item.route, err.attempts, item.started, false, err)
     end
-    err.attempts = item.made
+    item.made = err.attempts
     local now = monotonic()
     local delay = attempt.retry_delay(err, item.made, client._max_retries, client._max_retry_wait,
       item.deadline - now)
@@ -86,7 +85,8 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
       credential = got
     end
     item.started = now
-    local started, err = handle:batch_add(i, item.path, item.deadline - now, credential, hook ~= nil)
+    local started, err = handle:batch_add(i, item.route, item.deadline - now, credential, item.made,
+      hook ~= nil)
     if started then
       running = running + 1
     else
@@ -123,9 +123,9 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
         if r.body then
           local item = items[i]
           if hook then
-            attempt.report(hook, item.path, item.made + 1, item.started, true, r.info)
+            attempt.report(hook, item.route, r.info.attempts, item.started, true, r.info)
           end
-          entries[i] = normalize_entry(r.body)
+          entries[i] = r.body
         else
           failed(i, r.err)
         end

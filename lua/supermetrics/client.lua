@@ -17,7 +17,7 @@ local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
 
 local monotonic = core.monotonic
-local log_path, logs_path = core.log_path, core.logs_path
+local log_route, page_route = core.log_route, core.page_route
 local invalid = errors.invalid
 
 local Client = {}
@@ -76,11 +76,13 @@ local function closed()
   invalid("the client is closed")
 end
 
---- GET base_url .. path, retried by the policy in supermetrics.retry within
--- one deadline. Returns the decoded JSON object (and with want_info a table
--- with status, request_id, rate limits and attempts), or raises an error.
+--- Every attempt of one call to route (core.log_route / core.page_route),
+-- retried by the policy in supermetrics.retry within one deadline. Returns
+-- the body as the route shapes it (and with want_info a table with status,
+-- request_id, rate limits and attempts), or raises an error. The C core
+-- counts the attempts: a result's `attempts` is the call's total so far.
 -- @local
-function Client:_get(path, want_info, deadline, first_err, shape)
+function Client:_get(route, want_info, deadline, first_err)
   if not self._handle then
     closed()
   end
@@ -101,20 +103,16 @@ function Client:_get(path, want_info, deadline, first_err, shape)
         closed() -- by the on_response hook or the token_provider, between attempts
       end
       local started = hook and monotonic()
-      body, detail = transport.attempt(self, path, deadline, credential, want_info, shape)
-      if hook and (body or detail.attempts > 0) then
-        attempt.report(hook, path, made + (body and 1 or detail.attempts), started, body ~= nil, detail)
+      body, detail = transport.attempt(self, route, deadline, credential, made, want_info)
+      if hook and (body or detail.attempts > made) then
+        attempt.report(hook, route, detail.attempts, started, body ~= nil, detail)
       end
     end
     if body then
-      if detail then
-        detail.attempts = made + 1
-      end
       return body, detail
     end
     local err = detail
-    made = made + err.attempts
-    err.attempts = made
+    made = err.attempts
     local delay = attempt.retry_delay(err, made, self._max_retries, self._max_retry_wait,
       deadline - monotonic())
     if not delay then
@@ -134,20 +132,18 @@ function Client:get_connector_log(team_id, connector_identifier, log_id)
   local handle = self._handle
   if self._one_call and handle then
     local deadline = monotonic() + self._timeout
-    local entry, err, path = handle:get_log(team_id, connector_identifier, log_id, self._timeout)
+    local entry, err, route = handle:get_log(team_id, connector_identifier, log_id, self._timeout)
     if entry then
       return entry
     end
-    return (self:_get(path, false, deadline, err, true))
+    return (self:_get(route, false, deadline, err))
   end
-  local path = log_path(team_id, connector_identifier, log_id)
-  return (self:_get(path, false, nil, nil, true))
+  return (self:_get(log_route(team_id, connector_identifier, log_id), false))
 end
 
--- One page of the list route: its entries (shaped) and the response info.
+-- One page of the list route: its entries (shaped in C) and the response info.
 local function fetch_page(client, team_id, connector_identifier, limit, before)
-  local body, info = client:_get(logs_path(team_id, connector_identifier, limit, before), true)
-  return paging.entries(body, info), info
+  return client:_get(page_route(team_id, connector_identifier, limit, before), true)
 end
 
 local LIST_OPTIONS = { limit = true, before = true }
@@ -180,7 +176,7 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
     invalid("each_connector_log: page_size must be an integer from 1 to " .. paging.MAX_PAGE_SIZE)
   end
   -- Checks every argument now, before any traffic.
-  logs_path(team_id, connector_identifier, page_size, opts.before)
+  page_route(team_id, connector_identifier, page_size, opts.before)
   return paging.iterator(function(limit, before)
     return (fetch_page(self, team_id, connector_identifier, limit, before))
   end, page_size, opts.before)
@@ -207,7 +203,7 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
     invalid("follow_connector_logs: interval must be a number of seconds from 0.01 to 3600")
   end
   -- Checks every argument now, before any traffic.
-  logs_path(team_id, connector_identifier, nil, opts.since)
+  page_route(team_id, connector_identifier, nil, opts.since)
   if opts.since ~= nil and not logtime.parse(opts.since) then
     invalid("follow_connector_logs: since must be an ISO 8601 date or date-time such as 2025-06-01T00:00:00Z")
   end
@@ -219,7 +215,7 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
 end
 
 local BATCH_OPTIONS = { concurrency = true }
-local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, 256
+local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 
 --- Fetches many log entries of one connector at once.
 -- Each item is retried and timed like a single call (its own deadline from
@@ -241,7 +237,7 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   if type(log_ids) ~= "table" then
     invalid("log_ids must be an array of log ids")
   end
-  logs_path(team_id, connector_identifier) -- checks both before any traffic
+  page_route(team_id, connector_identifier) -- checks both before any traffic
   if not self._handle then
     closed()
   end

@@ -1,18 +1,15 @@
---- Error values raised from the Lua layer: the same `supermetrics.Error`
--- type the C core builds (plain tables with that metatable).
+--- Error values raised from the Lua layer, built by the C core's one
+-- constructor: the same `supermetrics.Error` type as every other error.
 -- @module supermetrics.errors
 
 local core = require "supermetrics.core"
 
 local errors = {}
 
---- A new error value: fields (may be nil) plus code and message.
-function errors.new(code, message, fields)
-  local err = fields or {}
-  err.code, err.message = code, message
-  err.attempts = err.attempts or 0
-  return setmetatable(err, core.Error)
-end
+--- A new error value: fields (may be nil) plus code and message;
+-- attempts is 0 unless fields say otherwise.
+-- @function new
+errors.new = core.new_error
 
 --- Raises INVALID_ARGUMENT with message msg (attempts = 0).
 function errors.invalid(msg)

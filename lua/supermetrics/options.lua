@@ -2,6 +2,7 @@
 -- Every problem raises INVALID_ARGUMENT before anything is built.
 -- @module supermetrics.options
 
+local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 
 local options = {}
@@ -36,6 +37,7 @@ local USER_AGENT_MAX = 256
 local RETRIES_MAX = 100
 
 local invalid = errors.invalid
+local LIMITS = core.LIMITS
 
 local function is_callable(v)
   if type(v) == "function" then
@@ -165,11 +167,11 @@ function options.check(opts)
   if type(s.base_url) ~= "string" then
     invalid("base_url must be a string")
   end
-  check_number(s, "timeout", 0.001, 1e6)
-  check_number(s, "connect_timeout", 0.001, 1e6)
+  check_number(s, "timeout", LIMITS.min_timeout, LIMITS.max_timeout)
+  check_number(s, "connect_timeout", LIMITS.min_timeout, LIMITS.max_timeout)
   check_number(s, "max_retries", 0, RETRIES_MAX, true)
   check_number(s, "max_retry_wait", 0, 1e6)
-  check_number(s, "max_response_bytes", 1, 2 ^ 48, true)
+  check_number(s, "max_response_bytes", 1, LIMITS.max_response_bytes, true)
   check_number(s, "nginx_pool_size", 1, 10000, true)
   check_number(s, "nginx_idle_timeout", 0.001, 1e6)
   if type(s.nginx_blocking) ~= "boolean" then

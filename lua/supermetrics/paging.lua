@@ -6,12 +6,10 @@ local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 local logtime = require "supermetrics.logtime"
 
-local normalize_entry = core.normalize_entry
-
 local paging = {}
 
 paging.DEFAULT_PAGE_SIZE = 100
-paging.MAX_PAGE_SIZE = 1000
+paging.MAX_PAGE_SIZE = core.LIMITS.page_size
 local MAX_PAGE_SIZE = paging.MAX_PAGE_SIZE
 
 local function invalid_response(message, info)
@@ -19,31 +17,6 @@ local function invalid_response(message, info)
     status = info and info.status, request_id = info and info.request_id,
     attempts = info and info.attempts or 0,
   }))
-end
-
---- The entries of a list body `{"logs": [...]}`, each shaped like a single
--- fetch's entry. Anything else is INVALID_RESPONSE.
-function paging.entries(body, info)
-  local logs = body.logs
-  if type(logs) ~= "table" then
-    invalid_response("the response has no \"logs\" array", info)
-  end
-  local n, count = #logs, 0
-  for _ in pairs(logs) do
-    count = count + 1
-  end
-  if count ~= n then
-    invalid_response("\"logs\" is not an array", info)
-  end
-  local out = {}
-  for i = 1, n do
-    local entry = logs[i]
-    if type(entry) ~= "table" then
-      invalid_response("\"logs\" item " .. i .. " is not an object", info)
-    end
-    out[i] = normalize_entry(entry)
-  end
-  return out
 end
 
 --- An iterator over every entry from `before` back (all when nil).

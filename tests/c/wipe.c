@@ -1,6 +1,6 @@
 /*
  * wipe.c: proves that the module wipes its copies of the credential before
- * it frees them (sm_wipe_free, client.c's sm_free_headers, for the client's and each batch slot's list), on close(), on
+ * it frees them (sm_wipe_free, credential.c's sm_credential_clear, for the client's and each batch slot's list), on close(), on
  * garbage collection and when a token_provider's new credential replaces
  * the old one.
  *
@@ -9,7 +9,7 @@
  * to libcurl, passes through a check that the block no longer holds the
  * credential (malloc_usable_size bytes). Lua's allocator and libcurl's own
  * frees are in shared libraries and are not wrapped: their copies are out
- * of the module's hands (SECURITY.md says which).
+ * of the module's hands (docs/hardening.md says which).
  *
  * A self-test first frees an unwiped copy, which must be caught, so the
  * check is known to work. Usage: wipe HTTP_BASE_URL (from the lua/ dir's

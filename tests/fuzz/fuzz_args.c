@@ -1,10 +1,10 @@
 /*
  * fuzz_args: everything a caller passes that the C core checks: the three
  * arguments of get_connector_log (src/path.c, src/segment.c), base_url
- * (client.c's set_base_url) and the credential bytes (src/credential.c).
+ * (src/endpoint.c) and the credential bytes (src/credential.c).
  *
  * Input: 1 byte of mode, then the bytes of the argument(s).
- *   mode % 3 == 0: log_path(team_id, connector, log_id); 3 more mode bytes
+ *   mode % 3 == 0: log_route(team_id, connector, log_id); 3 more mode bytes
  *                  give their Lua types, the rest is split on 0xFF.
  *   mode % 3 == 1: base_url; http:// must only ever pass for loopback.
  *   mode % 3 == 2: a credential; the header line holds printable ASCII only
@@ -15,7 +15,9 @@
 #include <arpa/inet.h>
 #include <strings.h>
 
-#include "client.c" /* NOLINT(bugprone-suspicious-include): its static functions */
+#include "credential.h"
+#include "endpoint.h"
+#include "entry.h"
 #include "path.h"
 #include "segment.h"
 
@@ -111,14 +113,16 @@ static void check_log_path(lua_State *L, const uint8_t *data, size_t size)
         len[k++] = 0;
     }
     lua_settop(L, 0);
-    lua_pushcfunction(L, sm_lua_log_path);
+    lua_pushcfunction(L, sm_lua_log_route);
     for (i = 0; i < 3; i++)
         push_as(L, kinds[i], piece[i], len[i]);
     if (lua_pcall(L, 3, 1, 0) == 0) {
         static const char head[] = "/v1/teams/";
-        size_t n;
-        const char *path = lua_tolstring(L, -1, &n), *p, *logs;
-        FUZZ_ASSERT(path != NULL && strncmp(path, head, sizeof head - 1) == 0);
+        const sm_route *r = lua_touserdata(L, -1);
+        size_t n = r->len;
+        const char *path = r->path, *p, *logs;
+        FUZZ_ASSERT(r->shape == SM_SHAPE_ENTRY && strlen(path) == n);
+        FUZZ_ASSERT(strncmp(path, head, sizeof head - 1) == 0);
         p = path + sizeof head - 1;
         FUZZ_ASSERT(*p >= '1' && *p <= '9');
         while (*p >= '0' && *p <= '9')
@@ -168,52 +172,55 @@ static int host_is_loopback(const char *url)
 
 static void check_base_url(const uint8_t *data, size_t size)
 {
-    sm_client c;
-    int is_http = -1;
+    sm_endpoint e;
     char *s = malloc(size + 1);
     FUZZ_ASSERT(s != NULL);
     memcpy(s, data, size);
     s[size] = '\0';
-    memset(&c, 0, sizeof c);
-    if (set_base_url(&c, s, "lua-supermetrics/fuzz", &is_http) == NULL) {
-        FUZZ_ASSERT(c.base_url != NULL && strlen(c.base_url) == c.base_len);
-        FUZZ_ASSERT(c.base_len == 0 || c.base_url[c.base_len - 1] != '/');
-        FUZZ_ASSERT(strchr(c.base_url, '?') == NULL &&
-                    strchr(c.base_url, '#') == NULL);
-        if (is_http) {
-            FUZZ_ASSERT(strncmp(c.base_url, "http://", 7) == 0);
-            FUZZ_ASSERT(host_is_loopback(c.base_url));
+    memset(&e, 0, sizeof e);
+    if (sm_endpoint_parse(&e, s, "lua-supermetrics/fuzz") == NULL) {
+        FUZZ_ASSERT(e.base_url != NULL && strlen(e.base_url) == e.base_len);
+        FUZZ_ASSERT(e.base_len == 0 || e.base_url[e.base_len - 1] != '/');
+        FUZZ_ASSERT(strchr(e.base_url, '?') == NULL &&
+                    strchr(e.base_url, '#') == NULL);
+        if (!e.is_https) {
+            FUZZ_ASSERT(strncmp(e.base_url, "http://", 7) == 0);
+            FUZZ_ASSERT(host_is_loopback(e.base_url));
         } else {
-            FUZZ_ASSERT(strncmp(c.base_url, "https://", 8) == 0);
+            FUZZ_ASSERT(strncmp(e.base_url, "https://", 8) == 0);
         }
     } else {
-        FUZZ_ASSERT(c.base_url == NULL);
+        FUZZ_ASSERT(e.base_url == NULL);
     }
-    free(c.base_url);
-    free(c.host);
-    free(c.prefix);
-    free(c.head_fields);
+    sm_endpoint_free(&e);
     free(s);
 }
 
 static void check_credential(const uint8_t *data, size_t size)
 {
-    char *line = NULL;
-    size_t line_len = 0, token_at = 0;
-    const char *why = sm_credential_header((const char *)data, size, &line,
-                                           &line_len, &token_at);
+    sm_credential c = {0};
+    int changed = -1, again = -1;
+    const char *why = sm_credential_set(&c, (const char *)data, size, &changed);
     if (why == NULL) {
         size_t i;
+        const char *line = c.line;
+        FUZZ_ASSERT(changed == 1 && c.headers != NULL);
         FUZZ_ASSERT(strncmp(line, "Authorization: Bearer ", 22) == 0);
-        FUZZ_ASSERT(token_at == 22 && line_len > 22 && strlen(line) == line_len);
-        for (i = 0; i < line_len; i++)
+        FUZZ_ASSERT(c.at == 22 && c.len > 22 && strlen(line) == c.len);
+        FUZZ_ASSERT(sm_credential_value(&c) == line + 22);
+        for (i = 0; i < c.len; i++)
             FUZZ_ASSERT(line[i] >= 0x20 && line[i] < 0x7f);
-        FUZZ_ASSERT(line[line_len - 1] != ' ');
-        sm_wipe_free(line, line_len);
+        FUZZ_ASSERT(line[c.len - 1] != ' ');
+        /* The same bytes again keep the stored copy. */
+        FUZZ_ASSERT(sm_credential_set(&c, (const char *)data, size, &again) == NULL);
+        FUZZ_ASSERT(again == 0 && c.line == line);
+        sm_credential_clear(&c);
+        FUZZ_ASSERT(c.line == NULL && c.headers == NULL);
     } else {
         /* Fixed text only: a refusal cannot quote the input. */
-        FUZZ_ASSERT(line == NULL);
+        FUZZ_ASSERT(changed == 0 && c.line == NULL && c.headers == NULL);
         FUZZ_ASSERT(strcmp(why, "is empty") == 0 ||
+                    strcmp(why, "is longer than 16384 bytes") == 0 ||
                     strcmp(why, "contains a control or non-ASCII character") == 0 ||
                     strcmp(why, "could not be stored: out of memory") == 0);
     }

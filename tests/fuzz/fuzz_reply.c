@@ -2,7 +2,8 @@
  * fuzz_reply: a whole response as the library turns it into a result: the
  * status, the headers, the body (decoded by the module's own cjson
  * settings), through transfer.c's sm_transfer_push_outcome (success,
- * transfer error or envelope), then entry.c's normalisation.
+ * transfer error or envelope), shaped by entry.c as one entry or (odd
+ * statuses) as a page of entries.
  *
  * Input: 2 bytes of status (100..599), 1 byte of mode, then header lines
  * ('\n'-ended) up to an empty line, then the body. Mode bit 0: the transfer
@@ -17,8 +18,9 @@
  */
 #include "harness.h"
 
-#include "client.c" /* NOLINT(bugprone-suspicious-include): batch.c links to it */
+#include "credential.h"
 #include "entry.h"
+#include "transfer.h"
 
 #define SECRET_LOWER "otok_valid_FuzzS3cret"
 #define SECRET_UPPER "FUZZ_S3CRET_KEY"
@@ -72,10 +74,10 @@ static int run(lua_State *L)
     const fuzz_input *in = lua_touserdata(L, 1);
     const uint8_t *p = in->data, *end = in->data + in->size;
     sm_transfer t;
-    char *auth = NULL;
-    size_t auth_len = 0, token_at = 0;
+    sm_credential credential = {0};
+    sm_want want;
     long status;
-    int mode, pushed, headers_ended = 0;
+    int mode, pushed, headers_ended = 0, changed;
     CURLcode rc = CURLE_OK;
     const char *why, *secret;
     if (in->size < 3)
@@ -86,8 +88,7 @@ static int run(lua_State *L)
     status = 100 + ((long)p[0] << 8 | p[1]) % 500;
     mode = p[2];
     secret = mode & 2 ? SECRET_UPPER : SECRET_LOWER;
-    why = sm_credential_header(secret, strlen(secret), &auth, &auth_len,
-                               &token_at);
+    why = sm_credential_set(&credential, secret, strlen(secret), &changed);
     FUZZ_ASSERT(why == NULL);
     p += 3;
 
@@ -118,13 +119,16 @@ static int run(lua_State *L)
         }
     }
     lua_settop(L, 0);
-    pushed = sm_transfer_push_outcome(L, &t, rc, status, auth + token_at,
-                                      lua_upvalueindex(1), 0);
+    want.decode_idx = lua_upvalueindex(1);
+    want.credential = sm_credential_value(&credential);
+    want.shape = status & 1 ? SM_SHAPE_PAGE : SM_SHAPE_ENTRY;
+    want.info = 0;
+    want.made = 0;
+    pushed = sm_transfer_push_outcome(L, &t, rc, status, &want);
     FUZZ_ASSERT(lua_gettop(L) == pushed);
     if (pushed == 1) {
         FUZZ_ASSERT(!(mode & 1) && headers_ended && status >= 200 && status <= 299);
         FUZZ_ASSERT(lua_type(L, 1) == LUA_TTABLE);
-        sm_normalize_entry(L, 1);
         lua_getfield(L, 1, "status");
         FUZZ_ASSERT(lua_type(L, -1) != LUA_TLIGHTUSERDATA);
         lua_pop(L, 1);
@@ -132,7 +136,7 @@ static int run(lua_State *L)
         FUZZ_ASSERT(lua_isnil(L, 1));
         check_error(L, 2, status, secret);
     }
-    sm_wipe_free(auth, auth_len);
+    sm_credential_clear(&credential);
     sm_buffer_free(&t.body);
     return 0;
 }

@@ -1,7 +1,6 @@
 /*
  * harness.h: what the libFuzzer harnesses share. Each harness is one .c
- * file linked with the module's sources (see the Makefile's `fuzz` target);
- * a harness that needs client.c's static functions #includes client.c.
+ * file linked with all of the module's sources (see the `fuzz` target).
  *
  * The Lua state is the one the module would run in: liblua5.4, the standard
  * libraries, and a private cjson.safe instance set up exactly as core.c's

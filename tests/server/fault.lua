@@ -1,5 +1,5 @@
 -- Fault injection for the hardening specs (tests/spec/14-faults_spec.lua,
--- SECURITY.md): the `fault` connector of the stand-in. Each log_id is one
+-- docs/hardening.md): the `fault` connector of the stand-in. Each log_id is one
 -- misbehaving server; the table in tests/server/README.md lists them with the
 -- error code the library must give. Kept apart from hub.lua's scenarios,
 -- which model the real API; these model broken servers and networks.

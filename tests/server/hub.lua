@@ -526,7 +526,7 @@ function scenarios.stats(log_id)
 end
 
 ---------------------------------------------------------------------------
--- Hardening: broken servers and networks (fault.lua, SECURITY.md).
+-- Hardening: broken servers and networks (fault.lua, docs/hardening.md).
 ---------------------------------------------------------------------------
 
 scenarios.fault = require("fault").handler {

@@ -31,7 +31,7 @@ certs_ok() {
 
 certs_ok || gen_certs
 
-# TLS servers the library must refuse (nginx.conf.in, SECURITY.md), in
+# TLS servers the library must refuse (nginx.conf.in, docs/hardening.md), in
 # DIR/tls: a cert for the wrong host name, an expired one (openssl ca: only
 # it sets a past start date in OpenSSL 3.0), one from a CA nobody trusts,
 # and a good one for the TLS 1.0/1.1-only and TLS 1.2-only servers.

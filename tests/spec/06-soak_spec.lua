@@ -1,11 +1,11 @@
--- 10,000 calls on one client (tests/soak.lua, in a fresh interpreter): one
+-- 10,000 calls on one client (tests/tools/soak.lua, in a fresh interpreter): one
 -- connection throughout, flat memory.
 local support = require "tests.spec.support"
 
 describe("10,000 calls on one client", function()
   it("use one connection and keep RSS flat", function()
     local code, out, err = support.run(table.concat({ "SM_BUILD_DIR=" .. os.getenv("SM_BUILD_DIR"),
-      support.LUA, "tests/soak.lua", support.HTTP, "10000" }, " "))
+      support.LUA, "tests/tools/soak.lua", support.HTTP, "10000" }, " "))
     assert.are.equal(0, code, err)
     local v = {}
     for k, n in out:gmatch("([%w_]+)=(%d+)") do v[k] = tonumber(n) end

@@ -1,7 +1,7 @@
 -- Fault injection: servers and networks that break the protocol, each with
 -- the exact error code the library must give (the `fault` connector of the
 -- stand-in, tests/server/fault.lua; the table is in tests/server/README.md
--- and the reasons in SECURITY.md). No retries unless a test says so.
+-- and the reasons in docs/hardening.md). No retries unless a test says so.
 local support = require "tests.spec.support"
 
 -- Transport behaviour is the C core's and libcurl's, the same under every

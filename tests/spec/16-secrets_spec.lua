@@ -1,5 +1,5 @@
 -- The credential never shows: every kind of failure is made with one
--- recognisable credential (tests/secrets.lua, in a fresh interpreter), and
+-- recognisable credential (tests/tools/secrets.lua, in a fresh interpreter), and
 -- everything the process printed, which includes every error string,
 -- tostring(err) and tostring(client), is searched for it. The library
 -- itself prints nothing, so its own output is in there too.
@@ -11,7 +11,7 @@ describe("the credential", function()
   local code, out, err
   setup(function()
     code, out, err = support.run(table.concat({ "SM_BUILD_DIR=" .. os.getenv("SM_BUILD_DIR"),
-      support.LUA, "tests/secrets.lua", SECRET }, " "))
+      support.LUA, "tests/tools/secrets.lua", SECRET }, " "))
   end)
 
   it("the tour ran, with the credential accepted by the server", function()

@@ -2,7 +2,7 @@
 -- Lua blocks run against the stand-in; the make block builds and installs
 -- into a scratch home; the nginx block and the handler lines are taken from
 -- examples/openresty, which 08-openresty_spec starts unchanged. The
--- LuaRocks blocks run in tests/rock.sh, the command-line block in
+-- LuaRocks blocks run in tests/tools/rock.sh, the command-line block in
 -- 23-cli_docs_spec.
 local support = require "tests.spec.support"
 local cli = require "tests.spec.cli_support"
@@ -122,7 +122,7 @@ describe("README.md", function()
   end)
 
   it("the other shell blocks are run elsewhere", function()
-    local rock = cli.read("tests/rock.sh")
+    local rock = cli.read("tests/tools/rock.sh")
     for _, b in ipairs(all) do
       if b.lang == "sh" and not b.text:find("^make") then
         local marked = b.before:match("<!%-%- rock%-install ([%w.]+):[^\n]*%-%->\n$")

@@ -157,7 +157,7 @@ local function exchange(client, ep, x, head, deadline)
 end
 
 --- One attempt: body [, info] | nil, err (see client.lua, Client:_get).
-function cosocket.attempt(client, path, deadline, credential, want_info, shape)
+function cosocket.attempt(client, route, deadline, credential, made, want_info)
   check_phase()
   local handle, ep = client._handle, client._endpoint
   local spare = client._exchanges
@@ -173,7 +173,7 @@ function cosocket.attempt(client, path, deadline, credential, want_info, shape)
   -- so the pool's size bounds the tries.
   local stale
   for _ = 0, ep.pool_size do
-    local head, err = handle:request(path, deadline - monotonic(), credential, x)
+    local head, err = handle:request(route, deadline - monotonic(), credential, made, x)
     if not head then
       spare[#spare + 1] = x
       return nil, err
@@ -186,7 +186,7 @@ function cosocket.attempt(client, path, deadline, credential, want_info, shape)
   if stale then
     x:eof()
   end
-  local body, info = handle:outcome(x, want_info, shape)
+  local body, info = handle:outcome(x, want_info)
   spare[#spare + 1] = x
   return body, info
 end

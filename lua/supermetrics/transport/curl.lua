@@ -16,8 +16,8 @@ local curl = {
 }
 
 --- One attempt: body [, info] | nil, err (see client.lua, Client:_get).
-function curl.attempt(client, path, deadline, credential, want_info, shape)
-  return client._handle:perform(path, deadline - monotonic(), credential, want_info, shape)
+function curl.attempt(client, route, deadline, credential, made, want_info)
+  return client._handle:perform(route, deadline - monotonic(), credential, made, want_info)
 end
 
 --- get_connector_logs on libcurl's multi interface (supermetrics.batch).

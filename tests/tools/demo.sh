@@ -3,7 +3,7 @@
 # through the real module (HTTPS, throwaway CA), prints it, stops the server.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 HUB_DIR=$ROOT/tests/tmp/demo-hub
 LUA_VERSION=${LUA_VERSION:-5.4}

@@ -8,7 +8,7 @@
 # Usage: rock.sh HUB_ENV
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 set -a
 # shellcheck disable=SC1090

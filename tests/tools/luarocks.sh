@@ -5,7 +5,7 @@
 # Usage: luarocks.sh 5.4|5.1 HUB_ENV
 set -euo pipefail
 v=$1
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 tree=$ROOT/tests/tmp/rocks-$v
 rm -rf "$tree"

@@ -3,7 +3,7 @@
 # staged module and command line against the stand-in described by HUB_ENV.
 # Usage: install.sh HUB_ENV
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 stage=$ROOT/tests/tmp/stage
 rm -rf "$stage"

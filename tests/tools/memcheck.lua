@@ -1,4 +1,4 @@
--- A short tour of every code path for valgrind (tests/memcheck.sh): success
+-- A short tour of every code path for valgrind (tests/tools/memcheck.sh): success
 -- over HTTP and HTTPS, each error kind, retries, token_provider, close, GC.
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = assert(os.getenv("SM_BUILD_DIR")) .. "/?.so;" .. package.cpath

@@ -3,7 +3,7 @@
 # `make test`: cppcheck, then clang-tidy. Each must be clean.
 #   static.sh cppcheck | clang-tidy
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 
 C_FILES="src/*.c tests/c/*.c tests/fuzz/*.c tests/tools/*.c"
 LUA_INC=$(pkg-config --cflags lua5.4)

@@ -1,0 +1,141 @@
+/*
+ * attempt.c: one HTTP attempt (attempt.h): the checks before it, and the
+ * attempt on the client's single-call handle.
+ */
+#include "attempt.h"
+
+#include <lauxlib.h>
+#include <math.h>
+
+#include "compat.h"
+#include "entry.h"
+#include "errors.h"
+#include "path.h"
+
+long sm_timeout_ms(lua_Number seconds)
+{
+    return seconds >= 1e9 ? 1000000000L : (long)ceil(seconds * 1000);
+}
+
+/* Pushes nil and an error that stops an attempt before it starts. */
+static void push_refusal(lua_State *L, const char *code, const char *message,
+                         long long made)
+{
+    lua_pushnil(L);
+    sm_push_error(L, code, message);
+    sm_pushint64(L, made);
+    lua_setfield(L, -2, "attempts");
+}
+
+const sm_credential *sm_attempt_begin(lua_State *L, sm_client *c, int cred_idx,
+                                      sm_credential *own, lua_Number left,
+                                      long long made)
+{
+    if (!lua_isnoneornil(L, cred_idx)) {
+        size_t n;
+        const char *s = luaL_checklstring(L, cred_idx, &n), *why;
+        int changed;
+        why = own == &c->credential ? sm_client_set_credential(c, s, n)
+                                    : sm_credential_set(own, s, n, &changed);
+        if (why != NULL) {
+            lua_pushfstring(L, "the token_provider's credential %s", why);
+            push_refusal(L, "INVALID_ARGUMENT", lua_tostring(L, -1), made);
+            lua_remove(L, -3);
+            return NULL;
+        }
+    } else if (own != &c->credential) {
+        sm_credential_clear(own);
+    }
+    if (!(left > 0)) {
+        push_refusal(L, "TIMEOUT", "the call's deadline passed before this "
+                                   "attempt could start", made);
+        return NULL;
+    }
+    if (sm_credential_isset(own))
+        return own;
+    if (!sm_credential_isset(&c->credential))
+        sm_argument_error(L, "the client has no credential");
+    return &c->credential;
+}
+
+/* One attempt of GET base_url .. path on the single-call handle; pushes
+ * what sm_transfer_push_result does, or a refusal. */
+static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
+                   lua_Number left, int cred_idx, sm_want *w)
+{
+    CURLcode rc;
+    const sm_credential *cred =
+        sm_attempt_begin(L, c, cred_idx, &c->credential, left, w->made);
+    if (cred == NULL)
+        return 2;
+    if (sm_transfer_prepare(&c->main, c->endpoint.base_url,
+                            c->endpoint.base_len, path, len,
+                            sm_timeout_ms(left), c->connect_timeout_ms) != 0)
+        return luaL_error(L, "supermetrics: could not prepare the request");
+
+    rc = sm_transfer_perform(&c->main);
+
+    /* libcurl is off the stack: now Lua may be touched, and may raise. */
+    if (c->main.body.out_of_memory)
+        return luaL_error(L, "not enough memory");
+    w->credential = sm_credential_value(cred);
+    return sm_transfer_push_result(L, &c->main, rc, w);
+}
+
+/* handle:perform(route, seconds_left [, credential [, made [, want_info]]])
+ *   -> body [, info] | nil, error
+ * One attempt of the route's request within the time left of the call's
+ * deadline, made attempts made before it, with a token_provider's
+ * credential when given. The body comes shaped as the route says; with
+ * want_info a success also returns the response's status, request id, rate
+ * limits and attempts. Raises INVALID_ARGUMENT for a closed client, one
+ * without a credential or a bad argument type, and a plain error when the
+ * request cannot be prepared or memory runs out. */
+static int client_perform(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    const sm_route *r = sm_check_route(L, 2);
+    lua_Number left = luaL_checknumber(L, 3);
+    sm_want w;
+    w.decode_idx = lua_upvalueindex(1);
+    w.credential = NULL;
+    w.shape = r->shape;
+    w.made = (long long)luaL_optnumber(L, 5, 0);
+    w.info = lua_toboolean(L, 6);
+    return attempt(L, c, r->path, r->len, left, 4, &w);
+}
+
+/* handle:get_log(team_id, connector_identifier, log_id, seconds)
+ *   -> entry | nil, error, route
+ * The common call in one step: checks the ids (raising INVALID_ARGUMENT
+ * before any traffic), writes the path straight into the URL, makes the
+ * first attempt with the client's own credential, and shapes the entry.
+ * After a failure the Lua layer's retry loop goes on with the route. */
+static int client_get_log(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    char path[SM_LOG_PATH_MAX];
+    size_t len = sm_log_path(L, 2, path);
+    lua_Number left = luaL_checknumber(L, 5);
+    sm_want w;
+    w.decode_idx = lua_upvalueindex(1);
+    w.credential = NULL;
+    w.shape = SM_SHAPE_ENTRY;
+    w.made = 0;
+    w.info = 0;
+    lua_settop(L, 1); /* the handle stays referenced; results go above */
+    if (attempt(L, c, path, len, left, 6, &w) == 1)
+        return 1;
+    sm_push_route(L, SM_SHAPE_ENTRY, path, len);
+    return 3;
+}
+
+void sm_attempt_open(lua_State *L, int decode_idx)
+{
+    static const luaL_Reg methods[] = {
+        {"perform", client_perform},
+        {"get_log", client_get_log},
+        {NULL, NULL},
+    };
+    sm_client_methods(L, methods, decode_idx);
+}

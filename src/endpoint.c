@@ -1,0 +1,191 @@
+/*
+ * endpoint.c: the base_url rules and the libcurl settings that keep every
+ * request on that endpoint (endpoint.h).
+ */
+#include "endpoint.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interrupt.h"
+
+static int is_loopback(const char *host)
+{
+    unsigned char a[4];
+    if (strcmp(host, "[::1]") == 0)
+        return 1;
+    if (strlen(host) == 9) {
+        static const char localhost[] = "localhost";
+        size_t i;
+        for (i = 0; i < 9 && (host[i] | 0x20) == localhost[i]; i++) {
+        }
+        if (i == 9)
+            return 1;
+    }
+    /* libcurl normalises IPv4 forms such as 127.1 to dotted quads; what is
+     * still not a dotted quad (127.999.0.1, 127.0.0.1.5) is a host name that
+     * DNS resolves, maybe far from loopback. */
+    return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
+}
+
+static char *copy(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* What a request written by hand needs of the URL: host and port to
+ * connect to, the path prefix, and the header lines that never change
+ * (exchange.c adds the request line before and the credential after). */
+static const char *set_parts(sm_endpoint *e, CURLU *u, const char *host,
+                             const char *user_agent)
+{
+    static const char fmt[] = "Host: %s%s%s\r\nUser-Agent: %s\r\n"
+                              "Accept: application/json\r\n";
+    char *port = NULL, *path = NULL;
+    const char *why = NULL;
+    int explicit_port = curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK;
+    if (!explicit_port &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        why = "has no port";
+    else if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+        why = "has no path";
+    if (why == NULL) {
+        size_t n = strlen(path);
+        e->port = strtol(port, NULL, 10);
+        while (n > 0 && path[n - 1] == '/')
+            n--;
+        e->prefix = copy(path, n);
+        e->prefix_len = n;
+        e->host = copy(host, strlen(host));
+        n = sizeof fmt + strlen(host) + strlen(port) + strlen(user_agent);
+        e->head_fields = malloc(n);
+        if (e->prefix == NULL || e->host == NULL || e->head_fields == NULL)
+            why = "could not be stored: out of memory";
+        else
+            e->head_fields_len = (size_t)snprintf(
+                e->head_fields, n, fmt, host, explicit_port ? ":" : "",
+                explicit_port ? port : "", user_agent);
+    }
+    curl_free(path);
+    curl_free(port);
+    return why;
+}
+
+const char *sm_endpoint_parse(sm_endpoint *e, const char *s,
+                              const char *user_agent)
+{
+    const char *why = NULL;
+    char *scheme = NULL, *host = NULL, *full = NULL, *part = NULL;
+    CURLU *u = curl_url();
+    if (u == NULL)
+        return "could not be parsed: out of memory";
+    if (curl_url_set(u, CURLUPART_URL, s, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
+        why = "is not an absolute http(s) URL";
+    } else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
+        why = "must not contain user information";
+    } else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+               curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
+        why = "must not contain a query or a fragment";
+    } else if (strcmp(scheme, "https") != 0 &&
+               !(strcmp(scheme, "http") == 0 && is_loopback(host))) {
+        why = "must use https:// (http:// only for localhost, 127.0.0.0/8 "
+              "and [::1])";
+    } else {
+        size_t n = strlen(full);
+        while (n > 0 && full[n - 1] == '/')
+            n--;
+        e->base_url = malloc(n + 1);
+        if (e->base_url == NULL) {
+            why = "could not be stored: out of memory";
+        } else {
+            memcpy(e->base_url, full, n);
+            e->base_url[n] = '\0';
+            e->base_len = n;
+            e->is_https = strcmp(scheme, "https") == 0;
+            why = set_parts(e, u, host, user_agent);
+        }
+    }
+    curl_free(part);
+    curl_free(full);
+    curl_free(host);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return why;
+}
+
+void sm_endpoint_free(sm_endpoint *e)
+{
+    free(e->base_url);
+    e->base_url = NULL;
+    free(e->host);
+    e->host = NULL;
+    free(e->prefix);
+    e->prefix = NULL;
+    free(e->head_fields);
+    e->head_fields = NULL;
+}
+
+CURLSH *sm_endpoint_new_share(void)
+{
+    CURLSH *share = curl_share_init();
+    if (share == NULL)
+        return NULL;
+    if (curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) !=
+            CURLSHE_OK ||
+        curl_share_setopt(share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+            CURLSHE_OK) {
+        curl_share_cleanup(share);
+        return NULL;
+    }
+    return share;
+}
+
+CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
+                               const char *ca_file, const char *user_agent)
+{
+    int is_http = !e->is_https;
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val) \
+    if (rc == CURLE_OK) rc = curl_easy_setopt(easy, opt, val)
+    SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(CURLOPT_PROTOCOLS_STR, is_http ? "http" : "https");
+#else
+    SET(CURLOPT_PROTOCOLS, is_http ? CURLPROTO_HTTP : CURLPROTO_HTTPS);
+#endif
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (ca_file != NULL)
+        SET(CURLOPT_CAINFO, ca_file);
+    /* http:// is only allowed to loopback: never send that through a proxy
+     * from the environment. https:// goes through one as a CONNECT tunnel. */
+    if (is_http)
+        SET(CURLOPT_PROXY, "");
+    SET(CURLOPT_USERAGENT, user_agent);
+    SET(CURLOPT_HTTPGET, 1L);
+    SET(CURLOPT_ACCEPT_ENCODING, "");
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+#undef SET
+    if (rc == CURLE_OK)
+        rc = sm_interrupt_arm(easy);
+    return rc;
+}
+
+/* new_client{ base_url =, credential =, credential_name =, connect_timeout =,
+ *             max_response_bytes =, ca_file =, user_agent = }
+ * The Lua layer has checked names and types; this checks what only C can
+ * (the URL, the credential bytes) and builds the handle. */

@@ -1,0 +1,47 @@
+/*
+ * endpoint.h: where a client's requests may go and how libcurl is told to
+ * go there only: the base_url rules (https://, or http:// to loopback), the
+ * URL's parts for transports that write requests themselves, the easy
+ * handle's fixed settings and the shared connection pool. Pure C (no Lua),
+ * so a fuzzer can drive it.
+ */
+#ifndef SM_ENDPOINT_H
+#define SM_ENDPOINT_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+typedef struct sm_endpoint {
+    char *base_url;    /* scheme://host[:port][/prefix], no '/' at the end */
+    size_t base_len;
+    /* The same URL in parts, for transports that write HTTP themselves
+     * (exchange.c): host as in the URL ("[::1]" keeps its brackets), the
+     * port (the scheme's when none is given), the path prefix and what
+     * follows the request line up to the credential. */
+    char *host, *prefix, *head_fields;
+    size_t prefix_len, head_fields_len;
+    long port;
+    int is_https;
+} sm_endpoint;
+
+/* Checks base_url s and stores its normalised form and parts in e (zeroed
+ * by the caller). Returns NULL, or what is wrong (to follow "base_url "). */
+const char *sm_endpoint_parse(sm_endpoint *e, const char *s,
+                              const char *user_agent);
+
+/* Frees what e holds; safe twice. */
+void sm_endpoint_free(sm_endpoint *e);
+
+/* Every setting of easy that does not change between requests: only e's
+ * scheme, peer and host verified, no redirects, no proxy for http://.
+ * Returns the first failing setopt's code. */
+CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
+                               const char *ca_file, const char *user_agent);
+
+/* A new pool of connections, TLS sessions and DNS answers for a client's
+ * handles, or NULL. No lock callbacks: one client is used by one thread at
+ * a time. */
+CURLSH *sm_endpoint_new_share(void);
+
+#endif
