@@ -1,4 +1,4 @@
---- What surrounds one HTTP attempt, for single calls and batches alike:
+--- Internal: What surrounds one HTTP attempt, for single calls and batches alike:
 -- the credential before it, the on_response report after it, and whether
 -- (and after how long) to try again.
 -- @module supermetrics.attempt

@@ -1,4 +1,4 @@
---- get_connector_logs outside nginx: one event loop over the client's batch
+--- Internal: get_connector_logs outside nginx: one event loop over the client's batch
 -- slots (libcurl's multi interface, see src/batch.c). Each item lives like a
 -- single call: its own deadline from its first attempt, the same retry
 -- policy, the token_provider before and on_response after every attempt.

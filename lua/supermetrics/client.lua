@@ -1,10 +1,12 @@
---- A Supermetrics Hub API client: options, credentials, the retry loop.
+--- A client: what `supermetrics.new` returns; call its methods as
+-- `client:get_connector_log(...)`. This file holds its options, credentials
+-- and the retry loop.
 -- One HTTP attempt belongs to the client's transport, picked once in
 -- `new`: libcurl (supermetrics.transport.curl) or, inside nginx, nginx's
 -- cosockets (supermetrics.transport.cosocket). Everything around an attempt
 -- (which credential, whether and when to try again, what to report) is
 -- policy, kept here and shared by both.
--- @classmod supermetrics.Client
+-- @classmod client
 
 local attempt = require "supermetrics.attempt"
 local core = require "supermetrics.core"
@@ -31,7 +33,8 @@ local function default_user_agent(transport)
   return string.format("lua-supermetrics/%s (%s; %s)", Client.VERSION, lua, via)
 end
 
---- Creates a client (as `supermetrics.new`). See README.md "Client options".
+--- Creates a client (as `supermetrics.new`); the options are in the README's table
+-- and in docs/api.md.
 -- @static
 -- @tparam[opt] table opts the options; with none, SUPERMETRICS_API_KEY is the credential
 -- @return the client
@@ -163,7 +166,7 @@ local EACH_OPTIONS = { page_size = true, before = true }
 
 --- Iterates over every log entry, newest first, fetching pages as needed.
 -- Pages are requested with `before` = the last entry's `log_time`; entries
--- sharing that timestamp across a page edge come once each (see README).
+-- sharing that timestamp across a page edge come once each (docs/api.md).
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
 -- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "..." }`

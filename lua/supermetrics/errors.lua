@@ -1,4 +1,4 @@
---- Error values raised from the Lua layer, built by the C core's one
+--- Internal: Error values raised from the Lua layer, built by the C core's one
 -- constructor: the same `supermetrics.Error` type as every other error.
 -- @module supermetrics.errors
 

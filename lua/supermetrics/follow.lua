@@ -1,4 +1,4 @@
---- Following a connector's log as it grows (`client:follow_connector_logs`):
+--- Internal: Following a connector's log as it grows (`client:follow_connector_logs`):
 -- poll the newest page, page back only as far as the last entry yielded,
 -- yield what is new oldest first, wait, and again.
 -- @module supermetrics.follow

@@ -1,6 +1,6 @@
 --- lua-supermetrics: fast, safe access to the Supermetrics Hub API.
 -- The module users require. A thin layer over the C core
--- (`supermetrics.core`); see README.md for the whole interface.
+-- (`supermetrics.core`); the README lists the whole interface.
 -- @module supermetrics
 
 local core = require "supermetrics.core"
@@ -15,7 +15,7 @@ local supermetrics = {
   Error = core.Error,
   --- True for error values raised by this library, false for anything else.
   is_error = core.is_error,
-  --- Creates a client; see README.md "Client options".
+  --- Creates a client; the options are in the README's table and docs/api.md.
   new = Client.new,
 }
 

@@ -1,4 +1,4 @@
---- `log_time` values as points in time, for paging: ISO 8601 dates
+--- Internal: `log_time` values as points in time, for paging: ISO 8601 dates
 -- (`2025-01-01`), minutes, seconds or fractions of a second, with `Z`, an
 -- offset or no zone (taken as UTC). Strings of different precisions do not
 -- compare as strings (`...00Z` sorts after `...00.5Z`), so paging compares

@@ -1,4 +1,4 @@
---- Checks the options of `supermetrics.new` and fills in the defaults.
+--- Internal: Checks the options of `supermetrics.new` and fills in the defaults.
 -- Every problem raises INVALID_ARGUMENT before anything is built.
 -- @module supermetrics.options
 

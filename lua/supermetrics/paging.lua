@@ -1,4 +1,4 @@
---- Pages of log entries: the list body's shape, and the iterator that walks
+--- Internal: Pages of log entries: the list body's shape, and the iterator that walks
 -- every page whatever the server's `before` semantics.
 -- @module supermetrics.paging
 

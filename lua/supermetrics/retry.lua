@@ -1,4 +1,4 @@
---- The retry policy: which failures are tried again, and after how long.
+--- Internal: The retry policy: which failures are tried again, and after how long.
 -- Pure functions of an error value, so the policy can be read (and tested)
 -- apart from the transport.
 -- @module supermetrics.retry

@@ -1,4 +1,4 @@
---- The nginx transport: calls inside OpenResty / nginx go through nginx's
+--- Internal: The nginx transport: calls inside OpenResty / nginx go through nginx's
 -- own non-blocking sockets (`ngx.socket.tcp`), so a worker serves other
 -- requests while one waits. Lua only moves bytes here: the C core writes
 -- the request (`handle:request`) and reads the response

@@ -1,4 +1,4 @@
---- The libcurl transport: every call outside nginx, and inside it for
+--- Internal: The libcurl transport: every call outside nginx, and inside it for
 -- clients made with `nginx_blocking = true`. One attempt is one
 -- `curl_easy_perform` on the client's handle; waits block the thread.
 -- @module supermetrics.transport.curl
