@@ -123,7 +123,7 @@ describe("follow_connector_logs", function()
     return times
   end
 
-  it("slows down while the rate limit runs low, and waits as long as Retry-After says", function()
+  it("slows down while the rate limit runs low, and waits as long as Retry-After says #slow", function()
     local nonce = support.nonce()
     add(client, nonce, 1)
     -- 1 request of 100 left on every answer: the wait doubles from 0.02 s,
