@@ -165,8 +165,10 @@ end
 local EACH_OPTIONS = { page_size = true, before = true }
 
 --- Iterates over every log entry, newest first, fetching pages as needed.
--- Pages are requested with `before` = the last entry's `log_time`; entries
--- sharing that timestamp across a page edge come once each (docs/api.md).
+-- Each next page is asked for with `before` just past the last entry's
+-- `log_time` at its own precision; entries sharing that timestamp across a
+-- page edge come once each, whether the server's `before` is inclusive or
+-- exclusive (docs/api.md).
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
 -- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "..." }`
