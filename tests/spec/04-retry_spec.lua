@@ -92,8 +92,10 @@ describe("retries", function()
     local ok, entry, took = timed(c.get_connector_log, c, 1, "retry", scenario(1, 503, "date2"))
     c:close()
     assert.is_true(ok, tostring(entry))
-    -- A date has one-second resolution: 2 s ahead is 1..2 s from now.
-    assert.is_true(took >= 0.9 and took < 3, "took " .. took)
+    -- A date has one-second resolution: 2 s ahead is 1..2 s from now. The
+    -- upper bound leaves a loaded machine (sanitizer runs) a second of slack
+    -- and still fails a wait of max_retry_wait (5 s).
+    assert.is_true(took >= 0.9 and took < 4, "took " .. took)
   end)
 
   it("treats a Retry-After date in the past as no wait", function()
