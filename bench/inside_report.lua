@@ -19,37 +19,9 @@ local LABEL = {
 }
 local SCHEME = { http = "HTTP", https = "HTTPS" }
 
-local function read_tsv(path)
-  local rows, f = {}, io.open(path)
-  if not f then
-    return rows
-  end
-  for line in f:lines() do
-    local row = {}
-    for field in (line .. "\t"):gmatch("([^\t]*)\t") do
-      row[#row + 1] = field
-    end
-    rows[#rows + 1] = row
-  end
-  f:close()
-  return rows
-end
-
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a"):gsub("%s+$", "")
-  p:close()
-  return out
-end
-
-local function version(pkg)
-  local v = sh("dpkg-query -W -f='${Version}' " .. pkg)
-  return v:find("no packages found") and "?" or v
-end
-
-local function thousands(v)
-  return (string.format("%.0f", v):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^(-?),", "%1"))
-end
+package.path = bench .. "/?.lua;" .. package.path
+local report_lib = require "report_lib"
+local read_tsv, sh, version, thousands = report_lib.read_tsv, report_lib.sh, report_lib.version, report_lib.thousands
 
 -- Rows: scheme c loc requests seconds rps p50 p99 non2xx socket_errors cpu_us busy
 local rows, by_key, groups = {}, {}, {}
@@ -105,7 +77,7 @@ end
 
 -- Batch: scheme items entries errors seconds wrk_rps non2xx socket_errors first_error
 local batch_lines = {}
-for _, b in ipairs(read_tsv(tmp .. "/batch.tsv")) do
+for _, b in ipairs(read_tsv(tmp .. "/batch.tsv", true)) do
   local items, entries, errs = tonumber(b[2]), tonumber(b[3]), tonumber(b[4])
   local ok = errs == 0 and entries == items
   if not ok then
@@ -121,7 +93,7 @@ end
 
 -- RSS: scheme requests rss0 rss1 heap0 heap1 non2xx
 local rss_lines = {}
-for _, m in ipairs(read_tsv(tmp .. "/rss.tsv")) do
+for _, m in ipairs(read_tsv(tmp .. "/rss.tsv", true)) do
   local rss0, rss1 = tonumber(m[3]), tonumber(m[4])
   rss_lines[#rss_lines + 1] = string.format(
     "- %s: front worker RSS %s KiB before and %s KiB after %s library requests (%+d KiB); Lua heap after a "

@@ -8,29 +8,9 @@ local bench = arg[0]:match("^(.*)/[^/]*$") or "."
 local out_dir = os.getenv("BENCH_RESULTS_DIR") or bench
 local lib_root = (os.getenv("BENCH_LIB_ROOT") or "") ~= "" and os.getenv("BENCH_LIB_ROOT") or (bench .. "/..")
 
-local function read_tsv(path)
-  local rows = {}
-  for line in io.lines(path) do
-    local row = {}
-    for field in line:gmatch("[^\t]+") do
-      row[#row + 1] = field
-    end
-    rows[#rows + 1] = row
-  end
-  return rows
-end
-
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a"):gsub("%s+$", "")
-  p:close()
-  return out
-end
-
-local function version(pkg)
-  local v = sh("dpkg-query -W -f='${Version}' " .. pkg)
-  return v:find("no packages found") and "?" or v
-end
+package.path = bench .. "/?.lua;" .. package.path
+local report_lib = require "report_lib"
+local read_tsv, sh, version = report_lib.read_tsv, report_lib.sh, report_lib.version
 
 -- Contender rows, grouped by protocol, ratios against the raw libcurl row.
 -- A contender that ran several times keeps its fastest run; `runs` keeps
@@ -72,10 +52,7 @@ for _, rows in pairs(results) do
 end
 
 local function fmt_rate(v)
-  if v >= 100 then
-    return string.format("%.0f", v):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
-  end
-  return string.format("%.1f", v)
+  return v >= 100 and report_lib.thousands(v) or string.format("%.1f", v)
 end
 
 local function table_lines(proto)
