@@ -64,6 +64,8 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
                    lua_Number left, int cred_idx, sm_want *w)
 {
     CURLcode rc;
+    double spent;
+    int n;
     const sm_credential *cred =
         sm_attempt_begin(L, c, cred_idx, &c->credential, left, w->made);
     if (cred == NULL)
@@ -79,7 +81,29 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
     if (c->main.body.out_of_memory)
         return luaL_error(L, "not enough memory");
     w->credential = sm_credential_value(cred);
-    return sm_transfer_push_result(L, &c->main, rc, w);
+    w->resent = 0;
+    n = sm_transfer_push_result(L, &c->main, rc, w);
+    if (!w->out_of_step)
+        return n;
+    /* The answer was another request's: that connection is out of step.
+     * Drop it and ask once more on a fresh one, uncounted, within the time
+     * left (the first transfer's time is the attempt's so far). */
+    (void)sm_sockets_drop_last(&c->sockets, c->main.easy);
+    if (curl_easy_getinfo(c->main.easy, CURLINFO_TOTAL_TIME, &spent) !=
+        CURLE_OK)
+        spent = 0;
+    if (left - spent <= 0 ||
+        sm_transfer_refresh(&c->main, sm_timeout_ms(left - spent)) != 0)
+        return n;
+    lua_pop(L, n);
+    rc = curl_easy_perform(c->main.easy);
+    if (c->main.body.out_of_memory)
+        return luaL_error(L, "not enough memory");
+    w->resent = 1;
+    n = sm_transfer_push_result(L, &c->main, rc, w);
+    if (w->out_of_step)
+        (void)sm_sockets_drop_last(&c->sockets, c->main.easy);
+    return n;
 }
 
 /* handle:perform(route, seconds_left [, credential [, made [, want_info]]])
@@ -102,6 +126,7 @@ static int client_perform(lua_State *L)
     w.shape = r->shape;
     w.made = (long long)luaL_optnumber(L, 5, 0);
     w.info = lua_toboolean(L, 6);
+    sm_route_expect(r, &w.expect);
     return attempt(L, c, r->path, r->len, left, 4, &w);
 }
 
@@ -115,7 +140,8 @@ static int client_get_log(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     char path[SM_LOG_PATH_MAX];
-    size_t len = sm_log_path(L, 2, path);
+    sm_log_id id;
+    size_t len = sm_log_path(L, 2, path, &id);
     lua_Number left = luaL_checknumber(L, 5);
     sm_want w;
     w.decode_idx = lua_upvalueindex(1);
@@ -123,10 +149,14 @@ static int client_get_log(lua_State *L)
     w.shape = SM_SHAPE_ENTRY;
     w.made = 0;
     w.info = 0;
-    lua_settop(L, 1); /* the handle stays referenced; results go above */
+    w.expect.id = id.s;
+    w.expect.id_len = id.len;
+    w.expect.limit = 0;
+    /* The handle and the log id (id.s) stay referenced; results go above. */
+    lua_settop(L, 4);
     if (attempt(L, c, path, len, left, 6, &w) == 1)
         return 1;
-    sm_push_route(L, SM_SHAPE_ENTRY, path, len);
+    sm_push_route(L, SM_SHAPE_ENTRY, path, len, id.s, id.len, 0);
     return 3;
 }
 

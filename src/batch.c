@@ -26,6 +26,11 @@ typedef struct sm_slot {
     int busy, done;
     int shape, want_info;       /* what the caller wants of the result */
     long long made;             /* attempts of the item before this one */
+    long timeout_ms;            /* the time this attempt was given */
+    int resent;                 /* already resent after an answer out of
+                                 * step (transfer.h) */
+    sm_expect expect;           /* what it must answer; expect.id points */
+    char log_id[SM_LOG_ID_MAX]; /* at this copy of the route's log id */
     CURLcode result;
 } sm_slot;
 
@@ -165,6 +170,13 @@ static int batch_add(lua_State *L)
     s->done = 0;
     s->shape = r->shape;
     s->made = made;
+    s->timeout_ms = sm_timeout_ms(left);
+    s->resent = 0;
+    sm_route_expect(r, &s->expect);
+    if (s->expect.id != NULL) {
+        memcpy(s->log_id, s->expect.id, s->expect.id_len);
+        s->expect.id = s->log_id;
+    }
     s->want_info = lua_toboolean(L, 7);
     lua_pushboolean(L, 1);
     return 1;
@@ -206,6 +218,26 @@ static int drive(sm_client *c, long wait_ms)
     return running;
 }
 
+/* After an answer out of step (transfer.h): starts s once more on a fresh
+ * connection, uncounted, within the time its attempt had left. Returns 1
+ * when it runs again. */
+static int resend_fresh(sm_client *c, sm_slot *s)
+{
+    double spent = 0;
+    long left_ms;
+    if (curl_easy_getinfo(s->t.easy, CURLINFO_TOTAL_TIME, &spent) != CURLE_OK)
+        spent = 0;
+    left_ms = s->timeout_ms - (long)(spent * 1000);
+    if (left_ms <= 0 || sm_transfer_refresh(&s->t, left_ms) != 0 ||
+        curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
+        return 0;
+    s->timeout_ms = left_ms;
+    s->resent = 1;
+    s->busy = 1;
+    s->done = 0;
+    return 1;
+}
+
 /* handle:batch_poll(seconds) -> finished, running
  * Waits up to seconds for activity, then returns the transfers that have
  * finished since the last poll as { id =, body = [, info =] } (the body
@@ -243,10 +275,19 @@ static int batch_poll(lua_State *L)
         w.shape = s->shape;
         w.info = s->want_info;
         w.made = s->made;
+        w.expect = s->expect;
+        w.resent = s->resent;
         lua_createtable(L, 0, 3);
         sm_pushint64(L, (long long)s->id);
         lua_setfield(L, -2, "id");
         k = sm_transfer_push_result(L, &s->t, s->result, &w);
+        if (w.out_of_step) {
+            (void)sm_sockets_drop_last(&c->sockets, s->t.easy);
+            if (!s->resent && resend_fresh(c, s)) {
+                lua_pop(L, k + 1);
+                continue;
+            }
+        }
         if (lua_isnil(L, -k)) {
             lua_setfield(L, -3, "err");
             lua_pop(L, 1);

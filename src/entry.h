@@ -26,4 +26,25 @@ void sm_shape_entry(lua_State *L, int idx, int may_have_nulls);
  * what is wrong with it (a fixed text, or one pushed above the body). */
 const char *sm_shape_page(lua_State *L, int may_have_nulls);
 
+/* Whether a decoded 2xx body answers the request it came for. A server (or
+ * a proxy) that wrote one response too many on a kept-alive connection
+ * leaves it out of step: each later request there reads the answer to an
+ * earlier one. What tells: an entry whose id is not the log id asked for
+ * (compared as the API sends it: 123 matches "123"), a page where an entry
+ * was asked for or an entry where a page was, a page with more entries
+ * than its limit (or than 1000 without one). An entry without an id (every
+ * field is optional) cannot tell and is taken. */
+typedef struct sm_expect {
+    const char *id; /* the log id asked for; NULL for a page */
+    size_t id_len;
+    int limit;      /* a page's limit; 0: none given */
+} sm_expect;
+
+/* Checks the body at idx (decoded, not yet shaped) against e. Returns NULL
+ * when it answers, else pushes and returns a message naming what was asked
+ * and what came (server text capped, control characters and the credential
+ * replaced). */
+const char *sm_check_answer(lua_State *L, int idx, const sm_expect *e,
+                            const char *credential);
+
 #endif

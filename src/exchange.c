@@ -28,6 +28,8 @@ typedef struct sm_exchange {
     CURLcode failed; /* a transport failure the Lua side saw, or CURLE_OK */
     int shape;       /* of the route of the request in flight */
     long long made;  /* attempts of its call before this one */
+    sm_expect expect;           /* what it must answer; expect.id points */
+    char log_id[SM_LOG_ID_MAX]; /* at this copy of the route's log id */
 } sm_exchange;
 
 static sm_exchange *check_exchange(lua_State *L, int idx)
@@ -82,6 +84,11 @@ static int client_request(lua_State *L)
     x->t.errbuf[0] = '\0';
     x->shape = r->shape;
     x->made = made;
+    sm_route_expect(r, &x->expect);
+    if (x->expect.id != NULL) {
+        memcpy(x->log_id, x->expect.id, x->expect.id_len);
+        x->expect.id = x->log_id;
+    }
     sm_http1_start(&x->reader, &x->t.meta, &x->t.body);
 
     luaL_buffinit(L, &b);
@@ -127,14 +134,19 @@ static CURLcode result_code(sm_exchange *x)
     return rc;
 }
 
-/* handle:outcome(exchange, want_info) -> body [, info] | nil, error
- * The exchange's result as perform would return it. */
+/* handle:outcome(exchange, want_info, resent) -> body [, info]
+ *                                             | nil, error [, out_of_step]
+ * The exchange's result as perform would return it. out_of_step: the answer
+ * was another request's (transfer.h); the connection must be dropped, and
+ * unless this was already the resend (resent), the request sent once more
+ * on a fresh one. */
 static int client_outcome(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2);
     CURLcode rc = result_code(x);
     sm_want w;
+    int n;
     if (x->t.body.out_of_memory)
         return luaL_error(L, "not enough memory");
     w.decode_idx = lua_upvalueindex(1);
@@ -142,8 +154,14 @@ static int client_outcome(lua_State *L)
     w.shape = x->shape;
     w.info = lua_toboolean(L, 3);
     w.made = x->made;
+    w.expect = x->expect;
+    w.resent = lua_toboolean(L, 4);
     lua_settop(L, 2);
-    return sm_transfer_push_outcome(L, &x->t, rc, x->reader.status, &w);
+    n = sm_transfer_push_outcome(L, &x->t, rc, x->reader.status, &w);
+    if (!w.out_of_step)
+        return n;
+    lua_pushboolean(L, 1);
+    return n + 1;
 }
 
 /* ---- exchange methods ---- */

@@ -176,14 +176,15 @@ static size_t put(char *out, size_t at, const char *s, size_t n)
     return at + n;
 }
 
-size_t sm_log_path(lua_State *L, int first, char *out)
+size_t sm_log_path(lua_State *L, int first, char *out, sm_log_id *id)
 {
-    char number[32];
     size_t log_len = 0, n;
     const char *log_id;
     sm_ids ids;
     check_ids(L, first, &ids);
-    log_id = check_log_id(L, first + 2, number, sizeof number, &log_len);
+    log_id = check_log_id(L, first + 2, id->digits, sizeof id->digits, &log_len);
+    id->s = log_id;
+    id->len = log_len;
     /* Straight into out: no luaL_Buffer round trips on every call. */
     n = put(out, 0, "/v1/teams/", 10);
     n = put(out, n, ids.team, strlen(ids.team));
@@ -195,14 +196,28 @@ size_t sm_log_path(lua_State *L, int first, char *out)
 
 /* ---- routes ---- */
 
-void sm_push_route(lua_State *L, int shape, const char *path, size_t len)
+void sm_push_route(lua_State *L, int shape, const char *path, size_t len,
+                   const char *id, size_t id_len, int limit)
 {
-    sm_route *r = sm_newuserdata(L, sizeof *r + len + 1);
+    sm_route *r = sm_newuserdata(L, sizeof *r + len + 1 + id_len + 1);
     r->shape = shape;
+    r->limit = limit;
     r->len = len;
+    r->id_len = id != NULL ? id_len : (size_t)-1;
     memcpy(r->path, path, len);
     r->path[len] = '\0';
+    if (id != NULL)
+        memcpy(r->path + len + 1, id, id_len);
+    r->path[len + 1 + (id != NULL ? id_len : 0)] = '\0';
     sm_setmetatable(L, SM_ROUTE_MT);
+}
+
+void sm_route_expect(const sm_route *r, sm_expect *e)
+{
+    int entry = r->id_len != (size_t)-1;
+    e->id = entry ? r->path + r->len + 1 : NULL;
+    e->id_len = entry ? r->id_len : 0;
+    e->limit = r->limit;
 }
 
 const sm_route *sm_check_route(lua_State *L, int idx)
@@ -213,8 +228,9 @@ const sm_route *sm_check_route(lua_State *L, int idx)
 int sm_lua_log_route(lua_State *L)
 {
     char path[SM_LOG_PATH_MAX];
-    size_t n = sm_log_path(L, 1, path);
-    sm_push_route(L, SM_SHAPE_ENTRY, path, n);
+    sm_log_id id;
+    size_t n = sm_log_path(L, 1, path, &id);
+    sm_push_route(L, SM_SHAPE_ENTRY, path, n, id.s, id.len, 0);
     return 1;
 }
 
@@ -269,7 +285,7 @@ int sm_lua_page_route(lua_State *L)
     {
         size_t n;
         const char *path = lua_tolstring(L, -1, &n);
-        sm_push_route(L, SM_SHAPE_PAGE, path, n);
+        sm_push_route(L, SM_SHAPE_PAGE, path, n, NULL, 0, limit);
     }
     return 1;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "entry.h"
 #include "segment.h"
 
 /* The longest path of one log entry (every log_id byte encoded). */
@@ -17,23 +18,39 @@
      sizeof "/connector_builder/connectors/" - 1 + SM_CONNECTOR_MAX +        \
      sizeof "/logs/" - 1 + 3 * SM_LOG_ID_MAX)
 
-/* Checks team_id, connector_identifier and log_id at stack indices first,
- * first + 1 and first + 2 (raising INVALID_ARGUMENT naming a bad one) and
- * writes the request path into out[SM_LOG_PATH_MAX]; returns its length. */
-size_t sm_log_path(lua_State *L, int first, char *out);
+/* The log id as the request asks for it: a string's bytes (the string stays
+ * on the stack), or an integer's decimal digits, held in digits. */
+typedef struct sm_log_id {
+    const char *s;
+    size_t len;
+    char digits[32];
+} sm_log_id;
 
-/* A route: the path of one call's requests, checked and encoded once, and
- * how a 2xx body is shaped (entry.h's SM_SHAPE_*). Every attempt of the
- * call takes it. It holds no resource: nothing for a __gc to free. */
+/* Checks team_id, connector_identifier and log_id at stack indices first,
+ * first + 1 and first + 2 (raising INVALID_ARGUMENT naming a bad one),
+ * writes the request path into out[SM_LOG_PATH_MAX] and returns its length;
+ * id gets the log id asked for. */
+size_t sm_log_path(lua_State *L, int first, char *out, sm_log_id *id);
+
+/* A route: the path of one call's requests, checked and encoded once, how a
+ * 2xx body is shaped (entry.h's SM_SHAPE_*) and what it must answer (the
+ * log id, or the page's limit). Every attempt of the call takes it. It
+ * holds no resource: nothing for a __gc to free. */
 #define SM_ROUTE_MT "supermetrics.core.Route"
 typedef struct sm_route {
     int shape;
+    int limit;     /* a page's limit, 0 for none */
     size_t len;
-    char path[]; /* len bytes and a NUL */
+    size_t id_len; /* the log id's bytes follow the path's NUL */
+    char path[];   /* len bytes and a NUL, then id_len bytes and a NUL */
 } sm_route;
 
-/* Pushes a new route. */
-void sm_push_route(lua_State *L, int shape, const char *path, size_t len);
+/* Pushes a new route; id (NULL for a page) is the log id asked for. */
+void sm_push_route(lua_State *L, int shape, const char *path, size_t len,
+                   const char *id, size_t id_len, int limit);
+
+/* What an answer on route r must match. */
+void sm_route_expect(const sm_route *r, sm_expect *e);
 
 /* The route at idx; raises if it is none. */
 const sm_route *sm_check_route(lua_State *L, int idx);

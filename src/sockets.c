@@ -4,7 +4,9 @@
  */
 #include "sockets.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -87,6 +89,39 @@ int sm_sockets_disown(sm_sockets *s)
     close(null);
     s->pid = getpid();
     return 0;
+}
+
+/* The local port of fd, or -1. */
+static long local_port(int fd)
+{
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    if (a.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&a)->sin_port);
+    if (a.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+    return -1;
+}
+
+int sm_sockets_drop_last(sm_sockets *s, CURL *easy)
+{
+    long port = 0;
+    size_t i;
+    /* Every socket of a client goes to one host and port (base_url): the
+     * local port tells them apart. The active-socket query cannot be used:
+     * it does not see connections kept in a share handle's pool. */
+    if (curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK ||
+        port <= 0)
+        return -1;
+    for (i = 0; i < s->n; i++) {
+        if (local_port(s->fds[i]) == port) {
+            (void)shutdown(s->fds[i], SHUT_RDWR);
+            return 0;
+        }
+    }
+    return -1;
 }
 
 void sm_sockets_free(sm_sockets *s)

@@ -40,6 +40,12 @@ int sm_sockets_forked(const sm_sockets *s);
  * then abandon the handles rather than close them). */
 int sm_sockets_disown(sm_sockets *s);
 
+/* Ends the connection easy's last transfer used (found among s by its local
+ * port) with shutdown(2), so that libcurl's pool sees it dead and closes it
+ * instead of reusing it: for a connection whose answers are out of step
+ * with its requests. Returns 0, or -1 when none matched. */
+int sm_sockets_drop_last(sm_sockets *s, CURL *easy);
+
 void sm_sockets_free(sm_sockets *s);
 
 #endif

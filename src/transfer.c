@@ -138,6 +138,25 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
     return 0;
 }
 
+int sm_transfer_refresh(sm_transfer *t, long timeout_ms)
+{
+    if (curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK ||
+        curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK)
+        return -1;
+    t->timeout_ms = timeout_ms;
+    if (t->connect_timeout_ms > timeout_ms) {
+        if (curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) !=
+            CURLE_OK)
+            return -1;
+        t->connect_timeout_ms = timeout_ms;
+    }
+    t->fresh = 1; /* the next prepare turns FRESH_CONNECT off again */
+    sm_buffer_reset(&t->body);
+    sm_meta_reset(&t->meta);
+    t->errbuf[0] = '\0';
+    return 0;
+}
+
 void sm_transfer_free(sm_transfer *t)
 {
     free(t->url);
@@ -179,7 +198,7 @@ static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
 /* Pushes the 2xx body decoded and shaped as w says and returns 1, or nil
  * and INVALID_RESPONSE and returns 2. */
 static int push_success(lua_State *L, sm_transfer *t, long status,
-                        const sm_want *w)
+                        sm_want *w)
 {
     /* An empty body may have no buffer at all: NULL + 0 is undefined. */
     const char *p = t->body.data, *end = p ? p + t->body.len : p, *why;
@@ -195,6 +214,17 @@ static int push_success(lua_State *L, sm_transfer *t, long status,
         lua_call(L, 1, 1);
         if (lua_type(L, -1) == LUA_TTABLE) {
             int nulls = sm_buffer_may_have_nulls(&t->body);
+            why = w->shape == SM_SHAPE_PAGE ||
+                          (w->shape == SM_SHAPE_ENTRY && w->expect.id != NULL)
+                      ? sm_check_answer(L, -1, &w->expect, w->credential)
+                      : NULL;
+            if (why != NULL) {
+                w->out_of_step = 1;
+                if (w->resent)
+                    why = lua_pushfstring(L, "%s, on a fresh connection too",
+                                          why);
+                goto fail;
+            }
             if (w->shape == SM_SHAPE_ENTRY)
                 sm_shape_entry(L, -1, nulls);
             why = w->shape == SM_SHAPE_PAGE ? sm_shape_page(L, nulls) : NULL;
@@ -204,6 +234,7 @@ static int push_success(lua_State *L, sm_transfer *t, long status,
     }
     /* The error copies why before what is above base (the body, and maybe
      * why itself) goes. */
+fail:
     sm_push_error(L, "INVALID_RESPONSE", why);
     set_reply_fields(L, t, status, w->credential);
     lua_insert(L, base + 1);
@@ -214,7 +245,7 @@ static int push_success(lua_State *L, sm_transfer *t, long status,
 }
 
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            const sm_want *w)
+                            sm_want *w)
 {
     long status = 0;
     if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) !=
@@ -224,9 +255,10 @@ int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
 }
 
 int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
-                             long status, const sm_want *w)
+                             long status, sm_want *w)
 {
     int n;
+    w->out_of_step = 0;
     /* libcurl 7.88 takes a response cut inside its headers as complete (a
      * 200 with no body): without the blank line it is a broken transfer. */
     if (rc == CURLE_OK && !t->meta.headers_done) {

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "buffer.h"
+#include "entry.h"
 #include "response.h"
 
 typedef struct sm_transfer {
@@ -41,19 +42,30 @@ typedef struct sm_want {
     int shape;              /* how a 2xx body is shaped (entry.h) */
     int info;               /* a success also returns its info table */
     long long made;         /* attempts of the call before this one */
+    sm_expect expect;       /* what a 2xx body must answer (entry.h) */
+    int resent;             /* this is already the resend on a fresh
+                             * connection after an answer out of step */
+    int out_of_step;        /* set when the answer was not this request's */
 } sm_want;
 
 /* After the exchange finished with rc: pushes the decoded 2xx body, shaped
  * (and with w->info its info table), and returns 1 (2), or pushes nil and an
  * error value and returns 2. The error or the info says attempts =
- * w->made + 1. */
+ * w->made + 1. A 2xx that answers another request (sm_check_answer) is
+ * INVALID_RESPONSE with w->out_of_step set: the caller drops the connection
+ * and, unless w->resent, sends once more on a fresh one, uncounted. */
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            const sm_want *w);
+                            sm_want *w);
 
 /* The same with the status given rather than asked of t->easy: for the
  * cosocket transport and the fuzzer, with no libcurl transfer behind it. */
 int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
-                             long status, const sm_want *w);
+                             long status, sm_want *w);
+
+/* Readies t to send its request again on a new connection (its URL and
+ * options as they are, the timeout set to timeout_ms). Returns 0, or -1
+ * when a setopt fails. */
+int sm_transfer_refresh(sm_transfer *t, long timeout_ms);
 
 /* When a reused connection turns out dead, libcurl sends the request again
  * on another, up to five times, and then fails with CURLE_SEND_ERROR

@@ -124,6 +124,11 @@ static int run(lua_State *L)
     want.shape = status & 1 ? SM_SHAPE_PAGE : SM_SHAPE_ENTRY;
     want.info = 0;
     want.made = 0;
+    /* An entry must carry this id (or none); a page at most 1000 entries. */
+    want.expect.id = want.shape == SM_SHAPE_ENTRY ? "123" : NULL;
+    want.expect.id_len = want.expect.id != NULL ? 3 : 0;
+    want.expect.limit = 0;
+    want.resent = 0;
     pushed = sm_transfer_push_outcome(L, &t, rc, status, &want);
     FUZZ_ASSERT(lua_gettop(L) == pushed);
     if (pushed == 1) {

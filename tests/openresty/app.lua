@@ -214,6 +214,92 @@ function app.batch500()
   ngx.print(cjson.encode { entries = n_entries, errors = n_errors, first_error = first })
 end
 
+-- Burns CPU without yielding, so that a server's late extra response is
+-- waiting on the pooled connection when the next call takes it.
+local function busy()
+  local x = 0
+  for i = 1, 200000 do
+    x = x + i % 7
+  end
+  return x
+end
+
+-- GET /desync?https=1&n=300&every=25&batches=5: against a server that
+-- answers some ids twice (connector twice, tests/server/desync.lua): n
+-- single calls with every <every>-th id answered twice, then batches of 40
+-- ids at concurrency 4 whose first id is, each on a client of its own.
+-- Answers { calls =, wrong =, errors =, first_error = }.
+function app.desync()
+  local args = ngx.req.get_uri_args()
+  local client = supermetrics.new { api_key = KEY, base_url = args.https and hub.https or hub.http,
+    max_retries = 0 }
+  local out = { calls = 0, wrong = 0, errors = 0 }
+  local function check(asked, entry, err)
+    out.calls = out.calls + 1
+    if err then
+      out.errors = out.errors + 1
+      out.first_error = out.first_error or tostring(err)
+    elseif entry.id ~= asked then
+      out.wrong = out.wrong + 1
+    end
+  end
+  local every = tonumber(args.every) or 25
+  local suffix = args.suffix or "-2x"
+  for i = 1, tonumber(args.n) or 300 do
+    local id = "s" .. i .. (i % every == 0 and suffix or "")
+    local ok, res = pcall(client.get_connector_log, client, 1, args.connector or "twice", id)
+    check(id, ok and res, not ok and res)
+    busy()
+  end
+  for b = 1, tonumber(args.batches) or 5 do
+    local ids = {}
+    for i = 1, 40 do
+      ids[i] = "b" .. b .. "-" .. i .. (i == 1 and suffix or "")
+    end
+    local entries, errors = client:get_connector_logs(1, args.connector or "twice", ids, { concurrency = 4 })
+    for i = 1, 40 do
+      check(ids[i], entries[i], errors[i])
+    end
+  end
+  client:close()
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode(out))
+end
+
+-- GET /closing?n=3000: n calls to a server that closes each connection
+-- right after a response that looked kept alive. Answers { errors =,
+-- first_error =, pid = } (the spec counts the worker's open files).
+function app.closing()
+  local args = ngx.req.get_uri_args()
+  local client = supermetrics.new { api_key = KEY, base_url = args.https and hub.https or hub.http }
+  local out = { errors = 0, pid = ngx.worker.pid() }
+  for i = 1, tonumber(args.n) or 3000 do
+    local ok, res = pcall(client.get_connector_log, client, 1, "twice", "c" .. i .. "-close")
+    if not ok then
+      out.errors = out.errors + 1
+      out.first_error = out.first_error or tostring(res)
+    end
+  end
+  client:close()
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode(out))
+end
+
+-- GET /resolve?timeout=S: one call to a host name that this location's
+-- resolver (which never answers) must look up. Answers { took =, error = }.
+function app.resolve()
+  local args = ngx.req.get_uri_args()
+  local port = hub.https:match(":(%d+)$")
+  local client = supermetrics.new { api_key = KEY, base_url = "https://hub.test:" .. port,
+    timeout = tonumber(args.timeout) or 1, max_retries = 0 }
+  local started = ngx.now()
+  local ok, err = pcall(client.get_connector_log, client, 1, "T3S70", "1")
+  ngx.update_time()
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode { took = ngx.now() - started, ok = ok,
+    error = not ok and error_fields(err) or nil })
+end
+
 -- header_filter cannot yield: the library must say so, not block.
 function app.from_header_filter()
   local c = supermetrics.new { api_key = KEY, base_url = hub.http }

@@ -14,9 +14,13 @@ local DICT = ngx.shared.hub
 -- Set by M.handler: hub.lua's helpers.
 local h
 
-local SEED = '{"id":"fault","log_time":"2025-01-01","status":200,"event":"auth.token.refresh",'
+-- Entries carry the log id asked for (clients check it): "fault" for the
+-- bodies that must fail anyway, the scenario's own id for the others.
+local SEED_OF = '{"id":"%s","log_time":"2025-01-01","status":200,"event":"auth.token.refresh",'
     .. '"request":"POST /api/oauth/token_refresh","duration_ms":253,'
     .. '"request_id":"8dc24bc2-8a17-4188-a509-217cb8799929"}'
+local SEED = SEED_OF:format("fault")
+local SEED_100K = SEED_OF:format("headers-100k")
 
 local files = {}
 
@@ -96,7 +100,8 @@ local RAW = {
     ["chunk-short"] = head("200 OK", "Transfer-Encoding: chunked\r\n\r\n") .. "64\r\n{\"id\":1}\r\n0\r\n\r\n",
     ["chunk-garbage"] = head("200 OK", "Transfer-Encoding: chunked\r\n\r\n") .. "zz\r\n{}\r\n0\r\n\r\n",
     -- 100 KB of headers over 100 lines, then a good body: must succeed.
-    ["headers-100k"] = head("200 OK", pad_headers(100, 1024) .. "Content-Length: " .. #SEED .. "\r\n\r\n") .. SEED,
+    ["headers-100k"] = head("200 OK", pad_headers(100, 1024) .. "Content-Length: " .. #SEED_100K
+        .. "\r\n\r\n") .. SEED_100K,
     -- One header line over libcurl's 100 KB line limit.
     ["header-line-100k"] = head("200 OK", "X-Pad: " .. string.rep("p", 102400) .. "\r\n"
         .. "Content-Length: " .. #SEED .. "\r\n\r\n") .. SEED,
@@ -107,7 +112,7 @@ local RAW = {
 -- Bodies with status 200 unless listed in BODY_STATUS.
 local BODIES = {
     -- Invalid UTF-8 inside strings: passed through as bytes.
-    utf8 = '{"id":"\255\254","event":"caf\195","request":"\237\160\128"}',
+    utf8 = '{"id":"utf8","request_id":"\255\254","event":"caf\195","request":"\237\160\128"}',
     ["utf8-404"] = '{"meta":{"request_id":"req_utf8"},"error":{"code":"NOT_FOUND","message":"bad \255 byte"}}',
     -- Nesting past the decoder's 128 levels, and just inside it.
     deep = '{"id":"deep","x":' .. nested(100000, "1") .. '}',
@@ -119,7 +124,7 @@ local BODIES = {
     nan = '{"id":"nan","status":NaN}',
     hex = '{"id":"hex","status":0x10}',
     -- Duplicate keys: the last one wins (lua-cjson's rule).
-    dup = '{"id":"first","status":1,"id":"second","status":200}',
+    dup = '{"id":"first","status":1,"id":"dup","status":200}',
     ["dup-404"] = '{"error":{"code":"FIRST_CODE","message":"first"},'
         .. '"error":{"code":"NOT_FOUND","message":"second"},"meta":{"request_id":"req_dup"}}',
 }
@@ -150,7 +155,7 @@ local function storm(nonce)
 end
 
 local function count(nonce)
-    return h.send_json(200, '{"id":"count","hits":' .. (DICT:get("storm_" .. nonce) or 0) .. '}')
+    return h.send_json(200, '{"id":"count-' .. nonce .. '","hits":' .. (DICT:get("storm_" .. nonce) or 0) .. '}')
 end
 
 -- An X-Request-Id and an envelope that echo the credential back as ids.

@@ -417,8 +417,8 @@ function scenarios.redirect(log_id)
     return send_bodiless(302, new_request_id())
 end
 
--- {"id":"big","pad":"xxx..."} with exactly <bytes> bytes.
-local BIG_HEAD = '{"id":"big","pad":"'
+-- {"pad":"xxx..."} with exactly <bytes> bytes (no id: nothing to check it by).
+local BIG_HEAD = '{"pad":"'
 local BIG_TAIL = '"}'
 local BIG_MIN = #BIG_HEAD + #BIG_TAIL
 local BIG_MAX = 512 * 1024 * 1024
@@ -468,7 +468,7 @@ local SHAPES = {
     number = '42',
     null = 'null',
     empty = '',
-    nulls = '{"id":"n1","log_time":"2025-01-01","status":null,"event":null,'
+    nulls = '{"id":"nulls","log_time":"2025-01-01","status":null,"event":null,'
         .. '"request":null,"duration_ms":null,"request_id":null}',
     extra = SEED_HEAD .. '"extra"' .. SEED_TAIL:sub(1, -2)
         .. ',"future":{"a":null,"list":[1,null,3]},"flag":true}',
@@ -499,14 +499,27 @@ function scenarios.raw(log_id)
     return raw_reply(bytes)
 end
 
+-- Ids as JSON numbers (the document types them as strings; a server may
+-- not): digits come back as a number.
+function scenarios.numid(log_id)
+    local entry = seed_fields(tonumber(log_id) or log_id)
+    return send_json(200, encode(entry))
+end
+
+-- A server out of step for good: every entry carries another id.
+function scenarios.wrongid(log_id)
+    return send_seed("other-" .. log_id)
+end
+
 function scenarios.stats(log_id)
     if log_id == "reset" then
         DICT:flush_all()
-        return send_json(200, '{"id":"stats"}')
+        return send_json(200, '{"id":"reset"}')
     elseif log_id == "get" then
         local hits = DICT:get("redirected_hits") or 0
-        return send_json(200, '{"id":"stats","redirected_hits":' .. hits
-            .. ',"list_requests":' .. (DICT:get("list_requests") or 0) .. '}')
+        return send_json(200, '{"id":"get","redirected_hits":' .. hits
+            .. ',"list_requests":' .. (DICT:get("list_requests") or 0)
+            .. ',"twice_extra":' .. (DICT:get("twice_extra") or 0) .. '}')
     end
     -- await<n>[-<tag>]: answers once n slow requests (with that tag) are in
     -- flight (or after 10 s), so a test knows its requests have arrived.
@@ -519,7 +532,7 @@ function scenarios.stats(log_id)
             ngx.sleep(0.002)
             ngx.update_time()
         end
-        return send_json(200, '{"id":"stats","inflight":' .. (DICT:get(key) or 0)
+        return send_json(200, '{"id":' .. encode_string(log_id) .. ',"inflight":' .. (DICT:get(key) or 0)
             .. ',"inflight_max":' .. (DICT:get("inflight_max") or 0) .. '}')
     end
     return bad_scenario(log_id)
@@ -665,7 +678,7 @@ function live_add(nonce, log_id)
         return bad_scenario(log_id)
     end
     local n = DICT:incr("live_" .. nonce, k, 0)
-    return send_json(200, '{"id":"added","count":' .. n .. '}')
+    return send_json(200, '{"id":' .. encode_string(log_id) .. ',"count":' .. n .. '}')
 end
 
 local LIST_BODIES = {
@@ -698,6 +711,10 @@ local function handle_list(connector)
         entry.uri = ngx.var.request_uri
         entry.limit, entry.before = args.limit, args.before
         return send_logs({ entry })
+    end
+    if connector == "wrongid" then
+        -- Out of step for good: a list request answered with an entry.
+        return send_seed("wrongid-entry")
     end
     if LIST_BODIES[connector] then
         return send_json(200, LIST_BODIES[connector])
@@ -750,8 +767,15 @@ local function handle_list(connector)
     return list_page(dataset(3, 1), args, "incl")
 end
 
+local desync = require("desync")
+
 function M.handle()
     local path = ngx.var.request_uri:match("^[^?]*")
+    -- A connection that starts with connector twice... is served by
+    -- desync.lua to its end (a server that answers some requests twice).
+    if path:find("/connectors/twice", 1, true) then
+        return desync.serve_connection { authorized = authorized }
+    end
     local team, connector, log_id = path:match(ROUTE)
     if not team then
         local list_team, list_connector = path:match(LIST_ROUTE)

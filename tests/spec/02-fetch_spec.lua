@@ -33,7 +33,7 @@ for _, transport in ipairs(support.TRANSPORTS) do
 
     it("drops top-level nulls, never returning cjson.null", function()
       local entry = client:get_connector_log(support.TEAM, "shape", "nulls")
-      assert.are.same({ id = "n1", log_time = "2025-01-01" }, entry)
+      assert.are.same({ id = "nulls", log_time = "2025-01-01" }, entry)
     end)
 
     it("keeps fields the API adds later, nested nulls as supermetrics.null", function()

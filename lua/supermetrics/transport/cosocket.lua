@@ -15,6 +15,11 @@ local ngx = rawget(_G, "ngx")
 local monotonic = core.monotonic
 local invalid = errors.invalid
 local ceil, min = math.ceil, math.min
+local tcp = ngx and ngx.socket and ngx.socket.tcp
+local sleep = ngx and ngx.sleep
+local thread = ngx and ngx.thread or {}
+local spawn, wait, kill = thread.spawn, thread.wait, thread.kill
+local status = coroutine.status
 
 local cosocket = {}
 
@@ -58,6 +63,11 @@ function cosocket.setup(handle, settings)
   return {
     https = https,
     address = address,
+    -- A name nginx's resolver must look up (not an address literal).
+    resolve = not (address:match("^%d+%.%d+%.%d+%.%d+$") or address:find(":", 1, true)),
+    -- After an answer out of step: a connection from a pool nothing is
+    -- ever kept in, so always a new one (closed after its one use).
+    fresh_options = { pool = pool .. ":fresh" },
     port = port,
     server_name = name,
     display = host .. ":" .. port,
@@ -82,16 +92,64 @@ local function connect_failed(x, ep, err)
   x:fail("connect", "could not connect to " .. ep.display .. ": " .. err)
 end
 
--- One request on one connection; fills x, or returns STALE.
-local function exchange(client, ep, x, head, deadline)
+-- Runs connect(sock, ...) in a light thread and gives up when ms pass:
+-- nginx's resolver keeps to its own resolver_timeout (30 s by default),
+-- not to the socket's timeouts, so a name lookup could outlast the call.
+-- Returns ok, err as connect does ("timeout" when the time ran out).
+local function connect_within(sock, ep, options, ms)
+  -- Light threads run Lua functions only: connect and sleep are C ones.
+  local lookup = spawn(function()
+    return sock:connect(ep.address, ep.port, options)
+  end)
+  local done, ok, err
+  if status(lookup) == "dead" then -- a pooled connection: no lookup
+    done, ok, err = wait(lookup)
+  else
+    local timer = spawn(function()
+      sleep(ms / 1000)
+    end)
+    done, ok, err = wait(lookup, timer)
+    if status(lookup) ~= "dead" then
+      kill(lookup)
+      sock:close()
+      return nil, "timeout"
+    end
+    kill(timer)
+  end
+  if not done then
+    return nil, tostring(ok) -- connect raised
+  end
+  if ok == nil and err == nil then -- the timer's result, both done at once
+    return nil, "timeout"
+  end
+  return ok, err
+end
+
+-- Connects for one request; fresh: never a pooled connection.
+local function connect(sock, ep, left, fresh)
+  local options = fresh and ep.fresh_options or ep.pool_options
+  if ep.resolve then
+    return connect_within(sock, ep, options, left)
+  end
+  return sock:connect(ep.address, ep.port, options)
+end
+
+-- One request on one connection; fills x and returns the socket while the
+-- connection may carry another request (the caller keeps or closes it once
+-- it knows the answer was this request's), or STALE.
+local function exchange(client, ep, x, head, deadline, fresh)
   local left = ceil((deadline - monotonic()) * 1000)
   if left <= 0 then
     return x:fail("timeout", "the call's deadline passed before the request was sent")
   end
-  local sock = ngx.socket.tcp()
+  local sock = tcp()
   sock:settimeouts(min(ep.connect_ms, left), left, left)
-  local ok, err = sock:connect(ep.address, ep.port, ep.pool_options)
+  local ok, err = connect(sock, ep, min(ep.connect_ms, left), fresh)
   if not ok then
+    if err == "timeout" and ep.resolve then
+      return x:fail("timeout", "connecting to " .. ep.display .. " (name lookup included) did "
+        .. "not finish in time (connect_timeout or the call's deadline)")
+    end
     return connect_failed(x, ep, err)
   end
   local reused = sock:getreusedtimes()
@@ -149,44 +207,78 @@ local function exchange(client, ep, x, head, deadline)
       break
     end
   end
-  if x:reusable() then
-    sock:setkeepalive(ep.idle_ms, ep.pool_size)
-  else
+  if x:reusable() and not fresh then
+    return sock
+  end
+  sock:close()
+end
+
+-- Back to the pool, or closed when nginx will not keep it (bytes left
+-- unread, a pool in a bad state): a socket left open would hold its
+-- connection until garbage collection.
+local function release(sock, ep)
+  if not sock:setkeepalive(ep.idle_ms, ep.pool_size) then
     sock:close()
   end
+end
+
+-- The request on a connection, a pooled one that the server had closed
+-- while idle not failing the call: nginx drops most of them itself, the
+-- rest (a close racing our request) show as nothing received. Each try
+-- takes one out of the pool, so the pool's size bounds the tries.
+-- Returns the socket to keep, if any.
+local function send_request(client, ep, handle, x, route, deadline, credential, made, fresh)
+  for _ = 0, ep.pool_size do
+    local head, err = handle:request(route, deadline - monotonic(), credential, made, x)
+    if not head then
+      return nil, err
+    end
+    local sock = exchange(client, ep, x, head, deadline, fresh)
+    if sock ~= STALE then
+      return sock
+    end
+  end
+  x:eof()
+end
+
+-- The request and its outcome: body, info [, out_of_step] | nil, err
+-- (handle:outcome); the connection kept or closed once the answer is known
+-- to be this request's. fresh: on a new connection, after an answer out of
+-- step (closed after its one use).
+local function request_outcome(client, x, route, deadline, credential, made, want_info, fresh)
+  local handle, ep = client._handle, client._endpoint
+  local sock, refused = send_request(client, ep, handle, x, route, deadline, credential, made, fresh)
+  if refused then
+    return nil, refused
+  end
+  local body, info, out_of_step = handle:outcome(x, want_info, fresh)
+  if sock then
+    if out_of_step then
+      sock:close()
+    else
+      release(sock, ep)
+    end
+  end
+  return body, info, out_of_step
 end
 
 --- One attempt: body [, info] | nil, err (see client.lua, Client:_get).
 function cosocket.attempt(client, route, deadline, credential, made, want_info)
   check_phase()
-  local handle, ep = client._handle, client._endpoint
   local spare = client._exchanges
   local x = spare[#spare]
   if x then
     spare[#spare] = nil
   else
-    x = handle:exchange()
+    x = client._handle:exchange()
   end
-  -- A pooled connection the server closed while idle must not fail the
-  -- call; nginx drops most of them itself, the rest (a close racing our
-  -- request) show as nothing received. Each try takes one out of the pool,
-  -- so the pool's size bounds the tries.
-  local stale
-  for _ = 0, ep.pool_size do
-    local head, err = handle:request(route, deadline - monotonic(), credential, made, x)
-    if not head then
-      spare[#spare + 1] = x
-      return nil, err
-    end
-    stale = exchange(client, ep, x, head, deadline) == STALE
-    if not stale then
-      break
-    end
+  local body, info, out_of_step = request_outcome(client, x, route, deadline, credential, made, want_info)
+  if out_of_step then
+    -- The answer was another request's: that connection was out of step
+    -- (a server or proxy wrote one response too many) and is closed. Ask
+    -- once more on a fresh connection, uncounted.
+    body, info = request_outcome(client, x, route, deadline, credential, made, want_info, true)
   end
-  if stale then
-    x:eof()
-  end
-  local body, info = handle:outcome(x, want_info)
   spare[#spare + 1] = x
   return body, info
 end
