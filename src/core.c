@@ -38,6 +38,7 @@
 #include "exchange.h"
 #include "interrupt.h"
 #include "path.h"
+#include "transfer.h"
 
 /* Nesting deeper than this in a response is refused rather than decoded. */
 #define SM_JSON_MAX_DEPTH 128
@@ -200,5 +201,7 @@ int luaopen_supermetrics_core(lua_State *L)
     lua_setfield(L, -2, "null");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
     lua_setfield(L, -2, "curl_version");
+    lua_pushliteral(L, SM_NO_TLS_WORDS);
+    lua_setfield(L, -2, "NO_TLS_WORDS");
     return 1;
 }

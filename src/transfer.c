@@ -4,6 +4,7 @@
  */
 #include "transfer.h"
 
+#include <ctype.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,52 @@ static void set_reply_fields(lua_State *L, sm_transfer *t, long status,
     sm_set_reply_fields(L, &r);
 }
 
+/* Writes "host:port" of url (scheme://host[:port]/...) into out; 0 when
+ * it cannot. */
+static int authority(const char *url, char *out, size_t size)
+{
+    const char *p = url ? strstr(url, "://") : NULL, *end, *bracket;
+    size_t n;
+    int https;
+    if (p == NULL)
+        return 0;
+    https = p - url == 5;
+    p += 3;
+    end = p + strcspn(p, "/?#");
+    n = (size_t)(end - p);
+    bracket = memchr(p, ']', n);
+    if (n + 7 > size)
+        return 0;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    /* No port after the host (or after an IPv6 literal's "]"): the
+     * scheme's. */
+    if (memchr(bracket ? bracket : p, ':', (size_t)(end - (bracket ? bracket : p))) == NULL)
+        strcpy(out + n, https ? ":443" : ":80");
+    return 1;
+}
+
+/* The failures a user meets first, in the words the cosocket transport
+ * uses for them too (transport/cosocket.lua), rather than libcurl's;
+ * pushes and returns the message, or returns NULL. */
+static const char *common_words(lua_State *L, sm_transfer *t, CURLcode rc)
+{
+    char where[300], reason[128];
+    long os_errno = 0;
+    if (t->easy == NULL || !authority(t->url, where, sizeof where))
+        return NULL;
+    if (rc == CURLE_COULDNT_CONNECT &&
+        curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK &&
+        os_errno != 0 && strerror_r((int)os_errno, reason, sizeof reason) == 0) {
+        reason[0] = (char)tolower((unsigned char)reason[0]);
+        return lua_pushfstring(L, "could not connect to %s: %s", where, reason);
+    }
+    if (rc == CURLE_SSL_CONNECT_ERROR && strstr(t->errbuf, "wrong version number"))
+        return lua_pushfstring(L, "TLS handshake with %s failed: %s", where,
+                               SM_NO_TLS_WORDS);
+    return NULL;
+}
+
 /* Pushes the error for a transfer that libcurl reported as failed. */
 static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
                                 long status, const char *credential)
@@ -188,7 +235,7 @@ static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
         lua_pushfstring(L, "the response body is larger than "
                            "max_response_bytes (%f bytes)",
                         (lua_Number)t->body.limit);
-    else
+    else if (common_words(L, t, rc) == NULL)
         lua_pushstring(L, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     sm_push_error(L, code, lua_tostring(L, -1));
     lua_remove(L, -2);

@@ -35,6 +35,12 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
                         const char *path, size_t path_len, long timeout_ms,
                         long connect_timeout_ms);
 
+/* Why a TLS handshake failed when the port speaks plain HTTP, in both
+ * transports' messages (core.NO_TLS_WORDS for the Lua side). */
+#define SM_NO_TLS_WORDS                                                      \
+    "the server answered without TLS (is that a plain-HTTP port? base_url " \
+    "says https://)"
+
 /* What the caller of an attempt wants of its result. */
 typedef struct sm_want {
     int decode_idx;         /* stack index of the JSON decode function */

@@ -235,6 +235,23 @@ function COMMANDS.list(client, o, emit)
   return cli.EXIT.ok
 end
 
+-- fetch with mixed failures exits with the worst one's status: a key or
+-- permission problem (every id would fail), then the service unavailable,
+-- then rate limited, then any other error, then an id not found.
+local WORST_FIRST = { 65, 69, 75, 1, 66 }
+local RANK = {}
+for rank, status in ipairs(WORST_FIRST) do
+  RANK[status] = rank
+end
+
+--- Of two exit statuses, the worse one (fetch's rule above).
+function cli.worse(a, b)
+  if a == cli.EXIT.ok then
+    return b
+  end
+  return (RANK[b] or #WORST_FIRST) < (RANK[a] or #WORST_FIRST) and b or a
+end
+
 function COMMANDS.fetch(client, o, emit, stderr)
   local ids = {}
   for i = 3, #o.args do
@@ -248,9 +265,7 @@ function COMMANDS.fetch(client, o, emit, stderr)
       emit(entries[i])
     else
       stderr:write(ids[i], ": ", cli.describe(errors[i]), "\n")
-      if status == cli.EXIT.ok then
-        status = cli.exit_status(errors[i])
-      end
+      status = cli.worse(status, cli.exit_status(errors[i]))
     end
   end
   return status
@@ -326,6 +341,28 @@ end
 
 -- ---- main ----
 
+-- The fields of a LogEntry (hub-api.md); others come from entries.
+local ENTRY_FIELDS = { "id", "log_time", "status", "event", "request", "duration_ms", "request_id" }
+
+-- Checks --fields against the first entry printed: a top-level name that
+-- neither it nor the API's entry has is most likely a typo; said once.
+-- Returns a function of the entry that returns nil (done).
+local function unknown_field_check(fields, stderr)
+  local known = {}
+  for _, name in ipairs(ENTRY_FIELDS) do
+    known[name] = true
+  end
+  return function(entry)
+    for _, path in ipairs(fields) do
+      local top = path:match("^[^.]+")
+      if not known[top] and entry[top] == nil then
+        stderr:write("supermetrics-logs: warning: --fields ", top, ": no such field in the entries ",
+          "(the API's are ", table.concat(ENTRY_FIELDS, ", "), ")\n")
+      end
+    end
+  end
+end
+
 local function env_flag(env, name)
   local v = env(name)
   return v ~= nil and v ~= ""
@@ -363,13 +400,22 @@ function cli.main(argv, io_)
   local w = output.new(out, {
     format = o.format, fields = o.fields, single = o.command == "get", stream = streaming,
     color = stdout_tty and not o.no_color and not env_flag(env, "NO_COLOR"),
-    flush = o.follow or stdout_tty,
+    -- Streamed output goes out entry by entry, also into a pipe: a reader
+    -- that leaves (`| head -3`) stops the command within one page.
+    flush = streaming or stdout_tty,
   })
-  local bar = stderr_tty and o.all and not o.quiet and not o.verbose and progress(stderr)
+  -- The progress line is for output going elsewhere (a file, a pipe) while
+  -- stderr is a terminal: on one terminal it would mix into the output.
+  local bar = stderr_tty and not stdout_tty and o.all and not o.quiet and not o.verbose
+    and progress(stderr)
   local keep = o.keep
+  local unknown_fields = o.fields and not o.quiet and unknown_field_check(o.fields, stderr)
   local function emit(entry)
     if bar then bar.entry() end
     if keep(entry) then
+      if unknown_fields then
+        unknown_fields = unknown_fields(entry)
+      end
       w.entry(entry)
     end
     check_interrupt()

@@ -79,6 +79,16 @@ local function closed()
   invalid("the client is closed")
 end
 
+-- client.method(...) written for client:method(...) passes the first
+-- argument as the client: say so rather than fail inside.
+local function check_self(self, method)
+  if getmetatable(self) ~= Client then
+    invalid(method .. " must be called with a colon: client:" .. method .. "(...), not client."
+      .. method .. "(...)")
+  end
+end
+Client._check_self = check_self
+
 --- Every attempt of one call to route (core.log_route / core.page_route),
 -- retried by the policy in supermetrics.retry within one deadline. Returns
 -- the body as the route shapes it (and with want_info a table with status,
@@ -132,6 +142,7 @@ end
 -- @return the entry: a plain table
 -- @raise a `supermetrics.Error` value
 function Client:get_connector_log(team_id, connector_identifier, log_id)
+  check_self(self, "get_connector_log")
   local handle = self._handle
   if self._one_call and handle then
     local deadline = monotonic() + self._timeout
@@ -158,6 +169,7 @@ local LIST_OPTIONS = { limit = true, before = true }
 -- @return array of entries (plain tables), possibly empty
 -- @raise a `supermetrics.Error` value
 function Client:list_connector_logs(team_id, connector_identifier, opts)
+  check_self(self, "list_connector_logs")
   opts = options.call(opts, "list_connector_logs", LIST_OPTIONS)
   return (fetch_page(self, team_id, connector_identifier, opts.limit, opts.before))
 end
@@ -174,6 +186,7 @@ local EACH_OPTIONS = { page_size = true, before = true }
 -- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "..." }`
 -- @return an iterator for a generic `for`; it raises `supermetrics.Error` values
 function Client:each_connector_log(team_id, connector_identifier, opts)
+  check_self(self, "each_connector_log")
   opts = options.call(opts, "each_connector_log", EACH_OPTIONS)
   local page_size = opts.page_size or paging.DEFAULT_PAGE_SIZE
   if type(page_size) ~= "number" or page_size ~= math.floor(page_size) or page_size < 1
@@ -202,6 +215,7 @@ local FOLLOW_OPTIONS = { since = true, interval = true }
 -- @return an endless iterator for a generic `for`
 -- @raise a `supermetrics.Error` value
 function Client:follow_connector_logs(team_id, connector_identifier, opts)
+  check_self(self, "follow_connector_logs")
   opts = options.call(opts, "follow_connector_logs", FOLLOW_OPTIONS)
   local interval = opts.interval or follow.DEFAULT_INTERVAL
   if type(interval) ~= "number" or not (interval >= 0.01 and interval <= 3600) then
@@ -233,6 +247,7 @@ local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 -- `entries[i]` / `errors[i]` is set
 -- @raise a `supermetrics.Error` value for a bad team_id, connector or option
 function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
+  check_self(self, "get_connector_logs")
   opts = options.call(opts, "get_connector_logs", BATCH_OPTIONS)
   local concurrency = opts.concurrency or DEFAULT_CONCURRENCY
   if type(concurrency) ~= "number" or concurrency ~= math.floor(concurrency)
@@ -251,6 +266,7 @@ end
 
 --- Releases the client's connections and credential now. Safe to call twice.
 function Client:close()
+  check_self(self, "close")
   local handle = self._handle
   if handle then
     self._handle = false

@@ -23,6 +23,15 @@ end
 local SafeClient = {}
 SafeClient.__index = SafeClient
 
+-- The wrapped client; for safe.method(...) written for safe:method(...),
+-- nil and the error the client itself gives for that mistake.
+local function client_of(self, method)
+  if getmetatable(self) == SafeClient then
+    return self._client
+  end
+  return settle(pcall(require("supermetrics.client")._check_self, self, method))
+end
+
 local safe = {
   _VERSION = supermetrics._VERSION,
   null = supermetrics.null,
@@ -41,20 +50,29 @@ end
 
 --- `client:get_connector_log(...)`: the entry, or nil, err.
 function SafeClient:get_connector_log(...)
-  local c = self._client
+  local c, err = client_of(self, "get_connector_log")
+  if not c then
+    return nil, err
+  end
   return settle(pcall(c.get_connector_log, c, ...))
 end
 
 --- `client:list_connector_logs(...)`: the array, or nil, err.
 function SafeClient:list_connector_logs(...)
-  local c = self._client
+  local c, err = client_of(self, "list_connector_logs")
+  if not c then
+    return nil, err
+  end
   return settle(pcall(c.list_connector_logs, c, ...))
 end
 
 --- `client:get_connector_logs(...)`: entries, errors (per item), or nil, err
 -- for a bad call.
 function SafeClient:get_connector_logs(...)
-  local c = self._client
+  local c, err = client_of(self, "get_connector_logs")
+  if not c then
+    return nil, err
+  end
   return settle(pcall(c.get_connector_logs, c, ...))
 end
 
@@ -96,12 +114,20 @@ end
 -- a generic `for entry, err in ...` sees it), then ends. With bad arguments
 -- the error is also the second value returned here.
 function SafeClient:each_connector_log(...)
-  return safe_iterator(self._client, "each_connector_log", ...)
+  local c, err = client_of(self, "each_connector_log")
+  if not c then
+    return failing(err), err
+  end
+  return safe_iterator(c, "each_connector_log", ...)
 end
 
 --- `client:follow_connector_logs(...)`: the same, for following.
 function SafeClient:follow_connector_logs(...)
-  return safe_iterator(self._client, "follow_connector_logs", ...)
+  local c, err = client_of(self, "follow_connector_logs")
+  if not c then
+    return failing(err), err
+  end
+  return safe_iterator(c, "follow_connector_logs", ...)
 end
 
 --- Releases the client now; safe to call twice.

@@ -134,6 +134,24 @@ local function connect(sock, ep, left, fresh)
   return sock:connect(ep.address, ep.port, options)
 end
 
+-- After a failed TLS handshake: whether the port answers plain HTTP.
+-- nginx tells Lua only "handshake failed" (the reason goes to its error
+-- log), where libcurl says "wrong version number"; one request line,
+-- without the credential, on a connection of its own tells the two apart.
+local function speaks_plain_http(ep, deadline)
+  local left = ceil((deadline - monotonic()) * 1000)
+  if left <= 0 then
+    return false
+  end
+  left = min(left, 1000)
+  local probe = tcp()
+  probe:settimeouts(min(left, ep.connect_ms), left, left)
+  local ok = connect(probe, ep, min(left, ep.connect_ms), true)
+  local head = ok and probe:send("HEAD / HTTP/1.0\r\n\r\n") and probe:receive(5)
+  probe:close()
+  return head == "HTTP/"
+end
+
 -- One request on one connection; fills x and returns the socket while the
 -- connection may carry another request (the caller keeps or closes it once
 -- it knows the answer was this request's), or STALE.
@@ -165,6 +183,9 @@ local function exchange(client, ep, x, head, deadline, fresh)
       sock:close()
       if err == "timeout" then
         return x:fail("timeout", "the TLS handshake with " .. ep.display .. " timed out")
+      end
+      if speaks_plain_http(ep, deadline) then
+        err = core.NO_TLS_WORDS
       end
       return x:fail("tls", "TLS handshake with " .. ep.display .. " failed: " .. tostring(err))
     end
