@@ -246,16 +246,18 @@ static int check_limit(lua_State *L, int idx, const char *name, int max)
     return (int)v;
 }
 
-/* before: nil, or an ISO 8601 date-time (checked loosely: the API is the
- * judge of the exact form; this only keeps junk out of the URL). */
+/* before: nil, or an RFC 3339 date-time in UTC, as the API's document types
+ * it (format: date-time). The Lua layer converts what callers give (dates,
+ * minutes, offsets) with supermetrics.logtime; this is the last guard that
+ * nothing else reaches the URL. */
 static const char *check_before(lua_State *L, int idx, size_t *n)
 {
     const char *s;
     if (lua_isnoneornil(L, idx))
         return NULL;
     s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n) : NULL;
-    if (s == NULL || sm_check_timestamp(s, *n) != 0)
-        sm_argument_error(L, "before must be an ISO 8601 date-time string such as "
+    if (s == NULL || sm_check_date_time(s, *n) != 0)
+        sm_argument_error(L, "before must be an RFC 3339 date-time in UTC such as "
                              "2025-06-01T00:00:00Z");
     return s;
 }

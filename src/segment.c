@@ -45,21 +45,22 @@ int sm_check_connector(const char *s, size_t n)
     return 0;
 }
 
-int sm_check_timestamp(const char *s, size_t n)
+int sm_check_date_time(const char *s, size_t n)
 {
-    static const char shape[] = "dddd-dd-dd";
-    size_t i;
-    if (n < sizeof shape - 1 || n > SM_TIMESTAMP_MAX)
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    size_t i, digits;
+    if (n < sizeof shape || n > SM_TIMESTAMP_MAX)
         return -1;
     for (i = 0; i < sizeof shape - 1; i++)
-        if (shape[i] == 'd' ? !is_digit((unsigned char)s[i]) : s[i] != '-')
+        if (shape[i] == 'd' ? !is_digit((unsigned char)s[i]) : s[i] != shape[i])
             return -1;
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!is_alnum(c) && c != ':' && c != '.' && c != '+' && c != '-')
+    if (s[i] == '.') {
+        for (digits = 0, i++; i < n && is_digit((unsigned char)s[i]); i++)
+            digits++;
+        if (digits < 1 || digits > 18)
             return -1;
     }
-    return 0;
+    return i == n - 1 && s[i] == 'Z' ? 0 : -1;
 }
 
 size_t sm_encode_segment(const char *s, size_t n, char *out)

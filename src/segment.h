@@ -20,9 +20,11 @@ int sm_team_id_from_digits(const char *s, size_t n, char *out);
 /* Returns 0 when s is 1..100 bytes of [A-Za-z0-9_-], else -1. */
 int sm_check_connector(const char *s, size_t n);
 
-/* Returns 0 when s looks like an ISO 8601 date or date-time: starts with
- * YYYY-MM-DD, then only [0-9A-Za-z:.+-], at most SM_TIMESTAMP_MAX bytes. */
-int sm_check_timestamp(const char *s, size_t n);
+/* Returns 0 when s has the shape of the RFC 3339 date-time in UTC the list
+ * route's `before` is sent as (the Lua layer writes it, supermetrics.logtime):
+ * YYYY-MM-DDTHH:MM:SS, then an optional '.' and 1..18 digits, then 'Z'.
+ * Else -1. */
+int sm_check_date_time(const char *s, size_t n);
 
 /* Percent-encodes s as one path segment: every byte but the RFC 3986
  * unreserved ones becomes %XX. out needs room for 3 * n bytes. Returns the

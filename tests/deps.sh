@@ -12,7 +12,8 @@ server="nginx libnginx-mod-http-lua openssl"
 # page with groff.
 # Every Lua ABI the README claims: make test tests them all.
 other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
-test="lua-busted lua-check curl tmux groff-base luajit2 libluajit2-5.1-dev $other_luas"
+# The contract specs run Stoplight Prism (npm, tests/contract/) on node.
+test="lua-busted lua-check curl tmux groff-base luajit2 libluajit2-5.1-dev nodejs npm $other_luas"
 # CI also runs the static checks, the install checks (LuaRocks, make dist
 # needs zip) and the docs check.
 # Hardening (docs/hardening.md): clang's sanitizer and libFuzzer runtimes (only
@@ -30,8 +31,18 @@ case "${1:-test}" in
     *) echo "usage: $0 demo|test|ci|bench" >&2; exit 2 ;;
 esac
 
+# node and npm may come from elsewhere (NodeSource's nodejs carries npm and
+# conflicts with Debian's): a command on the PATH will do.
+provided() {
+    case $1 in
+        nodejs) command -v node >/dev/null 2>&1 ;;
+        npm) command -v npm >/dev/null 2>&1 ;;
+        *) return 1 ;;
+    esac
+}
 missing=""
 for p in $packages; do
+    provided "$p" && continue
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
         missing="$missing $p"
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`make test`): starts the local Hub API stand-in (nginx +
-# Lua, HTTP and HTTPS with a CA made now), runs the busted suite through the
-# real module, stops the server, and prints "N passed, M failed".
+# Lua, HTTP and HTTPS with a CA made now) and Stoplight Prism (the contract
+# specs), runs the busted suite through the real module, stops the servers,
+# and prints "N passed, M failed".
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +19,15 @@ skip() {
     echo "skipped: $1"
     skipped+=("$1")
 }
+
+# Stoplight Prism for the contract specs (tests/contract/): without node
+# they skip; a Prism that does not start makes them fail (each says why).
+sm_start_prism
+case $? in
+    0) ;;
+    2) skip "contract specs against Prism ($SM_TEST_PRISM_SKIP)" ;;
+    *) echo "Prism did not start: the contract specs fail" ;;
+esac
 
 # One whole-project check counted as one test; its output shows on failure.
 check() {
@@ -156,7 +166,7 @@ fi
 sm_stop_servers
 no_strays() {
     local left
-    left=$(pgrep -f "nginx: master process nginx (-q -p $ROOT/tests/tmp/|-p $ROOT/examples/)")
+    left=$(pgrep -f "nginx: master process nginx (-q -p $ROOT/tests/tmp/|-p $ROOT/examples/)|prism mock .* $ROOT/tests/contract/")
     [ -z "$left" ] || { echo "still running: $left"; return 1; }
 }
 check no-stray-servers no_strays

@@ -218,7 +218,7 @@ function COMMANDS.get(client, o, emit)
 end
 
 function COMMANDS.list(client, o, emit)
-  local before = o.until_ and o.until_.text
+  local before = o.until_ and logtime.date_time(o.until_)
   if not o.all then
     for _, entry in ipairs(client:list_connector_logs(o.args[1], o.args[2], { limit = o.limit, before = before })) do
       emit(entry)

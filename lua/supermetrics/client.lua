@@ -165,13 +165,16 @@ local LIST_OPTIONS = { limit = true, before = true }
 --- Fetches one page of log entries, newest first.
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
--- @param[opt] opts `{ limit = 1..1000 (server default 100), before = "2025-06-01T00:00:00Z" }`
+-- @param[opt] opts `{ limit = 1..1000 (server default 100), before = "2025-06-01T00:00:00Z" }`;
+-- `before` in any ISO 8601 form logtime reads (a date is its midnight UTC,
+-- an offset is converted) goes out as an RFC 3339 date-time in UTC
 -- @return array of entries (plain tables), possibly empty
 -- @raise a `supermetrics.Error` value
 function Client:list_connector_logs(team_id, connector_identifier, opts)
   check_self(self, "list_connector_logs")
   opts = options.call(opts, "list_connector_logs", LIST_OPTIONS)
-  return (fetch_page(self, team_id, connector_identifier, opts.limit, opts.before))
+  local before = logtime.argument(opts.before, "list_connector_logs: before", invalid)
+  return (fetch_page(self, team_id, connector_identifier, opts.limit, before and before.date_time))
 end
 
 local EACH_OPTIONS = { page_size = true, before = true }
@@ -194,10 +197,11 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
     invalid("each_connector_log: page_size must be an integer from 1 to " .. paging.MAX_PAGE_SIZE)
   end
   -- Checks every argument now, before any traffic.
-  page_route(team_id, connector_identifier, page_size, opts.before)
-  return paging.iterator(function(limit, before)
-    return (fetch_page(self, team_id, connector_identifier, limit, before))
-  end, page_size, opts.before)
+  local before = logtime.argument(opts.before, "each_connector_log: before", invalid)
+  page_route(team_id, connector_identifier, page_size, before and before.date_time)
+  return paging.iterator(function(limit, bound)
+    return (fetch_page(self, team_id, connector_identifier, limit, bound))
+  end, page_size, before)
 end
 
 local FOLLOW_OPTIONS = { since = true, interval = true }
@@ -222,15 +226,13 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
     invalid("follow_connector_logs: interval must be a number of seconds from 0.01 to 3600")
   end
   -- Checks every argument now, before any traffic.
-  page_route(team_id, connector_identifier, nil, opts.since)
-  if opts.since ~= nil and not logtime.parse(opts.since) then
-    invalid("follow_connector_logs: since must be an ISO 8601 date or date-time such as 2025-06-01T00:00:00Z")
-  end
+  page_route(team_id, connector_identifier)
+  local since = logtime.argument(opts.since, "follow_connector_logs: since", invalid)
   return follow.iterator(function(limit, before)
     return fetch_page(self, team_id, connector_identifier, limit, before)
   end, function(seconds)
     self._transport.sleep(seconds)
-  end, opts.since, interval)
+  end, since and since.date_time, interval)
 end
 
 local BATCH_OPTIONS = { concurrency = true }

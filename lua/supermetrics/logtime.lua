@@ -4,6 +4,11 @@
 -- compare as strings (`...00Z` sorts after `...00.5Z`), so paging compares
 -- parsed values, and asks for "just after" a value at that value's own
 -- precision.
+--
+-- What goes out as `before` is always RFC 3339 in UTC,
+-- `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (the API types it `format: date-time`:
+-- a bare date or a time without seconds is refused), whatever precision it
+-- came in: `logtime.date_time` is the one place that writes it.
 -- @module supermetrics.logtime
 
 local logtime = {}
@@ -113,10 +118,42 @@ local function format_utc(seconds, unit, frac)
   local h, mi, s = floor(rem / 3600), floor(rem % 3600 / 60), rem % 60
   if unit == "minute" then
     return string.format("%sT%02d:%02dZ", date, h, mi)
-  elseif unit == "second" then
+  elseif unit == "second" or frac == "" then
     return string.format("%sT%02d:%02d:%02dZ", date, h, mi, s)
   end
   return string.format("%sT%02d:%02d:%02d.%sZ", date, h, mi, s, frac)
+end
+
+-- The first and the last second RFC 3339 can write (years 0000..9999).
+local FIRST, LAST = days_from_civil(0, 1, 1) * 86400, days_from_civil(10000, 1, 1) * 86400 - 1
+
+--- The RFC 3339 date-time of a parsed value, in UTC: seconds always, the
+-- fraction's digits when it has any (a date is its midnight, a minute its
+-- :00), or nil when its year is outside 0000..9999 (an offset may move it
+-- there). What every request's `before` is.
+function logtime.date_time(t)
+  if t.seconds < FIRST or t.seconds > LAST then
+    return nil
+  end
+  return format_utc(t.seconds, "fraction", t.frac)
+end
+
+--- A caller's time argument (`before`, `since`) checked and made a parsed
+-- value whose `date_time` field is what goes on the wire; raises
+-- INVALID_ARGUMENT (from the caller's `invalid`) naming `name` when s is
+-- not an ISO 8601 date or date-time this module reads. nil stays nil.
+function logtime.argument(s, name, invalid)
+  if s == nil then
+    return nil
+  end
+  local t = logtime.parse(s)
+  local wire = t and logtime.date_time(t)
+  if not wire then
+    invalid(name .. " must be an ISO 8601 date or date-time such as 2025-06-01T00:00:00Z, "
+      .. "2025-06-01T02:00:00+02:00 or 2025-06-01 (its midnight, UTC)")
+  end
+  t.date_time = wire
+  return t
 end
 
 --- The smallest later value at t's own precision, as a parsed value with

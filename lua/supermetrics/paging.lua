@@ -19,16 +19,20 @@ local function invalid_response(message, info)
   }))
 end
 
---- An iterator over every entry from `before` back (all when nil).
--- fetch(limit, before) returns one page (an array of entries, newest first).
+--- An iterator over every entry from `before` back (all when nil): a
+-- parsed value (supermetrics.logtime). fetch(limit, before) returns one
+-- page (an array of entries, newest first); before is always an RFC 3339
+-- date-time (logtime.date_time), whatever the precision of the log_time it
+-- was made from.
 --
 -- Nothing published says whether the API's `before` is exclusive or
 -- inclusive, and `log_time` may be a date, seconds or fractions. So after a
 -- full page whose last entry is stamped T, the next page is asked for with
--- `before` just after T at T's own precision (the next day, second,
--- millisecond...): an exclusive server then returns every entry stamped T
--- again, an inclusive one also those stamped exactly that bound (newer,
--- already yielded). Entries already yielded are skipped by id. Once the
+-- `before` just after T at T's own precision (the next day, minute,
+-- second, millisecond...; written as an RFC 3339 date-time in UTC, the
+-- only form the API's document accepts): an exclusive server then returns
+-- every entry stamped T again, an inclusive one also those stamped exactly
+-- that bound (newer, already yielded). Entries already yielded are skipped by id. Once the
 -- server has shown it is inclusive (an entry stamped exactly the bound
 -- asked for), later pages are asked for with `before` = T itself. A full page
 -- with nothing new (more entries share T than fit) is asked for again with
@@ -40,7 +44,7 @@ function paging.iterator(fetch, page_size, before)
   local limit = page_size
   local done = false
   local inclusive = false -- learned from the server's answers
-  local bound = before and logtime.parse(before) -- the `before` of the last request, parsed
+  local bound = before  -- the `before` of the next request, parsed
   local seen = {}         -- id -> key of yielded entries a later page may repeat
   local edge              -- the oldest log_time that ended a full page, parsed
 
@@ -58,7 +62,7 @@ function paging.iterator(fetch, page_size, before)
       if t then
         if t.key > bound.key then
           invalid_response("the server sent an entry stamped " .. entry.log_time .. " for before="
-            .. bound.text .. ": it does not page as expected (ignores before?)")
+            .. logtime.date_time(bound) .. ": it does not page as expected (ignores before?)")
         elseif t.key == bound.key then
           inclusive = true
         end
@@ -78,7 +82,11 @@ function paging.iterator(fetch, page_size, before)
           if k > bound.key then seen[id] = nil end
         end
       end
-      local got = fetch(limit, bound and bound.text or before)
+      local wire = bound and logtime.date_time(bound)
+      if bound and not wire then
+        invalid_response("cannot ask for entries before " .. bound.text .. ": past year 9999")
+      end
+      local got = fetch(limit, wire)
       check(got)
       page, i = got, 0
       if #got < limit then

@@ -7,8 +7,16 @@
 # sm_start_openresty  the OpenResty test app (one worker, and four), and
 #                     examples/openresty, on the LuaJIT build; returns
 #                     non-zero if they cannot start
-# sm_stop_servers     stops all three (idempotent)
+# sm_start_prism      Stoplight Prism mocking the API from its OpenAPI
+#                     document (tests/contract/), twice: the official
+#                     document and paging.yaml; returns 2 (and sets
+#                     SM_TEST_PRISM_SKIP) without node and npm, 1 on failure
+# sm_stop_servers     stops them all (idempotent)
+# shellcheck source=tests/lib/nginx.sh
+. "$ROOT/tests/lib/nginx.sh" # sm_port_busy
 HUB_DIR=$ROOT/tests/tmp/hub
+PRISM_DIR=$ROOT/tests/tmp/prism
+CONTRACT_DIR=$ROOT/tests/contract
 APP_DIR=$ROOT/tests/tmp/openresty
 APP4_DIR=$ROOT/tests/tmp/openresty-4
 EXAMPLE_LOG=$ROOT/tests/tmp/openresty-example.log
@@ -46,8 +54,91 @@ sm_start_openresty() {
     set +a
 }
 
+# Prism, pinned in tests/contract/package-lock.json, installed there with
+# npm ci (again only when the lock file changed since the last install).
+sm_install_prism() {
+    local stamp=$CONTRACT_DIR/node_modules/.sm-installed-lock
+    if [ -x "$CONTRACT_DIR/node_modules/.bin/prism" ] && cmp -s "$CONTRACT_DIR/package-lock.json" "$stamp"; then
+        return 0
+    fi
+    if ! (cd "$CONTRACT_DIR" && timeout -k 10 600 npm ci --no-audit --no-fund --silent) >"$PRISM_DIR/npm.log" 2>&1; then
+        echo "npm ci in tests/contract failed:" >&2
+        tail -n 20 "$PRISM_DIR/npm.log" >&2
+        return 1
+    fi
+    cp "$CONTRACT_DIR/package-lock.json" "$stamp"
+}
+
+# One Prism instance: NAME DOCUMENT VAR. Mocks DOCUMENT in --errors mode
+# (a request that breaks it gets a 4xx and a "Violation" line in the log) on
+# the first free loopback port from 39480, with static examples. Bounded
+# twice: timeout ends it after two hours whatever happens to us, and
+# sm_stop_servers ends it at once. Ready when its log says it listens
+# (polled, for at most 60 s). Exports VAR (its URL) and VAR's _URL made
+# _LOG (its log).
+sm_prism_instance() {
+    local name=$1 doc=$2 var=$3 port=39480 tries=0 log pid i
+    log=$PRISM_DIR/$name.log
+    while [ "$tries" -lt 50 ]; do
+        tries=$((tries + 1))
+        if sm_port_busy "$port"; then
+            port=$((port + 1))
+            continue
+        fi
+        : >"$log"
+        timeout -k 5 7200 "$CONTRACT_DIR/node_modules/.bin/prism" mock --errors -h 127.0.0.1 -p "$port" "$doc" \
+            >"$log" 2>&1 </dev/null &
+        pid=$!
+        echo "$pid" >"$PRISM_DIR/$name.pid"
+        for ((i = 0; i < 600; i++)); do
+            if grep -q "Prism is listening on" "$log"; then
+                export "$var=http://127.0.0.1:$port" "${var%_URL}_LOG=$log"
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        sm_stop_prism "$name"
+        if ! grep -q EADDRINUSE "$log"; then
+            echo "Prism ($name) did not start; its log:" >&2
+            tail -n 20 "$log" >&2
+            return 1
+        fi
+        port=$((port + 1)) # taken between our check and Prism's bind
+    done
+    echo "no free port for Prism from 39480 on" >&2
+    return 1
+}
+
+# Stops the Prism instance NAME if it runs: TERM, then KILL after 5 s.
+sm_stop_prism() {
+    local f=$PRISM_DIR/$1.pid pid i
+    [ -f "$f" ] || return 0
+    pid=$(cat "$f")
+    rm -f "$f"
+    kill "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+}
+
+sm_start_prism() {
+    mkdir -p "$PRISM_DIR"
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        export SM_TEST_PRISM_SKIP="no node and npm (Debian: nodejs npm; sudo tests/deps.sh test)"
+        return 2
+    fi
+    sm_install_prism &&
+        sm_prism_instance official "$CONTRACT_DIR/openapi-spec.yaml" SM_TEST_PRISM_URL &&
+        sm_prism_instance paging "$CONTRACT_DIR/paging.yaml" SM_TEST_PRISM_PAGING_URL
+}
+
 sm_stop_servers() {
     local d
     for d in "$HUB_DIR" "$APP_DIR" "$APP4_DIR"; do "$ROOT/tests/server/stop.sh" "$d"; done
     "$ROOT/tests/openresty/start-example.sh" stop
+    sm_stop_prism official
+    sm_stop_prism paging
 }

@@ -300,6 +300,58 @@ function app.resolve()
     error = not ok and error_fields(err) or nil })
 end
 
+-- GET /contract?base_url=URL&op=OP&connector=C[&team=T][&id=ID][&limit=N]
+--   [&before=B][&page_size=N]
+-- One call of every route through cosockets, for the contract specs
+-- (tests/spec/25-contract_spec.lua) against Prism at URL: op get, list,
+-- each (every entry), follow (the first poll's entries, since=before) or
+-- batch (ids: id,id,...). Answered as JSON { result = ... } or { error =
+-- {code, message, status} }. One client per base_url, as an app keeps.
+local contract_clients = {}
+local CONTRACT = {
+  get = function(c, a) return c:get_connector_log(a.team, a.connector, a.id) end,
+  list = function(c, a)
+    return c:list_connector_logs(a.team, a.connector, { limit = tonumber(a.limit), before = a.before })
+  end,
+  each = function(c, a)
+    local out = {}
+    for entry in c:each_connector_log(a.team, a.connector, { page_size = tonumber(a.page_size), before = a.before }) do
+      out[#out + 1] = entry
+    end
+    return out
+  end,
+  follow = function(c, a)
+    local it = c:follow_connector_logs(a.team, a.connector, { since = a.before, interval = 0.01 })
+    return { it() }
+  end,
+  batch = function(c, a)
+    local ids = {}
+    for id in a.id:gmatch("[^,]+") do ids[#ids + 1] = id end
+    local entries, errors = c:get_connector_logs(a.team, a.connector, ids)
+    local errs = {}
+    for i, e in pairs(errors) do errs[tostring(i)] = e.code end
+    return { entries = entries, errors = errs, n = #ids }
+  end,
+}
+
+function app.contract()
+  local a = ngx.req.get_uri_args()
+  a.team = a.team or 936506
+  local client = contract_clients[a.base_url]
+  if not client then
+    client = supermetrics.new { api_key = KEY, base_url = a.base_url, max_retries = 0 }
+    contract_clients[a.base_url] = client
+  end
+  local ok, res = pcall(CONTRACT[a.op], client, a)
+  ngx.header.content_type = "application/json"
+  if ok then
+    ngx.print(cjson.encode { result = res })
+  else
+    ngx.print(cjson.encode { error = type(res) == "table" and
+      { code = res.code, message = res.message, status = res.status } or tostring(res) })
+  end
+end
+
 -- header_filter cannot yield: the library must say so, not block.
 function app.from_header_filter()
   local c = supermetrics.new { api_key = KEY, base_url = hub.http }

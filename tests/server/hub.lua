@@ -554,15 +554,18 @@ scenarios.fault = require("fault").handler {
 -- paged-<n>-<group>[-<precision>][-<mode>]: n entries e1..en, newest first,
 -- each run of <group> entries sharing one log_time (so runs straddle page
 -- edges). precision: sec (default; runs 60 s apart), date (runs on
--- consecutive days: "2025-06-01"), adjsec (runs 1 s apart), ms (runs 1 ms
+-- consecutive days: "2025-06-01"), min (runs 1 minute apart, stamped to the
+-- minute: "2025-06-01T00:00Z"), adjsec (runs 1 s apart), ms (runs 1 ms
 -- apart: "2025-06-01T00:00:00.123Z"). Adjacent runs are what "just after
 -- the last log_time" lands on. -slow<tag>: every page but the first takes
 -- 20 s, in flight under that tag (stats await<n>-<tag>).
 local datasets = {}
-local STEP = { sec = 60, adjsec = 1, date = 86400, ms = 0.001 }
+local STEP = { sec = 60, adjsec = 1, date = 86400, ms = 0.001, min = 60 }
 local function stamp(t, precision)
     if precision == "date" then
         return os.date("!%Y-%m-%d", t)
+    elseif precision == "min" then
+        return os.date("!%Y-%m-%dT%H:%MZ", t)
     elseif precision == "ms" then
         local whole = math.floor(t)
         return os.date("!%Y-%m-%dT%H:%M:%S", whole) .. string.format(".%03dZ", math.floor((t - whole) * 1000 + 0.5))
@@ -616,12 +619,29 @@ local function send_logs(entries)
     return send_json(200, (encode({ logs = entries }):gsub('"logs":{}', '"logs":[]')))
 end
 
--- limit defaults to 100 and must be 1..1000; before is inclusive (entries
--- at or before it), exclusive (strictly before) or ignored, by mode.
+-- Whether s is an RFC 3339 date-time (format: date-time in the API's
+-- document): seconds always, an optional fraction, Z or an offset. A bare
+-- date or a time without seconds is not one.
+local function is_date_time(s)
+    local tail = s:match("^%d%d%d%d%-%d%d%-%d%d[Tt]%d%d:%d%d:%d%d(.*)$")
+    if not tail then
+        return false
+    end
+    tail = tail:gsub("^%.%d+", "", 1)
+    return tail == "Z" or tail == "z" or tail:match("^[+-]%d%d:%d%d$") ~= nil
+end
+
+-- limit defaults to 100 and must be 1..1000; before must be a date-time
+-- (422 otherwise, as a server validating against the document answers) and
+-- is inclusive (entries at or before it), exclusive (strictly before) or
+-- ignored, by mode.
 local function list_page(entries, args, mode)
     local limit = tonumber(args.limit or 100)
     if not limit or limit < 1 or limit > 1000 or limit % 1 ~= 0 then
         return send_error(400, "BAD_REQUEST", "limit must be 1..1000.")
+    end
+    if args.before and not is_date_time(tostring(args.before)) then
+        return send_error(422, "UNPROCESSABLE_ENTITY", "before must be a date-time (RFC 3339).")
     end
     local before = mode ~= "ignore" and args.before or nil
     local bound = before and time_key(before)

@@ -44,13 +44,32 @@ describe("list_connector_logs", function()
     assert.are.equal(100, #client:list_connector_logs(support.TEAM, "paged-150-1"))
   end)
 
-  it("sends limit and a percent-encoded before", function()
+  it("sends limit and a percent-encoded before, converted to UTC", function()
     local entry = client:list_connector_logs(1, "echo", { limit = 7, before = "2025-06-01T00:00:00+02:00" })[1]
     assert.are.equal("/v1/teams/1/connector_builder/connectors/echo/logs"
-      .. "?limit=7&before=2025-06-01T00%3A00%3A00%2B02%3A00", entry.uri)
+      .. "?limit=7&before=2025-05-31T22%3A00%3A00Z", entry.uri)
     assert.are.equal("7", entry.limit)
-    assert.are.equal("2025-06-01T00:00:00+02:00", entry.before)
+    assert.are.equal("2025-05-31T22:00:00Z", entry.before)
   end)
+
+  -- The API's document types before `format: date-time` (RFC 3339): a
+  -- bare date or a time without seconds is refused (422).
+  for _, case in ipairs {
+    { "2025-01-01", "2025-01-01T00:00:00Z" },
+    { "2025-01-01T10:01Z", "2025-01-01T10:01:00Z" },
+    { "2025-01-01T10:01", "2025-01-01T10:01:00Z" },
+    { "2025-01-01 10:01:02", "2025-01-01T10:01:02Z" },
+    { "2025-01-01T10:01:02.5+01:30", "2025-01-01T08:31:02.5Z" },
+    { "2025-01-01T00:30-0100", "2025-01-01T01:30:00Z" },
+    { "2025-01-01T10:01:02.123456789z", "2025-01-01T10:01:02.123456789Z" },
+    { "2024-12-31T23:59:60Z", "2025-01-01T00:00:00Z" },
+  } do
+    it("sends before = " .. case[1] .. " as the date-time " .. case[2], function()
+      local entry = client:list_connector_logs(1, "echo", { before = case[1] })[1]
+      assert.are.equal(case[2], entry.before)
+      assert.are.equal(case[2], client:each_connector_log(1, "echo", { before = case[1], page_size = 5 })().before)
+    end)
+  end
 
   it("returns an empty array when nothing is older than before", function()
     assert.are.same({}, client:list_connector_logs(1, "paged-10-1", { before = "2020-01-01T00:00:00Z" }))
@@ -60,6 +79,9 @@ describe("list_connector_logs", function()
     { { limit = 0 }, "limit" }, { { limit = 1001 }, "limit" }, { { limit = 1.5 }, "limit" },
     { { limit = "10" }, "limit" }, { { before = "yesterday" }, "before" }, { { before = 5 }, "before" },
     { { before = "2025-06-01T00:00:00Z\n" }, "before" }, { { page_size = 10 }, "unknown option" },
+    { { before = "2025-02-30" }, "before" }, { { before = "2025-06-01T24:00:00Z" }, "before" },
+    { { before = "2025-06-01T10" }, "before" }, { { before = "2025-06-01T10:00:00+2" }, "before" },
+    { { before = "0000-01-01T00:00:00+01:00" }, "before" }, { { before = "" }, "before" },
     { "limit=10", "options" },
   } do
     it("refuses " .. support.describe(case[1]) .. " before any traffic", function()
@@ -154,10 +176,10 @@ describe("each_connector_log, before " .. mode .. "usive", function()
     end
   end)
 
-  -- Runs of entries sharing a log_time, on consecutive days / seconds /
+  -- Runs of entries sharing a log_time, on consecutive days / minutes / seconds /
   -- milliseconds, so that "just after the last log_time" hits the next
   -- run: every entry exactly once, at every page size.
-  for _, precision in ipairs { "date", "adjsec", "ms", "sec" } do
+  for _, precision in ipairs { "date", "min", "adjsec", "ms", "sec" } do
     for _, case in ipairs { { 600, 40, 100 }, { 2500, 3, 100 }, { 2500, 3, 7 }, { 95, 3, 10 }, { 60, 25, 10 },
         { 30, 1, 10 }, { 40, 40, 10 } } do
       local n, group, size = case[1], case[2], case[3]

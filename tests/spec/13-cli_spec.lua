@@ -49,6 +49,18 @@ describe("supermetrics-logs", function()
       end
     end)
 
+    it("list --until goes out as an RFC 3339 date-time in UTC, whatever form it was typed in", function()
+      for typed, sent in pairs { ["2025-06-01"] = "2025-06-01T00:00:00Z",
+          ["2025-06-01T10:30"] = "2025-06-01T10:30:00Z", ["2025-06-01T12:30:00.5+02:00"] = "2025-06-01T10:30:00.5Z" } do
+        local code, out, err = run("list 1 echo --until " .. typed)
+        assert.are.equal(0, code, err)
+        assert.are.equal(sent, cjson.decode(out)[1].before)
+      end
+      local code, _, err = run("list 1 echo --until 2025-06-01T10")
+      assert.are.equal(64, code)
+      assert.truthy(err:find("--until", 1, true), err)
+    end)
+
     it("fetch gets many ids; a failed one goes to stderr and sets the exit status", function()
       local code, out, err = run("fetch 1 T3S70 a b . c --format ndjson")
       assert.are.equal(64, code)

@@ -70,10 +70,11 @@ function args.duration(s, plain)
 end
 
 --- A time bound: an ISO 8601 time, or a duration back from now ("10m",
--- "2h"). Returns a parsed log time (supermetrics.logtime).
+-- "2h"). Returns a parsed log time (supermetrics.logtime); what reaches the
+-- API from it is its RFC 3339 form (logtime.date_time).
 function args.time_bound(name, s, now)
   local t = logtime.parse(s)
-  if t then
+  if t and logtime.date_time(t) then
     return t
   end
   local ago = args.duration(s, false)
