@@ -749,6 +749,12 @@ local LIST_SETS = {
     odd = '{"logs":[{"id":"o1","log_time":"2025-06-01T00:00:00Z","status":200,'
         .. '"event":"say \\"hi\\", then go","request":"GET /a\\nnext line",'
         .. '"duration_ms":1.5,"meta":{"step":2,"tags":["a","b"]},"request_id":null}]}',
+    -- Server text a terminal or a spreadsheet must not obey: escape
+    -- sequences (set the title, clear the screen) and formula-looking
+    -- strings; duration_ms is a real negative number.
+    evil = '{"logs":[{"id":"=1+1","log_time":"2025-06-01T00:00:00Z","status":200,'
+        .. '"event":"\\u001b]0;title\\u0007\\u001b[2Jboom","request":"+x","duration_ms":-5,'
+        .. '"request_id":"-x","note":"@SUM(A1)","tab":"\\tcmd","dash":"-5","cr":"\\r=2"}]}',
 }
 
 local function handle_list(connector)
