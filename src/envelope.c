@@ -12,41 +12,81 @@
 #include "errors.h"
 
 /* Caps on server-sent text: the API promises 255 and 2048 bytes; a server
- * that sends megabytes must not make every tostring(err) huge. */
+ * that sends megabytes must not make every tostring(err) huge. The
+ * envelope's own fields get some slack over the promise; text from a body
+ * that is not the envelope (an RFC 9457 problem, a gateway's message) gets
+ * the promise itself, and err.body the first KiB of such a body. */
 #define SM_MESSAGE_MAX 1024
 #define SM_DESCRIPTION_MAX 8192
 #define SM_CODE_MAX 100
+#define SM_OTHER_MESSAGE_MAX 255
+#define SM_OTHER_DESCRIPTION_MAX 2048
+#define SM_BODY_MAX 1024
+/* Prism's validation errors read into a description, at most. */
+#define SM_VALIDATION_MAX 32
+#define SM_LOCATION_MAX 16
 
-/* Pushes at most max bytes of s, cut before a UTF-8 continuation byte. */
-static void push_capped(lua_State *L, const char *s, size_t n, size_t max)
+/* n cut to at most max, before a UTF-8 character that would not fit (at
+ * most 3 bytes back: bytes that are not UTF-8 are cut at max). */
+static size_t capped_len(const char *s, size_t n, size_t max)
 {
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    lua_pushlstring(L, s, n);
+    size_t cut = max;
+    if (n <= max)
+        return n;
+    while (cut > 0 && max - cut < 3 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    return ((unsigned char)s[cut] & 0xC0) == 0x80 ? max : cut;
 }
 
-/* Replaces the string on top by a copy with every place the credential shows
- * (sm_credential_find: whole or cut short, any letter case) as [REDACTED]. */
-static void redact_top(lua_State *L, const char *credential)
+/* Pushes server text s (n bytes) as an error field holds it: every place
+ * the credential shows (sm_credential_find: whole or cut short, any letter
+ * case) as [REDACTED], then at most max bytes, and with one_line control
+ * characters as spaces (sm_add_one_line, as tostring(err) prints them).
+ * Redacting comes first, on no more of s than the result can hold plus
+ * the credential's length: the cap never cuts a credential into a part
+ * too short to recognise, and a huge body costs no more than its start. */
+static void push_server_text(lua_State *L, const char *s, size_t n, size_t max,
+                             const char *credential, int one_line)
 {
-    size_t n, at, len, done = 0;
-    const char *s = lua_tolstring(L, -1, &n);
+    size_t extra = credential != NULL ? strlen(credential) : 0;
+    size_t done = 0, out = 0, at, len = 0, upto = max + 4;
+    const char *t;
     luaL_Buffer b;
-    if (s == NULL || sm_credential_find(s, n, credential, &len) == n)
-        return;
-    /* The buffer must not see the stack change under it: keep s below. */
     luaL_buffinit(L, &b);
-    while ((at = sm_credential_find(s + done, n - done, credential, &len)) < n - done) {
-        luaL_addlstring(&b, s + done, at);
-        luaL_addstring(&b, "[REDACTED]");
-        done += at + len;
+    /* A few bytes past max: capped_len must see where the next character
+     * starts. */
+    while (done < n && out < upto) {
+        size_t need = upto - out, slice = n - done;
+        if (slice > need + extra)
+            slice = need + extra;
+        /* A match that starts within need lies whole inside the slice;
+         * none at all gives slice. */
+        at = sm_credential_find(s + done, slice, credential, &len);
+        if (at == slice || at >= need) {
+            size_t take = slice < need ? slice : need;
+            luaL_addlstring(&b, s + done, take);
+            out += take;
+            done += take;
+        } else {
+            luaL_addlstring(&b, s + done, at);
+            luaL_addstring(&b, "[REDACTED]");
+            out += at + 10;
+            done += at + len;
+        }
     }
-    luaL_addlstring(&b, s + done, n - done);
     luaL_pushresult(&b);
-    lua_remove(L, -2);
+    t = lua_tolstring(L, -1, &len);
+    n = capped_len(t, len, max);
+    if (one_line) {
+        /* t stays below the buffer, which must see the stack unchanged. */
+        luaL_buffinit(L, &b);
+        sm_add_one_line(&b, t, n);
+        luaL_pushresult(&b);
+        lua_remove(L, -2);
+    } else if (n < len) {
+        lua_pushlstring(L, t, n);
+        lua_remove(L, -2);
+    }
 }
 
 /* True when s (n bytes) shows the credential: a server that echoes the
@@ -108,20 +148,18 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
 
     s = string_field(L, envelope, "message", &n);
     if (s != NULL) {
-        push_capped(L, s, n, SM_MESSAGE_MAX);
+        push_server_text(L, s, n, SM_MESSAGE_MAX, r->credential, 0);
         lua_remove(L, -2);
     } else {
         const char *reason = sm_reason_for_status(r->status);
         lua_pushstring(L, reason ? reason : "The server reported an error.");
     }
-    redact_top(L, r->credential);
     lua_setfield(L, err, "message");
 
     s = string_field(L, envelope, "description", &n);
     if (s != NULL) {
-        push_capped(L, s, n, SM_DESCRIPTION_MAX);
+        push_server_text(L, s, n, SM_DESCRIPTION_MAX, r->credential, 0);
         lua_remove(L, -2);
-        redact_top(L, r->credential);
         lua_setfield(L, err, "description");
     }
 
@@ -143,12 +181,161 @@ none:
     return 0;
 }
 
-static void push_fallback_error(lua_State *L, const sm_reply *r)
+/* Pushes t[k]; returns its stack index when it is a non-empty string, else
+ * 0 (what was pushed stays: the caller resets the stack). */
+static int text_field(lua_State *L, int t, const char *k)
+{
+    size_t n = 0;
+    lua_getfield(L, t, k);
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return 0;
+    lua_tolstring(L, -1, &n);
+    return n > 0 ? lua_gettop(L) : 0;
+}
+
+/* Pushes Prism's location ["query", "before"] as "query.before", or
+ * nothing and returns 0 when item has none. */
+static int push_location(lua_State *L, int item)
+{
+    int loc, j, pieces = 0;
+    lua_getfield(L, item, "location");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    loc = lua_gettop(L);
+    for (j = 1; j <= SM_LOCATION_MAX; j++) {
+        lua_rawgeti(L, loc, j);
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+            /* cjson gives floats: an index prints as 0, not 0.0. */
+            lua_Number v = lua_tonumber(L, -1);
+            lua_pop(L, 1);
+            if (v != v || v < 0 || v > 1e9)
+                break;
+            lua_pushfstring(L, "%d", (int)v);
+        } else if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (pieces > 0) {
+            lua_pushliteral(L, ".");
+            lua_insert(L, -2);
+            pieces++;
+        }
+        pieces++;
+    }
+    if (pieces == 0) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_concat(L, pieces);
+    lua_remove(L, loc);
+    return 1;
+}
+
+/* With the description so far on top (maybe ""), appends the validation
+ * errors Stoplight Prism lists ({"validation": [{"location": ["query",
+ * "before"], "message": "must match format ..."}]}): "query.before: must
+ * match format ...", separated by "; ", in parentheses after a detail. */
+static void add_validation(lua_State *L, int decoded)
+{
+    int acc = lua_gettop(L), list, i, added = 0, had_text;
+    size_t len;
+    lua_tolstring(L, acc, &len);
+    had_text = len > 0;
+    lua_getfield(L, decoded, "validation");
+    list = lua_gettop(L);
+    for (i = 1; i <= SM_VALIDATION_MAX && lua_type(L, list) == LUA_TTABLE; i++) {
+        int item, pieces = 2;
+        lua_rawgeti(L, list, i);
+        item = lua_gettop(L);
+        if (lua_type(L, item) != LUA_TTABLE)
+            break;
+        lua_getfield(L, item, "message");
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_settop(L, list);
+            continue;
+        }
+        lua_pushvalue(L, acc);
+        lua_pushstring(L, added ? "; " : had_text ? " (" : "");
+        if (push_location(L, item)) {
+            lua_pushliteral(L, ": ");
+            pieces += 2;
+        }
+        lua_pushvalue(L, item + 1); /* the message */
+        lua_concat(L, pieces + 1);
+        lua_replace(L, acc);
+        lua_settop(L, list);
+        added = 1;
+        lua_tolstring(L, acc, &len);
+        if (len > SM_OTHER_DESCRIPTION_MAX)
+            break; /* the cap cuts it here anyway */
+    }
+    lua_settop(L, acc);
+    if (added && had_text) {
+        lua_pushliteral(L, ")");
+        lua_concat(L, 2);
+    }
+}
+
+/* With the decoded body at index decoded: a body that is not the API's
+ * envelope but says why. An RFC 9457 problem ({"type", "title", "status",
+ * "detail"}) gives its title as message and its detail as description
+ * (either alone as message), Prism's validation errors appended to the
+ * description; else a gateway's {"message": ...} gives message. Text
+ * capped, redacted and on one line (push_server_text). Pushes the error
+ * with code and returns 1, or pushes nothing and returns 0. */
+static int push_problem_error(lua_State *L, const sm_reply *r, const char *code,
+                              int decoded)
+{
+    int base = lua_gettop(L), title, detail, err;
+    size_t n;
+    const char *s;
+    if (lua_type(L, decoded) != LUA_TTABLE)
+        return 0;
+    title = text_field(L, decoded, "title");
+    detail = text_field(L, decoded, "detail");
+    if (title == 0) {
+        title = detail;
+        detail = 0;
+    }
+    if (title == 0)
+        title = text_field(L, decoded, "message");
+    if (title == 0) {
+        lua_settop(L, base);
+        return 0;
+    }
+    sm_push_error(L, code, "");
+    err = lua_gettop(L);
+    s = lua_tolstring(L, title, &n);
+    push_server_text(L, s, n, SM_OTHER_MESSAGE_MAX, r->credential, 1);
+    lua_setfield(L, err, "message");
+    if (detail != 0)
+        lua_pushvalue(L, detail);
+    else
+        lua_pushliteral(L, "");
+    add_validation(L, decoded);
+    s = lua_tolstring(L, -1, &n);
+    if (n > 0) {
+        push_server_text(L, s, n, SM_OTHER_DESCRIPTION_MAX, r->credential, 1);
+        lua_setfield(L, err, "description");
+    }
+    lua_settop(L, err);
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+    return 1;
+}
+
+/* The error for a reply without a usable envelope; decoded: the stack
+ * index of the decoded body, 0 when it was not decoded. */
+static void push_fallback_error(lua_State *L, const sm_reply *r, int decoded)
 {
     const char *code = r->status >= 400 && r->status <= 599
                            ? sm_code_for_status(r->status)
                            : "HTTP_ERROR";
     const char *reason = sm_reason_for_status(r->status);
+    if (decoded != 0 && push_problem_error(L, r, code, decoded))
+        return;
     if (r->status >= 400)
         lua_pushfstring(L, "HTTP %d%s%s without a usable error envelope",
                         (int)r->status, reason ? " " : "", reason ? reason : "");
@@ -161,19 +348,28 @@ static void push_fallback_error(lua_State *L, const sm_reply *r)
 void sm_push_status_error(lua_State *L, const sm_reply *r, const char *body,
                           size_t len, int decode_idx)
 {
-    int pushed = 0;
+    int decoded = 0;
     if (r->status >= 400 && len > 0) {
-        int top = lua_gettop(L);
         lua_pushvalue(L, decode_idx);
         lua_pushlstring(L, body, len);
         lua_call(L, 1, 1);
-        pushed = push_envelope_error(L, r);
-        if (pushed)
-            lua_remove(L, -2);
-        lua_settop(L, top + pushed);
+        decoded = lua_gettop(L);
+        if (push_envelope_error(L, r)) {
+            lua_remove(L, decoded);
+            sm_set_reply_fields(L, r);
+            return;
+        }
     }
-    if (!pushed)
-        push_fallback_error(L, r);
+    push_fallback_error(L, r, decoded);
+    /* No usable envelope: what the server sent, for whoever must find out
+     * why (kept as bytes, control characters too: it is never printed by
+     * tostring(err)). */
+    if (len > 0) {
+        push_server_text(L, body, len, SM_BODY_MAX, r->credential, 0);
+        lua_setfield(L, -2, "body");
+    }
+    if (decoded != 0)
+        lua_remove(L, decoded);
     sm_set_reply_fields(L, r);
 }
 

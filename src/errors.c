@@ -9,9 +9,7 @@
 
 #include "compat.h"
 
-/* Appends s with control bytes turned into spaces, so that tostring(err)
- * stays on one line whatever a server sent. */
-static void add_one_line(luaL_Buffer *b, const char *s, size_t n)
+void sm_add_one_line(luaL_Buffer *b, const char *s, size_t n)
 {
     size_t i;
     for (i = 0; i < n; i++) {
@@ -49,7 +47,7 @@ static int error_tostring(lua_State *L)
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "supermetrics: ");
     if (code != NULL)
-        add_one_line(&b, code, code_len);
+        sm_add_one_line(&b, code, code_len);
     else
         luaL_addstring(&b, "ERROR");
     if (status > 0 && status < 1000) {
@@ -58,10 +56,10 @@ static int error_tostring(lua_State *L)
     }
     luaL_addstring(&b, ": ");
     if (message != NULL)
-        add_one_line(&b, message, message_len);
+        sm_add_one_line(&b, message, message_len);
     if (request_id != NULL) {
         luaL_addstring(&b, " [request_id ");
-        add_one_line(&b, request_id, request_id_len);
+        sm_add_one_line(&b, request_id, request_id_len);
         luaL_addchar(&b, ']');
     }
     luaL_pushresult(&b);

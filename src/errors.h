@@ -1,17 +1,26 @@
 /*
  * errors.h: the supermetrics.Error type. Error values are plain tables
- * (code, message, description, status, request_id, retry_after, attempts)
- * whose metatable is the one registered here.
+ * (code, message, description, status, request_id, retry_after, attempts,
+ * rate_limit, rate_limit_remaining, body, cause) whose metatable is the one
+ * registered here.
  */
 #ifndef SM_ERRORS_H
 #define SM_ERRORS_H
 
+#include <lauxlib.h>
 #include <lua.h>
+#include <stddef.h>
 
 #define SM_ERROR_MT "supermetrics.Error"
 
 /* Creates the metatable in the registry and pushes it. */
 void sm_errors_open(lua_State *L);
+
+/* Appends s (n bytes) with control bytes (below 0x20, and 0x7f) turned into
+ * spaces: tostring(err) stays on one line whatever a server sent, and so
+ * do the message and description taken from a body that is not the API's
+ * envelope (envelope.c). */
+void sm_add_one_line(luaL_Buffer *b, const char *s, size_t n);
 
 /* Pushes a new error table with code, message and attempts = 0. */
 void sm_push_error(lua_State *L, const char *code, const char *message);

@@ -22,7 +22,10 @@ Usage: supermetrics-logs [options] get TEAM CONNECTOR LOG
        (after "--" every argument is taken as is, for ids that start with "-")
 
 Output:
-  --format json|ndjson|table|csv  default json; csv is RFC 4180 with a header row
+  --format json|ndjson|table|csv  default json; csv is RFC 4180 with a header row,
+                              safe to open: control characters as spaces, text
+                              that starts like a formula (= + - @) prefixed with '
+  --csv-raw                   csv cells as sent: no formula guard, control characters kept
   --fields id,status,...      columns to print, in order (dot paths reach nested values)
   --no-color                  no color in tables (also: NO_COLOR set)
   -v, --verbose               each HTTP request on stderr (method, path, status,
@@ -399,7 +402,7 @@ function cli.main(argv, io_)
   local streaming = o.all or o.command == "tail"
   local w = output.new(out, {
     format = o.format, fields = o.fields, single = o.command == "get", stream = streaming,
-    color = stdout_tty and not o.no_color and not env_flag(env, "NO_COLOR"),
+    color = stdout_tty and not o.no_color and not env_flag(env, "NO_COLOR"), csv_raw = o.csv_raw,
     -- Streamed output goes out entry by entry, also into a pipe: a reader
     -- that leaves (`| head -3`) stops the command within one page.
     flush = streaming or stdout_tty,

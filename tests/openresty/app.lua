@@ -152,7 +152,7 @@ local CALL_OPTIONS = { "base_url", "timeout", "connect_timeout", "max_retries", 
 local function error_fields(err)
   return {
     code = err.code, message = err.message, description = err.description, status = err.status,
-    request_id = err.request_id, retry_after = err.retry_after, attempts = err.attempts,
+    request_id = err.request_id, retry_after = err.retry_after, attempts = err.attempts, body = err.body,
     is_error = supermetrics.is_error(err), concat = "failed: " .. err,
   }
 end

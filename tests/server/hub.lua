@@ -232,7 +232,35 @@ function scenarios.echo(log_id, team_id)
     return send_json(200, encode(entry))
 end
 
--- <code>[-html|-empty|-broken|-custom|-nometa|-badcode|-leak|-leakmangled]
+-- Bodies that are not the API's envelope but say why: an RFC 9457 problem
+-- as Stoplight Prism sends one (title, detail and its validation list), and
+-- a gateway's {"message": ...}. Built by hand: the key order is fixed.
+local PROBLEM_DETAIL = "Your request is not valid and no HTTP validation response was found in the spec, "
+    .. "so Prism is generating this error for you."
+local function problem_body(code, fields)
+    local parts = { '{"type":"https://stoplight.io/prism/errors#' .. canonical_code(code) .. '"' }
+    if fields.title then
+        parts[#parts + 1] = ',"title":' .. encode_string(fields.title)
+    end
+    parts[#parts + 1] = ',"status":' .. code
+    if fields.detail then
+        parts[#parts + 1] = ',"detail":' .. encode_string(fields.detail)
+    end
+    if fields.validation then
+        parts[#parts + 1] = ',"validation":' .. fields.validation
+    end
+    return table.concat(parts) .. "}"
+end
+
+local function send_problem(code, fields)
+    return send(code, problem_body(code, fields), "req_problem_" .. code, "application/problem+json")
+end
+
+local function bearer_token()
+    return ((ngx.var.http_authorization or ""):gsub("^Bearer ", ""))
+end
+
+-- <code>[-html|-empty|-broken|-custom|-nometa|-badcode|-leak|-leakmangled|-problem|...]
 local STATUS_VARIANTS = {
     [""] = function(code)
         return send_error(code, canonical_code(code), "Status " .. code .. " from the stand-in.",
@@ -271,6 +299,38 @@ local STATUS_VARIANTS = {
         local token = (ngx.var.http_authorization or ""):gsub("^Bearer ", "")
         return send_error(code, canonical_code(code), "Bad token " .. token:lower() .. ".", token:sub(1, 12),
             "Starts " .. token:sub(1, 14) .. "..., upper " .. token:upper())
+    end,
+    problem = function(code)
+        return send_problem(code, { title = "Invalid request", detail = PROBLEM_DETAIL,
+            validation = '[{"location":["query","before"],"severity":"Error","code":"format",'
+                .. '"message":"must match format \\"date-time\\""},'
+                .. '{"location":["path","log_id",0],"severity":"Error","code":"maxLength",'
+                .. '"message":"must NOT have more than 255 characters"}]' })
+    end,
+    problemtitle = function(code)
+        return send_problem(code, { title = "Title only" })
+    end,
+    problemdetail = function(code)
+        return send_problem(code, { detail = "Detail only" })
+    end,
+    -- Quotes the bearer token in title, detail and the body around them.
+    problemleak = function(code)
+        local token = bearer_token()
+        return send_problem(code, { title = "Bad token " .. token, detail = "You sent " .. token:upper() .. "." })
+    end,
+    -- Over every cap, with control characters (ESC sequences, newline, tab).
+    problemlong = function(code)
+        return send_problem(code, {
+            title = "Line one\nline two\tand \27]0;title\7\27[2J" .. ("x"):rep(1000),
+            detail = "D\r\n" .. ("\195\169"):rep(3000), -- é: two bytes each
+        })
+    end,
+    gatewaymsg = function(code)
+        return send(code, '{"message":"Endpoint request timed out"}', "req_gateway_" .. code)
+    end,
+    -- Not JSON: the token quoted where the first KiB of the body ends.
+    edgeleak = function(code)
+        return send(code, ("x"):rep(1015) .. bearer_token() .. " and more", "req_edge_" .. code, "text/plain")
     end,
 }
 
@@ -722,6 +782,12 @@ local LIST_SETS = {
     odd = '{"logs":[{"id":"o1","log_time":"2025-06-01T00:00:00Z","status":200,'
         .. '"event":"say \\"hi\\", then go","request":"GET /a\\nnext line",'
         .. '"duration_ms":1.5,"meta":{"step":2,"tags":["a","b"]},"request_id":null}]}',
+    -- Server text a terminal or a spreadsheet must not obey: escape
+    -- sequences (set the title, clear the screen) and formula-looking
+    -- strings; duration_ms is a real negative number.
+    evil = '{"logs":[{"id":"=1+1","log_time":"2025-06-01T00:00:00Z","status":200,'
+        .. '"event":"\\u001b]0;title\\u0007\\u001b[2Jboom","request":"+x","duration_ms":-5,'
+        .. '"request_id":"-x","note":"@SUM(A1)","tab":"\\tcmd","dash":"-5","cr":"\\r=2"}]}',
 }
 
 local function handle_list(connector)

@@ -89,6 +89,98 @@ describe("errors without a usable envelope", function()
   end
 end)
 
+describe("errors from a body that is not the envelope but says why", function()
+  local DETAIL = "Your request is not valid and no HTTP validation response was found in the spec, "
+    .. "so Prism is generating this error for you."
+
+  it("an RFC 9457 problem (Prism's) gives title as message, detail and validation errors as description", function()
+    local err = status_error("422-problem")
+    assert.are.equal("UNPROCESSABLE_ENTITY", err.code)
+    assert.are.equal(422, err.status)
+    assert.are.equal("Invalid request", err.message)
+    assert.are.equal(DETAIL .. ' (query.before: must match format "date-time"; '
+      .. "path.log_id.0: must NOT have more than 255 characters)", err.description)
+    assert.are.equal("req_problem_422", err.request_id)
+    assert.are.equal("supermetrics: UNPROCESSABLE_ENTITY (HTTP 422): Invalid request [request_id req_problem_422]",
+      tostring(err))
+  end)
+
+  it("the code stays by status, whatever the problem's type says", function()
+    assert.are.equal("BAD_REQUEST", status_error("400-problem").code)
+    assert.are.equal("HTTP_ERROR", status_error("418-problem").code)
+  end)
+
+  it("a problem with only a title or only a detail gives it as message", function()
+    local title = status_error("400-problemtitle")
+    assert.are.equal("Title only", title.message)
+    assert.is_nil(title.description)
+    local detail = status_error("400-problemdetail")
+    assert.are.equal("Detail only", detail.message)
+    assert.is_nil(detail.description)
+  end)
+
+  it("a gateway's {\"message\": ...} gives message", function()
+    local err = status_error("502-gatewaymsg")
+    assert.are.equal("BAD_GATEWAY", err.code)
+    assert.are.equal("Endpoint request timed out", err.message)
+    assert.is_nil(err.description)
+    assert.are.equal('{"message":"Endpoint request timed out"}', err.body)
+  end)
+
+  it("caps message at 255 bytes and description at 2048, control characters as spaces", function()
+    local err = status_error("400-problemlong")
+    assert.are.equal(255, #err.message)
+    assert.are.equal("Line one line two and  ]0;title  [2J", err.message:sub(1, 36))
+    assert.is_nil(err.message:find("%c"))
+    -- "D  " then two-byte characters: cut before one that would not fit
+    assert.are.equal(2047, #err.description)
+    assert.are.equal("D  " .. ("\195\169"):rep(1022), err.description)
+    assert.is_nil(tostring(err):find("[\r\n\27]"))
+    assert.are.equal(1024, #err.body)
+  end)
+
+  it("redacts the credential a problem quotes, in message, description and body", function()
+    local c = support.client { max_retries = 0, api_key = false, token = "otok_valid_S3cr3tV4lue" }
+    local err = support.fetch_error(c, "status", "401-problemleak")
+    c:close()
+    assert.are.equal("UNAUTHORIZED", err.code)
+    assert.are.equal("Bad token [REDACTED]", err.message)
+    assert.are.equal("You sent [REDACTED].", err.description)
+    assert.truthy(err.body:find('"title":"Bad token [REDACTED]"', 1, true), err.body)
+    for _, text in ipairs { tostring(err), err.body } do
+      assert.is_nil(text:lower():find("s3cr3t", 1, true))
+    end
+  end)
+end)
+
+describe("the body of an error without a usable envelope", function()
+  it("is what the server sent (HTML, broken JSON)", function()
+    assert.are.equal("<html><body><h1>502 Bad Gateway</h1></body></html>", status_error("502-html").body)
+    assert.are.equal('{"error": {"code": ', status_error("404-broken").body)
+  end)
+
+  it("is absent for an empty body, and for a usable envelope", function()
+    assert.is_nil(status_error("503-empty").body)
+    assert.is_nil(status_error("404").body)
+    assert.is_nil(status_error("404-custom").body)
+  end)
+
+  it("is the first 1024 bytes, the credential redacted even where the cap cuts it", function()
+    local c = support.client { max_retries = 0, api_key = false, token = "otok_valid_S3cr3tV4lue" }
+    local err = support.fetch_error(c, "status", "400-edgeleak")
+    c:close()
+    assert.are.equal(1024, #err.body)
+    assert.are.equal(("x"):rep(1015) .. "[REDACTED" , err.body)
+    assert.are.equal("HTTP 400 Bad Request without a usable error envelope", err.message)
+  end)
+
+  it("keeps the envelope path's fields as they were", function()
+    local err = status_error("404-badcode")
+    assert.are.equal("HTTP 404 Not Found without a usable error envelope", err.message)
+    assert.truthy(err.body:find('"not screaming"', 1, true))
+  end)
+end)
+
 describe("a 2xx that is not a JSON object", function()
   for _, shape in ipairs { "array", "string", "number", "null", "notjson", "empty" } do
     it("(" .. shape .. ") gives INVALID_RESPONSE", function()

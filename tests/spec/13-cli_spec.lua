@@ -119,11 +119,45 @@ describe("supermetrics-logs", function()
       local code, out = run("list 1 odd --format csv")
       assert.are.equal(0, code)
       assert.are.equal("id,log_time,status,event,request,duration_ms,request_id\r\n"
-        .. 'o1,2025-06-01T00:00:00Z,200,"say ""hi"", then go","GET /a\nnext line",1.5,\r\n', out)
+        .. 'o1,2025-06-01T00:00:00Z,200,"say ""hi"", then go",GET /a next line,1.5,\r\n', out)
+      local _, raw = run("list 1 odd --format csv --csv-raw")
+      assert.are.equal("id,log_time,status,event,request,duration_ms,request_id\r\n"
+        .. 'o1,2025-06-01T00:00:00Z,200,"say ""hi"", then go","GET /a\nnext line",1.5,\r\n', raw)
       local _, nested = run("list 1 odd --format csv --fields id,meta,meta.tags")
       assert.are.equal('id,meta,meta.tags\r\no1,"{""step"":2,""tags"":[""a"",""b""]}","[""a"",""b""]"\r\n', nested)
       local _, empty = run("list 1 paged-0-1 --format csv --fields id,status")
       assert.are.equal("id,status\r\n", empty)
+    end)
+
+    describe("server text a terminal or a spreadsheet must not obey", function()
+      local FIELDS = "--fields id,event,request,duration_ms,request_id,note,tab,dash,cr"
+
+      it("CSV: escape sequences as spaces, formula-looking text guarded with ' and quotes", function()
+        local code, out, err = run("list 1 evil --format csv " .. FIELDS)
+        assert.are.equal(0, code, err)
+        assert.are.equal("id,event,request,duration_ms,request_id,note,tab,dash,cr\r\n"
+          .. [["'=1+1", ]0;title  [2Jboom,"'+x",-5,"'-x","'@SUM(A1)","' cmd","'-5","' =2"]] .. "\r\n", out)
+        assert.is_nil(out:find("\27", 1, true))
+        assert.is_nil(out:find("\7", 1, true))
+      end)
+
+      it("CSV with --csv-raw: every cell as sent", function()
+        local code, out = run("list 1 evil --format csv --csv-raw " .. FIELDS)
+        assert.are.equal(0, code)
+        assert.are.equal("id,event,request,duration_ms,request_id,note,tab,dash,cr\r\n"
+          .. "=1+1,\27]0;title\7\27[2Jboom,+x,-5,-x,@SUM(A1),\tcmd,-5,\"\r=2\"\r\n", out)
+      end)
+
+      it("tables: control characters as spaces", function()
+        local _, out = run("list 1 evil --format table --fields id,event")
+        assert.are.same({ "ID    EVENT", "=1+1   ]0;title  [2Jboom" }, lines(out))
+      end)
+
+      it("--csv-raw goes with --format csv only", function()
+        local code, _, err = run("list 1 evil --csv-raw")
+        assert.are.equal(64, code)
+        assert.truthy(err:find("--csv-raw goes with --format csv", 1, true), err)
+      end)
     end)
 
     it("--fields picks and orders the columns in every format", function()

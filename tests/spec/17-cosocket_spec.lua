@@ -61,8 +61,8 @@ end
 
 -- The fields that must agree; messages may differ in wording for transport
 -- failures (libcurl's text against nginx's), so they are compared for
--- envelope errors only.
-local FIELDS = { "code", "status", "description", "request_id", "retry_after", "attempts" }
+-- errors built from a body only (an envelope, a problem, a gateway's text).
+local FIELDS = { "code", "status", "description", "request_id", "retry_after", "attempts", "body" }
 -- (Entries are compared whole; the app sends them back as JSON, so ids past
 -- 2^53 are left to the specs of the decoder, which both sides share.)
 
@@ -76,12 +76,15 @@ local function same_outcome(a, b, what)
   for _, f in ipairs(FIELDS) do
     if f == "request_id" then
       assert.are.equal(comparable(b.error[f]), comparable(a.error[f]), what .. ": " .. f)
+    elseif f == "body" and b.error.body and a.error.body then
+      local made_up = "req_" .. ("%x"):rep(32)
+      assert.are.equal(b.error.body:gsub(made_up, "req_id"), a.error.body:gsub(made_up, "req_id"), what .. ": body")
     else
       assert.are.equal(b.error[f], a.error[f], what .. ": " .. f)
     end
   end
   assert.are.equal(b.events, a.events, what .. ": on_response events")
-  if b.error.status and b.error.description then
+  if b.error.status and (b.error.description or b.error.body) then
     assert.are.equal(b.error.message, a.error.message, what .. ": message")
   end
   assert.is_true(a.error.is_error)
@@ -106,7 +109,9 @@ for _, id in ipairs { "array", "string", "number", "null", "notjson", "empty", "
   CASES[#CASES + 1] = { "shape", id }
 end
 for _, id in ipairs { "400", "401", "403", "404", "409", "422", "429", "500", "502", "503", "504", "418",
-  "404-empty", "404-broken", "404-custom", "404-nometa", "404-badcode", "401-leak", "204", "302", "100" } do
+  "404-empty", "404-broken", "404-custom", "404-nometa", "404-badcode", "401-leak", "204", "302", "100",
+  "404-html", "422-problem", "400-problemtitle", "400-problemdetail", "401-problemleak", "400-problemlong",
+  "502-gatewaymsg", "403-edgeleak" } do
   CASES[#CASES + 1] = { "status", id, { max_retries = 0 } }
 end
 for _, id in ipairs { "short", "midheaders", "badchunk", "garbage" } do

@@ -26,6 +26,7 @@ local REPEATED = { status = true, event = true }
 local SWITCHES = {
   ["--all"] = "all", ["--follow"] = "follow", ["-f"] = "follow", ["--verbose"] = "verbose",
   ["-v"] = "verbose", ["--quiet"] = "quiet", ["-q"] = "quiet", ["--no-color"] = "no_color",
+  ["--csv-raw"] = "csv_raw",
   ["-h"] = "help", ["--help"] = "help", ["--version"] = "version",
 }
 -- Credentials on the command line end up in ps and shell history.
@@ -199,6 +200,9 @@ function args.parse(argv, now)
   end
   if o.lines and o.since then
     usage("--lines and --since do not go together")
+  end
+  if o.csv_raw and o.format ~= "csv" then
+    usage("--csv-raw goes with --format csv")
   end
   if o.verbose and o.quiet then
     usage("--verbose and --quiet do not go together")

@@ -105,16 +105,46 @@ local function text_of(v)
   return json_value(v)
 end
 
---- One CSV record (RFC 4180: fields with a comma, quote, CR or LF are
--- quoted, quotes doubled; records end with CRLF).
-function output.csv_record(cells)
-  local out = {}
-  for i = 1, cells.n or #cells do
-    local c = cells[i] or ""
-    if c:find('[,"\r\n]') then
-      c = '"' .. c:gsub('"', '""') .. '"'
+--- Server text made safe for a terminal: control characters (escape
+-- sequences, newlines, tabs) become spaces. Tables and CSV cells use it.
+function output.one_line(text)
+  return (text:gsub("%c", " "))
+end
+
+-- OWASP's CSV injection: a spreadsheet reads a cell as a formula when it
+-- starts with = + - or @ (also after spaces or control characters, which
+-- some skip), or with a tab or CR (and LF).
+local function formula_like(text, safe)
+  return safe:find("^%s*[=+%-@]") ~= nil or text:find("^[\t\r\n]") ~= nil
+end
+
+--- One CSV field for a value (a string, a number, a nested table, or nil
+-- for none): RFC 4180, quoted when it holds a comma, quote, CR or LF, quotes
+-- doubled. Unless raw, a string has its control characters as spaces
+-- (output.one_line) and, when it looks like a formula, a leading `'` and
+-- quotes, as OWASP advises; numbers (JSON numbers: -5) are left as they
+-- are, a spreadsheet reads them as numbers.
+function output.csv_field(v, raw)
+  local c = text_of(v) or ""
+  if not raw and type(v) == "string" then
+    local safe = output.one_line(c)
+    if formula_like(c, safe) then
+      return "\"'" .. safe:gsub('"', '""') .. '"'
     end
-    out[i] = c
+    c = safe
+  end
+  if c:find('[,"\r\n]') then
+    c = '"' .. c:gsub('"', '""') .. '"'
+  end
+  return c
+end
+
+--- One CSV record of values (a list, `n` = its length when it has nils),
+-- each as output.csv_field makes it; records end with CRLF.
+function output.csv_record(values, raw)
+  local out = {}
+  for i = 1, values.n or #values do
+    out[i] = output.csv_field(values[i], raw)
   end
   return table.concat(out, ",") .. "\r\n"
 end
@@ -124,7 +154,8 @@ local COLOR = { [4] = "\27[33m", [5] = "\27[31m" }
 --- Writes entries to out (a file handle). opts: format, fields (a list or
 -- nil), single (one entry: a JSON object, not an array), stream (a table
 -- is printed row by row rather than measured first), color (status cells
--- of a table), flush (after every entry: followed output).
+-- of a table), flush (after every entry: followed output), csv_raw (CSV
+-- cells as sent: no formula guard, control characters kept).
 function output.new(out, opts)
   local format, fields = opts.format, opts.fields
   local columns = fields or (format == "table" and TABLE_COLUMNS or ORDER)
@@ -146,10 +177,18 @@ function output.new(out, opts)
     return cells
   end
 
+  local function values_of(entry)
+    local values = { n = #columns }
+    for i, name in ipairs(columns) do
+      values[i] = lookup(entry, name)
+    end
+    return values
+  end
+
   local function table_row(cells, status)
     local parts = {}
     for c = 1, #columns do
-      local text = cells[c] and cells[c]:gsub("%c", " ") or "-"
+      local text = cells[c] and output.one_line(cells[c]) or "-"
       widths[c] = math.max(widths[c] or 0, #text)
       local padded = c == #columns and text or text .. (" "):rep(widths[c] - #text)
       local color = opts.color and columns[c] == "status" and COLOR[math.floor((status or 0) / 100)]
@@ -175,9 +214,9 @@ function output.new(out, opts)
       write(count == 1 and "[\n  " or ",\n  ", output.entry_json(entry, fields))
     elseif format == "csv" then
       if count == 1 then
-        write(output.csv_record(columns))
+        write(output.csv_record(columns, opts.csv_raw))
       end
-      write(output.csv_record(cells_of(entry)))
+      write(output.csv_record(values_of(entry), opts.csv_raw))
     elseif opts.stream then
       if count == 1 then
         table_row(header())
@@ -213,7 +252,7 @@ function output.new(out, opts)
         write(count == 0 and "[]\n" or "\n]\n")
       end
     elseif format == "csv" and count == 0 then
-      write(output.csv_record(columns))
+      write(output.csv_record(columns, opts.csv_raw))
     elseif format == "table" and opts.stream and count == 0 then
       table_row(header())
     elseif format == "table" and not opts.stream then
