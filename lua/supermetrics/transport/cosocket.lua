@@ -87,7 +87,8 @@ local function connect_failed(x, ep, err)
   end
   if err:find("no resolver defined", 1, true) then
     return x:fail("connect", "cannot resolve " .. ep.server_name .. ": nginx has no `resolver` "
-      .. "directive (add one to nginx.conf, e.g. `resolver 127.0.0.53;` or your DNS server)")
+      .. "directive (add one to nginx.conf: OpenResty's `resolver local=on;`, or your DNS server's "
+      .. "address as /etc/resolv.conf names it)")
   end
   x:fail("connect", "could not connect to " .. ep.display .. ": " .. err)
 end
@@ -134,10 +135,16 @@ local function connect(sock, ep, left, fresh)
   return sock:connect(ep.address, ep.port, options)
 end
 
--- After a failed TLS handshake: whether the port answers plain HTTP.
--- nginx tells Lua only "handshake failed" (the reason goes to its error
--- log), where libcurl says "wrong version number"; one request line,
--- without the credential, on a connection of its own tells the two apart.
+-- A TLS record holding an empty ClientHello: a TLS server answers it at
+-- once with an alert; an HTTP server with "HTTP/1.x 400" (its first byte is
+-- no method). A plain HTTP request would not tell: nginx and others answer
+-- one on a TLS port with a 400 too.
+local TLS_PROBE = "\22\3\1\0\4\1\0\0\0"
+
+-- After a failed TLS handshake: whether the port speaks plain HTTP. nginx
+-- tells Lua only "handshake failed" (the reason goes to its error log),
+-- where libcurl says "wrong version number"; one probe on a connection of
+-- its own, without the credential, tells the two apart.
 local function speaks_plain_http(ep, deadline)
   local left = ceil((deadline - monotonic()) * 1000)
   if left <= 0 then
@@ -147,7 +154,7 @@ local function speaks_plain_http(ep, deadline)
   local probe = tcp()
   probe:settimeouts(min(left, ep.connect_ms), left, left)
   local ok = connect(probe, ep, min(left, ep.connect_ms), true)
-  local head = ok and probe:send("HEAD / HTTP/1.0\r\n\r\n") and probe:receive(5)
+  local head = ok and probe:send(TLS_PROBE) and probe:receive(5)
   probe:close()
   return head == "HTTP/"
 end
