@@ -1,6 +1,10 @@
 /*
- * bounds.h: the numeric limits both halves enforce, defined once. The Lua
- * layer reads them as core.LIMITS (core.c), so a limit never has two values.
+ * bounds.h: the numeric limits, defined once: those both halves enforce (the
+ * Lua layer reads them as core.LIMITS, core.c, so a limit never has two
+ * values) and the caps on server text in error values. Limits of one
+ * protocol part stay with it: HTTP lines (http1.h), request ids and
+ * Retry-After (response.h), the credential (credential.h), log ids and
+ * connector names (segment.h).
  */
 #ifndef SM_BOUNDS_H
 #define SM_BOUNDS_H
@@ -19,5 +23,20 @@
 /* Range of timeout and connect_timeout, in seconds. */
 #define SM_MIN_TIMEOUT 0.001
 #define SM_MAX_TIMEOUT 1e6
+
+/* Caps on server-sent text: the API promises 255 and 2048 bytes; a server
+ * that sends megabytes must not make every tostring(err) huge. The
+ * envelope's own fields get some slack over the promise; text from a body
+ * that is not the envelope (an RFC 9457 problem, a gateway's message) gets
+ * the promise itself, and err.body the first KiB of such a body. */
+#define SM_MESSAGE_MAX 1024
+#define SM_DESCRIPTION_MAX 8192
+#define SM_CODE_MAX 100
+#define SM_OTHER_MESSAGE_MAX 255
+#define SM_OTHER_DESCRIPTION_MAX 2048
+#define SM_BODY_MAX 1024
+/* Prism's validation errors read into a description, at most. */
+#define SM_VALIDATION_MAX 32
+#define SM_LOCATION_MAX 16
 
 #endif

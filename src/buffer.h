@@ -1,6 +1,7 @@
 /*
  * buffer.h: a growable byte buffer with a hard size cap, filled from libcurl
- * callbacks. Plain C: no Lua here, so a callback can never raise.
+ * callbacks and, inside nginx, by the HTTP reader (http1.c). Plain C: no Lua
+ * here, so a callback can never raise.
  */
 #ifndef SM_BUFFER_H
 #define SM_BUFFER_H

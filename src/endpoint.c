@@ -185,7 +185,3 @@ CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
     return rc;
 }
 
-/* new_client{ base_url =, credential =, credential_name =, connect_timeout =,
- *             max_response_bytes =, ca_file =, user_agent = }
- * The Lua layer has checked names and types; this checks what only C can
- * (the URL, the credential bytes) and builds the handle. */

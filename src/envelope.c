@@ -9,22 +9,8 @@
 
 #include "compat.h"
 #include "credential.h"
+#include "bounds.h"
 #include "errors.h"
-
-/* Caps on server-sent text: the API promises 255 and 2048 bytes; a server
- * that sends megabytes must not make every tostring(err) huge. The
- * envelope's own fields get some slack over the promise; text from a body
- * that is not the envelope (an RFC 9457 problem, a gateway's message) gets
- * the promise itself, and err.body the first KiB of such a body. */
-#define SM_MESSAGE_MAX 1024
-#define SM_DESCRIPTION_MAX 8192
-#define SM_CODE_MAX 100
-#define SM_OTHER_MESSAGE_MAX 255
-#define SM_OTHER_DESCRIPTION_MAX 2048
-#define SM_BODY_MAX 1024
-/* Prism's validation errors read into a description, at most. */
-#define SM_VALIDATION_MAX 32
-#define SM_LOCATION_MAX 16
 
 /* n cut to at most max, before a UTF-8 character that would not fit (at
  * most 3 bytes back: bytes that are not UTF-8 are cut at max). */

@@ -1,5 +1,5 @@
---- Internal: Pages of log entries: the list body's shape, and the iterator that walks
--- every page whatever the server's `before` semantics.
+--- Internal: The iterator that walks every page of log entries whatever the server's
+-- `before` semantics (the C core shapes each page: src/entry.c).
 -- @module supermetrics.paging
 
 local core = require "supermetrics.core"

@@ -50,9 +50,9 @@ for _, transport in ipairs(support.TRANSPORTS) do
       end)
     end
 
-    -- Needs /tmp/hardening-fixes/06-cut-headers-connection-error.patch:
-    -- libcurl 7.88 reports these as a complete 200 with an empty body, which
-    -- the library gave as INVALID_RESPONSE (not retried) before that patch.
+    -- A regression check: libcurl 7.88 reports these as a complete 200 with
+    -- an empty body, which the library once gave as INVALID_RESPONSE (not
+    -- retried; docs/hardening.md, "Bugs found" 6).
     for _, id in ipairs { "cut-headers", "cut-headers-line" } do
       it("a connection closed inside the headers (" .. id .. ") gives CONNECTION_ERROR [patch 06]", function()
         local err = fault_error(client, id)

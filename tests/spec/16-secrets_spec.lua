@@ -32,9 +32,9 @@ describe("the credential", function()
     end
   end)
 
-  -- Needs /tmp/hardening-fixes/04-request-id-credential-leak.patch: a
-  -- server that echoes the credential as X-Request-Id or meta.request_id
-  -- got it into err.request_id and tostring(err) before.
+  -- A regression check: a server that echoes the credential as X-Request-Id
+  -- or meta.request_id once got it into err.request_id and tostring(err)
+  -- (docs/hardening.md, "Bugs found" 4).
   it("appears nowhere in what the process printed [patch 04]", function()
     local at = out:find(SECRET, 1, true)
     assert.is_nil(at, at and ("leaked: " .. out:sub(math.max(1, at - 200), at + 40)))
@@ -43,8 +43,8 @@ describe("the credential", function()
 end)
 
 describe("plain http://", function()
-  -- Needs /tmp/hardening-fixes/05-loopback-dns-names.patch: these passed the
-  -- loopback check, and a resolver decides where such a name goes.
+  -- A regression check: these once passed the loopback check, and a
+  -- resolver decides where such a name goes (docs/hardening.md, "Bugs found" 5).
   for _, url in ipairs { "http://127.999.0.1", "http://127.0.0.1.5", "http://127.", "http://127.0.0.1.evil.example" } do
     it("is refused for " .. url .. ", a DNS name, not a loopback address [patch 05]", function()
       local e = support.catch(require("supermetrics").new, { api_key = support.KEY, base_url = url })

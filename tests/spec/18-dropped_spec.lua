@@ -4,7 +4,8 @@
 -- Such a drop must never become an error or a counted attempt: libcurl
 -- resends on a fresh connection, and the library works around libcurl
 -- 7.88's lifetime limit of five such resends per handle
--- (src/transfer.h, SM_RENEW_AFTER) and a pool full of dead connections.
+-- (src/transfer.h, sm_transfer_resend_due) and a pool full of dead
+-- connections.
 local support = require "tests.spec.support"
 
 for _, transport in ipairs(support.TRANSPORTS) do
