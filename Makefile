@@ -87,13 +87,22 @@ bench:
 
 install: install-lib install-bin
 
+# The library, and its types for editors (README.md, "Editor support"):
+# Teal's beside the modules, where tl looks; lua-language-server's in a
+# folder of their own for its workspace.library (never beside the modules,
+# where a supermetrics.lua would hide supermetrics/init.lua). LuaRocks runs
+# this target too, with LUA_SHAREDIR its tree's.
 install-lib: $(SO)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport \
-		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli
+		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics
 	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 	install -m 0644 lua/supermetrics/transport/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport/
 	install -m 0644 lua/supermetrics/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli/
+	install -m 0644 types/supermetrics.d.tl $(DESTDIR)$(LUA_SHAREDIR)/
+	install -m 0644 types/supermetrics/safe.d.tl $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
+	install -m 0644 types/supermetrics.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/
+	install -m 0644 types/supermetrics/safe.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics/
 
 # The command line, run by the interpreter this build is for, with its man
 # page and bash completion.

@@ -42,6 +42,9 @@ build = {
     LUA_SHAREDIR = "$(LUADIR)",
   },
   build_target = "all",
+  -- install-lib also puts the types for editors into the tree (README.md,
+  -- "Editor support"): Teal's beside the modules, lua-language-server's in
+  -- supermetrics/types.
   install_target = "install-lib",
   -- LuaRocks installs the command line with a wrapper for its own Lua.
   install = {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make dist`: a release of the checkout in dist/ (Debian: zip).
 #   lua-supermetrics-VERSION.tar.gz       what a build needs, plus README,
-#                                         LICENSE, CHANGELOG.md and examples
+#                                         LICENSE, CHANGELOG.md, examples and
+#                                         the types for editors (types/)
 #   lua-supermetrics-VERSION-1.rockspec   the scm rockspec with that version
 #                                         and that tarball as its source (md5)
 #   lua-supermetrics-VERSION-1.src.rock   both, as LuaRocks packs them (a zip),
@@ -24,7 +25,7 @@ mkdir -p "$stage/$name"
 
 # The files of the release: tracked ones only, so nothing built or local
 # slips in. A checkout with uncommitted changes releases what is committed.
-git ls-files -z Makefile LICENSE README.md CHANGELOG.md src lua bin share examples | tar --null -T - -cf - | tar -xf - -C "$stage/$name"
+git ls-files -z Makefile LICENSE README.md CHANGELOG.md src lua bin share examples types | tar --null -T - -cf - | tar -xf - -C "$stage/$name"
 grep -q "^Client.VERSION = \"$version\"$" "$stage/$name/lua/supermetrics/client.lua" || {
     echo "lua/supermetrics/client.lua does not say version $version" >&2
     exit 1

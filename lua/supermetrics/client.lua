@@ -160,7 +160,7 @@ local function fetch_page(client, team_id, connector_identifier, limit, before)
   return client:_get(page_route(team_id, connector_identifier, limit, before), true)
 end
 
-local LIST_OPTIONS = { limit = true, before = true }
+local LIST_OPTIONS = options.CALLS.list_connector_logs
 
 --- Fetches one page of log entries, newest first.
 -- @param team_id as for `get_connector_log`
@@ -177,7 +177,7 @@ function Client:list_connector_logs(team_id, connector_identifier, opts)
   return (fetch_page(self, team_id, connector_identifier, opts.limit, before and before.date_time))
 end
 
-local EACH_OPTIONS = { page_size = true, before = true }
+local EACH_OPTIONS = options.CALLS.each_connector_log
 
 --- Iterates over every log entry, newest first, fetching pages as needed.
 -- Each next page is asked for with `before` just past the last entry's
@@ -204,7 +204,7 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
   end, page_size, before)
 end
 
-local FOLLOW_OPTIONS = { since = true, interval = true }
+local FOLLOW_OPTIONS = options.CALLS.follow_connector_logs
 
 --- Follows a connector's log as it grows.
 -- First yields the entries newer than `since` (oldest first; with no
@@ -235,7 +235,7 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
   end, since and since.date_time, interval)
 end
 
-local BATCH_OPTIONS = { concurrency = true }
+local BATCH_OPTIONS = options.CALLS.get_connector_logs
 local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 
 --- Fetches many log entries of one connector at once.

@@ -19,12 +19,24 @@ options.DEFAULTS = {
   nginx_idle_timeout = 60,
 }
 
-local KNOWN = {
+-- The names `new` accepts (a set). Read by tests/spec/27-types_spec.lua,
+-- which checks that the type definitions in types/ declare each of them.
+options.KNOWN = {
   api_key = true, token = true, token_provider = true, base_url = true,
   timeout = true, connect_timeout = true, max_retries = true,
   max_retry_wait = true, max_response_bytes = true, ca_file = true,
   user_agent = true, nginx_blocking = true, nginx_pool_size = true,
   nginx_idle_timeout = true, on_response = true,
+}
+local KNOWN = options.KNOWN
+
+-- The names each method's options table accepts (sets, per method), for
+-- `options.call`; the types spec reads them too.
+options.CALLS = {
+  list_connector_logs = { limit = true, before = true },
+  each_connector_log = { page_size = true, before = true },
+  follow_connector_logs = { since = true, interval = true },
+  get_connector_logs = { concurrency = true },
 }
 
 -- Options that existed once, with what to do instead.

@@ -1,0 +1,189 @@
+---@meta supermetrics
+-- lua-supermetrics for lua-language-server (LuaCATS annotations): what
+-- `require "supermetrics"` returns, its client, errors, entries and options.
+-- Definitions only, never loaded by the library: add this folder to
+-- `workspace.library` (README.md, "Editor support"). types/supermetrics.d.tl
+-- says the same for Teal; tests/spec/27-types_spec.lua checks both against
+-- the code. docs/api.md has the details behind every line.
+
+---A team id: an integer 1..2^63-1, or a string of its decimal digits
+---(exact above 2^53 on Lua 5.1 and LuaJIT).
+---@alias supermetrics.TeamId integer|string
+
+---A log id: a string of 1..255 bytes (sent percent-encoded), or an integer.
+---@alias supermetrics.LogId string|integer
+
+---The codes the library itself sets. An error built from the API's envelope
+---carries the envelope's `error.code` as sent, which may be another
+---(`LOG_NOT_FOUND`, `PERMISSION_ERROR`, ...).
+---@alias supermetrics.Code
+---| "BAD_REQUEST"           # 400 without a usable envelope
+---| "UNAUTHORIZED"          # 401 likewise
+---| "FORBIDDEN"             # 403 likewise
+---| "NOT_FOUND"             # 404 likewise
+---| "CONFLICT_ERROR"        # 409 likewise
+---| "UNPROCESSABLE_ENTITY"  # 422 likewise
+---| "TOO_MANY_REQUESTS"     # 429 likewise (retried)
+---| "INTERNAL_SERVER_ERROR" # 500 likewise (retried)
+---| "BAD_GATEWAY"           # 502 likewise (retried)
+---| "SERVICE_UNAVAILABLE"   # 503 likewise (retried)
+---| "GATEWAY_TIMEOUT"       # 504 likewise (retried)
+---| "HTTP_ERROR"            # any other 4xx/5xx without envelope, any 1xx/3xx
+---| "TIMEOUT"               # the call's timeout (or connect_timeout) passed
+---| "CONNECTION_ERROR"      # DNS, refused, reset, closed early, not HTTP (retried)
+---| "TLS_ERROR"             # untrusted certificate, wrong host name, failed handshake
+---| "RESPONSE_TOO_LARGE"    # a body over max_response_bytes
+---| "INVALID_RESPONSE"      # a 2xx that is not the expected JSON, or answers another request
+---| "INVALID_ARGUMENT"      # a bad argument or option, a closed client; before any traffic
+
+---Every failure raises one of these: a table whose metatable is
+---`supermetrics.Error`. `tostring(err)` and `..` give one line.
+---@class supermetrics.Error
+---@field code supermetrics.Code|string what to branch on
+---@field message string short human text
+---@field description? string longer text from the envelope
+---@field status? integer HTTP status of the failed response; nil when none arrived
+---@field request_id? string `meta.request_id`, else the `X-Request-Id` header
+---@field retry_after? integer seconds the server asked to wait (`Retry-After`)
+---@field attempts integer HTTP attempts made (0 for INVALID_ARGUMENT)
+---@field rate_limit? integer `X-RateLimit-Limit`, when sent
+---@field rate_limit_remaining? integer `X-RateLimit-Remaining`, when sent
+---@field body? string a non-2xx reply without a usable envelope: its first 1024 bytes, credential redacted, control characters kept (sanitise before printing)
+---@field cause? any only for a failing `token_provider`: what it raised
+---@operator concat(string): string
+
+---One log entry: a plain table. Top-level JSON nulls are absent; fields the
+---API adds later are kept (nested nulls as `supermetrics.null`).
+---@class supermetrics.Entry
+---@field id? string the log id
+---@field log_time? string an ISO 8601 date or date-time, e.g. `"2025-01-01"`
+---@field status? integer the logged request's HTTP status
+---@field event? string e.g. `"auth.token.refresh"`
+---@field request? string method and path, e.g. `"POST /api/oauth/token_refresh"`
+---@field duration_ms? integer
+---@field request_id? string the logged request's id
+---@field [string] any
+
+---What `on_response` gets after every HTTP attempt.
+---@class supermetrics.ResponseEvent
+---@field method string `"GET"`
+---@field path string the request path with its query (never a credential)
+---@field attempt integer 1 for a call's first attempt, 2 for its first retry, ...
+---@field status? integer nil when no response arrived
+---@field duration_ms number time of this attempt
+---@field request_id? string `meta.request_id` or `X-Request-Id`
+---@field error_code? string the error's code when the attempt failed
+---@field rate_limit? integer `X-RateLimit-Limit`, when sent
+---@field rate_limit_remaining? integer `X-RateLimit-Remaining`, when sent
+
+---The options of `supermetrics.new`. Give at most one of `api_key`, `token`,
+---`token_provider`; with none, `SUPERMETRICS_API_KEY` is the credential. An
+---unknown name raises INVALID_ARGUMENT.
+---@class supermetrics.Options
+---@field api_key? string an API key (`api_...`)
+---@field token? string an OAuth access token (`otok_...`)
+---@field token_provider? fun(): string called before every attempt; returns the credential
+---@field base_url? string default `"https://api.supermetrics.com"`; `http://` for loopback only
+---@field timeout? number seconds for a whole call, retries and waits included (30)
+---@field connect_timeout? number seconds per connection attempt (10)
+---@field max_retries? integer retries after the first attempt, 0..100 (2)
+---@field max_retry_wait? number seconds; the longest single wait, Retry-After included (20)
+---@field max_response_bytes? integer cap on a response body, after decompression (16777216)
+---@field ca_file? string PEM bundle to trust instead of the system store (not inside nginx)
+---@field user_agent? string appended to the default User-Agent
+---@field on_response? fun(event: supermetrics.ResponseEvent) after every HTTP attempt; what it raises is dropped
+---@field nginx_pool_size? integer inside nginx: idle kept-alive connections per worker (64)
+---@field nginx_idle_timeout? number inside nginx: seconds an idle pooled connection is kept (60)
+---@field nginx_blocking? boolean inside nginx: block on libcurl instead (false)
+
+---Options of `client:list_connector_logs`.
+---@class supermetrics.ListOptions
+---@field limit? integer 1..1000 (the server's default: 100)
+---@field before? string an ISO 8601 date or date-time; entries before it
+
+---Options of `client:each_connector_log`.
+---@class supermetrics.EachOptions
+---@field page_size? integer 1..1000 (100)
+---@field before? string an ISO 8601 date or date-time; start before it
+
+---Options of `client:follow_connector_logs`.
+---@class supermetrics.FollowOptions
+---@field since? string an ISO 8601 date or date-time; first the entries newer than it
+---@field interval? number seconds between polls, 0.01..3600 (2)
+
+---Options of `client:get_connector_logs`.
+---@class supermetrics.BatchOptions
+---@field concurrency? integer requests in flight at once, 1..256 (16)
+
+---A client: what `supermetrics.new` returns. Every method raises a
+---`supermetrics.Error` on failure. Reuse it: it keeps its connections.
+---@class supermetrics.Client
+local Client = {}
+
+---Fetches one log entry.
+---@param team_id supermetrics.TeamId
+---@param connector_identifier string 1..100 of `A-Z a-z 0-9 _ -`
+---@param log_id supermetrics.LogId
+---@return supermetrics.Entry entry
+function Client:get_connector_log(team_id, connector_identifier, log_id) end
+
+---Fetches one page of entries, newest first.
+---@param team_id supermetrics.TeamId
+---@param connector_identifier string
+---@param opts? supermetrics.ListOptions
+---@return supermetrics.Entry[] entries possibly empty
+function Client:list_connector_logs(team_id, connector_identifier, opts) end
+
+---Every entry from `before` back, newest first, each once; pages are fetched
+---as the loop needs them, and a failing page raises from the iterator.
+---@param team_id supermetrics.TeamId
+---@param connector_identifier string
+---@param opts? supermetrics.EachOptions
+---@return fun(): supermetrics.Entry? iterator for a generic `for`
+function Client:each_connector_log(team_id, connector_identifier, opts) end
+
+---Follows a log as it grows (`tail -f`): an endless iterator, oldest first.
+---@param team_id supermetrics.TeamId
+---@param connector_identifier string
+---@param opts? supermetrics.FollowOptions
+---@return fun(): supermetrics.Entry iterator for a generic `for`; runs until the loop breaks
+function Client:follow_connector_logs(team_id, connector_identifier, opts) end
+
+---Fetches many entries at once: for each i of `log_ids`, exactly one of
+---`entries[i]` / `errors[i]` is set.
+---@param team_id supermetrics.TeamId
+---@param connector_identifier string
+---@param log_ids supermetrics.LogId[]
+---@param opts? supermetrics.BatchOptions
+---@return table<integer, supermetrics.Entry> entries
+---@return table<integer, supermetrics.Error> errors
+function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts) end
+
+---Releases the connections and wipes the credential now; safe twice.
+function Client:close() end
+
+---`local client <close> = supermetrics.new {...}` (Lua 5.4): `close` at the end of the scope.
+function Client:__close() end
+
+---The base URL, never a credential.
+---@return string
+function Client:__tostring() end
+
+---The module: `local supermetrics = require "supermetrics"`.
+---@class supermetrics
+---@field _VERSION string semver of this library, e.g. `"0.1.0"`
+---@field null lightuserdata JSON null inside nested values (the same as `cjson.null`)
+---@field Error table the metatable of every `supermetrics.Error` value
+local supermetrics = {}
+
+---Creates a client.
+---@param options? supermetrics.Options
+---@return supermetrics.Client client
+function supermetrics.new(options) end
+
+---True for this library's error values only.
+---@param v any
+---@return boolean
+function supermetrics.is_error(v) end
+
+return supermetrics
