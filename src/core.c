@@ -37,6 +37,7 @@
 #include "errors.h"
 #include "exchange.h"
 #include "interrupt.h"
+#include "codes.h"
 #include "path.h"
 #include "transfer.h"
 
@@ -201,6 +202,8 @@ int luaopen_supermetrics_core(lua_State *L)
     lua_setfield(L, -2, "null");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
     lua_setfield(L, -2, "curl_version");
+    sm_push_codes(L);
+    lua_setfield(L, -2, "CODES");
     lua_pushliteral(L, SM_NO_TLS_WORDS);
     lua_setfield(L, -2, "NO_TLS_WORDS");
     return 1;

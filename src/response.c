@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "codes.h"
+
 void sm_meta_reset(sm_meta *m)
 {
     m->request_id[0] = '\0';
@@ -129,38 +131,46 @@ void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now)
 
 const char *sm_code_for_status(long status)
 {
-    switch (status) {
-    case 400: return "BAD_REQUEST";
-    case 401: return "UNAUTHORIZED";
-    case 403: return "FORBIDDEN";
-    case 404: return "NOT_FOUND";
-    case 409: return "CONFLICT_ERROR";
-    case 422: return "UNPROCESSABLE_ENTITY";
-    case 429: return "TOO_MANY_REQUESTS";
-    case 500: return "INTERNAL_SERVER_ERROR";
-    case 502: return "BAD_GATEWAY";
-    case 503: return "SERVICE_UNAVAILABLE";
-    case 504: return "GATEWAY_TIMEOUT";
-    default: return "HTTP_ERROR";
-    }
+#define SM_CODE_OF(code, kind, st, reason, retried, exit)                    \
+    if (st != 0 && status == st)                                            \
+        return #code;
+    SM_CODES(SM_CODE_OF)
+#undef SM_CODE_OF
+    return "HTTP_ERROR";
 }
 
 const char *sm_reason_for_status(long status)
 {
-    switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return NULL;
-    }
+#define SM_REASON_OF(code, kind, st, reason, retried, exit)                  \
+    if (st != 0 && status == st)                                            \
+        return reason;
+    SM_CODES(SM_REASON_OF)
+#undef SM_REASON_OF
+    return NULL;
+}
+
+void sm_push_codes(lua_State *L)
+{
+    lua_newtable(L);
+#define SM_PUSH_ROW(code, kind, st, reason, retried, exit)                   \
+    lua_createtable(L, 0, 5);                                               \
+    lua_pushstring(L, kind);                                                \
+    lua_setfield(L, -2, "kind");                                            \
+    if (st != 0) {                                                          \
+        lua_pushinteger(L, st);                                             \
+        lua_setfield(L, -2, "status");                                      \
+        lua_pushstring(L, reason);                                          \
+        lua_setfield(L, -2, "reason");                                      \
+    }                                                                       \
+    lua_pushboolean(L, retried);                                            \
+    lua_setfield(L, -2, "retried");                                         \
+    if (exit >= 0) {                                                        \
+        lua_pushinteger(L, exit);                                           \
+        lua_setfield(L, -2, "exit");                                        \
+    }                                                                       \
+    lua_setfield(L, -2, #code);
+    SM_CODES(SM_PUSH_ROW)
+#undef SM_PUSH_ROW
 }
 
 const char *sm_code_for_curl(CURLcode rc, int over_limit)

@@ -68,27 +68,27 @@ cli.EXIT = {
   rate_limited = 75, interrupted = 130, pipe = 141,
 }
 
-local AUTH = { UNAUTHORIZED = true, FORBIDDEN = true, PERMISSION_ERROR = true }
-local UNAVAILABLE = {
-  INTERNAL_SERVER_ERROR = true, BAD_GATEWAY = true, SERVICE_UNAVAILABLE = true,
-  GATEWAY_TIMEOUT = true, TIMEOUT = true, CONNECTION_ERROR = true,
-}
+-- The exit status of each status that has a code of its own.
+local EXIT_OF_STATUS = {}
+for _, row in pairs(core.CODES) do
+  if row.status then
+    EXIT_OF_STATUS[row.status] = row.exit
+  end
+end
 
---- The exit status for an error value.
+--- The exit status for an error value: its code's in the table of codes
+-- (src/codes.h); for a code the API adds, *_NOT_FOUND is not found, and
+-- otherwise its status decides (any other 5xx: unavailable).
 function cli.exit_status(err)
   local code = err.code or ""
-  if code == "INVALID_ARGUMENT" then
-    return cli.EXIT.usage
-  elseif AUTH[code] or err.status == 401 or err.status == 403 then
-    return cli.EXIT.auth
-  elseif code == "NOT_FOUND" or code:find("_NOT_FOUND$") or err.status == 404 then
+  local row = core.CODES[code]
+  if row and row.exit then
+    return row.exit
+  elseif code:find("_NOT_FOUND$") then
     return cli.EXIT.not_found
-  elseif code == "TOO_MANY_REQUESTS" or err.status == 429 then
-    return cli.EXIT.rate_limited
-  elseif UNAVAILABLE[code] or (err.status or 0) >= 500 then
-    return cli.EXIT.unavailable
   end
-  return cli.EXIT.other
+  return EXIT_OF_STATUS[err.status] or ((err.status or 0) >= 500 and cli.EXIT.unavailable)
+    or cli.EXIT.other
 end
 
 -- The library names its arguments and options; a CLI user knows them by

@@ -3,24 +3,28 @@
 -- apart from the transport.
 -- @module supermetrics.retry
 
+local CODES = require("supermetrics.core").CODES
+
 local retry = {}
 
--- Statuses that say "try again later" rather than "your request is wrong".
-local RETRY_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
-
--- Failures that another attempt cannot fix, whatever their status. TIMEOUT is
--- here because the deadline covers the whole call: no time is left to retry.
-local NEVER = {
-  TIMEOUT = true, TLS_ERROR = true, INVALID_ARGUMENT = true,
-  INVALID_RESPONSE = true, RESPONSE_TOO_LARGE = true,
-}
-
---- Whether err may succeed when tried again.
-function retry.retryable(err)
-  if NEVER[err.code] then
-    return false
+-- Which statuses say "try again later" rather than "your request is wrong":
+-- the table of codes (src/codes.h) says, by the code of each status.
+local RETRY_STATUS = {}
+for _, row in pairs(CODES) do
+  if row.status then
+    RETRY_STATUS[row.status] = row.retried
   end
-  return err.code == "CONNECTION_ERROR" or RETRY_STATUS[err.status] == true
+end
+
+--- Whether err may succeed when tried again: a library code's row says
+-- (TIMEOUT is never: the deadline covers the whole call, no time is left);
+-- for an HTTP error, whatever code it carries, its status's row.
+function retry.retryable(err)
+  local row = CODES[err.code]
+  if row and row.kind == "library" then
+    return row.retried
+  end
+  return RETRY_STATUS[err.status] == true
 end
 
 --- Seconds to wait before retry number n (1, 2, ...), or nil to stop now:
