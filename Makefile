@@ -53,9 +53,11 @@ LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
 all: $(SO)
 
+# Hidden by default: core.so exports luaopen_supermetrics_core alone (its
+# sm_* helpers cannot clash with another module's, nor be called around Lua).
 $(BUILD)/obj/%.o: src/%.c src/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC -fvisibility=hidden $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
 
 $(SO): $(OBJS)
 	@mkdir -p $(dir $@)

@@ -161,6 +161,10 @@ static void push_limits(lua_State *L)
     }
 }
 
+/* The module's one exported symbol (the build hides every other). */
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
 int luaopen_supermetrics_core(lua_State *L)
 {
     static const luaL_Reg functions[] = {
