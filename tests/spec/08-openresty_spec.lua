@@ -110,8 +110,9 @@ describe("inside nginx", function()
     local t0 = support.now()
     -- --parallel-immediate: open all connections at once (curl otherwise
     -- waits for the first one to see whether it could multiplex).
-    local batch = support.spawn("curl -sS -Z --parallel-immediate --parallel-max 200 -w '\\n%{http_code}\\n' "
-      .. table.concat(urls, " "))
+    -- (-Z shows a progress meter despite -s: --no-progress-meter)
+    local batch = support.spawn("curl -sS --no-progress-meter -Z --parallel-immediate --parallel-max 200 "
+      .. "-w '\\n%{http_code}\\n' " .. table.concat(urls, " "))
     -- Answers once all 200 are in flight at the stand-in (server-side wait).
     local inflight = hub_stat("await200").inflight
     local probe_code, probe = support.run("curl -sS -o /dev/null -w '%{time_total}' '" .. APP .. "/plain'")
@@ -195,7 +196,7 @@ describe("inside nginx", function()
       for _, scheme in ipairs { "http", "https" } do
         it(kind .. " over " .. scheme .. ": every worker gets its own entries", function()
           local code, out = support.run("seq 1 800 | sed 's|.*|url = \"" .. APP4 .. "/shared/" .. kind .. "/"
-            .. scheme .. "/w&\"|' | curl -sS -Z --parallel-max 16 -K -")
+            .. scheme .. "/w&\"|' | curl -sS --no-progress-meter -Z --parallel-max 16 -K -")
           assert.are.equal(0, code)
           local seen, pids, answers = {}, {}, 0
           for line in out:gmatch("%b{}") do

@@ -226,7 +226,8 @@ describe("the cosocket transport", function()
   it("serves 256 calls at once while a 500-id batch runs, every answer 2xx", function()
     local batch = support.spawn("curl -sS '" .. APP .. "/batch500'")
     local code, out = support.run("seq 1 256 | sed 's|.*|url = \"" .. APP
-      .. "/v1/teams/1/connector_builder/connectors/T3S70/logs/&\"|' | curl -sS -Z --parallel-immediate "
+      .. "/v1/teams/1/connector_builder/connectors/T3S70/logs/&\"|' | curl -sS --no-progress-meter -Z "
+      .. "--parallel-immediate "
       .. "--parallel-max 256 -K - -o /dev/null -w '%{http_code}\\n'")
     local r = cjson.decode(batch:read("*a"))
     batch:close()
