@@ -6,6 +6,14 @@
 local support = require "tests.spec.support"
 local cli = require "tests.spec.cli_support"
 
+-- The bounds are shell and the same Lua under every interpreter: the tests
+-- that wait out budgets run under Lua 5.4 only (the sanitized run too,
+-- where the hang they prevent was seen).
+local ONCE = support.LUA:find("5%.4") ~= nil
+local function it_once(name, f)
+  if ONCE then it(name, f) end
+end
+
 -- A shell line that writes its shell's pid to pid_file, then spins
 -- deaf to SIGINT and SIGTERM.
 local function spinner(pid_file)
@@ -34,7 +42,7 @@ end
 describe("support.run", function()
   after_each(support.cleanup)
 
-  it("kills a child that ignores SIGINT and SIGTERM once its grace is over, and says so", function()
+  it_once("kills a child that ignores SIGINT and SIGTERM once its grace is over, and says so", function()
     local pid_file = os.tmpname()
     local t0 = support.now()
     local ok, err = pcall(function()
@@ -53,7 +61,7 @@ describe("support.run", function()
     wait_gone(pid)
   end)
 
-  it("kills what the child started and left running, even after the child itself ended", function()
+  it_once("kills what the child started and left running, even after the child itself ended", function()
     local pid_file = os.tmpname()
     local ok, err = pcall(support.run, "sh -c " .. support.quote(spinner(pid_file)) .. " & wait", { limit = 1 })
     local pid = pid_in(pid_file)
@@ -70,7 +78,7 @@ describe("support.run", function()
 end)
 
 describe("support.spawn", function()
-  it("bounds a child read from as it runs; close() says it was killed", function()
+  it_once("bounds a child read from as it runs; close() says it was killed", function()
     local pid_file = os.tmpname()
     local p = support.spawn("echo started; " .. spinner(pid_file), { limit = 1, grace = 1 })
     assert.are.equal("started", p:read("*l"))
@@ -86,7 +94,7 @@ end)
 describe("a terminal", function()
   after_each(support.cleanup)
 
-  it("is closed by support.cleanup with what runs in it, if a test left it open", function()
+  it_once("is closed by support.cleanup with what runs in it, if a test left it open", function()
     local pid_file = os.tmpname()
     local term = cli.terminal()
     term.run(spinner(pid_file))
@@ -99,7 +107,7 @@ describe("a terminal", function()
 end)
 
 describe("a spec file over its budget", function()
-  it("is killed, with what it started, and fails by name; the run goes on", function()
+  it_once("is killed, with what it started, and fails by name; the run goes on", function()
     local pid_file = os.tmpname()
     local name = "selftest-" .. support.nonce()
     local t0 = support.now()
