@@ -8,7 +8,7 @@ local cli = require "tests.spec.cli_support"
 
 -- The bounds are shell and the same Lua under every interpreter: the tests
 -- that wait out budgets run under Lua 5.4 only (the sanitized run too,
--- where the hang they prevent was seen).
+-- where the hang they prevent was seen), and not in make check (#slow).
 local ONCE = support.LUA:find("5%.4") ~= nil
 local function it_once(name, f)
   if ONCE then it(name, f) end
@@ -42,7 +42,7 @@ end
 describe("support.run", function()
   after_each(support.cleanup)
 
-  it_once("kills a child that ignores SIGINT and SIGTERM once its grace is over, and says so", function()
+  it_once("kills a child that ignores SIGINT and SIGTERM once its grace is over, and says so #slow", function()
     local pid_file = os.tmpname()
     local t0 = support.now()
     local ok, err = pcall(function()
@@ -61,7 +61,7 @@ describe("support.run", function()
     wait_gone(pid)
   end)
 
-  it_once("kills what the child started and left running, even after the child itself ended", function()
+  it_once("kills what the child started and left running, even after the child itself ended #slow", function()
     local pid_file = os.tmpname()
     local ok, err = pcall(support.run, "sh -c " .. support.quote(spinner(pid_file)) .. " & wait", { limit = 1 })
     local pid = pid_in(pid_file)
@@ -78,7 +78,7 @@ describe("support.run", function()
 end)
 
 describe("support.spawn", function()
-  it_once("bounds a child read from as it runs; close() says it was killed", function()
+  it_once("bounds a child read from as it runs; close() says it was killed #slow", function()
     local pid_file = os.tmpname()
     local p = support.spawn("echo started; " .. spinner(pid_file), { limit = 1, grace = 1 })
     assert.are.equal("started", p:read("*l"))
@@ -94,7 +94,7 @@ end)
 describe("a terminal", function()
   after_each(support.cleanup)
 
-  it_once("is closed by support.cleanup with what runs in it, if a test left it open", function()
+  it_once("is closed by support.cleanup with what runs in it, if a test left it open #slow", function()
     local pid_file = os.tmpname()
     local term = cli.terminal()
     term.run(spinner(pid_file))
@@ -107,7 +107,7 @@ describe("a terminal", function()
 end)
 
 describe("a spec file over its budget", function()
-  it_once("is killed, with what it started, and fails by name; the run goes on", function()
+  it_once("is killed, with what it started, and fails by name; the run goes on #slow", function()
     local pid_file = os.tmpname()
     local name = "selftest-" .. support.nonce()
     local t0 = support.now()
