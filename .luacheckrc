@@ -2,6 +2,7 @@
 std = "max"
 max_line_length = 120
 files["tests/spec"] = { std = "+busted" }
+files["tests/tools/hang_spec.lua"] = { std = "+busted" }
 files["tests/server"] = { std = "ngx_lua" }
 files["tests/openresty"] = { std = "ngx_lua" }
 files["examples/openresty"] = { std = "ngx_lua" }

@@ -49,14 +49,27 @@ PREFIX  ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
-.PHONY: all test check demo clean install install-lib install-bin doc bench dist
+.PHONY: all test check demo clean install install-lib install-bin doc bench dist FORCE
 
 all: $(SO)
 
+# A build folder's file `werror` says that what is in it was built with
+# $(WERROR): a build that asks for warnings as errors (make test, make
+# check) rebuilds what was built without them, by `make demo` say. A build
+# without WERROR leaves such a folder alone, and removes the file when it
+# compiles anything there. $(call werror_dep,DIR) is the prerequisite,
+# $(call werror_lost,DIR) the recipe line.
+werror_dep  = $(if $(strip $(WERROR)),$(1)/werror)
+werror_lost = $(if $(strip $(WERROR)),,@rm -f $(1)/werror)
+.PRECIOUS: %/werror
+%/werror: FORCE
+	@mkdir -p $(dir $@); printf '%s\n' '$(WERROR)' | cmp -s - $@ || printf '%s\n' '$(WERROR)' > $@
+
 # Hidden by default: core.so exports luaopen_supermetrics_core alone (its
 # sm_* helpers cannot clash with another module's, nor be called around Lua).
-$(BUILD)/obj/%.o: src/%.c src/*.h
+$(BUILD)/obj/%.o: src/%.c src/*.h $(call werror_dep,$(BUILD))
 	@mkdir -p $(dir $@)
+	$(call werror_lost,$(BUILD))
 	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC -fvisibility=hidden $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
 
 $(SO): $(OBJS)
@@ -67,6 +80,8 @@ $(SO): $(OBJS)
 test check: export WERROR = $(STRICT)
 
 # Both first install what a bare Debian/Ubuntu lacks (as root), then build.
+# make test's clock (tests/run.sh prints the time it took) starts here.
+test: export SM_SUITE_STARTED := $(shell date +%s)
 test:
 	tests/deps.sh test
 	$(MAKE) all

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The quick loop (`make check`, or tests/check.sh [SPEC...]): builds for Lua
 # 5.4 and LuaJIT, starts the stand-in, Prism and the OpenResty app, runs busted
-# under Lua 5.4 on tests/spec (or the given spec files), stops the servers.
-# `make test` is the full gate.
+# under Lua 5.4 on tests/spec (or the given spec files), a file at a time
+# within its budget (tests/lib/busted.sh), stops the servers and prints
+# "N passed, M failed". `make test` is the full gate.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 # shellcheck source=tests/lib/servers.sh
 . "$ROOT/tests/lib/servers.sh"
+# shellcheck source=tests/lib/busted.sh
+. "$ROOT/tests/lib/busted.sh"
 
 make -s LUA=5.4 || exit 1
 sm_start_hub || exit 1
@@ -28,5 +31,8 @@ fi
 # Specs tagged #slow (long paging walks, waits measured in seconds) are
 # left to make test, which keeps the loop under a minute.
 [ $# -gt 0 ] || set -- --exclude-tags=slow tests/spec
-SM_BUILD_DIR=$ROOT/build/lua5.4 LUA=lua5.4 SM_TEST_OPENRESTY=$openresty \
-    lua5.4 /usr/bin/busted --helper=tests/spec/helpers.lua "$@"
+passed=0
+failed=0
+sm_busted lua5.4 lua5.4 "$openresty" "$@"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -20,8 +20,9 @@ asan:
 
 fuzz: $(FUZZERS)
 
-$(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h $(SRCS) src/*.h
+$(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h $(SRCS) src/*.h $(call werror_dep,$(FUZZ))
 	@mkdir -p $(dir $@)
+	$(call werror_lost,$(FUZZ))
 	$(SAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$(WARN) $(DEFS) -Isrc $(LUA54_CFLAGS) $(CURL_CFLAGS) -o $@ $< \
 		$(SRCS) $(LUA54_LIBS) $(CURL_LIBS) -lm
@@ -36,18 +37,21 @@ WRAP      := -Wl,--wrap=free,--wrap=curl_slist_free_all
 wipe-check: $(CDRV)/wipe $(CDRV)/wipe-mutant
 tsan-check: $(CDRV)/threads
 
-$(CDRV)/wipe: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h
+$(CDRV)/wipe: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
+	$(call werror_lost,$(CDRV))
 	$(CC) $(CDRV_FLAGS) -o $@ $< $(SRCS) $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) -lm
 
-$(CDRV)/wipe-mutant: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h
+$(CDRV)/wipe-mutant: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
+	$(call werror_lost,$(CDRV))
 	sed 's/\*v++ = 0;/v++;/' src/credential.c > $@-credential.c
 	! cmp -s src/credential.c $@-credential.c
 	$(CC) $(CDRV_FLAGS) -Wno-unused-value -o $@ $< $(filter-out src/credential.c,$(SRCS)) \
 		$@-credential.c $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) -lm
 
-$(CDRV)/threads: tests/c/threads.c tests/c/embed.h $(SRCS) src/*.h
+$(CDRV)/threads: tests/c/threads.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
+	$(call werror_lost,$(CDRV))
 	$(SAN_CC) $(CDRV_FLAGS) -fsanitize=thread -o $@ $< $(SRCS) -pthread \
 		$(LUA54_LIBS) $(CURL_LIBS) -lm

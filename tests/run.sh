@@ -2,13 +2,25 @@
 # The test command (`make test`): starts the local Hub API stand-in (nginx +
 # Lua, HTTP and HTTPS with a CA made now) and Stoplight Prism (the contract
 # specs), runs the busted suite through the real module, stops the servers,
-# and prints "N passed, M failed".
+# and prints how long it took and "N passed, M failed".
+#
+# Every step is bounded (tests/lib/busted.sh): each spec file by its budget
+# (SM_SPEC_BUDGET, 300 s unless the file says otherwise), each other check
+# by SM_CHECK_BUDGET (900 s), and all of them by SM_SUITE_BUDGET (3600 s)
+# from the start of make test: a step that overruns is killed and fails by
+# name, and the run goes on; steps left when the suite's time is up fail
+# unrun.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
+# make test sets SM_SUITE_STARTED when it starts (deps and build included).
+started=${SM_SUITE_STARTED:-$(date +%s)}
+export SM_SUITE_DEADLINE=$((started + ${SM_SUITE_BUDGET:-3600}))
 # shellcheck source=tests/lib/servers.sh
 . "$ROOT/tests/lib/servers.sh"
+# shellcheck source=tests/lib/busted.sh
+. "$ROOT/tests/lib/busted.sh"
 sm_start_hub || { echo "0 passed, 1 failed"; exit 1; }
 trap sm_stop_servers EXIT
 
@@ -29,41 +41,41 @@ case $? in
     *) echo "Prism did not start: the contract specs fail" ;;
 esac
 
-# One whole-project check counted as one test; its output shows on failure.
+# One whole-project check counted as one test, bounded by SM_CHECK_BUDGET
+# seconds; its output shows on failure.
 check() {
-    local name=$1 log
+    local name=$1 log budget status
     shift
     log=$ROOT/tests/tmp/check-$name.log
-    if "$@" >"$log" 2>&1; then
+    budget=$(sm_cap "${SM_CHECK_BUDGET:-900}")
+    if [ "$budget" -le 0 ]; then
+        echo "FAILED: $name: not run, the suite's time is up"
+        failed=$((failed + 1))
+        return
+    fi
+    if declare -F "$1" >/dev/null; then
+        "$@" >"$log" 2>&1 # one of ours: quick, and timeout cannot run it
+        status=$?
+        SM_KILLED=0
+    else
+        sm_bounded "$budget" "$@" >"$log" 2>&1
+        status=$?
+    fi
+    if [ "$status" -eq 0 ]; then
         echo "ok: $name"
         passed=$((passed + 1))
     else
-        echo "FAILED: $name"
+        if [ "$SM_KILLED" = 1 ]; then echo "FAILED: $name: over its $budget s budget, killed"; else echo "FAILED: $name"; fi
         tail -n 30 "$log"
         failed=$((failed + 1))
     fi
 }
 
-# The busted suite under one interpreter; its closing line "N successes /
-# N failures / N errors / N pending" becomes part of our own count.
+# The busted suite under one interpreter, a spec file at a time; each
+# file's closing line "N successes / N failures / N errors / N pending"
+# becomes part of our own count (tests/lib/busted.sh).
 run_busted() {
-    local name=$1 interp=$2 openresty=$3 out=$ROOT/tests/tmp/busted-$1.out summary status ok failures errors
-    echo "== busted under $interp"
-    SM_BUILD_DIR=$ROOT/build/$name LUA=$interp SM_TEST_OPENRESTY=$openresty \
-        "$interp" /usr/bin/busted --helper=tests/spec/helpers.lua tests/spec 2>&1 | tee "$out"
-    status=${PIPESTATUS[0]}
-    summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" | tail -n 1)
-    if [ -z "$summary" ]; then
-        echo "FAILED: busted under $interp printed no summary (exit $status)"
-        failed=$((failed + 1))
-        return
-    fi
-    read -r ok _ _ failures _ _ errors _ <<<"$summary"
-    passed=$((passed + ok))
-    failed=$((failed + failures + errors))
-    if [ "$status" -ne 0 ] && [ $((failures + errors)) -eq 0 ]; then
-        failed=$((failed + 1))
-    fi
+    sm_busted "$1" "$2" "$3" tests/spec
 }
 
 # Every Lua that is installed with its headers: 5.4 always (make test needs
@@ -176,5 +188,7 @@ if [ ${#skipped[@]} -gt 0 ]; then
     printf '  %s\n' "${skipped[@]}"
     echo "Add what they need with: sudo tests/deps.sh ci   (then make test again)"
 fi
+took=$(($(date +%s) - started))
+printf 'make test took %d min %02d s\n' $((took / 60)) $((took % 60))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

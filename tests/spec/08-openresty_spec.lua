@@ -14,7 +14,7 @@ local APP = assert(os.getenv("SM_TEST_APP_URL"))
 
 -- GET path on the app; returns status, headers (lower-case names), body.
 local function app_get(path, mode)
-  local code, out, err = support.run("curl -s -i " .. (mode and ("-H 'X-Mode: " .. mode .. "' ") or "")
+  local code, out, err = support.run("curl -sS -i " .. (mode and ("-H 'X-Mode: " .. mode .. "' ") or "")
     .. "'" .. APP .. path .. "'")
   assert(code == 0, "curl failed: " .. tostring(err))
   local head, body = out:match("^(.-)\r\n\r\n(.*)$")
@@ -110,11 +110,12 @@ describe("inside nginx", function()
     local t0 = support.now()
     -- --parallel-immediate: open all connections at once (curl otherwise
     -- waits for the first one to see whether it could multiplex).
-    local batch = assert(io.popen("curl -s -Z --parallel-immediate --parallel-max 200 -w '\\n%{http_code}\\n' "
-      .. table.concat(urls, " ")))
+    -- (-Z shows a progress meter despite -s: --no-progress-meter)
+    local batch = support.spawn("curl -sS --no-progress-meter -Z --parallel-immediate --parallel-max 200 "
+      .. "-w '\\n%{http_code}\\n' " .. table.concat(urls, " "))
     -- Answers once all 200 are in flight at the stand-in (server-side wait).
     local inflight = hub_stat("await200").inflight
-    local probe_code, probe = support.run("curl -s -o /dev/null -w '%{time_total}' '" .. APP .. "/plain'")
+    local probe_code, probe = support.run("curl -sS -o /dev/null -w '%{time_total}' '" .. APP .. "/plain'")
     local out = batch:read("*a")
     batch:close()
     local took = support.now() - t0
@@ -147,7 +148,7 @@ describe("inside nginx", function()
   describe("the shipped examples/openresty, started as its header says", function()
     local example = os.getenv("SM_TEST_EXAMPLE_URL")
     local function get(path)
-      local code, out = support.run("curl -s -w '\\n%{http_code}' '" .. example .. path .. "'")
+      local code, out = support.run("curl -sS -w '\\n%{http_code}' '" .. example .. path .. "'")
       assert.are.equal(0, code)
       local json, status = out:match("^(.*)\n(%d+)$")
       return tonumber(status), cjson.decode(json)
@@ -195,7 +196,7 @@ describe("inside nginx", function()
       for _, scheme in ipairs { "http", "https" } do
         it(kind .. " over " .. scheme .. ": every worker gets its own entries", function()
           local code, out = support.run("seq 1 800 | sed 's|.*|url = \"" .. APP4 .. "/shared/" .. kind .. "/"
-            .. scheme .. "/w&\"|' | curl -s -Z --parallel-max 16 -K -")
+            .. scheme .. "/w&\"|' | curl -sS --no-progress-meter -Z --parallel-max 16 -K -")
           assert.are.equal(0, code)
           local seen, pids, answers = {}, {}, 0
           for line in out:gmatch("%b{}") do

@@ -17,6 +17,8 @@ local function requests(err)
 end
 
 describe("supermetrics-logs", function()
+  after_each(support.cleanup) -- terminals a failed test left open
+
   describe("commands", function()
     it("get prints the entry as JSON", function()
       local code, out, err = run("get 936506 T3S70 123")
@@ -382,9 +384,9 @@ describe("supermetrics-logs", function()
     it("says what is wrong with a key file, apart from usage errors", function()
       local dir = os.tmpname()
       os.remove(dir)
-      assert(os.execute("mkdir " .. dir))
+      assert(support.run("mkdir " .. dir) == 0)
       local empty = os.tmpname()
-      assert(os.execute("chmod 600 " .. empty))
+      assert(support.run("chmod 600 " .. empty) == 0)
       local cases = {
         { "--key-file " .. dir, 74, "is a directory" },
         { "--key-file " .. dir .. "/missing", 74, "No such file or directory" },

@@ -48,7 +48,7 @@ describe("TLS", function()
     local conf = "OPENSSL_CONF=tests/tools/openssl-permissive.cnf"
     local url = env("SM_TEST_TLS_OLD_URL")
     -- Control: with that configuration the curl command line gets through.
-    local code, out = support.run("env -u LD_PRELOAD " .. conf .. " curl -s -o /dev/null -w '%{http_code}' --cacert "
+    local code, out = support.run("env -u LD_PRELOAD " .. conf .. " curl -sS -o /dev/null -w '%{http_code}' --cacert "
       .. support.CA .. " " .. url .. "/v1/teams/1/connector_builder/connectors/stats/logs/get")
     assert.are.equal(0, code)
     assert.are.equal("200", out)

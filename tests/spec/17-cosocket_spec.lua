@@ -23,7 +23,7 @@ local function inside(connector, id, opts)
     q[#q + 1] = k .. "=" .. url_encode(v)
   end
   table.sort(q)
-  local code, out, err = support.run("curl -s '" .. APP .. "/call?" .. table.concat(q, "&") .. "'")
+  local code, out, err = support.run("curl -sS '" .. APP .. "/call?" .. table.concat(q, "&") .. "'")
   assert(code == 0, "curl failed: " .. tostring(err))
   return cjson.decode(out)
 end
@@ -229,9 +229,10 @@ describe("the cosocket transport", function()
   end)
 
   it("serves 256 calls at once while a 500-id batch runs, every answer 2xx", function()
-    local batch = assert(io.popen("curl -s '" .. APP .. "/batch500'"))
+    local batch = support.spawn("curl -sS '" .. APP .. "/batch500'")
     local code, out = support.run("seq 1 256 | sed 's|.*|url = \"" .. APP
-      .. "/v1/teams/1/connector_builder/connectors/T3S70/logs/&\"|' | curl -s -Z --parallel-immediate "
+      .. "/v1/teams/1/connector_builder/connectors/T3S70/logs/&\"|' | curl -sS --no-progress-meter -Z "
+      .. "--parallel-immediate "
       .. "--parallel-max 256 -K - -o /dev/null -w '%{http_code}\\n'")
     local r = cjson.decode(batch:read("*a"))
     batch:close()

@@ -26,7 +26,7 @@ end
 -- command line and the seconds from SIGINT to its end.
 local function interrupt(args, ready)
   local out, err = os.tmpname(), os.tmpname()
-  local script = cli.command() .. " " .. args .. " >" .. out .. " 2>" .. err .. " & pid=$!; "
+  local script = support.SIGNALLED .. cli.command() .. " " .. args .. " >" .. out .. " 2>" .. err .. " & pid=$!; "
     .. ready(err) .. "; t0=$(date +%s%N); kill -INT $pid; wait $pid; s=$?; "
     .. "echo \"$s $(( ($(date +%s%N) - t0) / 1000000 ))\""
   local _, report = support.run(script)
@@ -44,6 +44,7 @@ local function in_flight(n, tag)
 end
 
 describe("supermetrics-logs tail", function()
+  after_each(support.cleanup) -- terminals a failed test left open
   setup(function() client = support.client() end)
   teardown(function() client:close() end)
 
@@ -81,8 +82,8 @@ describe("supermetrics-logs tail", function()
     add(nonce, 5)
     local out_file, status_file = os.tmpname(), os.tmpname()
     local term = cli.terminal()
-    term.run(cli.command() .. " tail 1 live-" .. nonce .. " -n 2 --follow --interval 1 --format ndjson > "
-      .. out_file .. "; echo $? > " .. status_file)
+    term.run(support.SIGNALLED .. cli.command() .. " tail 1 live-" .. nonce
+      .. " -n 2 --follow --interval 1 --format ndjson > " .. out_file .. "; echo $? > " .. status_file)
     local function count() return #lines(cli.read(out_file)) end
     cli.wait_until(function() return count() == 2 end, 10, "the last two entries")
     add(nonce, 3)
@@ -112,7 +113,7 @@ describe("supermetrics-logs tail", function()
     local status, out = interrupt("tail 1 live-" .. nonce .. " --since 2025-06-01T00:00:01Z -f --interval 0.05 "
       .. "--format ndjson --verbose", function(err)
         -- the first entries are out once a list request was answered twice
-        return "timeout 10 sh -c 'until [ $(grep -c logs " .. err .. ") -ge 2 ]; do sleep 0.01; done'"
+        return "timeout -k 5 10 sh -c 'until [ $(grep -c logs " .. err .. ") -ge 2 ]; do sleep 0.01; done'"
       end)
     assert.are.equal(0, status)
     assert.are.same(live_ids(4, 6), ids(out))
@@ -124,7 +125,7 @@ describe("supermetrics-logs tail", function()
     local done, err_file = os.tmpname(), os.tmpname()
     local script = "{ " .. cli.command() .. " tail 1 live-" .. nonce .. " -f --interval 0.05 --format ndjson -n 3 2>"
       .. err_file .. "; echo $? > " .. done .. "; } | head -3"
-    local p = assert(io.popen(script .. "; echo end"))
+    local p = support.spawn(script .. "; echo end")
     -- head has its three lines and leaves; the next entry's write ends the tail
     local first = p:read("*l")
     add(nonce, 2)
@@ -165,7 +166,7 @@ describe("Ctrl-C", function()
   it("ends a retry wait at once (Retry-After: 15)", function()
     local status, out, err, took = interrupt("get 1 retry " .. support.nonce() .. "-1-503-15 --verbose",
       function(err_file)
-        return "timeout 10 sh -c 'until grep -q \"attempt 1\" " .. err_file .. "; do sleep 0.01; done'"
+        return "timeout -k 5 10 sh -c 'until grep -q \"attempt 1\" " .. err_file .. "; do sleep 0.01; done'"
       end)
     assert.are.equal(130, status)
     assert.is_true(took < 2, "took " .. took .. " s")

@@ -62,17 +62,19 @@ describe("the README's command-line examples", function()
     local block = assert(section:match("```sh\n(.-)```"))
     local home = os.tmpname()
     os.remove(home)
-    assert(os.execute("mkdir -p " .. home .. "/.config/supermetrics"))
+    assert(support.run("mkdir -p " .. home .. "/.config/supermetrics") == 0)
     cli.write(home .. "/.config/supermetrics/key", support.KEY .. "\n")
-    assert(os.execute("chmod 600 " .. home .. "/.config/supermetrics/key"))
+    assert(support.run("chmod 600 " .. home .. "/.config/supermetrics/key") == 0)
     local ran = 0
     for line in block:gmatch("[^\n]+") do
       local command = line:gsub("%s+#[^']*$", "")
       local args = assert(command:match("^supermetrics%-logs (.*)$"), line)
       local follow = args:find("--follow", 1, true)
-      -- --follow runs until Ctrl-C: the example gets one, after 2 s.
+      -- --follow runs until Ctrl-C: the example gets one, after 2 s (and
+      -- SIGKILL 5 s later if that did not end it).
       local code, out, err = support.run("cd " .. home .. " && export HOME=" .. home .. " && "
-        .. (follow and "timeout --preserve-status -s INT 2 " or "") .. cli.command() .. " " .. args)
+        .. (follow and (support.SIGNALLED .. "timeout --preserve-status -k 5 -s INT 2 ") or "")
+        .. cli.command() .. " " .. args)
       assert.are.equal(0, code, line .. ": " .. err)
       if not args:find("--verbose", 1, true) then
         assert.are.equal("", err, line)
@@ -85,6 +87,6 @@ describe("the README's command-line examples", function()
     assert.are.equal(7, ran)
     assert.truthy(#cli.read(home .. "/logs.csv") > 0)
     assert.truthy(#cli.read(home .. "/auth.ndjson") > 0)
-    os.execute("rm -rf " .. home)
+    support.run("rm -rf " .. home)
   end)
 end)

@@ -5,7 +5,7 @@ local support = require "tests.spec.support"
 local cli = {}
 
 -- Absolute paths, so that a command line may also run from elsewhere.
-local ROOT = assert(io.popen("pwd")):read("*l")
+local ROOT = select(2, support.run("pwd")):match("[^\n]+")
 cli.BIN = ROOT .. "/bin/supermetrics-logs"
 
 --- The environment prefix of a command line: the build under test, the
@@ -48,7 +48,7 @@ end
 function cli.key_file(mode)
   local path = os.tmpname()
   cli.write(path, support.KEY .. "\n")
-  assert(os.execute("chmod " .. mode .. " " .. path))
+  assert(support.run("chmod " .. mode .. " " .. path) == 0)
   return path
 end
 
@@ -75,18 +75,21 @@ function cli.wait_until(check, limit, what)
   end
 end
 
---- s as one shell word, nothing in it expanded.
-function cli.quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+cli.quote = support.quote
 
---- A terminal for the command line: tmux on a private socket. run(cmd)
--- starts cmd in it; finished() waits until cmd has ended; screen() is what
--- the terminal shows (escapes too with colors); close() ends it.
+--- A terminal for the command line: tmux on a private socket (in
+-- SM_TEST_TMUX_DIR, which the suite's runner sweeps after each spec file,
+-- else tests/tmp/tmux). run(cmd) starts cmd in it; finished() waits until
+-- cmd has ended; screen() is what the terminal shows (escapes too with
+-- colors); close() ends it and everything it started. A spec that opens
+-- terminals calls support.cleanup in after_each: that closes the ones a
+-- failed test left open.
 function cli.terminal(width)
-  local socket = "sm-test-" .. support.nonce()
-  local tmux = "tmux -L " .. socket
-  local t = {}
+  local dir = os.getenv("SM_TEST_TMUX_DIR") or (ROOT .. "/tests/tmp/tmux")
+  assert(support.run("mkdir -p " .. dir) == 0)
+  local socket = dir .. "/" .. support.nonce()
+  local tmux = "tmux -S " .. socket
+  local t, closed = {}, false
   function t.run(cmd)
     local line = cmd .. "; " .. tmux .. " wait-for -S cli-done; exec cat"
     -- nothing in line is expanded before the terminal's shell runs it
@@ -104,9 +107,22 @@ function cli.terminal(width)
     return screen
   end
   function t.close()
-    support.run(tmux .. " kill-server")
+    if closed then return end
+    closed = true
+    -- The pane's process group first (a command may outlast the SIGHUP
+    -- kill-server sends), then the server.
+    support.run(cli.kill_terminal_command(socket))
   end
+  support.defer(t.close)
   return t
+end
+
+--- The shell line that ends the tmux server on socket and every process in
+-- its panes (tests/lib/busted.sh sweeps a spec file's the same way).
+function cli.kill_terminal_command(socket)
+  local tmux = "tmux -S " .. socket
+  return tmux .. " list-panes -a -F '#{pane_pid}' 2>/dev/null | while read -r p; do kill -s KILL -- -\"$p\"; done; "
+    .. tmux .. " kill-server 2>/dev/null; rm -f " .. socket
 end
 
 return cli

@@ -84,19 +84,101 @@ end
 
 support.now = require("supermetrics.core").monotonic
 
---- Runs a shell command; returns its exit code, stdout and stderr. (Lua 5.1
--- and LuaJIT do not report a popen'ed command's exit code: the shell does.)
-function support.run(cmd)
-  local err_file = os.tmpname()
-  local p = assert(io.popen("{ " .. cmd .. " ; } 2>" .. err_file .. "; echo \"exit:$?\""))
+--- s as one shell word, nothing in it expanded.
+function support.quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- Every child process a spec starts goes through support.run or
+-- support.spawn, which run it under `timeout -k`: after opts.limit seconds
+-- (support.LIMIT) it gets SIGTERM, opts.grace seconds later (support.GRACE)
+-- SIGKILL, and once it has ended whatever is left of its process group
+-- (children that ignored the signal) is killed too. A command stopped that
+-- way is an error that names it. Its stdin is /dev/null.
+support.LIMIT = 120
+support.GRACE = 5
+
+-- The shell line that runs cmd bounded, then sweeps its process group;
+-- timeout's own messages (--verbose: the signals it sent) go to note_file.
+local function bounded(cmd, opts, note_file)
+  local limit = opts and opts.limit or support.LIMIT
+  local grace = opts and opts.grace or support.GRACE
+  -- fd 3 carries the caller's stderr past timeout's to the command; the
+  -- shell's own messages (such as "Killed") go nowhere
+  local line = string.format("timeout --verbose -k %s %s sh -c %s 3>&2 2>%s </dev/null & pid=$!; exec 2>/dev/null; "
+    .. "wait $pid; s=$?; kill -s KILL -- -$pid", grace, limit, support.quote("exec 2>&3 3>&-; " .. cmd), note_file)
+  return line, limit, grace
+end
+
+-- Raises if timeout had to stop the command (its note says so).
+local function check_note(note_file, cmd, limit, grace)
+  local f = assert(io.open(note_file))
+  local note = f:read("*a")
+  f:close()
+  os.remove(note_file)
+  if note:find("sending signal", 1, true) then
+    local short = #cmd > 300 and (cmd:sub(1, 300) .. "...") or cmd
+    error(string.format("did not end within %g s (+%g s grace), killed: %s\n%s", limit, grace, short, note), 3)
+  end
+  return note
+end
+
+--- Runs a shell command, bounded (opts: limit, grace in seconds); returns
+-- its exit code, stdout and stderr. (Lua 5.1 and LuaJIT do not report a
+-- popen'ed command's exit code: the shell does.)
+function support.run(cmd, opts)
+  local err_file, note_file = os.tmpname(), os.tmpname()
+  local line, limit, grace = bounded(cmd, opts, note_file)
+  local p = assert(io.popen("{ " .. line .. "; } 2>" .. err_file .. "; exec 2>/dev/null; echo \"exit:$s\""))
   local out = p:read("*a")
   p:close()
   local f = assert(io.open(err_file))
   local err = f:read("*a")
   f:close()
   os.remove(err_file)
+  err = err .. check_note(note_file, cmd, limit, grace)
   local body, code = out:match("^(.-)exit:(%d+)\n?$")
   return tonumber(code), body, err
+end
+
+--- Starts a shell command, bounded like support.run; returns a handle to
+-- read its stdout from (read as a file's) and close(), which waits for it
+-- and raises if it had to be stopped. Its stderr is the suite's.
+function support.spawn(cmd, opts)
+  local note_file = os.tmpname()
+  local line, limit, grace = bounded(cmd, opts, note_file)
+  local p = assert(io.popen(line .. "; exit $s"))
+  return {
+    read = function(_, ...) return p:read(...) end,
+    close = function()
+      p:close()
+      check_note(note_file, cmd, limit, grace)
+    end,
+  }
+end
+
+-- Commands that run only until a spec signals them (Ctrl-C, SIGINT): under
+-- AddressSanitizer they skip LeakSanitizer's exit scan, which a signal to
+-- their process group can leave spinning (its tracer is a process of that
+-- group). Processes that end on their own keep the leak check. A prefix for
+-- the shell line that starts them ("" without a sanitizer).
+support.SIGNALLED = os.getenv("SM_TEST_SANITIZER")
+  and "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" " or ""
+
+-- Cleanups a spec registers (support.defer) for what outlives a test
+-- unless ended: terminals, servers. support.cleanup() runs them, newest
+-- first, each once; specs that register call it in after_each.
+local deferred = {}
+function support.defer(f)
+  deferred[#deferred + 1] = f
+end
+function support.cleanup()
+  local errors = {}
+  while #deferred > 0 do
+    local ok, err = pcall(table.remove(deferred))
+    if not ok then errors[#errors + 1] = tostring(err) end
+  end
+  assert(#errors == 0, table.concat(errors, "\n"))
 end
 
 --- A short readable form of a test value, for test names.
@@ -118,11 +200,11 @@ support.LUA = os.getenv("LUA") or "lua5.4"
 --- Runs f(base_url) with a loopback port whose connects hang
 -- (tests/tools/blackhole.c); the helper is killed afterwards.
 function support.with_blackhole(f)
-  local p = assert(io.popen("exec " .. assert(os.getenv("SM_TEST_BLACKHOLE")) .. " 30"))
+  local p = support.spawn("exec " .. assert(os.getenv("SM_TEST_BLACKHOLE")) .. " 30", { limit = 60 })
   local port, pid = p:read("*n", "*n")
   assert(port and pid, "blackhole did not start")
   local ok, err = pcall(f, "http://127.0.0.1:" .. port)
-  os.execute("kill " .. pid)
+  support.run("kill " .. pid)
   p:close()
   assert(ok, err)
 end

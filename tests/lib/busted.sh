@@ -1,0 +1,157 @@
+# shellcheck shell=bash
+# Sourced by tests/run.sh (make test) and tests/check.sh (make check): runs
+# busted one spec file at a time, each under a wall-clock budget, so that a
+# spec that hangs fails by name and the run goes on. Expects ROOT; adds to
+# the callers' counters $passed and $failed.
+#
+# sm_busted NAME INTERP OPENRESTY [BUSTED-OPTION...] SPEC...
+#   Runs each SPEC (a file, or a folder: its *_spec.lua files) with busted
+#   under INTERP, the build in build/NAME, SM_TEST_OPENRESTY=OPENRESTY.
+#   Prints a line per file, and what the file printed besides busted's
+#   progress marks (failures, figures). Adds each file's successes to
+#   $passed and its failures and errors to $failed; a file that does not end
+#   within its budget is killed and counts as one failure, named.
+#
+# sm_bounded SECONDS COMMAND...
+#   Runs COMMAND (stdin /dev/null) under `timeout -k`: SIGTERM after SECONDS,
+#   SIGKILL SM_GRACE seconds (10) later; then whatever is left of its process
+#   group is killed too. Returns its status; sets SM_KILLED=1 if it had to be
+#   stopped, else 0.
+#
+# sm_cap SECONDS
+#   Prints SECONDS, or less: what is left before SM_SUITE_DEADLINE (epoch
+#   seconds, if set); 0 once it has passed (the step is then not run).
+#
+# Budgets: SM_SPEC_BUDGET seconds per spec file (default 300), unless the
+# file says otherwise in a line "-- budget: N s" among its first 20 lines.
+
+sm_cap() {
+    local b=$1 left
+    if [ -n "${SM_SUITE_DEADLINE:-}" ]; then
+        left=$((SM_SUITE_DEADLINE - $(date +%s)))
+        [ "$left" -lt "$b" ] && b=$left
+    fi
+    [ "$b" -gt 0 ] || b=0
+    echo "$b"
+}
+
+SM_BOUNDED_PID=
+sm_bounded() {
+    local budget=$1 note status
+    shift
+    note=$(mktemp)
+    # timeout's own messages (--verbose: the signals it sent) go to $note;
+    # fd 3 carries stderr past it to the command.
+    timeout --verbose -k "${SM_GRACE:-10}" "$budget" \
+        bash -c 'exec 2>&3 3>&-; exec "$@"' sm_bounded "$@" 3>&2 2>"$note" </dev/null &
+    SM_BOUNDED_PID=$!
+    wait "$SM_BOUNDED_PID"
+    status=$?
+    # timeout leads a process group of its own: sweep what outlived it
+    kill -s KILL -- -"$SM_BOUNDED_PID" 2>/dev/null
+    SM_BOUNDED_PID=
+    SM_KILLED=0
+    grep -q "sending signal" "$note" && SM_KILLED=1
+    rm -f "$note"
+    return "$status"
+}
+
+# Ctrl-C or SIGTERM to the runner: the bounded command is in a process group
+# of its own, out of the terminal's reach; end it with the runner.
+sm_interrupted() {
+    [ -n "$SM_BOUNDED_PID" ] && kill -s KILL -- -"$SM_BOUNDED_PID" 2>/dev/null
+    echo "interrupted"
+    exit 130
+}
+trap sm_interrupted INT TERM
+
+sm_spec_budget() {
+    local b
+    b=$(head -n 20 "$1" | sed -n 's/^-- budget: \([0-9][0-9]*\) s\b.*/\1/p' | head -n 1)
+    sm_cap "${b:-${SM_SPEC_BUDGET:-300}}"
+}
+
+# Ends the tmux servers whose sockets are in DIR, and what runs in them
+# (as cli_support.lua's terminal close() does), then removes DIR.
+sm_sweep_terminals() {
+    local s p
+    for s in "$1"/*; do
+        [ -S "$s" ] || continue
+        for p in $(tmux -S "$s" list-panes -a -F '#{pane_pid}' 2>/dev/null); do
+            kill -s KILL -- -"$p" 2>/dev/null
+        done
+        tmux -S "$s" kill-server 2>/dev/null
+    done
+    rm -rf "$1"
+}
+
+# What a spec file printed besides busted's progress marks and summary.
+sm_spec_output() {
+    grep -avE '^[-+*.]*$|^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$1" |
+        sed 's/^/    /'
+}
+
+sm_busted() {
+    local name=$1 interp=$2 openresty=$3 opts=() specs=() f dir started
+    local base out budget status summary ok failures errors bad tmux_dir took line
+    shift 3
+    while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do opts+=("$1"); shift; done
+    for f in "$@"; do
+        if [ -d "$f" ]; then specs+=("${f%/}"/*_spec.lua); else specs+=("$f"); fi
+    done
+    dir=$ROOT/tests/tmp/busted-$name
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    started=$SECONDS
+    echo "== busted under $interp: ${#specs[@]} spec file$([ ${#specs[@]} -eq 1 ] || echo s)"
+    for f in "${specs[@]}"; do
+        base=$(basename "$f" .lua)
+        out=$dir/$base.out
+        budget=$(sm_spec_budget "$f")
+        if [ "$budget" -le 0 ]; then
+            echo "FAILED: $f under $interp: not run, the suite's time is up"
+            failed=$((failed + 1))
+            continue
+        fi
+        tmux_dir=$(mktemp -d /tmp/sm-tmux.XXXXXX)
+        took=$SECONDS
+        sm_bounded "$budget" env SM_BUILD_DIR="$ROOT/build/$name" LUA="$interp" \
+            SM_TEST_OPENRESTY="$openresty" SM_TEST_TMUX_DIR="$tmux_dir" \
+            "$interp" /usr/bin/busted --helper=tests/spec/helpers.lua "${opts[@]}" "$f" >"$out" 2>&1
+        status=$?
+        took=$((SECONDS - took))
+        sm_sweep_terminals "$tmux_dir"
+        summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" |
+            tail -n 1)
+        if [ -z "$summary" ]; then
+            if [ "$SM_KILLED" = 1 ]; then
+                echo "FAILED: $f under $interp: over its $budget s budget, killed"
+            else
+                echo "FAILED: $f under $interp: busted printed no summary (exit $status)"
+            fi
+            sm_spec_output "$out" | tail -n 40
+            failed=$((failed + 1))
+            continue
+        fi
+        read -r ok _ _ failures _ _ errors _ <<<"$summary"
+        bad=$((failures + errors))
+        passed=$((passed + ok))
+        failed=$((failed + bad))
+        line="$base: $ok passed"
+        if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
+            # its tests passed, but the process did not end well
+            failed=$((failed + 1))
+            bad=1
+            if [ "$SM_KILLED" = 1 ]; then
+                line+=", then did not exit within its $budget s budget (killed)"
+            else
+                line+=", then exit status $status"
+            fi
+        elif [ "$bad" -gt 0 ]; then
+            line+=", $bad failed"
+        fi
+        if [ "$bad" -gt 0 ]; then echo "FAILED: $f under $interp: $line ($took s)"; else echo "  $line ($took s)"; fi
+        sm_spec_output "$out"
+    done
+    echo "== busted under $interp: done in $((SECONDS - started)) s"
+}
