@@ -340,10 +340,11 @@ void sm_proxy_free(sm_proxy *p)
 
 void sm_proxy_refusal(char *buf, size_t n, const sm_proxy *p, long code)
 {
-    if (code == 407)
+    /* 401 is what some proxies (tinyproxy) answer wrong credentials with. */
+    if (code == 407 || code == 401)
         snprintf(buf, n,
-                 "the proxy %s wants credentials (HTTP 407 to CONNECT): %s",
-                 p->display,
+                 "the proxy %s wants credentials (HTTP %ld to CONNECT): %s",
+                 p->display, code,
                  p->auth ? "it refused those of the proxy URL"
                          : "give them in the proxy URL, "
                            "http://user:password@host:port");

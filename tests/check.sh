@@ -13,6 +13,7 @@ cd "$ROOT" || exit 1
 make -s LUA=5.4 || exit 1
 sm_start_hub || exit 1
 trap sm_stop_servers EXIT
+sm_start_proxies || echo "skipped: proxy specs (tinyproxy did not start)"
 openresty=0
 if pkg-config --exists luajit && sm_start_openresty; then
     openresty=1

@@ -18,6 +18,12 @@ skip() {
     echo "skipped: $1"
     skipped+=("$1")
 }
+if ! command -v tinyproxy >/dev/null 2>&1; then
+    skip "proxy specs (no tinyproxy)"
+elif ! sm_start_proxies; then
+    echo "FAILED: the test proxies (tinyproxy) did not start"
+    failed=$((failed + 1))
+fi
 
 # One whole-project check counted as one test; its output shows on failure.
 check() {
@@ -156,7 +162,7 @@ fi
 sm_stop_servers
 no_strays() {
     local left
-    left=$(pgrep -f "nginx: master process nginx (-q -p $ROOT/tests/tmp/|-p $ROOT/examples/)")
+    left=$(pgrep -f "nginx: master process nginx (-q -p $ROOT/tests/tmp/|-p $ROOT/examples/)|tinyproxy -c $ROOT/tests/tmp/")
     [ -z "$left" ] || { echo "still running: $left"; return 1; }
 }
 check no-stray-servers no_strays

@@ -7,8 +7,13 @@
 # sm_start_openresty  the OpenResty test app (one worker, and four), and
 #                     examples/openresty, on the LuaJIT build; returns
 #                     non-zero if they cannot start
-# sm_stop_servers     stops all three (idempotent)
+# sm_start_proxies    tinyproxy on free loopback ports (tests/lib/proxy.sh), in
+#                     front of the stand-in's HTTPS; returns non-zero if
+#                     they cannot start (the gateway specs then skip)
+# sm_stop_servers     stops them all (idempotent), and any OpenResty app a
+#                     spec started (tests/tmp/openresty-gw*)
 HUB_DIR=$ROOT/tests/tmp/hub
+PROXY_DIR=$ROOT/tests/tmp/proxy
 APP_DIR=$ROOT/tests/tmp/openresty
 APP4_DIR=$ROOT/tests/tmp/openresty-4
 EXAMPLE_LOG=$ROOT/tests/tmp/openresty-example.log
@@ -46,8 +51,19 @@ sm_start_openresty() {
     set +a
 }
 
+sm_start_proxies() {
+    "$ROOT/tests/lib/proxy.sh" start "$PROXY_DIR" "$SM_TEST_HTTPS_PORT" || return 1
+    set -a
+    # shellcheck disable=SC1091
+    . "$PROXY_DIR/env"
+    set +a
+}
+
 sm_stop_servers() {
     local d
-    for d in "$HUB_DIR" "$APP_DIR" "$APP4_DIR"; do "$ROOT/tests/server/stop.sh" "$d"; done
+    for d in "$HUB_DIR" "$APP_DIR" "$APP4_DIR" "$ROOT"/tests/tmp/openresty-gw*; do
+        "$ROOT/tests/server/stop.sh" "$d"
+    done
     "$ROOT/tests/openresty/start-example.sh" stop
+    "$ROOT/tests/lib/proxy.sh" stop "$PROXY_DIR"
 }
