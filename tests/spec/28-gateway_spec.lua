@@ -485,6 +485,31 @@ for _, runner in ipairs(RUNNERS) do
 end
 
 ---------------------------------------------------------------------------
+-- The command line.
+---------------------------------------------------------------------------
+
+if AUTH_PROXY then
+  describe("supermetrics-logs through https_proxy", function()
+    it("--verbose names the proxy, never its credentials", function()
+      local cli = require "tests.spec.cli_support"
+      local code, out, err
+      local log = log_during(AUTH_PROXY_LOG, function()
+        code, out, err = cli.run("--verbose --format ndjson --fields id get 1 echo viacli",
+          "SUPERMETRICS_API_KEY=" .. support.KEY .. " SUPERMETRICS_BASE_URL=" .. support.HTTPS_LOCALHOST
+          .. " SUPERMETRICS_CA_FILE=" .. support.CA .. " https_proxy="
+          .. shell_quote(with_credentials(AUTH_PROXY, CREDENTIALS)) .. " no_proxy= NO_PROXY=")
+      end)
+      assert.equal(0, code, err)
+      assert.equal('{"id":"viacli"}\n', out)
+      assert.matches("-> 200, attempt 1, %d+ ms, request id [%w_]+, via proxy "
+        .. AUTH_PROXY:match("^http://(.*)$"):gsub("%.", "%%.") .. "\n$", err)
+      assert.is_nil(err:find(CREDENTIALS:match(":(.*)$"), 1, true))
+      assert.equal(1, count(log, "CONNECT localhost:" .. HTTPS_PORT))
+    end)
+  end)
+end
+
+---------------------------------------------------------------------------
 -- Trace context inside nginx.
 ---------------------------------------------------------------------------
 
