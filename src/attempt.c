@@ -61,7 +61,8 @@ const sm_credential *sm_attempt_begin(lua_State *L, sm_client *c, int cred_idx,
 /* One attempt of GET base_url .. path on the single-call handle; pushes
  * what sm_transfer_push_result does, or a refusal. */
 static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
-                   lua_Number left, int cred_idx, sm_want *w)
+                   lua_Number left, int cred_idx, sm_want *w,
+                   const char *extra, size_t extra_len)
 {
     CURLcode rc;
     double spent;
@@ -72,8 +73,10 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
         return 2;
     if (sm_transfer_prepare(&c->main, c->endpoint.base_url,
                             c->endpoint.base_len, path, len,
-                            sm_timeout_ms(left), c->connect_timeout_ms) != 0)
+                            sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
+        sm_transfer_headers(&c->main, cred, extra, extra_len, 0) != 0)
         return luaL_error(L, "supermetrics: could not prepare the request");
+    w->proxy = c->proxy.url ? &c->proxy : NULL;
 
     rc = sm_transfer_perform(&c->main);
 
@@ -106,11 +109,12 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
     return n;
 }
 
-/* handle:perform(route, seconds_left [, credential [, made [, want_info]]])
- *   -> body [, info] | nil, error
+/* handle:perform(route, seconds_left [, credential [, made [, want_info
+ *                [, headers]]]]) -> body [, info] | nil, error
  * One attempt of the route's request within the time left of the call's
  * deadline, made attempts made before it, with a token_provider's
- * credential when given. The body comes shaped as the route says; with
+ * credential when given, and the extra header lines of headers ("Name:
+ * value\r\n" each, checked by the Lua layer) when given. The body comes shaped as the route says; with
  * want_info a success also returns the response's status, request id, rate
  * limits and attempts. Raises INVALID_ARGUMENT for a closed client, one
  * without a credential or a bad argument type, and a plain error when the
@@ -120,6 +124,8 @@ static int client_perform(lua_State *L)
     sm_client *c = sm_check_open_client(L, 1);
     const sm_route *r = sm_check_route(L, 2);
     lua_Number left = luaL_checknumber(L, 3);
+    size_t extra_len = 0;
+    const char *extra = luaL_optlstring(L, 7, NULL, &extra_len);
     sm_want w;
     w.decode_idx = lua_upvalueindex(1);
     w.credential = NULL;
@@ -127,7 +133,7 @@ static int client_perform(lua_State *L)
     w.made = (long long)luaL_optnumber(L, 5, 0);
     w.info = lua_toboolean(L, 6);
     sm_route_expect(r, &w.expect);
-    return attempt(L, c, r->path, r->len, left, 4, &w);
+    return attempt(L, c, r->path, r->len, left, 4, &w, extra, extra_len);
 }
 
 /* handle:get_log(team_id, connector_identifier, log_id, seconds)
@@ -154,7 +160,7 @@ static int client_get_log(lua_State *L)
     w.expect.limit = 0;
     /* The handle and the log id (id.s) stay referenced; results go above. */
     lua_settop(L, 4);
-    if (attempt(L, c, path, len, left, 6, &w) == 1)
+    if (attempt(L, c, path, len, left, 6, &w, NULL, 0) == 1)
         return 1;
     sm_push_route(L, SM_SHAPE_ENTRY, path, len, id.s, id.len, 0);
     return 3;

@@ -136,9 +136,10 @@ static sm_slot *free_slot_of(sm_client *c)
 }
 
 /* handle:batch_add(id, route, seconds_left [, credential [, made
- *                  [, want_info]]]) -> true | nil, error
+ *                  [, want_info [, headers]]]]) -> true | nil, error
  * Starts the route's request on a free slot (raises if none is free: the
- * caller keeps at most batch_open(n) in flight), as perform would. An error
+ * caller keeps at most batch_open(n) in flight), as perform would (headers:
+ * the extra lines, as for perform). An error
  * value comes back when the attempt must not start (sm_attempt_begin). */
 static int batch_add(lua_State *L)
 {
@@ -147,6 +148,8 @@ static int batch_add(lua_State *L)
     const sm_route *r = sm_check_route(L, 3);
     lua_Number left = luaL_checknumber(L, 4);
     long long made = (long long)luaL_optnumber(L, 6, 0);
+    size_t extra_len = 0;
+    const char *extra = luaL_optlstring(L, 8, NULL, &extra_len);
     sm_slot *s = c->multi ? free_slot_of(c) : NULL;
     const sm_credential *cred;
 
@@ -160,8 +163,7 @@ static int batch_add(lua_State *L)
     if (sm_transfer_prepare(&s->t, c->endpoint.base_url, c->endpoint.base_len,
                             r->path, r->len, sm_timeout_ms(left),
                             c->connect_timeout_ms) != 0 ||
-        curl_easy_setopt(s->t.easy, CURLOPT_HTTPHEADER, cred->headers) !=
-            CURLE_OK)
+        sm_transfer_headers(&s->t, cred, extra, extra_len, 1) != 0)
         return luaL_error(L, "supermetrics: could not prepare the request");
     if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
         return luaL_error(L, "supermetrics: could not start the request");
@@ -277,6 +279,7 @@ static int batch_poll(lua_State *L)
         w.made = s->made;
         w.expect = s->expect;
         w.resent = s->resent;
+        w.proxy = c->proxy.url ? &c->proxy : NULL;
         lua_createtable(L, 0, 3);
         sm_pushint64(L, (long long)s->id);
         lua_setfield(L, -2, "id");

@@ -39,4 +39,16 @@
 #define SM_VALIDATION_MAX 32
 #define SM_LOCATION_MAX 16
 
+/* Extra request headers (the headers option, per call or per client): a
+ * name's and a value's longest length in bytes, how many one request may
+ * carry, and their total size as sent ("Name: value\r\n" each). A value
+ * as long as the credential fits; far below any server's header limit. */
+#define SM_HEADER_NAME_MAX 256
+#define SM_HEADER_VALUE_MAX 16384
+#define SM_HEADERS_MAX 64
+#define SM_HEADERS_BYTES_MAX 32768
+
+/* Longest proxy URL (proxy option, https_proxy...). */
+#define SM_PROXY_URL_MAX 2048
+
 #endif

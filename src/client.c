@@ -77,6 +77,7 @@ static void release(sm_client *c)
     }
     sm_credential_clear(&c->credential);
     sm_endpoint_free(&c->endpoint);
+    sm_proxy_free(&c->proxy);
     sm_sockets_free(&c->sockets);
     sm_transfer_free(&c->main);
 }
@@ -103,9 +104,29 @@ static int client_tostring(lua_State *L)
     if (c->main.easy == NULL)
         lua_pushfstring(L, "supermetrics client (closed): %p", (void *)c);
     else
-        lua_pushfstring(L, "supermetrics client (%s): %p", c->endpoint.base_url,
-                        (void *)c);
+        lua_pushfstring(L, "supermetrics client (%s%s%s): %p",
+                        c->endpoint.base_url,
+                        c->proxy.display ? " via proxy " : "",
+                        c->proxy.display ? c->proxy.display : "", (void *)c);
     return 1;
+}
+
+/* handle:proxy() -> host, port, display, auth | nil: the proxy of the
+ * client's https:// requests (auth: the Proxy-Authorization value, when
+ * the URL had credentials). */
+static int client_proxy(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    if (c->proxy.url == NULL)
+        return 0;
+    lua_pushstring(L, c->proxy.host);
+    lua_pushinteger(L, (lua_Integer)c->proxy.port);
+    lua_pushstring(L, c->proxy.display);
+    if (c->proxy.auth != NULL)
+        lua_pushlstring(L, c->proxy.auth, c->proxy.auth_len);
+    else
+        lua_pushnil(L);
+    return 4;
 }
 
 /* ---- credential ---- */
@@ -150,6 +171,32 @@ static lua_Number opt_number(lua_State *L, int t, const char *k,
         sm_argument_error(L, "%s must be a number from %f to %f", k, min, max);
     lua_pop(L, 1);
     return v;
+}
+
+/* handle:set_proxy(url, source): the proxy of the client's https://
+ * requests, as the Lua layer picked it (proxy option or environment,
+ * no_proxy applied; source names where it came from, for the message).
+ * Raises INVALID_ARGUMENT for a bad URL. Only right after new_client:
+ * handles copied from the single-call one keep the settings they had. */
+static int client_set_proxy(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    const char *url = luaL_checkstring(L, 2);
+    const char *source = luaL_optstring(L, 3, "proxy");
+    const char *why;
+    if (c->share != NULL || c->multi != NULL || c->proxy.url != NULL)
+        return luaL_error(L, "supermetrics: set_proxy after the client's first use");
+    /* http:// (loopback only) never goes through a proxy. */
+    if (!c->endpoint.is_https)
+        return 0;
+    why = sm_proxy_parse(&c->proxy, url);
+    if (why != NULL)
+        sm_argument_error(L, "%s %s", source, why);
+    if (sm_endpoint_proxy(&c->endpoint, c->main.easy, &c->proxy) != CURLE_OK) {
+        sm_proxy_free(&c->proxy);
+        return luaL_error(L, "supermetrics: could not configure libcurl");
+    }
+    return 0;
 }
 
 /* new_client{ base_url =, credential =, credential_name =, connect_timeout =,
@@ -256,6 +303,10 @@ void sm_client_open(lua_State *L)
     lua_newtable(L);
     lua_pushcfunction(L, client_close);
     lua_setfield(L, -2, "close");
+    lua_pushcfunction(L, client_proxy);
+    lua_setfield(L, -2, "proxy");
+    lua_pushcfunction(L, client_set_proxy);
+    lua_setfield(L, -2, "set_proxy");
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }

@@ -27,6 +27,7 @@ typedef struct sm_client {
                                   * first one (NULL until then) */
     sm_credential credential;    /* of every request but a batch slot's own */
     sm_endpoint endpoint;
+    sm_proxy proxy;              /* for https://; url NULL: none */
     long connect_timeout_ms;
     sm_sockets sockets;          /* every socket its handles opened, for
                                   * fork safety (sockets.h) */

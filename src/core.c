@@ -147,6 +147,11 @@ static void push_limits(lua_State *L)
         {"page_size", SM_MAX_PAGE_SIZE},
         {"min_timeout", SM_MIN_TIMEOUT},
         {"max_timeout", SM_MAX_TIMEOUT},
+        {"header_name_bytes", SM_HEADER_NAME_MAX},
+        {"header_value_bytes", SM_HEADER_VALUE_MAX},
+        {"headers", SM_HEADERS_MAX},
+        {"headers_bytes", SM_HEADERS_BYTES_MAX},
+        {"proxy_url_bytes", SM_PROXY_URL_MAX},
     };
     size_t i;
     lua_createtable(L, 0, (int)(sizeof limits / sizeof limits[0]));

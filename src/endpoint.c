@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
+#include "credential.h"
 #include "interrupt.h"
+
+#define SM_STR_(x) #x
+#define SM_STR(x) SM_STR_(x)
 
 static int is_loopback(const char *host)
 {
@@ -171,10 +176,9 @@ CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     if (ca_file != NULL)
         SET(CURLOPT_CAINFO, ca_file);
-    /* http:// is only allowed to loopback: never send that through a proxy
-     * from the environment. https:// goes through one as a CONNECT tunnel. */
-    if (is_http)
-        SET(CURLOPT_PROXY, "");
+    /* No proxy from the environment, ever: sm_endpoint_proxy sets the one
+     * the client was made with. */
+    SET(CURLOPT_PROXY, "");
     SET(CURLOPT_USERAGENT, user_agent);
     SET(CURLOPT_HTTPGET, 1L);
     SET(CURLOPT_ACCEPT_ENCODING, "");
@@ -183,5 +187,171 @@ CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
     if (rc == CURLE_OK)
         rc = sm_interrupt_arm(easy);
     return rc;
+}
+
+CURLcode sm_endpoint_proxy(const sm_endpoint *e, CURL *easy,
+                           const sm_proxy *p)
+{
+    CURLcode rc;
+    /* http:// is only allowed to loopback: never through a proxy. */
+    if (p->url == NULL || !e->is_https)
+        return curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    /* "": no host bypasses it, whatever no_proxy says now (the Lua layer
+     * applied no_proxy when the client was made). The extra headers stay
+     * off the CONNECT request (HEADEROPT), which carries the proxy's
+     * credentials only. */
+    if ((rc = curl_easy_setopt(easy, CURLOPT_PROXY, p->url)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_NOPROXY, "")) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_PROXYTYPE,
+                               (long)CURLPROXY_HTTP)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_HTTPPROXYTUNNEL, 1L)) !=
+            CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_HEADEROPT,
+                               (long)CURLHEADER_SEPARATE)) != CURLE_OK)
+        return rc;
+    return curl_easy_setopt(easy, CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
+}
+
+static void base64(const unsigned char *in, size_t n, char *out)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned long v = (unsigned long)in[i] << 16 |
+                          (unsigned long)in[i + 1] << 8 | in[i + 2];
+        *out++ = alphabet[v >> 18 & 63];
+        *out++ = alphabet[v >> 12 & 63];
+        *out++ = alphabet[v >> 6 & 63];
+        *out++ = alphabet[v & 63];
+    }
+    if (i < n) {
+        unsigned long v = (unsigned long)in[i] << 16 |
+                          (i + 1 < n ? (unsigned long)in[i + 1] << 8 : 0);
+        *out++ = alphabet[v >> 18 & 63];
+        *out++ = alphabet[v >> 12 & 63];
+        *out++ = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
+        *out++ = '=';
+    }
+    *out = '\0';
+}
+
+/* "Basic " and the base64 of user:password into p->auth. */
+static const char *set_auth(sm_proxy *p, const char *user, const char *pass)
+{
+    static const char basic[] = "Basic ";
+    size_t nu = strlen(user), np = strlen(pass), n = nu + 1 + np;
+    char *plain = malloc(n + 1);
+    if (plain == NULL)
+        return "could not be stored: out of memory";
+    memcpy(plain, user, nu);
+    plain[nu] = ':';
+    memcpy(plain + nu + 1, pass, np + 1);
+    p->auth_len = sizeof basic - 1 + (n + 2) / 3 * 4;
+    p->auth = malloc(p->auth_len + 1);
+    if (p->auth != NULL) {
+        memcpy(p->auth, basic, sizeof basic - 1);
+        base64((const unsigned char *)plain, n, p->auth + sizeof basic - 1);
+    }
+    sm_wipe_free(plain, n);
+    return p->auth == NULL ? "could not be stored: out of memory" : NULL;
+}
+
+const char *sm_proxy_parse(sm_proxy *p, const char *s)
+{
+    const char *why = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL,
+         *part = NULL, *user = NULL, *pass = NULL;
+    size_t n = strlen(s);
+    CURLU *u;
+    if (n == 0 || n > SM_PROXY_URL_MAX)
+        return "must be a URL of 1 to " SM_STR(SM_PROXY_URL_MAX) " bytes";
+    u = curl_url();
+    if (u == NULL)
+        return "could not be parsed: out of memory";
+    /* Like libcurl: a proxy given without a scheme is an HTTP proxy. */
+    if (curl_url_set(u, CURLUPART_URL, s,
+                     CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) !=
+            CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        why = "is not a proxy URL (http://[user:password@]host:port)";
+    } else if (strcmp(scheme, "http") != 0) {
+        why = "must be an http:// proxy (a CONNECT tunnel carries TLS to "
+              "the API); https:// and SOCKS proxies are not supported";
+    } else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+               curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
+               (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+                strcmp(path, "/") != 0 && path[0] != '\0')) {
+        why = "must be http://[user:password@]host:port, with no path or "
+              "query";
+    } else {
+        long portnum = 1080;
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+            portnum = strtol(port, NULL, 10);
+        p->port = portnum;
+        p->host = copy(host, strlen(host));
+        n = strlen(host) + 24;
+        p->display = malloc(n);
+        if (p->host == NULL || p->display == NULL) {
+            why = "could not be stored: out of memory";
+        } else {
+            snprintf(p->display, n, "%s:%ld", host, portnum);
+            if (curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) ==
+                CURLUE_OK) {
+                if (curl_url_get(u, CURLUPART_PASSWORD, &pass,
+                                 CURLU_URLDECODE) != CURLUE_OK)
+                    pass = NULL;
+                why = set_auth(p, user, pass ? pass : "");
+            }
+        }
+        if (why == NULL) {
+            p->url_len = strlen(s);
+            p->url = copy(s, p->url_len);
+            if (p->url == NULL)
+                why = "could not be stored: out of memory";
+        }
+    }
+    if (user != NULL)
+        memset(user, 0, strlen(user));
+    if (pass != NULL)
+        memset(pass, 0, strlen(pass));
+    curl_free(user);
+    curl_free(pass);
+    curl_free(part);
+    curl_free(path);
+    curl_free(port);
+    curl_free(host);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    if (why != NULL)
+        sm_proxy_free(p);
+    return why;
+}
+
+void sm_proxy_free(sm_proxy *p)
+{
+    sm_wipe_free(p->url, p->url_len);
+    sm_wipe_free(p->auth, p->auth_len);
+    free(p->display);
+    free(p->host);
+    memset(p, 0, sizeof *p);
+}
+
+void sm_proxy_refusal(char *buf, size_t n, const sm_proxy *p, long code)
+{
+    /* 401 is what some proxies (tinyproxy) answer wrong credentials with. */
+    if (code == 407 || code == 401)
+        snprintf(buf, n,
+                 "the proxy %s wants credentials (HTTP %ld to CONNECT): %s",
+                 p->display, code,
+                 p->auth ? "it refused those of the proxy URL"
+                         : "give them in the proxy URL, "
+                           "http://user:password@host:port");
+    else
+        snprintf(buf, n,
+                 "the proxy %s refused the tunnel to the API (HTTP %ld to "
+                 "CONNECT)",
+                 p->display, code);
 }
 

@@ -25,6 +25,33 @@ typedef struct sm_endpoint {
     int is_https;
 } sm_endpoint;
 
+/* The proxy a client's https:// requests go through as a CONNECT tunnel
+ * (proxy option, https_proxy...). url is for libcurl and holds the proxy's
+ * credentials when the URL had them; display ("host:port") never does, and
+ * is all that messages show. Unset (url NULL): no proxy. */
+typedef struct sm_proxy {
+    char *url;        /* http://[user:pass@]host:port; wiped when freed */
+    size_t url_len;
+    char *display;    /* host:port */
+    char *host;       /* as in the URL ("[::1]" keeps its brackets) */
+    char *auth;       /* "Basic <base64 of user:password>", or NULL */
+    size_t auth_len;
+    long port;
+} sm_proxy;
+
+/* Checks proxy URL s (http://[user:password@]host[:port], port 1080 when
+ * none, as libcurl; no path but "/", no query) and stores it in p (zeroed
+ * by the caller). Returns NULL, or what is wrong (to follow "proxy "); the
+ * message never contains the URL's credentials. */
+const char *sm_proxy_parse(sm_proxy *p, const char *s);
+
+/* Wipes and frees what p holds; safe twice. */
+void sm_proxy_free(sm_proxy *p);
+
+/* Writes into buf (n bytes) why the proxy refused the tunnel with HTTP
+ * status code to its CONNECT: one wording for both transports. */
+void sm_proxy_refusal(char *buf, size_t n, const sm_proxy *p, long code);
+
 /* Checks base_url s and stores its normalised form and parts in e (zeroed
  * by the caller). Returns NULL, or what is wrong (to follow "base_url "). */
 const char *sm_endpoint_parse(sm_endpoint *e, const char *s,
@@ -38,6 +65,12 @@ void sm_endpoint_free(sm_endpoint *e);
  * Returns the first failing setopt's code. */
 CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
                                const char *ca_file, const char *user_agent);
+
+/* Points easy at proxy p for https://, or at no proxy at all (p unset, or
+ * http://): the environment's proxy variables are then never read by
+ * libcurl (the Lua layer read them once, when the client was made). */
+CURLcode sm_endpoint_proxy(const sm_endpoint *e, CURL *easy,
+                           const sm_proxy *p);
 
 /* A new pool of connections, TLS sessions and DNS answers for a client's
  * handles, or NULL. No lock callbacks: one client is used by one thread at

@@ -63,11 +63,13 @@ static int client_exchange(lua_State *L)
     return 1;
 }
 
-/* handle:request(route, seconds_left, credential|nil, made, exchange)
- *   -> request bytes | nil, error
+/* handle:request(route, seconds_left, credential|nil, made, exchange
+ *                [, headers]) -> request bytes | nil, error
  * Readies exchange for the response to the route's request and returns the
- * whole request: the request line, Host, User-Agent, Accept and the
- * credential's Authorization. Refuses as perform does (sm_attempt_begin). */
+ * whole request: the request line, Host, User-Agent, Accept, the extra
+ * header lines (headers: "Name: value\r\n" each, checked by the Lua layer)
+ * and the credential's Authorization. Refuses as perform does
+ * (sm_attempt_begin). */
 static int client_request(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
@@ -75,6 +77,8 @@ static int client_request(lua_State *L)
     lua_Number left = luaL_checknumber(L, 3);
     long long made = (long long)luaL_optnumber(L, 5, 0);
     sm_exchange *x = check_exchange(L, 6);
+    size_t extra_len = 0;
+    const char *extra = luaL_optlstring(L, 7, NULL, &extra_len);
     const sm_credential *cred =
         sm_attempt_begin(L, c, 4, &c->credential, left, made);
     luaL_Buffer b;
@@ -97,6 +101,8 @@ static int client_request(lua_State *L)
     luaL_addlstring(&b, r->path, r->len);
     luaL_addstring(&b, " HTTP/1.1\r\n");
     luaL_addlstring(&b, c->endpoint.head_fields, c->endpoint.head_fields_len);
+    if (extra_len > 0)
+        luaL_addlstring(&b, extra, extra_len);
     luaL_addlstring(&b, cred->line, cred->len);
     luaL_addstring(&b, "\r\n\r\n");
     luaL_pushresult(&b);
@@ -156,12 +162,27 @@ static int client_outcome(lua_State *L)
     w.made = x->made;
     w.expect = x->expect;
     w.resent = lua_toboolean(L, 4);
+    w.proxy = c->proxy.url ? &c->proxy : NULL;
     lua_settop(L, 2);
     n = sm_transfer_push_outcome(L, &x->t, rc, x->reader.status, &w);
     if (!w.out_of_step)
         return n;
     lua_pushboolean(L, 1);
     return n + 1;
+}
+
+/* handle:refused(exchange, status): the client's proxy answered the
+ * CONNECT with status, not 2xx; worded as for libcurl (sm_proxy_refusal). */
+static int client_refused(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    sm_exchange *x = check_exchange(L, 2);
+    long status = (long)luaL_checkinteger(L, 3);
+    if (c->proxy.url == NULL)
+        return luaL_error(L, "supermetrics: the client has no proxy");
+    x->failed = CURLE_COULDNT_CONNECT;
+    sm_proxy_refusal(x->t.errbuf, CURL_ERROR_SIZE, &c->proxy, status);
+    return 0;
 }
 
 /* ---- exchange methods ---- */
@@ -240,6 +261,7 @@ void sm_exchange_open(lua_State *L, int decode_idx)
         {"request", client_request},
         {"exchange", client_exchange},
         {"outcome", client_outcome},
+        {"refused", client_refused},
         {NULL, NULL},
     };
     static const luaL_Reg methods[] = {

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <lauxlib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -158,8 +159,75 @@ int sm_transfer_refresh(sm_transfer *t, long timeout_ms)
     return 0;
 }
 
+int sm_transfer_headers(sm_transfer *t, const sm_credential *cred,
+                        const char *block, size_t len, int force)
+{
+    size_t i, start, lines = 0;
+    if (len == 0) {
+        if (!t->extra_on && !force)
+            return 0;
+        t->extra_on = 0;
+        return curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, cred->headers) ==
+                       CURLE_OK
+                   ? 0
+                   : -1;
+    }
+    /* Whole lines only: a CR, LF or NUL anywhere else refuses the block. */
+    for (i = 0, start = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)block[i];
+        if (ch == '\r' && i + 1 < len && block[i + 1] == '\n' && i > start) {
+            lines++;
+            i++;
+            start = i + 1;
+        } else if (ch == '\r' || ch == '\n' || ch == '\0') {
+            return -1;
+        }
+    }
+    if (start != len)
+        return -1;
+    if (len > t->extra_cap) {
+        char *grown = malloc(len);
+        if (grown == NULL)
+            return -1;
+        sm_wipe_free(t->extra, t->extra_cap);
+        t->extra = grown;
+        t->extra_cap = len;
+    }
+    if (lines > t->nodes_cap) {
+        struct curl_slist *grown =
+            realloc(t->nodes, lines * sizeof *t->nodes);
+        if (grown == NULL)
+            return -1;
+        t->nodes = grown;
+        t->nodes_cap = lines;
+    }
+    memcpy(t->extra, block, len);
+    for (i = 0, start = 0, lines = 0; i < len; i++) {
+        if (t->extra[i] == '\r') {
+            t->extra[i] = '\0';
+            t->nodes[lines].data = t->extra + start;
+            t->nodes[lines].next = &t->nodes[lines + 1];
+            lines++;
+            i++;
+            start = i + 1;
+        }
+    }
+    t->nodes[lines - 1].next = cred->headers;
+    t->extra_on = 1;
+    return curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->nodes) == CURLE_OK
+               ? 0
+               : -1;
+}
+
 void sm_transfer_free(sm_transfer *t)
 {
+    sm_wipe_free(t->extra, t->extra_cap);
+    t->extra = NULL;
+    t->extra_cap = 0;
+    free(t->nodes);
+    t->nodes = NULL;
+    t->nodes_cap = 0;
+    t->extra_on = 0;
     free(t->url);
     t->url = NULL;
     t->url_cap = 0;
@@ -226,16 +294,54 @@ static const char *common_words(lua_State *L, sm_transfer *t, CURLcode rc)
     return NULL;
 }
 
+/* A failure of libcurl's that was the proxy's (through proxy p): errbuf
+ * says so, naming the proxy by host:port only; returns the code to use,
+ * or NULL when the failure was not the proxy's. */
+static const char *proxy_failure(sm_transfer *t, CURLcode rc,
+                                 const sm_proxy *p)
+{
+    long connect_code = 0;
+    char why[CURL_ERROR_SIZE];
+    if (p == NULL || t->easy == NULL)
+        return NULL;
+    if (rc == CURLE_COULDNT_RESOLVE_PROXY) {
+        snprintf(t->errbuf, CURL_ERROR_SIZE,
+                 "could not resolve the proxy %s", p->display);
+        return "CONNECTION_ERROR";
+    }
+    if (rc == CURLE_COULDNT_CONNECT) {
+        /* Through a proxy, libcurl only ever connects to the proxy. */
+        memcpy(why, t->errbuf, sizeof why);
+        why[sizeof why - 1] = '\0';
+        snprintf(t->errbuf, CURL_ERROR_SIZE,
+                 "could not connect to the proxy %s: %s", p->display,
+                 why[0] ? why : curl_easy_strerror(rc));
+        return "CONNECTION_ERROR";
+    }
+    if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE,
+                          &connect_code) != CURLE_OK ||
+        connect_code == 0 || (connect_code >= 200 && connect_code <= 299))
+        return NULL;
+    sm_proxy_refusal(t->errbuf, CURL_ERROR_SIZE, p, connect_code);
+    return "CONNECTION_ERROR";
+}
+
 /* Pushes the error for a transfer that libcurl reported as failed. */
 static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
-                                long status, const char *credential)
+                                long status, const char *credential,
+                                const sm_proxy *proxy)
 {
-    const char *code = sm_code_for_curl(rc, t->body.over_limit);
+    const char *code = proxy_failure(t, rc, proxy);
+    int proxy_said = code != NULL; /* errbuf has the proxy's words */
+    if (proxy_said)
+        status = 0; /* the proxy's status, not the API's */
+    else
+        code = sm_code_for_curl(rc, t->body.over_limit);
     if (strcmp(code, "RESPONSE_TOO_LARGE") == 0)
         lua_pushfstring(L, "the response body is larger than "
                            "max_response_bytes (%f bytes)",
                         (lua_Number)t->body.limit);
-    else if (common_words(L, t, rc) == NULL)
+    else if (proxy_said || common_words(L, t, rc) == NULL)
         lua_pushstring(L, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     sm_push_error(L, code, lua_tostring(L, -1));
     lua_remove(L, -2);
@@ -316,7 +422,7 @@ int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
     }
     if (rc != CURLE_OK) {
         lua_pushnil(L);
-        push_transfer_error(L, t, rc, status, w->credential);
+        push_transfer_error(L, t, rc, status, w->credential, w->proxy);
         n = 2;
     } else if (status >= 200 && status <= 299) {
         n = push_success(L, t, status, w);

@@ -11,6 +11,8 @@
 #include <curl/curl.h>
 
 #include "buffer.h"
+#include "credential.h"
+#include "endpoint.h"
 #include "entry.h"
 #include "response.h"
 
@@ -22,6 +24,14 @@ typedef struct sm_transfer {
     size_t url_cap;
     long timeout_ms, connect_timeout_ms; /* as last set on easy; -1 unset */
     int fresh;       /* this transfer is a resend on a new connection */
+    /* Extra request headers (sm_transfer_headers): copies of their lines,
+     * and the list libcurl is given, whose nodes point into those copies
+     * and end on the credential's own list. Grown once, then reused. */
+    char *extra;
+    size_t extra_cap;
+    struct curl_slist *nodes;
+    size_t nodes_cap;
+    int extra_on;    /* easy's HTTPHEADER is nodes, not the credential's */
     char errbuf[CURL_ERROR_SIZE];
 } sm_transfer;
 
@@ -41,6 +51,15 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
     "the server answered without TLS (is that a plain-HTTP port? base_url " \
     "says https://)"
 
+/* The request's header list: the credential's (Accept, Authorization),
+ * after the extra lines of block[0..len) ("Name: value\r\n" each, checked
+ * by the Lua layer; only whole lines are taken) when len > 0. The
+ * credential's lines are not copied. With len 0 and no extra lines set
+ * before, nothing is done unless force. Returns 0, or -1 when out of
+ * memory, a setopt fails or block is not whole lines. */
+int sm_transfer_headers(sm_transfer *t, const sm_credential *cred,
+                        const char *block, size_t len, int force);
+
 /* What the caller of an attempt wants of its result. */
 typedef struct sm_want {
     int decode_idx;         /* stack index of the JSON decode function */
@@ -52,6 +71,7 @@ typedef struct sm_want {
     int resent;             /* this is already the resend on a fresh
                              * connection after an answer out of step */
     int out_of_step;        /* set when the answer was not this request's */
+    const sm_proxy *proxy;  /* the proxy in use, to name in errors, or NULL */
 } sm_want;
 
 /* After the exchange finished with rc: pushes the decoded 2xx body, shaped

@@ -22,6 +22,7 @@ case $? in
     2) echo "skipped: contract specs ($SM_TEST_PRISM_SKIP)" ;;
     *) echo "FAILED: Prism did not start: the contract specs fail" ;;
 esac
+sm_start_proxies || echo "skipped: proxy specs (tinyproxy did not start)"
 openresty=0
 if pkg-config --exists luajit && sm_start_openresty; then
     openresty=1

@@ -31,6 +31,12 @@ skip() {
     echo "skipped: $1"
     skipped+=("$1")
 }
+if ! command -v tinyproxy >/dev/null 2>&1; then
+    skip "proxy specs (no tinyproxy)"
+elif ! sm_start_proxies; then
+    echo "FAILED: the test proxies (tinyproxy) did not start"
+    failed=$((failed + 1))
+fi
 
 # Stoplight Prism for the contract specs (tests/contract/): without node
 # they skip; a Prism that does not start makes them fail (each says why).
@@ -178,7 +184,7 @@ fi
 sm_stop_servers
 no_strays() {
     local left
-    left=$(pgrep -f "nginx: master process nginx (-q -p $ROOT/tests/tmp/|-p $ROOT/examples/)|prism mock .* $ROOT/tests/contract/")
+    left=$(pgrep -f "nginx: master process nginx (-q -p $ROOT/tests/tmp/|-p $ROOT/examples/)|prism mock .* $ROOT/tests/contract/|tinyproxy -c $ROOT/tests/tmp/")
     [ -z "$left" ] || { echo "still running: $left"; return 1; }
 }
 check no-stray-servers no_strays

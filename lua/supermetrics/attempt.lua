@@ -28,14 +28,24 @@ end
 
 --- Tells the on_response hook about one attempt; what it raises is dropped,
 -- so observing a call can never break it. detail: the info of a success or
--- the error value of a failure.
-function attempt.report(hook, route, number, started, ok, detail)
+-- the error value of a failure. extra: the call's extra headers (their
+-- shown part goes in the event), proxy: the proxy's host:port, or nil.
+function attempt.report(hook, route, number, started, ok, detail, extra, proxy)
   local event = {
     method = "GET", path = route:path(), attempt = number,
     duration_ms = (monotonic() - started) * 1000,
     status = detail.status, request_id = detail.request_id,
     rate_limit = detail.rate_limit, rate_limit_remaining = detail.rate_limit_remaining,
+    proxy = proxy,
   }
+  if extra then
+    -- A copy: the hook may change its event.
+    local shown = {}
+    for k, v in pairs(extra.shown) do
+      shown[k] = v
+    end
+    event.headers = shown
+  end
   if not ok then
     event.error_code = detail.code
   end

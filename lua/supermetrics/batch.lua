@@ -16,7 +16,7 @@ local batch = {}
 -- Longest single wait for activity: bounds how late a retry may start.
 local MAX_POLL = 0.5
 
-local function run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
+local function run(client, team_id, connector_identifier, log_ids, concurrency, sleep, extra)
   local handle, provider, hook = client._handle, client._provider, client._on_response
   local entries, errors = {}, {}
   local items = {}   -- i -> { route =, made =, deadline =, started = }
@@ -43,7 +43,7 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
   local function failed(i, err)
     local item = items[i]
     if hook and err.attempts > item.made then
-      attempt.report(hook, item.route, err.attempts, item.started, false, err)
+      attempt.report(hook, item.route, err.attempts, item.started, false, err, extra, client._proxy)
     end
     item.made = err.attempts
     local now = monotonic()
@@ -86,7 +86,7 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
     end
     item.started = now
     local started, err = handle:batch_add(i, item.route, item.deadline - now, credential, item.made,
-      hook ~= nil)
+      hook ~= nil, extra and extra.block)
     if started then
       running = running + 1
     else
@@ -123,7 +123,8 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
         if r.body then
           local item = items[i]
           if hook then
-            attempt.report(hook, item.route, r.info.attempts, item.started, true, r.info)
+            attempt.report(hook, item.route, r.info.attempts, item.started, true, r.info, extra,
+              client._proxy)
           end
           entries[i] = r.body
         else
@@ -137,7 +138,8 @@ end
 local WEAK_VALUES = { __mode = "v" }
 
 --- Runs the batch; returns entries, errors (exactly one set per index).
--- sleep(seconds) waits when nothing is in flight but a retry is pending.
+-- sleep(seconds) waits when nothing is in flight but a retry is pending;
+-- extra: the extra headers of every request (client.lua's merged set), or nil.
 --
 -- The slots are the client's, so one batch runs on a client at a time. An
 -- on_response hook or token_provider that yields (a coroutine) can leave a
@@ -146,7 +148,7 @@ local WEAK_VALUES = { __mode = "v" }
 -- deadlines hold: libcurl times its transfers out meanwhile). If that
 -- coroutine was dropped instead, its batch is garbage: a full collection
 -- notices, and the slots it held come back.
-function batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
+function batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep, extra)
   local owner = client._batch_owner
   if not owner then
     owner = setmetatable({}, WEAK_VALUES)
@@ -162,7 +164,8 @@ function batch.run(client, team_id, connector_identifier, log_ids, concurrency, 
   local running = {} -- alive while this batch is, in whatever coroutine
   owner.running = running
   client._handle:batch_reset()
-  local ok, entries, errs = pcall(run, client, team_id, connector_identifier, log_ids, concurrency, sleep)
+  local ok, entries, errs = pcall(run, client, team_id, connector_identifier, log_ids, concurrency, sleep,
+    extra)
   if owner.running == running then
     owner.running = nil
   end

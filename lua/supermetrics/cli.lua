@@ -29,7 +29,7 @@ Output:
   --fields id,status,...      columns to print, in order (dot paths reach nested values)
   --no-color                  no color in tables (also: NO_COLOR set)
   -v, --verbose               each HTTP request on stderr (method, path, status,
-                              request id, attempt, time)
+                              request id, attempt, time, proxy)
   -q, --quiet                 nothing on stderr but errors
 Filters (list, fetch, tail):
   --status 5xx|404|400-499    only these statuses (comma-separated, repeatable)
@@ -169,15 +169,30 @@ end
 
 -- ---- stderr: verbose lines, progress ----
 
+-- The extra headers of an event (secret-looking ones are never in it:
+-- supermetrics.headers), sorted, as "; headers A: 1, B: 2".
+local function shown_headers(h)
+  if not h or next(h) == nil then
+    return ""
+  end
+  local lines = {}
+  for name, value in pairs(h) do
+    lines[#lines + 1] = name .. ": " .. value
+  end
+  table.sort(lines)
+  return "; headers " .. table.concat(lines, ", ")
+end
+
 local function verbose_hook(stderr)
   return function(e)
     local result = e.status and tostring(e.status) or "no response"
     if e.error_code then
       result = result .. " " .. e.error_code
     end
-    stderr:write(string.format("supermetrics-logs: %s %s -> %s, attempt %d, %d ms%s\n", e.method, e.path,
+    stderr:write(string.format("supermetrics-logs: %s %s -> %s, attempt %d, %d ms%s%s%s\n", e.method, e.path,
       result, e.attempt, math.floor(e.duration_ms + 0.5),
-      e.request_id and (", request id " .. tostring(e.request_id)) or ""))
+      e.request_id and (", request id " .. tostring(e.request_id)) or "",
+      e.proxy and (", via proxy " .. e.proxy) or "", shown_headers(e.headers)))
   end
 end
 

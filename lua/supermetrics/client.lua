@@ -14,9 +14,11 @@ local cosocket = require "supermetrics.transport.cosocket"
 local curl = require "supermetrics.transport.curl"
 local errors = require "supermetrics.errors"
 local follow = require "supermetrics.follow"
+local headers = require "supermetrics.headers"
 local logtime = require "supermetrics.logtime"
 local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
+local proxy = require "supermetrics.proxy"
 
 local monotonic = core.monotonic
 local log_route, page_route = core.log_route, core.page_route
@@ -51,6 +53,12 @@ function Client.new(opts)
   end
   s.user_agent = ua
   local handle = core.new_client(s)
+  local proxied, proxy_err = pcall(proxy.apply, handle, s.proxy)
+  if not proxied then
+    handle:close()
+    error(proxy_err, 0)
+  end
+  local extra = headers.compile(s.headers)
   local client = setmetatable({
     _handle = handle,
     _transport = transport,
@@ -59,9 +67,16 @@ function Client.new(opts)
     _max_retries = s.max_retries,
     _max_retry_wait = s.max_retry_wait,
     _on_response = s.on_response,
-    -- The common case (libcurl, a fixed credential, no hook) makes its
-    -- first attempt in one C call; see get_connector_log.
-    _one_call = transport.one_call and not s.token_provider and not s.on_response,
+    -- Extra headers: the client's (checked map, and merged set or nil),
+    -- and whether to forward nginx's trace context.
+    _headers = s.headers,
+    _extra = extra,
+    _trace = s.trace_context or nil,
+    _proxy = select(3, handle:proxy()), -- "host:port", for on_response
+    -- The common case (libcurl, a fixed credential, no hook, no extra
+    -- headers) makes its first attempt in one C call; see get_connector_log.
+    _one_call = transport.one_call and not s.token_provider and not s.on_response
+      and not extra and not s.trace_context,
   }, Client)
   if transport == cosocket then
     local ok, ep = pcall(cosocket.setup, handle, s)
@@ -89,13 +104,27 @@ local function check_self(self, method)
 end
 Client._check_self = check_self
 
+--- The extra headers of one call (the merged set, or nil): the client's,
+-- the trace context of nginx's current request when trace_context is on,
+-- and the call's own (opts.headers), which win. Raises INVALID_ARGUMENT
+-- for bad headers, before any traffic.
+-- @local
+function Client:_extra_for(call, method)
+  local trace = self._trace and headers.trace()
+  if call == nil and not trace then
+    return self._extra
+  end
+  local where = method .. ": headers"
+  return headers.merge(self._headers, trace, call and headers.check(call, where, true), where)
+end
+
 --- Every attempt of one call to route (core.log_route / core.page_route),
 -- retried by the policy in supermetrics.retry within one deadline. Returns
 -- the body as the route shapes it (and with want_info a table with status,
 -- request_id, rate limits and attempts), or raises an error. The C core
 -- counts the attempts: a result's `attempts` is the call's total so far.
 -- @local
-function Client:_get(route, want_info, deadline, first_err)
+function Client:_get(route, want_info, deadline, first_err, extra)
   if not self._handle then
     closed()
   end
@@ -116,9 +145,10 @@ function Client:_get(route, want_info, deadline, first_err)
         closed() -- by the on_response hook or the token_provider, between attempts
       end
       local started = hook and monotonic()
-      body, detail = transport.attempt(self, route, deadline, credential, made, want_info)
+      body, detail = transport.attempt(self, route, deadline, credential, made, want_info,
+        extra and extra.block)
       if hook and (body or detail.attempts > made) then
-        attempt.report(hook, route, detail.attempts, started, body ~= nil, detail)
+        attempt.report(hook, route, detail.attempts, started, body ~= nil, detail, extra, self._proxy)
       end
     end
     if body then
@@ -135,16 +165,25 @@ function Client:_get(route, want_info, deadline, first_err)
   end
 end
 
+local GET_OPTIONS = options.CALLS.get_connector_log
+
 --- Fetches one Codeless Connector log entry.
 -- @param team_id integer 1..2^63-1, or a string of its decimal digits
 -- @param connector_identifier 1..100 characters of `A-Z a-z 0-9 _ -`
 -- @param log_id string of 1..255 bytes, or an integer
+-- @param[opt] opts `{ headers = { ["X-Name"] = "value" } }`: extra headers of this call
+-- (over the client's; false drops one of the client's)
 -- @return the entry: a plain table
 -- @raise a `supermetrics.Error` value
-function Client:get_connector_log(team_id, connector_identifier, log_id)
+function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
   check_self(self, "get_connector_log")
+  local extra = self._extra
+  if opts ~= nil or self._trace then
+    opts = options.call(opts, "get_connector_log", GET_OPTIONS)
+    extra = self:_extra_for(opts.headers, "get_connector_log")
+  end
   local handle = self._handle
-  if self._one_call and handle then
+  if self._one_call and handle and not extra then
     local deadline = monotonic() + self._timeout
     local entry, err, route = handle:get_log(team_id, connector_identifier, log_id, self._timeout)
     if entry then
@@ -152,12 +191,19 @@ function Client:get_connector_log(team_id, connector_identifier, log_id)
     end
     return (self:_get(route, false, deadline, err))
   end
-  return (self:_get(log_route(team_id, connector_identifier, log_id), false))
+  return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
+end
+
+--- get_connector_log with the call's extra headers already merged (the
+-- cosocket transport's batch items).
+-- @local
+function Client:_fetch_log(team_id, connector_identifier, log_id, extra)
+  return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
 end
 
 -- One page of the list route: its entries (shaped in C) and the response info.
-local function fetch_page(client, team_id, connector_identifier, limit, before)
-  return client:_get(page_route(team_id, connector_identifier, limit, before), true)
+local function fetch_page(client, team_id, connector_identifier, limit, before, extra)
+  return client:_get(page_route(team_id, connector_identifier, limit, before), true, nil, nil, extra)
 end
 
 local LIST_OPTIONS = options.CALLS.list_connector_logs
@@ -165,16 +211,18 @@ local LIST_OPTIONS = options.CALLS.list_connector_logs
 --- Fetches one page of log entries, newest first.
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
--- @param[opt] opts `{ limit = 1..1000 (server default 100), before = "2025-06-01T00:00:00Z" }`;
--- `before` in any ISO 8601 form logtime reads (a date is its midnight UTC,
--- an offset is converted) goes out as an RFC 3339 date-time in UTC
+-- @param[opt] opts `{ limit = 1..1000 (server default 100), before = "2025-06-01T00:00:00Z",
+-- headers = {...} }`; `before` in any ISO 8601 form logtime reads (a date is
+-- its midnight UTC, an offset is converted) goes out as an RFC 3339
+-- date-time in UTC
 -- @return array of entries (plain tables), possibly empty
 -- @raise a `supermetrics.Error` value
 function Client:list_connector_logs(team_id, connector_identifier, opts)
   check_self(self, "list_connector_logs")
   opts = options.call(opts, "list_connector_logs", LIST_OPTIONS)
   local before = logtime.argument(opts.before, "list_connector_logs: before", invalid)
-  return (fetch_page(self, team_id, connector_identifier, opts.limit, before and before.date_time))
+  local extra = self:_extra_for(opts.headers, "list_connector_logs")
+  return (fetch_page(self, team_id, connector_identifier, opts.limit, before and before.date_time, extra))
 end
 
 local EACH_OPTIONS = options.CALLS.each_connector_log
@@ -186,7 +234,7 @@ local EACH_OPTIONS = options.CALLS.each_connector_log
 -- exclusive (docs/api.md).
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
--- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "..." }`
+-- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "...", headers = {...} }`
 -- @return an iterator for a generic `for`; it raises `supermetrics.Error` values
 function Client:each_connector_log(team_id, connector_identifier, opts)
   check_self(self, "each_connector_log")
@@ -199,8 +247,9 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
   -- Checks every argument now, before any traffic.
   local before = logtime.argument(opts.before, "each_connector_log: before", invalid)
   page_route(team_id, connector_identifier, page_size, before and before.date_time)
+  local extra = self:_extra_for(opts.headers, "each_connector_log")
   return paging.iterator(function(limit, bound)
-    return (fetch_page(self, team_id, connector_identifier, limit, bound))
+    return (fetch_page(self, team_id, connector_identifier, limit, bound, extra))
   end, page_size, before)
 end
 
@@ -215,7 +264,7 @@ local FOLLOW_OPTIONS = options.CALLS.follow_connector_logs
 -- following through failures that retries may cure; others raise.
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
--- @param[opt] opts `{ since = "2025-06-01T00:00:00Z", interval = 2 }`
+-- @param[opt] opts `{ since = "2025-06-01T00:00:00Z", interval = 2, headers = {...} }`
 -- @return an endless iterator for a generic `for`
 -- @raise a `supermetrics.Error` value
 function Client:follow_connector_logs(team_id, connector_identifier, opts)
@@ -228,8 +277,9 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
   -- Checks every argument now, before any traffic.
   page_route(team_id, connector_identifier)
   local since = logtime.argument(opts.since, "follow_connector_logs: since", invalid)
+  local extra = self:_extra_for(opts.headers, "follow_connector_logs")
   return follow.iterator(function(limit, before)
-    return fetch_page(self, team_id, connector_identifier, limit, before)
+    return fetch_page(self, team_id, connector_identifier, limit, before, extra)
   end, function(seconds)
     self._transport.sleep(seconds)
   end, since and since.date_time, interval)
@@ -244,7 +294,7 @@ local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
 -- @param log_ids array of log ids (strings or integers)
--- @param[opt] opts `{ concurrency = 1..256 (default 16) }`
+-- @param[opt] opts `{ concurrency = 1..256 (default 16), headers = {...} }`
 -- @return entries, errors: for each i of log_ids exactly one of
 -- `entries[i]` / `errors[i]` is set
 -- @raise a `supermetrics.Error` value for a bad team_id, connector or option
@@ -260,10 +310,11 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
     invalid("log_ids must be an array of log ids")
   end
   page_route(team_id, connector_identifier) -- checks both before any traffic
+  local extra = self:_extra_for(opts.headers, "get_connector_logs")
   if not self._handle then
     closed()
   end
-  return self._transport.batch(self, team_id, connector_identifier, log_ids, concurrency)
+  return self._transport.batch(self, team_id, connector_identifier, log_ids, concurrency, extra)
 end
 
 --- Releases the client's connections and credential now. Safe to call twice.

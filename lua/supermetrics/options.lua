@@ -4,6 +4,7 @@
 
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
+local headers = require "supermetrics.headers"
 
 local options = {}
 
@@ -26,17 +27,19 @@ options.KNOWN = {
   timeout = true, connect_timeout = true, max_retries = true,
   max_retry_wait = true, max_response_bytes = true, ca_file = true,
   user_agent = true, nginx_blocking = true, nginx_pool_size = true,
-  nginx_idle_timeout = true, on_response = true,
+  nginx_idle_timeout = true, on_response = true, headers = true, proxy = true,
+  trace_context = true,
 }
 local KNOWN = options.KNOWN
 
 -- The names each method's options table accepts (sets, per method), for
 -- `options.call`; the types spec reads them too.
 options.CALLS = {
-  list_connector_logs = { limit = true, before = true },
-  each_connector_log = { page_size = true, before = true },
-  follow_connector_logs = { since = true, interval = true },
-  get_connector_logs = { concurrency = true },
+  get_connector_log = { headers = true },
+  list_connector_logs = { limit = true, before = true, headers = true },
+  each_connector_log = { page_size = true, before = true, headers = true },
+  follow_connector_logs = { since = true, interval = true, headers = true },
+  get_connector_logs = { concurrency = true, headers = true },
 }
 
 -- Options that existed once, with what to do instead.
@@ -137,11 +140,14 @@ local function check_ca_file(path)
   return path
 end
 
+local EMPTY = setmetatable({}, { __newindex = function() error("read-only", 2) end })
+
 --- Checks a per-call options table (nil allowed) against the names a
--- method takes; returns it, or an empty table.
+-- method takes; returns it, or an empty table. Every method takes
+-- `headers` too (checked by the caller: headers.check).
 function options.call(opts, method, names)
   if opts == nil then
-    return {}
+    return EMPTY
   end
   if type(opts) ~= "table" then
     invalid(method .. ": options must be a table")
@@ -196,6 +202,16 @@ function options.check(opts)
   end
   s.user_agent = check_user_agent(opts.user_agent)
   s.ca_file = check_ca_file(opts.ca_file)
+  s.headers = headers.check(opts.headers or {}, "headers")
+  s.proxy = opts.proxy
+  if s.proxy ~= nil and s.proxy ~= false and type(s.proxy) ~= "string" then
+    invalid("proxy must be a URL (http://[user:password@]host:port) or false (no proxy, "
+      .. "whatever https_proxy says)")
+  end
+  s.trace_context = opts.trace_context
+  if s.trace_context ~= nil and type(s.trace_context) ~= "boolean" then
+    invalid("trace_context must be a boolean")
+  end
   return s
 end
 

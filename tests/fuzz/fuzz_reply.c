@@ -129,6 +129,7 @@ static int run(lua_State *L)
     want.expect.id_len = want.expect.id != NULL ? 3 : 0;
     want.expect.limit = 0;
     want.resent = 0;
+    want.proxy = NULL;
     pushed = sm_transfer_push_outcome(L, &t, rc, status, &want);
     FUZZ_ASSERT(lua_gettop(L) == pushed);
     if (pushed == 1) {

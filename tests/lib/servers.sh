@@ -11,12 +11,17 @@
 #                     document (tests/contract/), twice: the official
 #                     document and paging.yaml; returns 2 (and sets
 #                     SM_TEST_PRISM_SKIP) without node and npm, 1 on failure
-# sm_stop_servers     stops them all (idempotent)
+# sm_start_proxies    tinyproxy on free loopback ports (tests/lib/proxy.sh), in
+#                     front of the stand-in's HTTPS; returns non-zero if
+#                     they cannot start (the gateway specs then skip)
+# sm_stop_servers     stops them all (idempotent), and any OpenResty app a
+#                     spec started (tests/tmp/openresty-gw*)
 # shellcheck source=tests/lib/nginx.sh
 . "$ROOT/tests/lib/nginx.sh" # sm_port_busy
 HUB_DIR=$ROOT/tests/tmp/hub
 PRISM_DIR=$ROOT/tests/tmp/prism
 CONTRACT_DIR=$ROOT/tests/contract
+PROXY_DIR=$ROOT/tests/tmp/proxy
 APP_DIR=$ROOT/tests/tmp/openresty
 APP4_DIR=$ROOT/tests/tmp/openresty-4
 EXAMPLE_LOG=$ROOT/tests/tmp/openresty-example.log
@@ -135,10 +140,21 @@ sm_start_prism() {
         sm_prism_instance paging "$CONTRACT_DIR/paging.yaml" SM_TEST_PRISM_PAGING_URL
 }
 
+sm_start_proxies() {
+    "$ROOT/tests/lib/proxy.sh" start "$PROXY_DIR" "$SM_TEST_HTTPS_PORT" || return 1
+    set -a
+    # shellcheck disable=SC1091
+    . "$PROXY_DIR/env"
+    set +a
+}
+
 sm_stop_servers() {
     local d
-    for d in "$HUB_DIR" "$APP_DIR" "$APP4_DIR"; do "$ROOT/tests/server/stop.sh" "$d"; done
+    for d in "$HUB_DIR" "$APP_DIR" "$APP4_DIR" "$ROOT"/tests/tmp/openresty-gw*; do
+        "$ROOT/tests/server/stop.sh" "$d"
+    done
     "$ROOT/tests/openresty/start-example.sh" stop
     sm_stop_prism official
     sm_stop_prism paging
+    "$ROOT/tests/lib/proxy.sh" stop "$PROXY_DIR"
 }

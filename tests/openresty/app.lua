@@ -352,6 +352,30 @@ function app.contract()
   end
 end
 
+-- GET /gateway?p=<JSON params>[&timer=1]: the gateway script
+-- (tests/tools/gateway.lua) inside nginx, answered as its JSON outcome.
+-- With timer=1 it runs in a timer (no request: no trace context there).
+function app.gateway()
+  local args = ngx.req.get_uri_args()
+  local params = cjson.decode(args.p)
+  local gateway = require "tests.tools.gateway"
+  local base = { http = hub.http, https = hub.https }
+  local out
+  if args.timer then
+    local semaphore = require "ngx.semaphore"
+    local done = semaphore.new()
+    assert(ngx.timer.at(0, function()
+      out = gateway.run(params, base)
+      done:post(1)
+    end))
+    assert(done:wait(20))
+  else
+    out = gateway.run(params, base)
+  end
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode(out))
+end
+
 -- header_filter cannot yield: the library must say so, not block.
 function app.from_header_filter()
   local c = supermetrics.new { api_key = KEY, base_url = hub.http }

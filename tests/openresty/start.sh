@@ -2,7 +2,8 @@
 # Start the OpenResty test app rooted in DIR, calling the stand-in described
 # by HUB_ENV (the env file tests/server/start.sh wrote), with WORKERS nginx
 # workers (default 1). Writes DIR/env with VAR=its URL (default
-# SM_TEST_APP_URL). Needs the LuaJIT build: make LUA=luajit.
+# SM_TEST_APP_URL). Needs the LuaJIT build: make LUA=luajit. SM_APP_ENV:
+# nginx `env` directives to add (e.g. "env https_proxy; env no_proxy;").
 # Usage: start.sh DIR HUB_ENV [WORKERS VAR]
 set -euo pipefail
 
@@ -23,6 +24,7 @@ DIR=$(cd "$1" && pwd)
 sm_nginx_start "$DIR" "$APP_DIR/nginx.conf.in" 39280 0 \
     -e "s|@ROOT@|$ROOT|g" -e "s|@APP_DIR@|$APP_DIR|g" \
     -e "s|@HUB_HTTP@|$SM_TEST_HTTP_URL|g" -e "s|@HUB_HTTPS@|$SM_TEST_HTTPS_LOCALHOST_URL|g" \
-    -e "s|@HUB_CA@|$SM_TEST_CA|g" -e "s|@WORKERS@|${3:-1}|g"
+    -e "s|@HUB_CA@|$SM_TEST_CA|g" -e "s|@WORKERS@|${3:-1}|g" \
+    -e "s|@ENV_DIRECTIVES@|${SM_APP_ENV:-}|g"
 
 echo "${4:-SM_TEST_APP_URL}=http://127.0.0.1:$HTTP_PORT" > "$DIR/env"

@@ -229,6 +229,18 @@ function scenarios.echo(log_id, team_id)
     if auth and auth:sub(1, 7) == "Bearer " then
         entry.authorization_scheme = "Bearer"
     end
+    -- Extra headers a client sent (trace context, x-*), by lower-cased
+    -- name; a header sent twice shows as an array. Never the credential,
+    -- and of Proxy-Authorization (which must never get past the proxy)
+    -- only that it came.
+    local extra = {}
+    for name, value in pairs(ngx.req.get_headers(200)) do
+        if name == "traceparent" or name == "tracestate" or name:sub(1, 2) == "x-" then
+            extra[name] = value
+        end
+    end
+    entry.headers = next(extra) and extra or nil
+    entry.proxy_authorization = ngx.var.http_proxy_authorization and true or nil
     return send_json(200, encode(entry))
 end
 

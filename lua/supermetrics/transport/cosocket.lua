@@ -4,8 +4,11 @@
 -- the request (`handle:request`) and reads the response
 -- (`exchange:feed`, src/http1.c) into the same outcome as libcurl's
 -- (`handle:outcome`). Connections are kept in nginx's pool, named by
--- scheme, host, port and server name; TLS trust is nginx's
+-- scheme, host, port and server name (and the proxy); TLS trust is nginx's
 -- `lua_ssl_trusted_certificate`, names are resolved by its `resolver`.
+-- Through a proxy (client.lua picks it, `handle:proxy()`), a new connection
+-- goes to the proxy, asks it for a tunnel (CONNECT, with the proxy's
+-- credentials only) and talks TLS to the API inside it.
 -- @module supermetrics.transport.cosocket
 
 local core = require "supermetrics.core"
@@ -44,6 +47,18 @@ local function check_phase()
   end
 end
 
+-- Where to connect for a host as a URL gives it: the address (localhost
+-- is loopback by definition, RFC 6761: no resolver needed for it), and
+-- whether nginx's resolver must look it up (not an address literal).
+local function address_of(host)
+  local name = host:match("^%[(.*)%]$") or host
+  local address = name:lower() == "localhost" and "127.0.0.1" or name
+  return address, not (address:match("^%d+%.%d+%.%d+%.%d+$") or address:find(":", 1, true)), name
+end
+
+-- Proxy credentials in pool names by a number, never by their value.
+local auth_ids, auth_count = {}, 0
+
 --- Checks what this transport cannot honour and returns its settings for
 -- the client: where to connect and how to pool connections.
 function cosocket.setup(handle, settings)
@@ -53,24 +68,46 @@ function cosocket.setup(handle, settings)
       .. "bundle there, or create the client with nginx_blocking = true to use libcurl")
   end
   local https, host, port = handle:endpoint()
-  local name = host:match("^%[(.*)%]$") or host
-  local address = host
-  if name:lower() == "localhost" then
-    -- Loopback by definition (RFC 6761): no resolver needed for it.
-    address = "127.0.0.1"
-  end
+  local address, resolve, name = address_of(host)
   local pool = table.concat({ "supermetrics", https and "https" or "http", name, port }, ":")
+  local display = host .. ":" .. port
+  local connect_port, connect_display, lookup_name = port, display, name
+  local tunnel
+  local proxy_host, proxy_port, proxy_display, proxy_auth = handle:proxy()
+  if proxy_host then
+    -- A new connection goes to the proxy; the pool keeps tunnels, named
+    -- by the proxy (and which credentials opened them) too.
+    address, resolve, lookup_name = address_of(proxy_host)
+    connect_port, connect_display = proxy_port, "the proxy " .. proxy_display
+    pool = pool .. ":via:" .. proxy_display
+    if proxy_auth then
+      if not auth_ids[proxy_auth] then
+        auth_count = auth_count + 1
+        auth_ids[proxy_auth] = auth_count
+      end
+      pool = pool .. ":auth" .. auth_ids[proxy_auth]
+    end
+    local authority = host .. ":" .. port
+    tunnel = {
+      display = proxy_display,
+      request = "CONNECT " .. authority .. " HTTP/1.1\r\nHost: " .. authority .. "\r\nUser-Agent: "
+        .. settings.user_agent .. "\r\n"
+        .. (proxy_auth and ("Proxy-Authorization: " .. proxy_auth .. "\r\n") or "") .. "\r\n",
+    }
+  end
   return {
     https = https,
     address = address,
-    -- A name nginx's resolver must look up (not an address literal).
-    resolve = not (address:match("^%d+%.%d+%.%d+%.%d+$") or address:find(":", 1, true)),
+    resolve = resolve,
+    tunnel = tunnel,
     -- After an answer out of step: a connection from a pool nothing is
     -- ever kept in, so always a new one (closed after its one use).
     fresh_options = { pool = pool .. ":fresh" },
-    port = port,
+    port = connect_port,
     server_name = name,
-    display = host .. ":" .. port,
+    lookup_name = lookup_name,
+    display = display,
+    connect_display = connect_display,
     pool_options = { pool = pool, pool_size = settings.nginx_pool_size },
     pool_size = settings.nginx_pool_size,
     idle_ms = ceil(settings.nginx_idle_timeout * 1000),
@@ -83,14 +120,66 @@ local STALE = {}
 
 local function connect_failed(x, ep, err)
   if err == "timeout" then
-    return x:fail("timeout", "connecting to " .. ep.display .. " timed out")
+    return x:fail("timeout", "connecting to " .. ep.connect_display .. " timed out")
   end
   if err:find("no resolver defined", 1, true) then
-    return x:fail("connect", "cannot resolve " .. ep.server_name .. ": nginx has no `resolver` "
+    return x:fail("connect", "cannot resolve " .. ep.lookup_name .. ": nginx has no `resolver` "
       .. "directive (add one to nginx.conf: OpenResty's `resolver local=on;`, or your DNS server's "
       .. "address as /etc/resolv.conf names it)")
   end
-  x:fail("connect", "could not connect to " .. ep.display .. ": " .. err)
+  x:fail("connect", "could not connect to " .. ep.connect_display .. ": " .. err)
+end
+
+-- Longest answer to a CONNECT read before giving up on the proxy.
+local TUNNEL_HEAD_MAX = 16384
+
+-- Asks the proxy on a new connection for a tunnel to the API; true once
+-- it is open, else x says why (the socket is closed). The proxy's answer
+-- is read to its blank line, within the connect timeout.
+local function open_tunnel(client, sock, ep, x, deadline)
+  local tunnel = ep.tunnel
+  local ok, err = sock:send(tunnel.request)
+  local head = ""
+  while ok do
+    local left = ceil((deadline - monotonic()) * 1000)
+    if left <= 0 then
+      err = "timeout"
+      break
+    end
+    sock:settimeout(min(ep.connect_ms, left))
+    local data
+    data, err = sock:receiveany(TUNNEL_HEAD_MAX)
+    if not data then
+      break
+    end
+    head = head .. data
+    local stop = head:find("\r\n\r\n", 1, true)
+    if stop then
+      local code = tonumber(head:match("^HTTP/1%.[01] (%d%d%d)[ \r]"))
+      if not code then
+        err = "it did not answer the CONNECT in HTTP"
+      elseif code < 200 or code > 299 then
+        sock:close()
+        client._handle:refused(x, code)
+        return false
+      elseif stop + 3 < #head then
+        err = "it sent bytes after its answer to the CONNECT"
+      else
+        return true
+      end
+      break
+    elseif #head > TUNNEL_HEAD_MAX then
+      err = "its answer to the CONNECT is longer than " .. TUNNEL_HEAD_MAX .. " bytes"
+      break
+    end
+  end
+  sock:close()
+  if err == "timeout" then
+    x:fail("timeout", "the proxy " .. tunnel.display .. " did not open the tunnel in time")
+  else
+    x:fail("connect", "the proxy " .. tunnel.display .. " did not open a tunnel: " .. tostring(err))
+  end
+  return false
 end
 
 -- Runs connect(sock, ...) in a light thread and gives up when ms pass:
@@ -172,12 +261,23 @@ local function exchange(client, ep, x, head, deadline, fresh)
   local ok, err = connect(sock, ep, min(ep.connect_ms, left), fresh)
   if not ok then
     if err == "timeout" and ep.resolve then
-      return x:fail("timeout", "connecting to " .. ep.display .. " (name lookup included) did "
+      return x:fail("timeout", "connecting to " .. ep.connect_display .. " (name lookup included) did "
         .. "not finish in time (connect_timeout or the call's deadline)")
     end
     return connect_failed(x, ep, err)
   end
   local reused = sock:getreusedtimes()
+  if ep.tunnel and reused == 0 then
+    if not open_tunnel(client, sock, ep, x, deadline) then
+      return
+    end
+    left = ceil((deadline - monotonic()) * 1000)
+    if left <= 0 then
+      sock:close()
+      return x:fail("timeout", "the call's deadline passed before the request was sent")
+    end
+    sock:settimeouts(min(ep.connect_ms, left), left, left)
+  end
   if ep.https and reused == 0 then
     -- lua-resty-core 0.1.25 raises ("assertion failed!") instead of
     -- returning nil, err for some failed verifications: both are failures.
@@ -191,7 +291,8 @@ local function exchange(client, ep, x, head, deadline, fresh)
       if err == "timeout" then
         return x:fail("timeout", "the TLS handshake with " .. ep.display .. " timed out")
       end
-      if speaks_plain_http(ep, deadline) then
+      -- (Through a tunnel the probe would reach the proxy, not the API.)
+      if not ep.tunnel and speaks_plain_http(ep, deadline) then
         err = core.NO_TLS_WORDS
       end
       return x:fail("tls", "TLS handshake with " .. ep.display .. " failed: " .. tostring(err))
@@ -255,9 +356,9 @@ end
 -- rest (a close racing our request) show as nothing received. Each try
 -- takes one out of the pool, so the pool's size bounds the tries.
 -- Returns the socket to keep, if any.
-local function send_request(client, ep, handle, x, route, deadline, credential, made, fresh)
+local function send_request(client, ep, handle, x, route, deadline, credential, made, fresh, block)
   for _ = 0, ep.pool_size do
-    local head, err = handle:request(route, deadline - monotonic(), credential, made, x)
+    local head, err = handle:request(route, deadline - monotonic(), credential, made, x, block)
     if not head then
       return nil, err
     end
@@ -273,9 +374,10 @@ end
 -- (handle:outcome); the connection kept or closed once the answer is known
 -- to be this request's. fresh: on a new connection, after an answer out of
 -- step (closed after its one use).
-local function request_outcome(client, x, route, deadline, credential, made, want_info, fresh)
+local function request_outcome(client, x, route, deadline, credential, made, want_info, fresh, block)
   local handle, ep = client._handle, client._endpoint
-  local sock, refused = send_request(client, ep, handle, x, route, deadline, credential, made, fresh)
+  local sock, refused = send_request(client, ep, handle, x, route, deadline, credential, made, fresh,
+    block)
   if refused then
     return nil, refused
   end
@@ -291,7 +393,8 @@ local function request_outcome(client, x, route, deadline, credential, made, wan
 end
 
 --- One attempt: body [, info] | nil, err (see client.lua, Client:_get).
-function cosocket.attempt(client, route, deadline, credential, made, want_info)
+-- block: the extra header lines, or nil.
+function cosocket.attempt(client, route, deadline, credential, made, want_info, block)
   check_phase()
   local spare = client._exchanges
   local x = spare[#spare]
@@ -300,12 +403,13 @@ function cosocket.attempt(client, route, deadline, credential, made, want_info)
   else
     x = client._handle:exchange()
   end
-  local body, info, out_of_step = request_outcome(client, x, route, deadline, credential, made, want_info)
+  local body, info, out_of_step = request_outcome(client, x, route, deadline, credential, made, want_info,
+    nil, block)
   if out_of_step then
     -- The answer was another request's: that connection was out of step
     -- (a server or proxy wrote one response too many) and is closed. Ask
     -- once more on a fresh connection, uncounted.
-    body, info = request_outcome(client, x, route, deadline, credential, made, want_info, true)
+    body, info = request_outcome(client, x, route, deadline, credential, made, want_info, true, block)
   end
   spare[#spare + 1] = x
   return body, info
@@ -318,8 +422,9 @@ end
 
 --- get_connector_logs: `concurrency` light threads each take the next id
 -- and make an ordinary call, so retries, the token_provider and
--- on_response work as for single calls.
-function cosocket.batch(client, team_id, connector_identifier, log_ids, concurrency)
+-- on_response work as for single calls, each with the batch's extra
+-- headers (client.lua's merged set, or nil).
+function cosocket.batch(client, team_id, connector_identifier, log_ids, concurrency, extra)
   check_phase()
   local entries, errs = {}, {}
   local n, next_item = #log_ids, 1
@@ -327,7 +432,7 @@ function cosocket.batch(client, team_id, connector_identifier, log_ids, concurre
     while next_item <= n do
       local i = next_item
       next_item = i + 1
-      local ok, res = pcall(client.get_connector_log, client, team_id, connector_identifier, log_ids[i])
+      local ok, res = pcall(client._fetch_log, client, team_id, connector_identifier, log_ids[i], extra)
       if ok then
         entries[i] = res
       elseif getmetatable(res) == core.Error then

@@ -16,13 +16,14 @@ local curl = {
 }
 
 --- One attempt: body [, info] | nil, err (see client.lua, Client:_get).
-function curl.attempt(client, route, deadline, credential, made, want_info)
-  return client._handle:perform(route, deadline - monotonic(), credential, made, want_info)
+-- block: the extra header lines, or nil.
+function curl.attempt(client, route, deadline, credential, made, want_info, block)
+  return client._handle:perform(route, deadline - monotonic(), credential, made, want_info, block)
 end
 
 --- get_connector_logs on libcurl's multi interface (supermetrics.batch).
-function curl.batch(client, team_id, connector_identifier, log_ids, concurrency)
-  return batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep)
+function curl.batch(client, team_id, connector_identifier, log_ids, concurrency, extra)
+  return batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep, extra)
 end
 
 return curl
