@@ -75,6 +75,8 @@
 ---@field error_code? string the error's code when the attempt failed
 ---@field rate_limit? integer `X-RateLimit-Limit`, when sent
 ---@field rate_limit_remaining? integer `X-RateLimit-Remaining`, when sent
+---@field headers? table<string, string> the extra headers sent, less those whose names look secret
+---@field proxy? string the proxy's host:port, when the request went through one
 
 ---The options of `supermetrics.new`. Give at most one of `api_key`, `token`,
 ---`token_provider`; with none, `SUPERMETRICS_API_KEY` is the credential. An
@@ -95,25 +97,36 @@
 ---@field nginx_pool_size? integer inside nginx: idle kept-alive connections per worker (64)
 ---@field nginx_idle_timeout? number inside nginx: seconds an idle pooled connection is kept (60)
 ---@field nginx_blocking? boolean inside nginx: block on libcurl instead (false)
+---@field headers? table<string, string> extra headers sent with every request (not the library's own: Authorization, Host, User-Agent, Accept, ...)
+---@field proxy? string|false `http://[user:pass@]host:port` for https:// base URLs; false: none (else https_proxy / no_proxy from the environment)
+---@field trace_context? boolean inside nginx: forward the current request's W3C `traceparent` / `tracestate`
+
+---Options of `client:get_connector_log`.
+---@class supermetrics.GetOptions
+---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
 
 ---Options of `client:list_connector_logs`.
 ---@class supermetrics.ListOptions
 ---@field limit? integer 1..1000 (the server's default: 100)
 ---@field before? string an ISO 8601 date or date-time; entries before it
+---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
 
 ---Options of `client:each_connector_log`.
 ---@class supermetrics.EachOptions
 ---@field page_size? integer 1..1000 (100)
 ---@field before? string an ISO 8601 date or date-time; start before it
+---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
 
 ---Options of `client:follow_connector_logs`.
 ---@class supermetrics.FollowOptions
 ---@field since? string an ISO 8601 date or date-time; first the entries newer than it
 ---@field interval? number seconds between polls, 0.01..3600 (2)
+---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
 
 ---Options of `client:get_connector_logs`.
 ---@class supermetrics.BatchOptions
 ---@field concurrency? integer requests in flight at once, 1..256 (16)
+---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
 
 ---A client: what `supermetrics.new` returns. Every method raises a
 ---`supermetrics.Error` on failure. Reuse it: it keeps its connections.
@@ -124,8 +137,9 @@ local Client = {}
 ---@param team_id supermetrics.TeamId
 ---@param connector_identifier string 1..100 of `A-Z a-z 0-9 _ -`
 ---@param log_id supermetrics.LogId
+---@param opts? supermetrics.GetOptions
 ---@return supermetrics.Entry entry
-function Client:get_connector_log(team_id, connector_identifier, log_id) end
+function Client:get_connector_log(team_id, connector_identifier, log_id, opts) end
 
 ---Fetches one page of entries, newest first.
 ---@param team_id supermetrics.TeamId

@@ -436,12 +436,12 @@ for _, runner in ipairs(RUNNERS) do
 
     it("the CONNECT carries the proxy's credentials only, never the API's or the extra headers", function()
       local file = os.tmpname()
-      local p = assert(io.popen("exec timeout -k 1 30 perl tests/tools/capture-proxy.pl " .. file .. " 4"))
+      local p = support.spawn("exec perl tests/tools/capture-proxy.pl " .. file .. " 4", { limit = 30 })
       local port, pid = p:read("*n", "*n")
       assert(port and pid, "capture proxy did not start")
       local ok, out = pcall(runner.run, { https = true, proxy = "http://cap:c%40pw@127.0.0.1:" .. port, id = "cap",
         headers = { ["X-Api-Key"] = "k-secret-2", ["X-Tenant"] = "acme" } })
-      os.execute("kill " .. pid)
+      support.run("kill " .. pid)
       p:close()
       assert(ok, out)
       local head = read(file)

@@ -56,7 +56,7 @@ describe("support.run", function()
     err = tostring(err)
     assert.truthy(err:find("did not end within 1 s (+1 s grace), killed: echo $$", 1, true), err)
     assert.truthy(err:find("KILL", 1, true), err) -- SIGTERM was not enough
-    assert.truthy(err:find("25%-bounds_spec%.lua:%d+:"), err) -- where the spec ran it
+    assert.truthy(err:find("32%-bounds_spec%.lua:%d+:"), err) -- where the spec ran it
     assert.is_true(took >= 1.9 and took < 2 + 3, "took " .. took .. " s")
     wait_gone(pid)
   end)

@@ -15,9 +15,10 @@ local SafeClient = {}
 ---@param team_id supermetrics.TeamId
 ---@param connector_identifier string
 ---@param log_id supermetrics.LogId
+---@param opts? supermetrics.GetOptions
 ---@return supermetrics.Entry? entry
 ---@return supermetrics.Error? err
-function SafeClient:get_connector_log(team_id, connector_identifier, log_id) end
+function SafeClient:get_connector_log(team_id, connector_identifier, log_id, opts) end
 
 ---@param team_id supermetrics.TeamId
 ---@param connector_identifier string
