@@ -139,9 +139,10 @@ install-bin:
 dist:
 	tools/dist.sh $(VERSION)
 
-# The reference (docs/) from the Lua sources' doc comments (Debian: lua-ldoc).
+# The reference (docs/) from the public modules' doc comments (Debian:
+# lua-ldoc); pages whose content did not change stay as committed.
 doc:
-	ldoc -c config.ld .
+	tools/doc.sh
 
 clean:
 	rm -rf build dist
