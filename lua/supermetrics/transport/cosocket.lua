@@ -87,7 +87,8 @@ local function connect_failed(x, ep, err)
   end
   if err:find("no resolver defined", 1, true) then
     return x:fail("connect", "cannot resolve " .. ep.server_name .. ": nginx has no `resolver` "
-      .. "directive (add one to nginx.conf, e.g. `resolver 127.0.0.53;` or your DNS server)")
+      .. "directive (add one to nginx.conf: `resolver local=on;` on OpenResty 1.19.3+, else "
+      .. "`resolver ADDRESS;` with a nameserver of /etc/resolv.conf)")
   end
   x:fail("connect", "could not connect to " .. ep.display .. ": " .. err)
 end
