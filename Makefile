@@ -121,11 +121,27 @@ install-lib: $(SO)
 	install -m 0644 types/supermetrics.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/
 	install -m 0644 types/supermetrics/safe.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics/
 
+# The interpreter on the command line's first line: the one this build is
+# for. LuaRocks passes its own (an absolute path) as LUA_INTERPRETER; a build
+# against LuaJIT's headers (LuaRocks' 5.1 with LUA_INCDIR=.../luajit-2.1) is
+# run by the luajit next to it, never by PUC Lua 5.1.
+ifdef LUA_INTERPRETER
+ifneq ($(wildcard $(LUA_INCDIR)/luajit.h),)
+RUN_LUA := $(or $(wildcard $(dir $(LUA_INTERPRETER))luajit),/usr/bin/env luajit)
+else
+RUN_LUA := $(LUA_INTERPRETER)
+endif
+else
+RUN_LUA := /usr/bin/env $(LUA_BIN)
+endif
+
 # The command line, run by the interpreter this build is for, with its man
-# page and bash completion.
+# page and bash completion. It finds the modules of its own PREFIX itself.
+# LuaRocks runs this with PREFIX = the rock's folder: the command goes to
+# the tree's bin/, the man page and completion stay in the rock's share/.
 install-bin:
 	install -d $(DESTDIR)$(PREFIX)/bin
-	sed '1s|.*|#!/usr/bin/env $(LUA_BIN)|' bin/supermetrics-logs > $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
+	sed '1s|.*|#!$(RUN_LUA)|' bin/supermetrics-logs > $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/supermetrics-logs
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0644 share/man/man1/supermetrics-logs.1 $(DESTDIR)$(PREFIX)/share/man/man1/

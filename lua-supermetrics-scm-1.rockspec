@@ -40,14 +40,28 @@ build = {
     LUA_INCDIR = "$(LUA_INCDIR)",
     LUA_LIBDIR = "$(LIBDIR)",
     LUA_SHAREDIR = "$(LUADIR)",
+    -- The rock's folder: bin/ (deployed to the tree's bin/), share/man and
+    -- share/bash-completion (kept there: `luarocks show --rock-dir`).
+    PREFIX = "$(PREFIX)",
+    -- The command's first line: this Lua, or LuaJIT for a LuaJIT build.
+    LUA_INTERPRETER = "$(LUA)",
   },
   build_target = "all",
-  -- install-lib also puts the types for editors into the tree (README.md,
-  -- "Editor support"): Teal's beside the modules, lua-language-server's in
-  -- supermetrics/types.
-  install_target = "install-lib",
-  -- LuaRocks installs the command line with a wrapper for its own Lua.
-  install = {
-    bin = { ["supermetrics-logs"] = "bin/supermetrics-logs" },
-  },
+  -- make install: the modules, the types for editors (README.md, "Editor
+  -- support": Teal's beside the modules, lua-language-server's in
+  -- supermetrics/types) and the command line.
+  install_target = "install",
+}
+-- The command is not wrapped: LuaRocks' wrapper runs LuaRocks' own Lua
+-- (PUC 5.1 for a LuaJIT build) with the paths of its configured trees only
+-- (none for a --tree of your own). Its first line names the right
+-- interpreter and it finds its tree's modules itself.
+deploy = {
+  wrap_bin_scripts = false,
+}
+-- `luarocks test` in a checkout: the busted specs, as `make check` runs
+-- them; they need the stand-in's environment (make check starts it).
+test = {
+  type = "busted",
+  flags = { "--helper=tests/spec/helpers.lua", "--exclude-tags=slow", "tests/spec" },
 }

@@ -36,7 +36,8 @@ Filters (list, fetch, tail):
   --event GLOB                only events matching GLOB (* ? [a-z]; repeatable)
   --since WHEN, --until WHEN  list, tail: only entries at or after / at or before
                               WHEN: ISO 8601 (2025-06-01T12:00:00Z) or a duration
-                              back from now (30s, 10m, 2h, 1d)
+                              back from now (30s, 10m, 2h, 1d); --before WHEN is
+                              another name for --until WHEN
 list:
   --all                       every page, streamed as it comes (else one page)
   --limit N                   entries per page, 1..1000

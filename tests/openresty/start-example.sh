@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Start examples/openresty exactly as its header says (from another working
-# directory, nothing rewritten), fetching from the stand-in described by
-# HUB_ENV over plain HTTP (allowed on loopback). Its error log (stderr) goes
-# to LOG. Writes SM_TEST_EXAMPLE_URL=... to LOG.env.
+# Start examples/openresty exactly as its header says (its start.sh, from
+# another working directory, nothing rewritten) on Debian's nginx + lua
+# module, fetching from the stand-in described by HUB_ENV over plain HTTP
+# (allowed on loopback). Its error log (stderr) goes to LOG. Writes
+# SM_TEST_EXAMPLE_URL=... to LOG.env. SM_EXAMPLE_KEY: the key it gets
+# (default api_test_key; "none": SUPERMETRICS_API_KEY unset).
 # Usage: start-example.sh HUB_ENV LOG | start-example.sh stop
 set -euo pipefail
 
@@ -12,7 +14,7 @@ EXAMPLE=$ROOT/examples/openresty
 if [ "${1:-}" = stop ]; then
     [ -s "$EXAMPLE/nginx.pid" ] || exit 0
     pid=$(cat "$EXAMPLE/nginx.pid")
-    nginx -p "$EXAMPLE" -c nginx.conf -s stop 2>/dev/null || true
+    NGINX_BIN=nginx "$EXAMPLE/start.sh" stop 2>/dev/null || true
     for _ in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || exit 0
         sleep 0.05 # the master's exit is not ours to wait on
@@ -31,7 +33,13 @@ if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then
     echo "port 8080 is taken: examples/openresty listens there" >&2
     exit 1
 fi
+key=${SM_EXAMPLE_KEY:-api_test_key}
 cd /
-SUPERMETRICS_API_KEY=api_test_key SUPERMETRICS_BASE_URL=$SM_TEST_HTTP_URL \
-    nginx -p "$EXAMPLE" -c nginx.conf 2>"$2"
+if [ "$key" = none ]; then
+    env -u SUPERMETRICS_API_KEY NGINX_BIN=nginx SUPERMETRICS_BASE_URL="$SM_TEST_HTTP_URL" \
+        "$EXAMPLE/start.sh" 2>"$2"
+else
+    SUPERMETRICS_API_KEY=$key NGINX_BIN=nginx SUPERMETRICS_BASE_URL=$SM_TEST_HTTP_URL \
+        "$EXAMPLE/start.sh" 2>"$2"
+fi
 echo "SM_TEST_EXAMPLE_URL=http://127.0.0.1:8080" > "$2.env"

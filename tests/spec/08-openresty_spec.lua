@@ -147,12 +147,36 @@ describe("inside nginx", function()
 
   describe("the shipped examples/openresty, started as its header says", function()
     local example = os.getenv("SM_TEST_EXAMPLE_URL")
-    local function get(path)
-      local code, out = support.run("curl -sS -w '\\n%{http_code}' '" .. example .. path .. "'")
+    local LOG = "tests/tmp/openresty-example.log"
+    -- status, headers (lower-case names), raw body
+    local function get_raw(path)
+      local code, out = support.run("curl -sS -i '" .. example .. path .. "'")
       assert.are.equal(0, code)
-      local json, status = out:match("^(.*)\n(%d+)$")
-      return tonumber(status), cjson.decode(json)
+      local head, body = out:match("^(.-)\r\n\r\n(.*)$")
+      local headers = {}
+      for name, value in head:gmatch("\n([^:\r\n]+):%s*([^\r\n]*)") do
+        headers[name:lower()] = value
+      end
+      return tonumber(head:match("^HTTP/[%d.]+ (%d+)")), headers, body
     end
+    local function get(path)
+      local status, headers, body = get_raw(path)
+      return status, cjson.decode(body), headers
+    end
+    local function log()
+      local f = assert(io.open(LOG))
+      local text = f:read("*a")
+      f:close()
+      return text
+    end
+    -- Starts the example again as start-example.sh does, with this key
+    -- ("none": SUPERMETRICS_API_KEY unset; nil: the stand-in's key).
+    local function restart(key)
+      local code, out, err = support.run((key and ("SM_EXAMPLE_KEY=" .. key .. " ") or "")
+        .. "tests/openresty/start-example.sh \"$PWD/tests/tmp/hub/env\" \"$PWD/" .. LOG .. "\" >/dev/null")
+      assert.are.equal(0, code, out .. err)
+    end
+    local nonce = os.time() .. math.random(1e6)
 
     it("serves the entry", function()
       local status, entry = get("/logs/936506/T3S70/123")
@@ -160,16 +184,46 @@ describe("inside nginx", function()
       assert.are.same(support.SEED, entry)
     end)
 
-    it("answers 400 for a bad id, 404 for a missing entry, 502 when the API fails", function()
+    it("answers 400 for the caller's bad ids, 404 for a missing entry, 502 when the API fails", function()
       local status, body = get("/logs/abc/T3S70/123")
       assert.are.equal(400, status)
       assert.are.equal("INVALID_ARGUMENT", body.error.code)
       status, body = get("/logs/936506/status/404")
       assert.are.equal(404, status)
       assert.are.equal("NOT_FOUND", body.error.code)
+      status, body = get("/logs/936506/status/409-custom") -- LOG_NOT_FOUND
+      assert.are.equal(404, status)
+      assert.are.equal("LOG_NOT_FOUND", body.error.code)
       status, body = get("/logs/936506/close/x")
       assert.are.equal(502, status)
       assert.are.equal("CONNECTION_ERROR", body.error.code)
+      status, body = get("/logs/936506/status/500")
+      assert.are.equal(502, status)
+      assert.are.equal("INTERNAL_SERVER_ERROR", body.error.code)
+    end)
+
+    it("answers 502, not the API's 401 or 403, when the API refuses our key; the cause in the log", function()
+      for _, code in ipairs { 401, 403 } do
+        local status, body = get("/logs/936506/status/" .. code)
+        assert.are.equal(502, status)
+        assert.are.same({ code = "BAD_GATEWAY", message = "see the server's error log",
+          request_id = "req_status_" .. code }, body.error)
+      end
+      local text = log()
+      assert.truthy(text:find("supermetrics: UNAUTHORIZED (HTTP 401): Status 401 from the stand-in. "
+        .. "[request_id req_status_401] -- the API refused this server's key", 1, true), text)
+      assert.truthy(text:find("supermetrics: FORBIDDEN (HTTP 403)", 1, true), text)
+    end)
+
+    it("answers 503 with the API's Retry-After when rate limited or unavailable", function()
+      local status, body, headers = get("/logs/936506/retry/" .. nonce .. "a-5-429-60")
+      assert.are.equal(503, status)
+      assert.are.equal("TOO_MANY_REQUESTS", body.error.code)
+      assert.are.equal("60", headers["retry-after"])
+      status, body, headers = get("/logs/936506/retry/" .. nonce .. "b-5-503-30")
+      assert.are.equal(503, status)
+      assert.are.equal("SERVICE_UNAVAILABLE", body.error.code)
+      assert.are.equal("30", headers["retry-after"])
     end)
 
     it("decodes a log id once: /logs/1/echo/a%2541 asks the API for a%41", function()
@@ -179,14 +233,46 @@ describe("inside nginx", function()
       assert.are.equal("/v1/teams/1/connector_builder/connectors/echo/logs/a%2541", entry.uri)
     end)
 
-    it("has no thread_pool line and logs errors as text", function()
+    it("writes JSON without \\/", function()
+      local status, _, body = get_raw("/logs/1/echo/a%2Fb")
+      assert.are.equal(200, status)
+      assert.truthy(body:find('"id":"a/b"', 1, true), body)
+      assert.truthy(body:find('"uri":"/v1/teams/1/', 1, true), body)
+      assert.is_nil(body:find("\\/", 1, true), body)
+    end)
+
+    it("has no thread_pool line, no load_module line, and logs errors as text with one prefix", function()
       local f = assert(io.open("examples/openresty/nginx.conf"))
       local conf = f:read("*a")
       f:close()
       assert.is_nil(conf:find("thread_pool", 1, true))
-      local log = assert(io.open("tests/tmp/openresty-example.log")):read("*a")
-      assert.truthy(log:find("supermetrics: NOT_FOUND (HTTP 404)", 1, true), log)
-      assert.is_nil(log:find("unknown reason", 1, true))
+      assert.is_nil(conf:find("\nload_module", 1, true))
+      assert.is_nil(conf:find("\n%s*resolver "))
+      get("/logs/936506/status/500")
+      local text = log()
+      assert.truthy(text:find("get_log(): supermetrics: INTERNAL_SERVER_ERROR (HTTP 500)", 1, true), text)
+      assert.is_nil(text:find("supermetrics: supermetrics:", 1, true), text)
+      assert.is_nil(text:find("unknown reason", 1, true))
+    end)
+
+    it("answers 500 without a key, 502 with a refused one; the cause in the log", function()
+      finally(function() restart() end)
+      restart("none")
+      local status, body = get("/logs/936506/T3S70/123")
+      assert.are.equal(500, status)
+      assert.are.same({ code = "INTERNAL_ERROR", message = "see the server's error log" }, body.error)
+      local text = log()
+      assert.truthy(text:find("supermetrics: INVALID_ARGUMENT: no credential: .* %-%- this server's configuration"),
+        text)
+      restart("api_wrong_key")
+      status, body = get("/logs/936506/T3S70/123")
+      assert.are.equal(502, status)
+      assert.are.equal("BAD_GATEWAY", body.error.code)
+      assert.are.equal("req_unauthorized01", body.error.request_id)
+      text = log()
+      assert.truthy(text:find("supermetrics: UNAUTHORIZED (HTTP 401): Authentication is required. "
+        .. "[request_id req_unauthorized01] -- the API refused this server's key", 1, true), text)
+      assert.is_nil(text:find("api_wrong_key", 1, true)) -- never the key
     end)
   end)
 

@@ -35,9 +35,23 @@ describe("the man page", function()
     assert.are.equal("", err)
     -- the page's text with groff's escapes undone
     local man = cli.read(MAN):gsub("\\%-", "-"):gsub("\\f[BIRP]", "")
-    for word in pairs(help_words()) do
+    local help = help_words()
+    for word in pairs(help) do
       assert.truthy(man:find(word, 1, true), word .. " is not in the man page")
     end
+    -- and the other way: no option the page names is missing from --help
+    for option in man:gmatch("%-%-[%a][%w-]*") do
+      assert.is_true(help[option], option .. " is in the man page, not in --help")
+    end
+  end)
+
+  it("says what --help says about --since and --until", function()
+    local _, text = cli.run("--help")
+    local man = cli.read(MAN):gsub("\\%-", "-"):gsub("\\f[BIRP]", "")
+    local readme = cli.read("README.md")
+    assert.truthy(text:find("at or after / at or before", 1, true))
+    assert.truthy(man:find("at or after, at or before", 1, true))
+    assert.truthy(readme:gsub("%s+", " "):find("at or after / at or before", 1, true))
   end)
 end)
 
@@ -46,8 +60,12 @@ describe("bash completion", function()
     local offered = {}
     for _, w in ipairs(complete("''")) do offered[w] = true end
     for _, w in ipairs(complete("list", "1", "C", "--")) do offered[w] = true end
-    for word in pairs(help_words()) do
+    local help = help_words()
+    for word in pairs(help) do
       assert.is_true(offered[word], word .. " is not offered")
+    end
+    for word in pairs(offered) do
+      assert.is_true(not word:find("^%-%-") or help[word], word .. " is offered, not in --help")
     end
     assert.are.same({ "json", "ndjson", "table", "csv" }, complete("get", "--format", "''"))
     assert.are.same({ "list" }, complete("li"))

@@ -4,7 +4,8 @@ local supermetrics = require "supermetrics"
 
 local support = {}
 
-support.HTTP = assert(os.getenv("SM_TEST_HTTP_URL"), "SM_TEST_HTTP_URL not set")
+support.HTTP = assert(os.getenv("SM_TEST_HTTP_URL"), "SM_TEST_HTTP_URL not set: the specs need the stand-in "
+  .. "(make check starts it; or tests/server/start.sh tests/tmp/hub && set -a && . tests/tmp/hub/env)")
 support.HTTPS = assert(os.getenv("SM_TEST_HTTPS_URL"), "SM_TEST_HTTPS_URL not set")
 support.HTTPS_LOCALHOST = assert(os.getenv("SM_TEST_HTTPS_LOCALHOST_URL"))
 support.CA = assert(os.getenv("SM_TEST_CA"), "SM_TEST_CA not set")

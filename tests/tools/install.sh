@@ -16,8 +16,8 @@ head -n 1 "$stage/usr/bin/supermetrics-logs" | grep -qx '#!/usr/bin/env lua5.4'
 cmp share/man/man1/supermetrics-logs.1 "$stage/usr/share/man/man1/supermetrics-logs.1"
 cmp share/bash-completion/completions/supermetrics-logs \
     "$stage/usr/share/bash-completion/completions/supermetrics-logs"
-out=$(LUA_PATH="$stage/usr/share/lua/5.4/?.lua;$stage/usr/share/lua/5.4/?/init.lua;;" \
-    LUA_CPATH="$stage/usr/lib/lua/5.4/?.so;;" SUPERMETRICS_API_KEY=api_test_key \
+# No LUA_PATH: the command finds the modules of its own PREFIX.
+out=$(env -u LUA_PATH -u LUA_CPATH SUPERMETRICS_API_KEY=api_test_key \
     "$stage/usr/bin/supermetrics-logs" --base-url "$SM_TEST_HTTP_URL" get 936506 T3S70 123)
 case "$out" in
     *'"duration_ms":253'*) echo "the staged install works" ;;

@@ -124,8 +124,8 @@ local function connect_failed(x, ep, err)
   end
   if err:find("no resolver defined", 1, true) then
     return x:fail("connect", "cannot resolve " .. ep.lookup_name .. ": nginx has no `resolver` "
-      .. "directive (add one to nginx.conf: OpenResty's `resolver local=on;`, or your DNS server's "
-      .. "address as /etc/resolv.conf names it)")
+      .. "directive (add one to nginx.conf: `resolver local=on;` on OpenResty 1.19.3+, else "
+      .. "`resolver ADDRESS;` with a nameserver of /etc/resolv.conf)")
   end
   x:fail("connect", "could not connect to " .. ep.connect_display .. ": " .. err)
 end
