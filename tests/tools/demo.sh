@@ -27,4 +27,5 @@ echo "GET $SUPERMETRICS_BASE_URL/v1/teams/936506/connector_builder/connectors/T3
   local e = c:get_connector_log(936506, "T3S70", "123")
   print(("status is an %s, duration_ms is an %s"):format(math.type(e.status), math.type(e.duration_ms)))'
 echo "And an error (the stand-in answering 404 with the API's error envelope):"
-"lua$LUA_VERSION" examples/get_log.lua 936506 status 404 || echo "(exit status $?)"
+"lua$LUA_VERSION" examples/get_log.lua 936506 status 404 ||
+    echo "(get_log.lua exits with status $? after an error, as a script should; the demo went as expected)"
