@@ -229,12 +229,11 @@ end
 -- single calls with every <every>-th id answered twice, then batches of 40
 -- ids at concurrency 4 whose first id is, each on a client of its own.
 -- Answers { calls =, wrong =, errors =, first_error = }.
-function app.desync()
-  local args = ngx.req.get_uri_args()
-  local client = supermetrics.new { api_key = KEY, base_url = args.https and hub.https or hub.http,
-    max_retries = 0 }
+-- out = { calls =, wrong =, errors =, first_error = } and check(asked,
+-- entry, err) that counts one call's outcome into it.
+local function tally()
   local out = { calls = 0, wrong = 0, errors = 0 }
-  local function check(asked, entry, err)
+  return out, function(asked, entry, err)
     out.calls = out.calls + 1
     if err then
       out.errors = out.errors + 1
@@ -243,6 +242,18 @@ function app.desync()
       out.wrong = out.wrong + 1
     end
   end
+end
+
+local function reply_json(out)
+  ngx.header.content_type = "application/json"
+  ngx.print(cjson.encode(out))
+end
+
+function app.desync()
+  local args = ngx.req.get_uri_args()
+  local client = supermetrics.new { api_key = KEY, base_url = args.https and hub.https or hub.http,
+    max_retries = 0 }
+  local out, check = tally()
   local every = tonumber(args.every) or 25
   local suffix = args.suffix or "-2x"
   for i = 1, tonumber(args.n) or 300 do
@@ -262,8 +273,7 @@ function app.desync()
     end
   end
   client:close()
-  ngx.header.content_type = "application/json"
-  ngx.print(cjson.encode(out))
+  reply_json(out)
 end
 
 -- GET /closing?n=3000: n calls to a server that closes each connection
@@ -272,17 +282,15 @@ end
 function app.closing()
   local args = ngx.req.get_uri_args()
   local client = supermetrics.new { api_key = KEY, base_url = args.https and hub.https or hub.http }
-  local out = { errors = 0, pid = ngx.worker.pid() }
+  local out, check = tally()
+  out.pid = ngx.worker.pid()
   for i = 1, tonumber(args.n) or 3000 do
-    local ok, res = pcall(client.get_connector_log, client, 1, "twice", "c" .. i .. "-close")
-    if not ok then
-      out.errors = out.errors + 1
-      out.first_error = out.first_error or tostring(res)
-    end
+    local id = "c" .. i .. "-close"
+    local ok, res = pcall(client.get_connector_log, client, 1, "twice", id)
+    check(id, ok and res, not ok and res)
   end
   client:close()
-  ngx.header.content_type = "application/json"
-  ngx.print(cjson.encode(out))
+  reply_json(out)
 end
 
 -- GET /resolve?timeout=S: one call to a host name that this location's

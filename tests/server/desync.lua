@@ -29,16 +29,12 @@ local function unescape(s)
     return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
-local function entry(id, n)
-    return {
-        id = id,
-        log_time = string.format("2025-06-01T00:00:%02dZ", 59 - (n or 0)),
-        status = 200,
-        event = "auth.token.refresh",
-        request = "POST /api/oauth/token_refresh",
-        duration_ms = 253,
-        request_id = "8dc24bc2-8a17-4188-a509-217cb8799929",
-    }
+-- The seed entry for id (h.seed_fields, hub.lua's), the n-th of a page
+-- stamped a second older than the one before.
+local function entry(h, id, n)
+    local e = h.seed_fields(id)
+    e.log_time = string.format("2025-06-01T00:00:%02dZ", 59 - (n or 0))
+    return e
 end
 
 local REASONS = { [200] = "OK", [401] = "Unauthorized" }
@@ -53,7 +49,7 @@ end
 
 -- The response to one request and how it is doubled ("", "2x", "2xnow",
 -- "close"), or nil: close the connection unanswered.
-local function answer(target, authorization, authorized)
+local function answer(target, authorization, h)
     local connector, id, query = target:match(ROUTE)
     if not connector or not connector:find("^twice") then
         -- Another scenario's request on a kept connection (nginx's pool is
@@ -62,7 +58,7 @@ local function answer(target, authorization, authorized)
         -- kept-alive connection would; clients retry that on another.
         return nil
     end
-    if not authorized(authorization) then
+    if not h.authorized(authorization) then
         return response(401, '{"meta":{"request_id":"req_unauthorized01"},"error":'
             .. '{"code":"UNAUTHORIZED","message":"Authentication is required."}}',
             "req_unauthorized01"), ""
@@ -70,19 +66,19 @@ local function answer(target, authorization, authorized)
     if id ~= "" then
         id = unescape(id)
         local twice = id:match("%-(2x%a*)$") or id:match("%-(close)$") or ""
-        return response(200, cjson.encode(entry(id)), "req_twice_" .. #id), twice
+        return response(200, cjson.encode(entry(h, id)), "req_twice_" .. #id), twice
     end
     local limit = tonumber(query:match("limit=(%d+)")) or 100
     local logs = {}
     for i = 1, math.min(limit, 3) do
-        logs[i] = entry("tw" .. i, i)
+        logs[i] = entry(h, "tw" .. i, i)
     end
     return response(200, cjson.encode({ logs = logs }), "req_twice_list"),
         connector:match("^twice%-(2x%a*)$") or ""
 end
 
-local function serve(sock, target, authorization, authorized)
-    local bytes, twice = answer(target, authorization, authorized)
+local function serve(sock, target, authorization, h)
+    local bytes, twice = answer(target, authorization, h)
     if not bytes then
         return false
     end
@@ -131,7 +127,7 @@ local function read_request(sock)
 end
 
 --- Serves the connection of the current request; h.authorized(header)
--- says whether a credential is good.
+-- says whether a credential is good, h.seed_fields(id) is the seed entry.
 function desync.serve_connection(h)
     local sock = ngx.req.socket(true)
     if not sock then
@@ -141,7 +137,7 @@ function desync.serve_connection(h)
     local target, authorization, keep = ngx.var.request_uri, ngx.var.http_authorization,
         (ngx.var.http_connection or ""):lower() ~= "close"
     while target do
-        if not serve(sock, target, authorization, h.authorized) or not keep then
+        if not serve(sock, target, authorization, h) or not keep then
             break
         end
         target, authorization, keep = read_request(sock)

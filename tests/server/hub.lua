@@ -872,7 +872,7 @@ function M.handle()
     -- A connection that starts with connector twice... is served by
     -- desync.lua to its end (a server that answers some requests twice).
     if path:find("/connectors/twice", 1, true) then
-        return desync.serve_connection { authorized = authorized }
+        return desync.serve_connection { authorized = authorized, seed_fields = seed_fields }
     end
     local team, connector, log_id = path:match(ROUTE)
     if not team then

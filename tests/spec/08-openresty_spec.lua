@@ -12,10 +12,10 @@ if os.getenv("SM_TEST_OPENRESTY") ~= "1" then
 end
 local APP = assert(os.getenv("SM_TEST_APP_URL"))
 
--- GET path on the app; returns status, headers (lower-case names), body.
-local function app_get(path, mode)
-  local code, out, err = support.run("curl -sS -i " .. (mode and ("-H 'X-Mode: " .. mode .. "' ") or "")
-    .. "'" .. APP .. path .. "'")
+-- GET url (curl with extra options); returns status, headers (lower-case
+-- names), body.
+local function curl_get(url, extra)
+  local code, out, err = support.run("curl -sS -i " .. (extra or "") .. "'" .. url .. "'")
   assert(code == 0, "curl failed: " .. tostring(err))
   local head, body = out:match("^(.-)\r\n\r\n(.*)$")
   local headers = {}
@@ -23,6 +23,11 @@ local function app_get(path, mode)
     headers[name:lower()] = value
   end
   return tonumber(head:match("^HTTP/[%d.]+ (%d+)")), headers, body
+end
+
+-- GET path on the app, as the client of X-Mode mode.
+local function app_get(path, mode)
+  return curl_get(APP .. path, mode and ("-H 'X-Mode: " .. mode .. "' "))
 end
 
 local function log_path(connector, log_id, team)
@@ -150,14 +155,7 @@ describe("inside nginx", function()
     local LOG = "tests/tmp/openresty-example.log"
     -- status, headers (lower-case names), raw body
     local function get_raw(path)
-      local code, out = support.run("curl -sS -i '" .. example .. path .. "'")
-      assert.are.equal(0, code)
-      local head, body = out:match("^(.-)\r\n\r\n(.*)$")
-      local headers = {}
-      for name, value in head:gmatch("\n([^:\r\n]+):%s*([^\r\n]*)") do
-        headers[name:lower()] = value
-      end
-      return tonumber(head:match("^HTTP/[%d.]+ (%d+)")), headers, body
+      return curl_get(example .. path)
     end
     local function get(path)
       local status, headers, body = get_raw(path)

@@ -3,13 +3,7 @@
 local core = require "supermetrics.core"
 local retry = require "supermetrics.retry"
 local cli = require "supermetrics.cli"
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = require("tests.spec.cli_support").read
 
 -- The rows of the markdown table whose header line is header: code -> the
 -- row's last cell.
