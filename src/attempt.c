@@ -126,7 +126,7 @@ static int client_perform(lua_State *L)
     lua_Number left = luaL_checknumber(L, 3);
     size_t extra_len = 0;
     const char *extra = luaL_optlstring(L, 7, NULL, &extra_len);
-    sm_want w;
+    sm_want w = {0};
     w.decode_idx = lua_upvalueindex(1);
     w.credential = NULL;
     w.shape = r->shape;
@@ -149,7 +149,7 @@ static int client_get_log(lua_State *L)
     sm_log_id id;
     size_t len = sm_log_path(L, 2, path, &id);
     lua_Number left = luaL_checknumber(L, 5);
-    sm_want w;
+    sm_want w = {0};
     w.decode_idx = lua_upvalueindex(1);
     w.credential = NULL;
     w.shape = SM_SHAPE_ENTRY;

@@ -263,7 +263,7 @@ static int batch_poll(lua_State *L)
     lua_newtable(L);
     for (i = 0; i < c->nslots; i++) {
         sm_slot *s = c->slots[i];
-        sm_want w;
+        sm_want w = {0};
         int k;
         if (!s->busy || !s->done)
             continue;

@@ -238,7 +238,7 @@ int sm_lua_new_client(lua_State *L)
     c->connect_timeout_ms = (long)ceil(connect_timeout * 1000);
 
     why = sm_endpoint_parse(&c->endpoint, base_url, user_agent);
-    if (why != NULL && strstr(base_url, "://") == NULL && strlen(base_url) < 200 &&
+    if (why != NULL && base_url != NULL && strstr(base_url, "://") == NULL && strlen(base_url) < 200 &&
         base_url[strcspn(base_url, " \t\r\n")] == '\0')
         /* "api.supermetrics.com": most likely the scheme was left out. */
         sm_argument_error(L, "base_url %s: it has no scheme; did you mean "

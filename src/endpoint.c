@@ -215,7 +215,7 @@ CURLcode sm_endpoint_proxy(const sm_endpoint *e, CURL *easy,
 static void base64(const unsigned char *in, size_t n, char *out)
 {
     static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
     size_t i;
     for (i = 0; i + 2 < n; i += 3) {
         unsigned long v = (unsigned long)in[i] << 16 |
@@ -230,7 +230,8 @@ static void base64(const unsigned char *in, size_t n, char *out)
                           (i + 1 < n ? (unsigned long)in[i + 1] << 8 : 0);
         *out++ = alphabet[v >> 18 & 63];
         *out++ = alphabet[v >> 12 & 63];
-        *out++ = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
+        /* "=" pads a last group of one byte. */
+        *out++ = alphabet[i + 1 < n ? (v >> 6 & 63) : 64];
         *out++ = '=';
     }
     *out = '\0';
@@ -244,9 +245,7 @@ static const char *set_auth(sm_proxy *p, const char *user, const char *pass)
     char *plain = malloc(n + 1);
     if (plain == NULL)
         return "could not be stored: out of memory";
-    memcpy(plain, user, nu);
-    plain[nu] = ':';
-    memcpy(plain + nu + 1, pass, np + 1);
+    (void)snprintf(plain, n + 1, "%s:%s", user, pass);
     p->auth_len = sizeof basic - 1 + (n + 2) / 3 * 4;
     p->auth = malloc(p->auth_len + 1);
     if (p->auth != NULL) {

@@ -102,18 +102,20 @@ static void push_shown(lua_State *L, const char *s, size_t n,
                        const char *credential)
 {
     char out[SM_SHOWN_ID_MAX + 3];
-    size_t i, m = n > SM_SHOWN_ID_MAX ? SM_SHOWN_ID_MAX : n, len;
+    int cut = n > SM_SHOWN_ID_MAX;
+    size_t i, m = cut ? SM_SHOWN_ID_MAX : n, len;
     if (credential != NULL && sm_credential_find(s, n, credential, &len) < n) {
         lua_pushliteral(L, "[REDACTED]");
         return;
     }
     for (i = 0; i < m; i++) {
         unsigned char ch = (unsigned char)s[i];
-        out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+        out[i] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
     }
-    if (m < n) {
-        memcpy(out + m, "...", 3);
-        m += 3;
+    if (cut) {
+        out[m++] = '.';
+        out[m++] = '.';
+        out[m++] = '.';
     }
     lua_pushlstring(L, out, m);
 }

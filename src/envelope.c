@@ -35,14 +35,14 @@ static void push_server_text(lua_State *L, const char *s, size_t n, size_t max,
                              const char *credential, int one_line)
 {
     size_t extra = credential != NULL ? strlen(credential) : 0;
-    size_t done = 0, out = 0, at, len = 0, upto = max + 4;
+    size_t done = 0, out = 0, len = 0, upto = max + 4;
     const char *t;
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     /* A few bytes past max: capped_len must see where the next character
      * starts. */
     while (done < n && out < upto) {
-        size_t need = upto - out, slice = n - done;
+        size_t need = upto - out, slice = n - done, at;
         if (slice > need + extra)
             slice = need + extra;
         /* A match that starts within need lies whole inside the slice;

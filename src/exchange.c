@@ -2,9 +2,9 @@
  * exchange.c: the C half of the cosocket transport (lua/supermetrics/
  * transport/cosocket.lua). Lua only moves bytes between nginx's socket and
  * these functions: the request is written here from the client's stored
- * URL parts and credential, the response is read by http1.c into the same
- * buffer and headers record libcurl fills, and transfer.c turns the result
- * into an entry or an error exactly as for libcurl.
+ * URL parts and credential, the response is read by http1.c into a body
+ * buffer and headers record, and outcome.c turns the result into an entry
+ * or an error exactly as for libcurl. No libcurl here.
  */
 #include <lauxlib.h>
 #include <string.h>
@@ -23,9 +23,11 @@
 /* One request and its response. Lua keeps a few per client and reuses
  * them, so the body buffer is not allocated per call. */
 typedef struct sm_exchange {
-    sm_transfer t;   /* t.easy stays NULL: body, meta and errbuf only */
+    sm_buffer body;
+    sm_meta meta;
     sm_http1 reader;
-    CURLcode failed; /* a transport failure the Lua side saw, or CURLE_OK */
+    sm_failure failed;  /* a transport failure the Lua side saw */
+    char why[256];      /* its words */
     int shape;       /* of the route of the request in flight */
     long long made;  /* attempts of its call before this one */
     sm_expect expect;           /* what it must answer; expect.id points */
@@ -56,8 +58,8 @@ static int client_exchange(lua_State *L)
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = sm_newuserdata(L, sizeof *x);
     memset(x, 0, sizeof *x);
-    sm_buffer_init(&x->t.body, c->main.body.limit);
-    sm_meta_reset(&x->t.meta);
+    sm_buffer_init(&x->body, c->main.body.limit);
+    sm_meta_reset(&x->meta);
     sm_http1_init(&x->reader);
     sm_setmetatable(L, SM_EXCHANGE_MT);
     return 1;
@@ -84,8 +86,8 @@ static int client_request(lua_State *L)
     luaL_Buffer b;
     if (cred == NULL)
         return 2;
-    x->failed = CURLE_OK;
-    x->t.errbuf[0] = '\0';
+    x->failed = SM_NO_FAILURE;
+    x->why[0] = '\0';
     x->shape = r->shape;
     x->made = made;
     sm_route_expect(r, &x->expect);
@@ -93,7 +95,7 @@ static int client_request(lua_State *L)
         memcpy(x->log_id, x->expect.id, x->expect.id_len);
         x->expect.id = x->log_id;
     }
-    sm_http1_start(&x->reader, &x->t.meta, &x->t.body);
+    sm_http1_start(&x->reader, &x->meta, &x->body);
 
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "GET ");
@@ -109,35 +111,34 @@ static int client_request(lua_State *L)
     return 1;
 }
 
-/* What the reader's or the transport's failure is in libcurl's terms, so
- * that transfer.c picks the same code and message as for libcurl. */
-static CURLcode result_code(sm_exchange *x)
+/* The exchange's outcome: the transport's failure, the reader's, or the
+ * response it read. */
+static void outcome_of(sm_exchange *x, sm_outcome *o)
 {
-    const char *why = x->reader.why;
-    CURLcode rc;
-    if (x->failed != CURLE_OK)
-        return x->failed; /* errbuf already holds the transport's text */
+    o->status = x->reader.status;
+    o->meta = &x->meta;
+    o->body = &x->body;
+    o->why = NULL;
+    if (x->failed != SM_NO_FAILURE) {
+        o->failure = x->failed;
+        o->why = x->why;
+        return;
+    }
     switch (x->reader.result) {
     case SM_HTTP1_DONE:
-        return CURLE_OK;
+        o->failure = SM_NO_FAILURE;
+        return;
     case SM_HTTP1_FAILED:
-        switch (x->reader.failure) {
-        case SM_HTTP1_TOO_LARGE:
-            return CURLE_FILESIZE_EXCEEDED;
-        case SM_HTTP1_ENCODED:
-            rc = CURLE_BAD_CONTENT_ENCODING;
-            break;
-        default:
-            rc = CURLE_RECV_ERROR;
-        }
-        break;
+        o->failure = x->reader.failure == SM_HTTP1_TOO_LARGE ? SM_TOO_LARGE
+                     : x->reader.failure == SM_HTTP1_ENCODED ? SM_BAD_ENCODING
+                                                              : SM_CONNECTION_FAILED;
+        if (o->failure != SM_TOO_LARGE)
+            o->why = x->reader.why;
+        return;
     default:
-        why = "the response ended early";
-        rc = CURLE_RECV_ERROR;
+        o->failure = SM_CONNECTION_FAILED;
+        o->why = "the response ended early";
     }
-    strncpy(x->t.errbuf, why, CURL_ERROR_SIZE - 1);
-    x->t.errbuf[CURL_ERROR_SIZE - 1] = '\0';
-    return rc;
 }
 
 /* handle:outcome(exchange, want_info, resent) -> body [, info]
@@ -150,10 +151,10 @@ static int client_outcome(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2);
-    CURLcode rc = result_code(x);
-    sm_want w;
+    sm_outcome o;
+    sm_want w = {0};
     int n;
-    if (x->t.body.out_of_memory)
+    if (x->body.out_of_memory)
         return luaL_error(L, "not enough memory");
     w.decode_idx = lua_upvalueindex(1);
     w.credential = sm_credential_value(&c->credential);
@@ -164,7 +165,8 @@ static int client_outcome(lua_State *L)
     w.resent = lua_toboolean(L, 4);
     w.proxy = c->proxy.url ? &c->proxy : NULL;
     lua_settop(L, 2);
-    n = sm_transfer_push_outcome(L, &x->t, rc, x->reader.status, &w);
+    outcome_of(x, &o);
+    n = sm_push_outcome(L, &o, &w);
     if (!w.out_of_step)
         return n;
     lua_pushboolean(L, 1);
@@ -180,8 +182,8 @@ static int client_refused(lua_State *L)
     long status = (long)luaL_checkinteger(L, 3);
     if (c->proxy.url == NULL)
         return luaL_error(L, "supermetrics: the client has no proxy");
-    x->failed = CURLE_COULDNT_CONNECT;
-    sm_proxy_refusal(x->t.errbuf, CURL_ERROR_SIZE, &c->proxy, status);
+    x->failed = SM_CONNECTION_FAILED;
+    sm_proxy_refusal(x->why, sizeof x->why, &c->proxy, status);
     return 0;
 }
 
@@ -211,15 +213,14 @@ static int exchange_eof(lua_State *L)
 static int exchange_fail(lua_State *L)
 {
     static const char *const kinds[] = {"timeout", "tls", "connect", NULL};
-    static const CURLcode codes[] = {CURLE_OPERATION_TIMEDOUT,
-                                     CURLE_SSL_CONNECT_ERROR,
-                                     CURLE_COULDNT_CONNECT};
+    static const sm_failure failures[] = {SM_TIMED_OUT, SM_TLS_FAILED,
+                                          SM_CONNECTION_FAILED};
     sm_exchange *x = check_exchange(L, 1);
     int kind = luaL_checkoption(L, 2, NULL, kinds);
     const char *message = luaL_checkstring(L, 3);
-    x->failed = codes[kind];
-    strncpy(x->t.errbuf, message, CURL_ERROR_SIZE - 1);
-    x->t.errbuf[CURL_ERROR_SIZE - 1] = '\0';
+    x->failed = failures[kind];
+    strncpy(x->why, message, sizeof x->why - 1);
+    x->why[sizeof x->why - 1] = '\0';
     return 0;
 }
 
@@ -228,7 +229,7 @@ static int exchange_fail(lua_State *L)
 static int exchange_reusable(lua_State *L)
 {
     sm_exchange *x = check_exchange(L, 1);
-    lua_pushboolean(L, x->failed == CURLE_OK &&
+    lua_pushboolean(L, x->failed == SM_NO_FAILURE &&
                            x->reader.result == SM_HTTP1_DONE &&
                            x->reader.keep_alive);
     return 1;
@@ -246,10 +247,10 @@ static int exchange_received(lua_State *L)
 static int exchange_gc(lua_State *L)
 {
     sm_exchange *x = check_exchange(L, 1);
-    size_t limit = x->t.body.limit;
-    sm_transfer_free(&x->t);
+    size_t limit = x->body.limit;
+    sm_buffer_free(&x->body);
     sm_http1_free(&x->reader);
-    x->t.body.limit = limit;
+    x->body.limit = limit;
     x->reader.line.limit = SM_HTTP1_LINE_MAX;
     return 0;
 }

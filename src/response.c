@@ -132,7 +132,7 @@ void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now)
 const char *sm_code_for_status(long status)
 {
 #define SM_CODE_OF(code, kind, st, reason, retried, exit)                    \
-    if (st != 0 && status == st)                                            \
+    if ((st) != 0 && status == (st))                                        \
         return #code;
     SM_CODES(SM_CODE_OF)
 #undef SM_CODE_OF
@@ -142,8 +142,8 @@ const char *sm_code_for_status(long status)
 const char *sm_reason_for_status(long status)
 {
 #define SM_REASON_OF(code, kind, st, reason, retried, exit)                  \
-    if (st != 0 && status == st)                                            \
-        return reason;
+    if ((st) != 0 && status == (st))                                        \
+        return (reason);
     SM_CODES(SM_REASON_OF)
 #undef SM_REASON_OF
     return NULL;
@@ -154,52 +154,21 @@ void sm_push_codes(lua_State *L)
     lua_newtable(L);
 #define SM_PUSH_ROW(code, kind, st, reason, retried, exit)                   \
     lua_createtable(L, 0, 5);                                               \
-    lua_pushstring(L, kind);                                                \
+    lua_pushstring(L, (kind));                                              \
     lua_setfield(L, -2, "kind");                                            \
-    if (st != 0) {                                                          \
-        lua_pushinteger(L, st);                                             \
+    if ((st) != 0) {                                                        \
+        lua_pushinteger(L, (st));                                           \
         lua_setfield(L, -2, "status");                                      \
-        lua_pushstring(L, reason);                                          \
+        lua_pushstring(L, (reason));                                        \
         lua_setfield(L, -2, "reason");                                      \
     }                                                                       \
-    lua_pushboolean(L, retried);                                            \
+    lua_pushboolean(L, (retried));                                          \
     lua_setfield(L, -2, "retried");                                         \
-    if (exit >= 0) {                                                        \
-        lua_pushinteger(L, exit);                                           \
+    if ((exit) >= 0) {                                                      \
+        lua_pushinteger(L, (exit));                                         \
         lua_setfield(L, -2, "exit");                                        \
     }                                                                       \
     lua_setfield(L, -2, #code);
     SM_CODES(SM_PUSH_ROW)
 #undef SM_PUSH_ROW
-}
-
-const char *sm_code_for_curl(CURLcode rc, int over_limit)
-{
-    if (over_limit)
-        return "RESPONSE_TOO_LARGE";
-    switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT:
-        return "TIMEOUT";
-    case CURLE_FILESIZE_EXCEEDED:
-        return "RESPONSE_TOO_LARGE";
-    case CURLE_BAD_CONTENT_ENCODING:
-        return "INVALID_RESPONSE";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-        return "TLS_ERROR";
-    default:
-        /* DNS, refused, reset, closed early, garbage instead of HTTP. */
-        return "CONNECTION_ERROR";
-    }
 }

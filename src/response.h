@@ -50,8 +50,4 @@ const char *sm_code_for_status(long status);
 /* Short reason phrase for a status, or NULL when we have none. */
 const char *sm_reason_for_status(long status);
 
-/* The contract's code for a failed transfer. over_limit: the body passed
- * max_response_bytes (our write callback refused it). */
-const char *sm_code_for_curl(CURLcode rc, int over_limit);
-
 #endif

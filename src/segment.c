@@ -48,13 +48,14 @@ int sm_check_connector(const char *s, size_t n)
 int sm_check_date_time(const char *s, size_t n)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-    size_t i, digits;
+    size_t i;
     if (n < sizeof shape || n > SM_TIMESTAMP_MAX)
         return -1;
     for (i = 0; i < sizeof shape - 1; i++)
         if (shape[i] == 'd' ? !is_digit((unsigned char)s[i]) : s[i] != shape[i])
             return -1;
     if (s[i] == '.') {
+        size_t digits;
         for (digits = 0, i++; i < n && is_digit((unsigned char)s[i]); i++)
             digits++;
         if (digits < 1 || digits > 18)

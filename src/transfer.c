@@ -234,18 +234,41 @@ void sm_transfer_free(sm_transfer *t)
     sm_buffer_free(&t->body);
 }
 
-/* ---- results ---- */
+/* ---- the outcome: libcurl's codes in the library's terms, here only ---- */
 
-/* The reply's fields (status, request id, rate limits...) on the table on
- * top of the stack. */
-static void set_reply_fields(lua_State *L, sm_transfer *t, long status,
-                             const char *credential)
+/* How rc failed; over_limit: the write callback refused a body over the
+ * cap (libcurl then says only that a write failed). */
+static sm_failure failure_of(CURLcode rc, int over_limit)
 {
-    sm_reply r;
-    r.status = status;
-    r.meta = &t->meta;
-    r.credential = credential;
-    sm_set_reply_fields(L, &r);
+    if (over_limit)
+        return SM_TOO_LARGE;
+    switch (rc) {
+    case CURLE_OK:
+        return SM_NO_FAILURE;
+    case CURLE_OPERATION_TIMEDOUT:
+        return SM_TIMED_OUT;
+    case CURLE_FILESIZE_EXCEEDED:
+        return SM_TOO_LARGE;
+    case CURLE_BAD_CONTENT_ENCODING:
+        return SM_BAD_ENCODING;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+        return SM_TLS_FAILED;
+    default:
+        /* DNS, refused, reset, closed early, garbage instead of HTTP. */
+        return SM_CONNECTION_FAILED;
+    }
 }
 
 /* Writes "host:port" of url (scheme://host[:port]/...) into out; 0 when
@@ -269,182 +292,87 @@ static int authority(const char *url, char *out, size_t size)
     /* No port after the host (or after an IPv6 literal's "]"): the
      * scheme's. */
     if (memchr(bracket ? bracket : p, ':', (size_t)(end - (bracket ? bracket : p))) == NULL)
-        strcpy(out + n, https ? ":443" : ":80");
+        memcpy(out + n, https ? ":443" : ":80", https ? 5 : 4);
     return 1;
 }
 
 /* The failures a user meets first, in the words the cosocket transport
- * uses for them too (transport/cosocket.lua), rather than libcurl's;
- * pushes and returns the message, or returns NULL. */
-static const char *common_words(lua_State *L, sm_transfer *t, CURLcode rc)
+ * uses for them too (transport/cosocket.lua), rather than libcurl's: into
+ * out, returned; or NULL. */
+static const char *common_words(sm_transfer *t, CURLcode rc, char *out,
+                                size_t size)
 {
     char where[300], reason[128];
     long os_errno = 0;
-    if (t->easy == NULL || !authority(t->url, where, sizeof where))
+    if (!authority(t->url, where, sizeof where))
         return NULL;
     if (rc == CURLE_COULDNT_CONNECT &&
         curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK &&
         os_errno != 0 && strerror_r((int)os_errno, reason, sizeof reason) == 0) {
         reason[0] = (char)tolower((unsigned char)reason[0]);
-        return lua_pushfstring(L, "could not connect to %s: %s", where, reason);
+        snprintf(out, size, "could not connect to %s: %s", where, reason);
+        return out;
     }
-    if (rc == CURLE_SSL_CONNECT_ERROR && strstr(t->errbuf, "wrong version number"))
-        return lua_pushfstring(L, "TLS handshake with %s failed: %s", where,
-                               SM_NO_TLS_WORDS);
+    if (rc == CURLE_SSL_CONNECT_ERROR && strstr(t->errbuf, "wrong version number")) {
+        snprintf(out, size, "TLS handshake with %s failed: %s", where,
+                 SM_NO_TLS_WORDS);
+        return out;
+    }
     return NULL;
 }
 
-/* A failure of libcurl's that was the proxy's (through proxy p): errbuf
- * says so, naming the proxy by host:port only; returns the code to use,
- * or NULL when the failure was not the proxy's. */
-static const char *proxy_failure(sm_transfer *t, CURLcode rc,
-                                 const sm_proxy *p)
+/* Whether libcurl's failure was the proxy's (through proxy p): errbuf then
+ * says so, naming the proxy by host:port only. */
+static int proxy_failure(sm_transfer *t, CURLcode rc, const sm_proxy *p)
 {
     long connect_code = 0;
-    char why[CURL_ERROR_SIZE];
-    if (p == NULL || t->easy == NULL)
-        return NULL;
+    if (p == NULL)
+        return 0;
     if (rc == CURLE_COULDNT_RESOLVE_PROXY) {
         snprintf(t->errbuf, CURL_ERROR_SIZE,
                  "could not resolve the proxy %s", p->display);
-        return "CONNECTION_ERROR";
+        return 1;
     }
     if (rc == CURLE_COULDNT_CONNECT) {
         /* Through a proxy, libcurl only ever connects to the proxy. */
+        char why[CURL_ERROR_SIZE];
         memcpy(why, t->errbuf, sizeof why);
         why[sizeof why - 1] = '\0';
-        snprintf(t->errbuf, CURL_ERROR_SIZE,
-                 "could not connect to the proxy %s: %s", p->display,
-                 why[0] ? why : curl_easy_strerror(rc));
-        return "CONNECTION_ERROR";
+        /* Cut short if long: it names the proxy first. */
+        if (snprintf(t->errbuf, CURL_ERROR_SIZE,
+                     "could not connect to the proxy %s: %s", p->display,
+                     why[0] ? why : curl_easy_strerror(rc)) < 0)
+            t->errbuf[0] = '\0';
+        return 1;
     }
     if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE,
                           &connect_code) != CURLE_OK ||
         connect_code == 0 || (connect_code >= 200 && connect_code <= 299))
-        return NULL;
+        return 0;
     sm_proxy_refusal(t->errbuf, CURL_ERROR_SIZE, p, connect_code);
-    return "CONNECTION_ERROR";
-}
-
-/* Pushes the error for a transfer that libcurl reported as failed. */
-static void push_transfer_error(lua_State *L, sm_transfer *t, CURLcode rc,
-                                long status, const char *credential,
-                                const sm_proxy *proxy)
-{
-    const char *code = proxy_failure(t, rc, proxy);
-    int proxy_said = code != NULL; /* errbuf has the proxy's words */
-    if (proxy_said)
-        status = 0; /* the proxy's status, not the API's */
-    else
-        code = sm_code_for_curl(rc, t->body.over_limit);
-    if (strcmp(code, "RESPONSE_TOO_LARGE") == 0)
-        lua_pushfstring(L, "the response body is larger than "
-                           "max_response_bytes (%f bytes)",
-                        (lua_Number)t->body.limit);
-    else if (proxy_said || common_words(L, t, rc) == NULL)
-        lua_pushstring(L, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
-    sm_push_error(L, code, lua_tostring(L, -1));
-    lua_remove(L, -2);
-    set_reply_fields(L, t, status, credential);
-}
-
-/* Pushes the 2xx body decoded and shaped as w says and returns 1, or nil
- * and INVALID_RESPONSE and returns 2. */
-static int push_success(lua_State *L, sm_transfer *t, long status,
-                        sm_want *w)
-{
-    /* An empty body may have no buffer at all: NULL + 0 is undefined. */
-    const char *p = t->body.data, *end = p ? p + t->body.len : p, *why;
-    int base = lua_gettop(L);
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++;
-    why = t->body.len == 0 ? "the response body is empty"
-                           : "the response body is not a JSON object";
-    /* cjson decodes arrays to tables too: an object must start with '{'. */
-    if (p < end && *p == '{') {
-        lua_pushvalue(L, w->decode_idx);
-        lua_pushlstring(L, t->body.data, t->body.len);
-        lua_call(L, 1, 1);
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            int nulls = sm_buffer_may_have_nulls(&t->body);
-            why = w->shape == SM_SHAPE_PAGE ||
-                          (w->shape == SM_SHAPE_ENTRY && w->expect.id != NULL)
-                      ? sm_check_answer(L, -1, &w->expect, w->credential)
-                      : NULL;
-            if (why != NULL) {
-                w->out_of_step = 1;
-                if (w->resent)
-                    why = lua_pushfstring(L, "%s, on a fresh connection too",
-                                          why);
-                goto fail;
-            }
-            if (w->shape == SM_SHAPE_ENTRY)
-                sm_shape_entry(L, -1, nulls);
-            why = w->shape == SM_SHAPE_PAGE ? sm_shape_page(L, nulls) : NULL;
-            if (why == NULL)
-                return 1;
-        }
-    }
-    /* The error copies why before what is above base (the body, and maybe
-     * why itself) goes. */
-fail:
-    sm_push_error(L, "INVALID_RESPONSE", why);
-    set_reply_fields(L, t, status, w->credential);
-    lua_insert(L, base + 1);
-    lua_settop(L, base + 1);
-    lua_pushnil(L);
-    lua_insert(L, base + 1);
-    return 2;
+    return 1;
 }
 
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
                             sm_want *w)
 {
-    long status = 0;
-    if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) !=
+    sm_outcome o;
+    char words[512]; /* "where" (300) and the reason (128) with room */
+    if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &o.status) !=
         CURLE_OK)
-        status = 0;
-    return sm_transfer_push_outcome(L, t, rc, status, w);
-}
-
-int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
-                             long status, sm_want *w)
-{
-    int n;
-    w->out_of_step = 0;
-    /* libcurl 7.88 takes a response cut inside its headers as complete (a
-     * 200 with no body): without the blank line it is a broken transfer. */
-    if (rc == CURLE_OK && !t->meta.headers_done) {
-        static const char cut[] =
-            "the connection closed before the response headers ended";
-        rc = CURLE_RECV_ERROR;
-        memcpy(t->errbuf, cut, sizeof cut); /* CURL_ERROR_SIZE is 256 */
+        o.status = 0;
+    o.meta = &t->meta;
+    o.body = &t->body;
+    o.failure = failure_of(rc, t->body.over_limit);
+    o.why = NULL;
+    if (rc != CURLE_OK && proxy_failure(t, rc, w->proxy)) {
+        o.failure = SM_CONNECTION_FAILED;
+        o.status = 0; /* the proxy's status, not the API's */
+        o.why = t->errbuf;
+    } else if (o.failure != SM_NO_FAILURE && o.failure != SM_TOO_LARGE) {
+        o.why = common_words(t, rc, words, sizeof words);
+        if (o.why == NULL)
+            o.why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
     }
-    if (rc != CURLE_OK) {
-        lua_pushnil(L);
-        push_transfer_error(L, t, rc, status, w->credential, w->proxy);
-        n = 2;
-    } else if (status >= 200 && status <= 299) {
-        n = push_success(L, t, status, w);
-        if (n == 1) {
-            if (!w->info)
-                return 1;
-            /* What an on_response hook is told about a success. */
-            lua_createtable(L, 0, 5);
-            set_reply_fields(L, t, status, NULL);
-            n = 2;
-        }
-    } else {
-        sm_reply r;
-        r.status = status;
-        r.meta = &t->meta;
-        r.credential = w->credential;
-        lua_pushnil(L);
-        sm_push_status_error(L, &r, t->body.data, t->body.len, w->decode_idx);
-        n = 2;
-    }
-    /* This attempt went out: the error or the info counts it. */
-    sm_pushint64(L, w->made + 1);
-    lua_setfield(L, -2, "attempts");
-    return n;
+    return sm_push_outcome(L, &o, w);
 }

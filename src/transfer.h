@@ -14,6 +14,7 @@
 #include "credential.h"
 #include "endpoint.h"
 #include "entry.h"
+#include "outcome.h"
 #include "response.h"
 
 typedef struct sm_transfer {
@@ -45,11 +46,6 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
                         const char *path, size_t path_len, long timeout_ms,
                         long connect_timeout_ms);
 
-/* Why a TLS handshake failed when the port speaks plain HTTP, in both
- * transports' messages (core.NO_TLS_WORDS for the Lua side). */
-#define SM_NO_TLS_WORDS                                                      \
-    "the server answered without TLS (is that a plain-HTTP port? base_url " \
-    "says https://)"
 
 /* The request's header list: the credential's (Accept, Authorization),
  * after the extra lines of block[0..len) ("Name: value\r\n" each, checked
@@ -60,33 +56,10 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
 int sm_transfer_headers(sm_transfer *t, const sm_credential *cred,
                         const char *block, size_t len, int force);
 
-/* What the caller of an attempt wants of its result. */
-typedef struct sm_want {
-    int decode_idx;         /* stack index of the JSON decode function */
-    const char *credential; /* to redact from server text, or NULL */
-    int shape;              /* how a 2xx body is shaped (entry.h) */
-    int info;               /* a success also returns its info table */
-    long long made;         /* attempts of the call before this one */
-    sm_expect expect;       /* what a 2xx body must answer (entry.h) */
-    int resent;             /* this is already the resend on a fresh
-                             * connection after an answer out of step */
-    int out_of_step;        /* set when the answer was not this request's */
-    const sm_proxy *proxy;  /* the proxy in use, to name in errors, or NULL */
-} sm_want;
-
-/* After the exchange finished with rc: pushes the decoded 2xx body, shaped
- * (and with w->info its info table), and returns 1 (2), or pushes nil and an
- * error value and returns 2. The error or the info says attempts =
- * w->made + 1. A 2xx that answers another request (sm_check_answer) is
- * INVALID_RESPONSE with w->out_of_step set: the caller drops the connection
- * and, unless w->resent, sends once more on a fresh one, uncounted. */
+/* After the exchange finished with rc: its outcome (outcome.h) as Lua
+ * values, libcurl's codes and words turned into the library's here. */
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
                             sm_want *w);
-
-/* The same with the status given rather than asked of t->easy: for the
- * cosocket transport and the fuzzer, with no libcurl transfer behind it. */
-int sm_transfer_push_outcome(lua_State *L, sm_transfer *t, CURLcode rc,
-                             long status, sm_want *w);
 
 /* Readies t to send its request again on a new connection (its URL and
  * options as they are, the timeout set to timeout_ms). Returns 0, or -1

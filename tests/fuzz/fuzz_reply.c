@@ -1,13 +1,13 @@
 /*
  * fuzz_reply: a whole response as the library turns it into a result: the
  * status, the headers, the body (decoded by the module's own cjson
- * settings), through transfer.c's sm_transfer_push_outcome (success,
- * transfer error or envelope), shaped by entry.c as one entry or (odd
- * statuses) as a page of entries.
+ * settings), through outcome.c's sm_push_outcome (success, transport
+ * failure or envelope), shaped by entry.c as one entry or (odd statuses) as
+ * a page of entries.
  *
  * Input: 2 bytes of status (100..599), 1 byte of mode, then header lines
- * ('\n'-ended) up to an empty line, then the body. Mode bit 0: the transfer
- * "failed" with libcurl code mode >> 2 (an over-limit body when that is 0);
+ * ('\n'-ended) up to an empty line, then the body. Mode bit 0: the attempt
+ * "failed" with failure 1 + (mode >> 2) % 5 (outcome.h's kinds);
  * bit 1: the credential is SECRET_UPPER, which a server could echo as an
  * envelope code (SCREAMING_SNAKE_CASE) rather than SECRET_LOWER.
  *
@@ -73,18 +73,18 @@ static int run(lua_State *L)
 {
     const fuzz_input *in = lua_touserdata(L, 1);
     const uint8_t *p = in->data, *end = in->data + in->size;
-    sm_transfer t;
+    sm_buffer body;
+    sm_meta meta;
+    sm_outcome outcome;
     sm_credential credential = {0};
     sm_want want;
     long status;
     int mode, pushed, headers_ended = 0, changed;
-    CURLcode rc = CURLE_OK;
     const char *why, *secret;
     if (in->size < 3)
         return 0;
-    memset(&t, 0, sizeof t);
-    sm_buffer_init(&t.body, FUZZ_BODY_MAX);
-    sm_meta_reset(&t.meta);
+    sm_buffer_init(&body, FUZZ_BODY_MAX);
+    sm_meta_reset(&meta);
     status = 100 + ((long)p[0] << 8 | p[1]) % 500;
     mode = p[2];
     secret = mode & 2 ? SECRET_UPPER : SECRET_LOWER;
@@ -97,7 +97,7 @@ static int run(lua_State *L)
         size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
         /* Every line reaches the parser, the blank one that ends the
          * headers too (without it the reply counts as cut). */
-        sm_meta_header(&t.meta, (const char *)p, n, (time_t)1700000000);
+        sm_meta_header(&meta, (const char *)p, n, (time_t)1700000000);
         p += n;
         if ((n == 1 && p[-1] == '\n') ||
             (n == 2 && p[-2] == '\r' && p[-1] == '\n')) {
@@ -105,19 +105,16 @@ static int run(lua_State *L)
             break; /* the empty line: the body follows */
         }
     }
-    FUZZ_ASSERT(t.meta.headers_done == headers_ended);
+    FUZZ_ASSERT(meta.headers_done == headers_ended);
     /* Refused past the cap, as the write callback refuses. */
-    if (sm_buffer_append(&t.body, (const char *)p, (size_t)(end - p)) != 0)
-        FUZZ_ASSERT(t.body.over_limit);
+    if (sm_buffer_append(&body, (const char *)p, (size_t)(end - p)) != 0)
+        FUZZ_ASSERT(body.over_limit);
 
-    if (mode & 1) {
-        rc = (CURLcode)(mode >> 2);
-        if (rc == CURLE_OK) {
-            /* "code 0": the write callback refused a body over the cap. */
-            rc = CURLE_WRITE_ERROR;
-            t.body.over_limit = 1;
-        }
-    }
+    outcome.failure = mode & 1 ? (sm_failure)(1 + (mode >> 2) % 5) : SM_NO_FAILURE;
+    outcome.why = mode & 0x80 ? NULL : "the transport's words";
+    outcome.status = status;
+    outcome.meta = &meta;
+    outcome.body = &body;
     lua_settop(L, 0);
     want.decode_idx = lua_upvalueindex(1);
     want.credential = sm_credential_value(&credential);
@@ -130,7 +127,7 @@ static int run(lua_State *L)
     want.expect.limit = 0;
     want.resent = 0;
     want.proxy = NULL;
-    pushed = sm_transfer_push_outcome(L, &t, rc, status, &want);
+    pushed = sm_push_outcome(L, &outcome, &want);
     FUZZ_ASSERT(lua_gettop(L) == pushed);
     if (pushed == 1) {
         FUZZ_ASSERT(!(mode & 1) && headers_ended && status >= 200 && status <= 299);
@@ -143,7 +140,7 @@ static int run(lua_State *L)
         check_error(L, 2, status, secret);
     }
     sm_credential_clear(&credential);
-    sm_buffer_free(&t.body);
+    sm_buffer_free(&body);
     return 0;
 }
 

@@ -2,7 +2,7 @@
  * fuzz_response: what a server controls before the body is decoded
  * (src/response.c, src/buffer.c). The input is a response head: one header
  * line per '\n'-ended piece, fed to sm_meta_header as libcurl would; the
- * same bytes are a Retry-After value, a status and a libcurl result, and
+ * same bytes are a Retry-After value and a status, and
  * drive the size-capped body buffer in pieces.
  */
 #include <stdint.h>
@@ -79,8 +79,6 @@ static void check_codes(const uint8_t *data, size_t size)
     status = (long)bits - 0x7fffffffL; /* negative and huge statuses too */
     FUZZ_ASSERT(is_code(sm_code_for_status(status)));
     (void)sm_reason_for_status(status);
-    FUZZ_ASSERT(is_code(sm_code_for_curl((CURLcode)(size ? data[0] : 0),
-                                         size > 1 && (data[1] & 1))));
 }
 
 /* Appends the input in pieces whose sizes come from the input, under a cap

@@ -1,0 +1,130 @@
+/*
+ * outcome.c: an attempt's outcome as Lua values (outcome.h).
+ */
+#include "outcome.h"
+
+#include "compat.h"
+#include "envelope.h"
+#include "errors.h"
+
+static const char *const code_of[] = {
+    NULL, "TIMEOUT", "CONNECTION_ERROR", "TLS_ERROR", "RESPONSE_TOO_LARGE",
+    "INVALID_RESPONSE",
+};
+
+/* The reply's fields (status, request id, rate limits...) on the table on
+ * top of the stack. */
+static void set_reply_fields(lua_State *L, const sm_outcome *o, long status,
+                             const char *credential)
+{
+    sm_reply r;
+    r.status = status;
+    r.meta = o->meta;
+    r.credential = credential;
+    sm_set_reply_fields(L, &r);
+}
+
+/* Pushes the error of a failed attempt. */
+static void push_failure(lua_State *L, const sm_outcome *o, sm_failure failure,
+                         const char *why, const char *credential)
+{
+    if (why == NULL && failure == SM_TOO_LARGE)
+        lua_pushfstring(L, "the response body is larger than "
+                           "max_response_bytes (%f bytes)",
+                        (lua_Number)o->body->limit);
+    else
+        lua_pushstring(L, why != NULL ? why : "the request failed");
+    sm_push_error(L, code_of[failure], lua_tostring(L, -1));
+    lua_remove(L, -2);
+    set_reply_fields(L, o, o->status, credential);
+}
+
+/* Pushes the 2xx body decoded and shaped as w says and returns 1, or nil
+ * and INVALID_RESPONSE and returns 2. */
+static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
+{
+    const sm_buffer *body = o->body;
+    /* An empty body may have no buffer at all: NULL + 0 is undefined. */
+    const char *p = body->data, *end = p ? p + body->len : p, *why;
+    int base = lua_gettop(L);
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    why = body->len == 0 ? "the response body is empty"
+                         : "the response body is not a JSON object";
+    /* cjson decodes arrays to tables too: an object must start with '{'. */
+    if (p < end && *p == '{') {
+        lua_pushvalue(L, w->decode_idx);
+        lua_pushlstring(L, body->data, body->len);
+        lua_call(L, 1, 1);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            int nulls = sm_buffer_may_have_nulls(body);
+            why = w->shape == SM_SHAPE_PAGE ||
+                          (w->shape == SM_SHAPE_ENTRY && w->expect.id != NULL)
+                      ? sm_check_answer(L, -1, &w->expect, w->credential)
+                      : NULL;
+            if (why != NULL) {
+                w->out_of_step = 1;
+                if (w->resent)
+                    why = lua_pushfstring(L, "%s, on a fresh connection too",
+                                          why);
+                goto fail;
+            }
+            if (w->shape == SM_SHAPE_ENTRY)
+                sm_shape_entry(L, -1, nulls);
+            why = w->shape == SM_SHAPE_PAGE ? sm_shape_page(L, nulls) : NULL;
+            if (why == NULL)
+                return 1;
+        }
+    }
+    /* The error copies why before what is above base (the body, and maybe
+     * why itself) goes. */
+fail:
+    sm_push_error(L, "INVALID_RESPONSE", why);
+    set_reply_fields(L, o, o->status, w->credential);
+    lua_insert(L, base + 1);
+    lua_settop(L, base + 1);
+    lua_pushnil(L);
+    lua_insert(L, base + 1);
+    return 2;
+}
+
+int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_want *w)
+{
+    sm_failure failure = o->failure;
+    const char *why = o->why;
+    int n;
+    w->out_of_step = 0;
+    /* libcurl 7.88 takes a response cut inside its headers as complete (a
+     * 200 with no body): without the blank line it is a broken transfer. */
+    if (failure == SM_NO_FAILURE && !o->meta->headers_done) {
+        failure = SM_CONNECTION_FAILED;
+        why = "the connection closed before the response headers ended";
+    }
+    if (failure != SM_NO_FAILURE) {
+        lua_pushnil(L);
+        push_failure(L, o, failure, why, w->credential);
+        n = 2;
+    } else if (o->status >= 200 && o->status <= 299) {
+        n = push_success(L, o, w);
+        if (n == 1) {
+            if (!w->info)
+                return 1;
+            /* What an on_response hook is told about a success. */
+            lua_createtable(L, 0, 5);
+            set_reply_fields(L, o, o->status, NULL);
+            n = 2;
+        }
+    } else {
+        sm_reply r;
+        r.status = o->status;
+        r.meta = o->meta;
+        r.credential = w->credential;
+        lua_pushnil(L);
+        sm_push_status_error(L, &r, o->body->data, o->body->len, w->decode_idx);
+        n = 2;
+    }
+    /* This attempt went out: the error or the info counts it. */
+    sm_pushint64(L, w->made + 1);
+    lua_setfield(L, -2, "attempts");
+    return n;
+}
