@@ -2,16 +2,14 @@
 -- `client:get_connector_log(...)`. This file holds its options, credentials
 -- and the retry loop.
 -- One HTTP attempt belongs to the client's transport, picked once in
--- `new`: libcurl (supermetrics.transport.curl) or, inside nginx, nginx's
--- cosockets (supermetrics.transport.cosocket). Everything around an attempt
+-- `new` and reached through one interface (supermetrics.transport):
+-- libcurl, or inside nginx nginx's cosockets. Everything around an attempt
 -- (which credential, whether and when to try again, what to report) is
--- policy, kept here and shared by both.
+-- policy, kept here and in supermetrics.attempt, and shared by both.
 -- @classmod client
 
 local attempt = require "supermetrics.attempt"
 local core = require "supermetrics.core"
-local cosocket = require "supermetrics.transport.cosocket"
-local curl = require "supermetrics.transport.curl"
 local errors = require "supermetrics.errors"
 local follow = require "supermetrics.follow"
 local headers = require "supermetrics.headers"
@@ -19,6 +17,7 @@ local logtime = require "supermetrics.logtime"
 local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
 local proxy = require "supermetrics.proxy"
+local transport = require "supermetrics.transport"
 
 local monotonic = core.monotonic
 local log_route, page_route = core.log_route, core.page_route
@@ -29,10 +28,11 @@ Client.__index = Client
 
 Client.VERSION = "0.1.0"
 
-local function default_user_agent(transport)
+-- The User-Agent: the library's, then the caller's (option user_agent).
+local function user_agent(via, own)
   local lua = type(jit) == "table" and jit.version or _VERSION
-  local via = transport == curl and "libcurl/" .. core.curl_version or "nginx"
-  return string.format("lua-supermetrics/%s (%s; %s)", Client.VERSION, lua, via)
+  local ua = string.format("lua-supermetrics/%s (%s; %s)", Client.VERSION, lua, via)
+  return own and ua .. " " .. own or ua
 end
 
 --- Creates a client (as `supermetrics.new`); the options are in the README's table
@@ -43,51 +43,41 @@ end
 -- @raise INVALID_ARGUMENT for a bad option or credential
 function Client.new(opts)
   local s = options.check(opts)
-  local transport = curl
-  if cosocket.available() and not s.nginx_blocking then
-    transport = cosocket
-  end
-  local ua = default_user_agent(transport)
-  if s.user_agent then
-    ua = ua .. " " .. s.user_agent
-  end
-  s.user_agent = ua
+  local via = transport.pick(s)
+  s.user_agent = user_agent(via.via, s.user_agent)
   local handle = core.new_client(s)
-  local proxied, proxy_err = pcall(proxy.apply, handle, s.proxy)
-  if not proxied then
+  local opened, state = pcall(function()
+    proxy.apply(handle, s.proxy)
+    return via.open(handle, s)
+  end)
+  if not opened then
     handle:close()
-    error(proxy_err, 0)
+    error(state, 0)
   end
   local extra = headers.compile(s.headers)
-  local client = setmetatable({
+  return setmetatable({
     _handle = handle,
-    _transport = transport,
-    _provider = s.token_provider,
-    _timeout = s.timeout,
-    _max_retries = s.max_retries,
-    _max_retry_wait = s.max_retry_wait,
-    _on_response = s.on_response,
+    _transport = state,
+    -- What every attempt of every call follows (supermetrics.attempt).
+    _policy = {
+      provider = s.token_provider,
+      hook = s.on_response,
+      proxy = select(3, handle:proxy()), -- "host:port", for on_response
+      timeout = s.timeout,
+      max_retries = s.max_retries,
+      max_retry_wait = s.max_retry_wait,
+    },
     -- Extra headers: the client's (checked map, and merged set or nil),
     -- and whether to forward nginx's trace context.
     _headers = s.headers,
     _extra = extra,
     _trace = s.trace_context or nil,
-    _proxy = select(3, handle:proxy()), -- "host:port", for on_response
-    -- The common case (libcurl, a fixed credential, no hook, no extra
-    -- headers) makes its first attempt in one C call; see get_connector_log.
-    _one_call = transport.one_call and not s.token_provider and not s.on_response
+    -- The common case (a transport with a one-call path, a fixed
+    -- credential, no hook, no extra headers) makes its first attempt in one
+    -- C call; see get_connector_log.
+    _one_call = state.get_log ~= nil and not s.token_provider and not s.on_response
       and not extra and not s.trace_context,
   }, Client)
-  if transport == cosocket then
-    local ok, ep = pcall(cosocket.setup, handle, s)
-    if not ok then
-      handle:close()
-      error(ep, 0)
-    end
-    client._endpoint = ep
-    client._exchanges = {} -- spare response readers (see cosocket.attempt)
-  end
-  return client
 end
 
 local function closed()
@@ -128,15 +118,15 @@ function Client:_get(route, want_info, deadline, first_err, extra)
   if not self._handle then
     closed()
   end
-  local transport = self._transport
-  deadline = deadline or monotonic() + self._timeout
-  local provider, hook = self._provider, self._on_response
+  local state, policy = self._transport, self._policy
+  deadline = deadline or monotonic() + policy.timeout
+  local provider, hook = policy.provider, policy.hook
   want_info = want_info or hook ~= nil
   local made = 0 -- HTTP attempts made so far
   -- first_err: the result of a first attempt already made (the fast path).
   local pending = first_err
   while true do
-    local body, detail
+    local body, detail, started
     if pending then
       detail, pending = pending, nil
     else
@@ -144,24 +134,20 @@ function Client:_get(route, want_info, deadline, first_err, extra)
       if not self._handle then
         closed() -- by the on_response hook or the token_provider, between attempts
       end
-      local started = hook and monotonic()
-      body, detail = transport.attempt(self, route, deadline, credential, made, want_info,
-        extra and extra.block)
-      if hook and (body or detail.attempts > made) then
-        attempt.report(hook, route, detail.attempts, started, body ~= nil, detail, extra, self._proxy)
+      started = hook and monotonic()
+      body, detail = state:attempt(route, deadline, credential, made, want_info, extra and extra.block)
+      if body then
+        attempt.succeeded(policy, route, detail, started, extra)
+        return body, detail
       end
     end
-    if body then
-      return body, detail
-    end
     local err = detail
-    made = err.attempts
-    local delay = attempt.retry_delay(err, made, self._max_retries, self._max_retry_wait,
-      deadline - monotonic())
+    local delay = attempt.failed(policy, route, err, made, started, extra, deadline)
     if not delay then
       error(err)
     end
-    transport.sleep(delay)
+    made = err.attempts
+    state:sleep(delay)
   end
 end
 
@@ -182,22 +168,15 @@ function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
     opts = options.call(opts, "get_connector_log", GET_OPTIONS)
     extra = self:_extra_for(opts.headers, "get_connector_log")
   end
-  local handle = self._handle
-  if self._one_call and handle and not extra then
-    local deadline = monotonic() + self._timeout
-    local entry, err, route = handle:get_log(team_id, connector_identifier, log_id, self._timeout)
+  if self._one_call and self._handle and not extra then
+    local timeout = self._policy.timeout
+    local deadline = monotonic() + timeout
+    local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout)
     if entry then
       return entry
     end
     return (self:_get(route, false, deadline, err))
   end
-  return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
-end
-
---- get_connector_log with the call's extra headers already merged (the
--- cosocket transport's batch items).
--- @local
-function Client:_fetch_log(team_id, connector_identifier, log_id, extra)
   return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
 end
 
@@ -281,7 +260,7 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
   return follow.iterator(function(limit, before)
     return fetch_page(self, team_id, connector_identifier, limit, before, extra)
   end, function(seconds)
-    self._transport.sleep(seconds)
+    self._transport:sleep(seconds)
   end, since and since.date_time, interval)
 end
 
@@ -314,7 +293,13 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   if not self._handle then
     closed()
   end
-  return self._transport.batch(self, team_id, connector_identifier, log_ids, concurrency, extra)
+  return self._transport:batch({
+    team_id = team_id, connector_identifier = connector_identifier, log_ids = log_ids,
+    concurrency = concurrency, extra = extra, policy = self._policy,
+    fetch = function(log_id)
+      return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
+    end,
+  })
 end
 
 --- Releases the client's connections and credential now. Safe to call twice.
