@@ -151,8 +151,6 @@ function Client:_get(route, want_info, deadline, first_err, extra)
   end
 end
 
-local GET_OPTIONS = options.CALLS.get_connector_log
-
 --- Fetches one Codeless Connector log entry.
 -- @param team_id integer 1..2^63-1, or a string of its decimal digits
 -- @param connector_identifier 1..100 characters of `A-Z a-z 0-9 _ -`
@@ -165,7 +163,7 @@ function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
   check_self(self, "get_connector_log")
   local extra = self._extra
   if opts ~= nil or self._trace then
-    opts = options.call(opts, "get_connector_log", GET_OPTIONS)
+    opts = options.call(opts, "get_connector_log")
     extra = self:_extra_for(opts.headers, "get_connector_log")
   end
   if self._one_call and self._handle and not extra then
@@ -185,8 +183,6 @@ local function fetch_page(client, team_id, connector_identifier, limit, before, 
   return client:_get(page_route(team_id, connector_identifier, limit, before), true, nil, nil, extra)
 end
 
-local LIST_OPTIONS = options.CALLS.list_connector_logs
-
 --- Fetches one page of log entries, newest first.
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
@@ -198,13 +194,11 @@ local LIST_OPTIONS = options.CALLS.list_connector_logs
 -- @raise a `supermetrics.Error` value
 function Client:list_connector_logs(team_id, connector_identifier, opts)
   check_self(self, "list_connector_logs")
-  opts = options.call(opts, "list_connector_logs", LIST_OPTIONS)
-  local before = logtime.argument(opts.before, "list_connector_logs: before", invalid)
+  opts = options.call(opts, "list_connector_logs")
+  local before = logtime.argument(opts.before, "before", "list_connector_logs", invalid)
   local extra = self:_extra_for(opts.headers, "list_connector_logs")
   return (fetch_page(self, team_id, connector_identifier, opts.limit, before and before.date_time, extra))
 end
-
-local EACH_OPTIONS = options.CALLS.each_connector_log
 
 --- Iterates over every log entry, newest first, fetching pages as needed.
 -- Each next page is asked for with `before` just past the last entry's
@@ -217,22 +211,16 @@ local EACH_OPTIONS = options.CALLS.each_connector_log
 -- @return an iterator for a generic `for`; it raises `supermetrics.Error` values
 function Client:each_connector_log(team_id, connector_identifier, opts)
   check_self(self, "each_connector_log")
-  opts = options.call(opts, "each_connector_log", EACH_OPTIONS)
-  local page_size = opts.page_size or paging.DEFAULT_PAGE_SIZE
-  if type(page_size) ~= "number" or page_size ~= math.floor(page_size) or page_size < 1
-      or page_size > paging.MAX_PAGE_SIZE then
-    invalid("each_connector_log: page_size must be an integer from 1 to " .. paging.MAX_PAGE_SIZE)
-  end
+  opts = options.call(opts, "each_connector_log")
+  local page_size = opts.page_size
   -- Checks every argument now, before any traffic.
-  local before = logtime.argument(opts.before, "each_connector_log: before", invalid)
+  local before = logtime.argument(opts.before, "before", "each_connector_log", invalid)
   page_route(team_id, connector_identifier, page_size, before and before.date_time)
   local extra = self:_extra_for(opts.headers, "each_connector_log")
   return paging.iterator(function(limit, bound)
     return (fetch_page(self, team_id, connector_identifier, limit, bound, extra))
   end, page_size, before)
 end
-
-local FOLLOW_OPTIONS = options.CALLS.follow_connector_logs
 
 --- Follows a connector's log as it grows.
 -- First yields the entries newer than `since` (oldest first; with no
@@ -248,24 +236,17 @@ local FOLLOW_OPTIONS = options.CALLS.follow_connector_logs
 -- @raise a `supermetrics.Error` value
 function Client:follow_connector_logs(team_id, connector_identifier, opts)
   check_self(self, "follow_connector_logs")
-  opts = options.call(opts, "follow_connector_logs", FOLLOW_OPTIONS)
-  local interval = opts.interval or follow.DEFAULT_INTERVAL
-  if type(interval) ~= "number" or not (interval >= 0.01 and interval <= 3600) then
-    invalid("follow_connector_logs: interval must be a number of seconds from 0.01 to 3600")
-  end
+  opts = options.call(opts, "follow_connector_logs")
   -- Checks every argument now, before any traffic.
   page_route(team_id, connector_identifier)
-  local since = logtime.argument(opts.since, "follow_connector_logs: since", invalid)
+  local since = logtime.argument(opts.since, "since", "follow_connector_logs", invalid)
   local extra = self:_extra_for(opts.headers, "follow_connector_logs")
   return follow.iterator(function(limit, before)
     return fetch_page(self, team_id, connector_identifier, limit, before, extra)
   end, function(seconds)
     self._transport:sleep(seconds)
-  end, since and since.date_time, interval)
+  end, since and since.date_time, opts.interval)
 end
-
-local BATCH_OPTIONS = options.CALLS.get_connector_logs
-local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 
 --- Fetches many log entries of one connector at once.
 -- Each item is retried and timed like a single call (its own deadline from
@@ -279,14 +260,9 @@ local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 -- @raise a `supermetrics.Error` value for a bad team_id, connector or option
 function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   check_self(self, "get_connector_logs")
-  opts = options.call(opts, "get_connector_logs", BATCH_OPTIONS)
-  local concurrency = opts.concurrency or DEFAULT_CONCURRENCY
-  if type(concurrency) ~= "number" or concurrency ~= math.floor(concurrency)
-      or concurrency < 1 or concurrency > MAX_CONCURRENCY then
-    invalid("get_connector_logs: concurrency must be an integer from 1 to " .. MAX_CONCURRENCY)
-  end
+  opts = options.call(opts, "get_connector_logs")
   if type(log_ids) ~= "table" then
-    invalid("log_ids must be an array of log ids")
+    invalid("log_ids must be an array of log ids", "log_ids")
   end
   page_route(team_id, connector_identifier) -- checks both before any traffic
   local extra = self:_extra_for(opts.headers, "get_connector_logs")
@@ -295,7 +271,7 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   end
   return self._transport:batch({
     team_id = team_id, connector_identifier = connector_identifier, log_ids = log_ids,
-    concurrency = concurrency, extra = extra, policy = self._policy,
+    concurrency = opts.concurrency, extra = extra, policy = self._policy,
     fetch = function(log_id)
       return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
     end,

@@ -73,7 +73,7 @@ local function endpoint(handle, settings)
   if settings.ca_file then
     invalid("ca_file is not used inside nginx: nginx's sockets trust the certificates of "
       .. "`lua_ssl_trusted_certificate` in nginx.conf (with `lua_ssl_verify_depth`); put the "
-      .. "bundle there, or create the client with nginx_blocking = true to use libcurl")
+      .. "bundle there, or create the client with nginx_blocking = true to use libcurl", "ca_file")
   end
   local https, host, port = handle:endpoint()
   local address, resolve, name = address_of(host)
