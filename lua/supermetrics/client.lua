@@ -28,6 +28,10 @@ Client.__index = Client
 
 Client.VERSION = "0.1.0"
 
+-- The methods that return an iterator: supermetrics.safe hands their
+-- errors to the loop instead of returning nil, err.
+Client._ITERATORS = { each_connector_log = true, follow_connector_logs = true }
+
 -- The User-Agent: the library's, then the caller's (option user_agent).
 local function user_agent(via, own)
   local lua = type(jit) == "table" and jit.version or _VERSION
