@@ -111,22 +111,27 @@ end
 
 --- `client:get_connector_log(...)`: the entry, or nil, err.
 -- @function SafeClient:get_connector_log
+-- @param ...
 
 --- `client:list_connector_logs(...)`: the array, or nil, err.
 -- @function SafeClient:list_connector_logs
+-- @param ...
 
 --- `client:get_connector_logs(...)`: entries, errors (per item), or nil, err
 -- for a bad call.
 -- @function SafeClient:get_connector_logs
+-- @param ...
 
 --- `client:each_connector_log(...)`: an iterator. When the arguments are
 -- bad, or fetching a page fails, the iterator returns `false, err` once (so
 -- a generic `for entry, err in ...` sees it), then ends. With bad arguments
 -- the error is also the second value returned here.
 -- @function SafeClient:each_connector_log
+-- @param ...
 
 --- `client:follow_connector_logs(...)`: the same, for following.
 -- @function SafeClient:follow_connector_logs
+-- @param ...
 
 --- Releases the client now; safe to call twice.
 -- @function SafeClient:close
