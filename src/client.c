@@ -155,7 +155,7 @@ static const char *opt_string(lua_State *L, int t, const char *k)
         return NULL;
     }
     if (lua_type(L, -1) != LUA_TSTRING)
-        sm_argument_error(L, "%s must be a string", k);
+        sm_invalid_argument(L, k, "%s must be a string", k);
     s = lua_tostring(L, -1);
     lua_pop(L, 1); /* still referenced by the options table */
     return s;
@@ -168,7 +168,8 @@ static lua_Number opt_number(lua_State *L, int t, const char *k,
     lua_getfield(L, t, k);
     v = lua_tonumber(L, -1);
     if (lua_type(L, -1) != LUA_TNUMBER || !(v >= min && v <= max))
-        sm_argument_error(L, "%s must be a number from %f to %f", k, min, max);
+        sm_invalid_argument(L, k, "%s must be a number from %f to %f", k, min,
+                            max);
     lua_pop(L, 1);
     return v;
 }
@@ -191,7 +192,7 @@ static int client_set_proxy(lua_State *L)
         return 0;
     why = sm_proxy_parse(&c->proxy, url);
     if (why != NULL)
-        sm_argument_error(L, "%s %s", source, why);
+        sm_invalid_argument(L, source, "%s %s", source, why);
     if (sm_endpoint_proxy(&c->endpoint, c->main.easy, &c->proxy) != CURLE_OK) {
         sm_proxy_free(&c->proxy);
         return luaL_error(L, "supermetrics: could not configure libcurl");
@@ -241,10 +242,12 @@ int sm_lua_new_client(lua_State *L)
     if (why != NULL && base_url != NULL && strstr(base_url, "://") == NULL && strlen(base_url) < 200 &&
         base_url[strcspn(base_url, " \t\r\n")] == '\0')
         /* "api.supermetrics.com": most likely the scheme was left out. */
-        sm_argument_error(L, "base_url %s: it has no scheme; did you mean "
-                             "\"https://%s\"?", why, base_url);
+        sm_invalid_argument(L, "base_url",
+                            "base_url %s: it has no scheme; did you mean "
+                            "\"https://%s\"?",
+                            why, base_url);
     if (why != NULL)
-        sm_argument_error(L, "base_url %s", why);
+        sm_invalid_argument(L, "base_url", "base_url %s", why);
     easy = curl_easy_init();
     if (easy == NULL) {
         /* c->main.easy stays NULL: __gc frees the URL parts and the
@@ -259,7 +262,8 @@ int sm_lua_new_client(lua_State *L)
     if (credential != NULL) {
         why = sm_client_set_credential(c, credential, cred_len);
         if (why != NULL)
-            sm_argument_error(L, "%s %s", name ? name : "credential", why);
+            sm_invalid_argument(L, name ? name : "credential", "%s %s",
+                                name ? name : "credential", why);
     }
     return 1;
 }

@@ -123,14 +123,33 @@ void sm_push_error(lua_State *L, const char *code, const char *message)
     sm_setmetatable(L, SM_ERROR_MT);
 }
 
+/* Raises INVALID_ARGUMENT with the message on top of the stack. */
+static int raise_invalid(lua_State *L, const char *argument)
+{
+    sm_push_error(L, "INVALID_ARGUMENT", lua_tostring(L, -1));
+    if (argument != NULL) {
+        lua_pushstring(L, argument);
+        lua_setfield(L, -2, "argument");
+    }
+    return lua_error(L);
+}
+
 int sm_argument_error(lua_State *L, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     lua_pushvfstring(L, fmt, ap);
     va_end(ap);
-    sm_push_error(L, "INVALID_ARGUMENT", lua_tostring(L, -1));
-    return lua_error(L);
+    return raise_invalid(L, NULL);
+}
+
+int sm_invalid_argument(lua_State *L, const char *argument, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    return raise_invalid(L, argument);
 }
 
 int sm_lua_new_error(lua_State *L)

@@ -1,7 +1,7 @@
 /*
  * errors.h: the supermetrics.Error type. Error values are plain tables
  * (code, message, description, status, request_id, retry_after, attempts,
- * rate_limit, rate_limit_remaining, body, cause) whose metatable is the one
+ * rate_limit, rate_limit_remaining, body, cause, argument) whose metatable is the one
  * registered here.
  */
 #ifndef SM_ERRORS_H
@@ -28,6 +28,10 @@ void sm_push_error(lua_State *L, const char *code, const char *message);
 /* Raises INVALID_ARGUMENT with a formatted message (lua_pushfstring's %s %d
  * %f %%). Never returns. Call it only with no C resources held. */
 int sm_argument_error(lua_State *L, const char *fmt, ...);
+
+/* The same, about one argument or option: its name goes in the error's
+ * `argument` field (the command line names it in its own words). */
+int sm_invalid_argument(lua_State *L, const char *argument, const char *fmt, ...);
 
 /* Lua: new_error(code, message [, fields]) -> a new error value with the
  * fields given (code and message are the arguments'), attempts 0 unless

@@ -78,27 +78,29 @@ static void check_team_id(lua_State *L, int idx, char *out)
             sm_team_id_from_digits(digits, strlen(digits), out) == 0)
             return;
         if (r == -2)
-            sm_argument_error(L, "team_id is a number above 2^53, which this Lua "
-                                 "cannot hold exactly (it may already be another "
-                                 "team's id): pass it as a string of digits");
-        sm_argument_error(L, "%s", why);
+            sm_invalid_argument(L, "team_id",
+                                "team_id is a number above 2^53, which this Lua "
+                                "cannot hold exactly (it may already be another "
+                                "team's id): pass it as a string of digits");
+        sm_invalid_argument(L, "team_id", "%s", why);
         return;
     }
     case LUA_TSTRING:
         s = lua_tolstring(L, idx, &n);
         if (sm_team_id_from_digits(s, n, out) == 0)
             return;
-        sm_argument_error(L, "%s", why);
+        sm_invalid_argument(L, "team_id", "%s", why);
         return;
     default:
-        sm_argument_error(L, "%s (got %s)", why, luaL_typename(L, idx));
+        sm_invalid_argument(L, "team_id", "%s (got %s)", why,
+                            luaL_typename(L, idx));
     }
 }
 
 static const char *check_connector(lua_State *L, int idx, size_t *n)
 {
     const char *s;
-    *n = 0; /* sm_argument_error never returns, but analyzers cannot tell */
+    *n = 0; /* sm_invalid_argument never returns, but analyzers cannot tell */
     s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n) : NULL;
     if (s == NULL || sm_check_connector(s, *n) != 0) {
         const char *got = s == NULL ? luaL_typename(L, idx)
@@ -107,9 +109,10 @@ static const char *check_connector(lua_State *L, int idx, size_t *n)
                               ? lua_pushfstring(L, "%d characters",
                                                 (int)(*n > 9999 ? 9999 : *n))
                               : "other characters";
-        sm_argument_error(L, "connector_identifier must be a string of 1 to %d "
-                             "characters from A-Z a-z 0-9 _ - (got %s)",
-                          SM_CONNECTOR_MAX, got);
+        sm_invalid_argument(L, "connector_identifier",
+                            "connector_identifier must be a string of 1 to %d "
+                            "characters from A-Z a-z 0-9 _ - (got %s)",
+                            SM_CONNECTOR_MAX, got);
     }
     return s;
 }
@@ -122,10 +125,12 @@ static const char *check_log_id(lua_State *L, int idx, char *buf, size_t size,
     if (lua_type(L, idx) == LUA_TSTRING) {
         s = lua_tolstring(L, idx, n);
         if (*n == 0 || *n > SM_LOG_ID_MAX)
-            sm_argument_error(L, "log_id must be 1 to %d bytes long (got %d)",
-                              SM_LOG_ID_MAX, (int)(*n > 9999 ? 9999 : *n));
+            sm_invalid_argument(L, "log_id",
+                                "log_id must be 1 to %d bytes long (got %d)",
+                                SM_LOG_ID_MAX, (int)(*n > 9999 ? 9999 : *n));
         if ((*n == 1 && s[0] == '.') || (*n == 2 && s[0] == '.' && s[1] == '.'))
-            sm_argument_error(L, "log_id must not be \".\" or \"..\"");
+            sm_invalid_argument(L, "log_id",
+                                "log_id must not be \".\" or \"..\"");
         return s;
     }
     if (lua_type(L, idx) == LUA_TNUMBER && size >= 21) {
@@ -135,13 +140,15 @@ static const char *check_log_id(lua_State *L, int idx, char *buf, size_t size,
             return buf;
         }
         if (r == -2)
-            sm_argument_error(L, "log_id is a number above 2^53, which this Lua "
-                                 "cannot hold exactly: pass it as a string");
+            sm_invalid_argument(L, "log_id",
+                                "log_id is a number above 2^53, which this Lua "
+                                "cannot hold exactly: pass it as a string");
     }
-    sm_argument_error(L, "log_id must be a non-empty string or an integer "
-                         "(got %s)",
-                      lua_type(L, idx) == LUA_TNUMBER ? "a fractional number"
-                                                      : luaL_typename(L, idx));
+    sm_invalid_argument(L, "log_id",
+                        "log_id must be a non-empty string or an integer "
+                        "(got %s)",
+                        lua_type(L, idx) == LUA_TNUMBER ? "a fractional number"
+                                                        : luaL_typename(L, idx));
     return NULL;
 }
 
@@ -242,7 +249,8 @@ static int check_limit(lua_State *L, int idx, const char *name, int max)
         return 0;
     v = lua_tonumber(L, idx);
     if (lua_type(L, idx) != LUA_TNUMBER || v != floor(v) || v < 1 || v > max)
-        sm_argument_error(L, "%s must be an integer from 1 to %d", name, max);
+        sm_invalid_argument(L, name, "%s must be an integer from 1 to %d",
+                            name, max);
     return (int)v;
 }
 
@@ -257,8 +265,9 @@ static const char *check_before(lua_State *L, int idx, size_t *n)
         return NULL;
     s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, n) : NULL;
     if (s == NULL || sm_check_date_time(s, *n) != 0)
-        sm_argument_error(L, "before must be an RFC 3339 date-time in UTC such as "
-                             "2025-06-01T00:00:00Z");
+        sm_invalid_argument(L, "before",
+                            "before must be an RFC 3339 date-time in UTC such as "
+                            "2025-06-01T00:00:00Z");
     return s;
 }
 

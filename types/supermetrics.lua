@@ -50,6 +50,7 @@
 ---@field rate_limit_remaining? integer `X-RateLimit-Remaining`, when sent
 ---@field body? string a non-2xx reply without a usable envelope: its first 1024 bytes, credential redacted, control characters kept (sanitise before printing)
 ---@field cause? any only for a failing `token_provider`: what it raised
+---@field argument? string INVALID_ARGUMENT only: the argument or option at fault ("team_id", "page_size")
 ---@operator concat(string): string
 
 ---One log entry: a plain table. Top-level JSON nulls are absent; fields the

@@ -1,6 +1,11 @@
---- Internal: What surrounds one HTTP attempt, for single calls and batches alike:
--- the credential before it, the on_response report after it, and whether
--- (and after how long) to try again.
+--- Internal: What surrounds one HTTP attempt, for single calls and batch items
+-- alike: the credential before it, the on_response report after it, and
+-- after a failure the one retry decision both use.
+--
+-- policy: the client's settings for every call, made once in `new`:
+-- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait = }`
+-- (token_provider, on_response, the proxy's host:port for events, and the
+-- options of the same names).
 -- @module supermetrics.attempt
 
 local core = require "supermetrics.core"
@@ -52,18 +57,25 @@ function attempt.report(hook, route, number, started, ok, detail, extra, proxy)
   pcall(hook, event)
 end
 
---- After a failed attempt: seconds to wait before the next one, or nil to
--- give up (not retryable, retries used up, Retry-After over max_wait, or
--- the wait would pass the deadline). made counts the attempts so far.
-function attempt.retry_delay(err, made, max_retries, max_wait, time_left)
-  if made > max_retries or not retry.retryable(err) then
-    return nil
+--- After an attempt that failed with err (made: the attempts before it;
+-- started: when it began, for the report): reports it to the hook when it
+-- reached the network (err.attempts counts it), then decides as the retry
+-- policy says. Returns the seconds to wait before the next attempt, or nil
+-- to give up with err. The same for single calls and batch items.
+function attempt.failed(policy, route, err, made, started, extra, deadline)
+  local hook = policy.hook
+  if hook and err.attempts > made then
+    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy)
   end
-  local delay = retry.delay(err, made, max_wait)
-  if not delay or delay >= time_left then
-    return nil
+  return retry.next_delay(err, err.attempts, policy.max_retries, policy.max_retry_wait,
+    deadline - monotonic())
+end
+
+--- After an attempt that succeeded: reports it to the hook, if any.
+function attempt.succeeded(policy, route, info, started, extra)
+  if policy.hook then
+    attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy)
   end
-  return delay
 end
 
 return attempt

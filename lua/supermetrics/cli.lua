@@ -9,6 +9,7 @@ local args = require "supermetrics.cli.args"
 local filter = require "supermetrics.cli.filter"
 local logtime = require "supermetrics.logtime"
 local output = require "supermetrics.cli.output"
+local refused = require "supermetrics.cli.refused"
 
 local cli = {}
 
@@ -92,26 +93,10 @@ function cli.exit_status(err)
     or cli.EXIT.other
 end
 
--- The library names its arguments and options; a CLI user knows them by
--- the names on the command line.
-local CLI_NAMES = {
-  team_id = "TEAM", connector_identifier = "CONNECTOR", log_id = "LOG", base_url = "--base-url",
-  ca_file = "--ca-file", timeout = "--timeout", max_retries = "--retries", concurrency = "--concurrency",
-  limit = "--limit", page_size = "--limit", before = "--until", since = "--since",
-  interval = "--interval",
-}
-
---- An error value as one line for a CLI user.
+--- An error value as one line for a CLI user: a refused value in the
+-- command line's words (cli/refused.lua), else the error as it prints.
 function cli.describe(err)
-  local text = tostring(err):gsub("^supermetrics: ", "")
-  if err.code == "INVALID_ARGUMENT" and (err.attempts or 0) == 0 then
-    -- Refused before any request: a message about what was typed.
-    text = text:gsub("^INVALID_ARGUMENT: ", ""):gsub("^[%w_]+: ", "")
-    text = text:gsub("^([%w_]+)", function(name)
-      return CLI_NAMES[name] or name
-    end):gsub(", or a string of its decimal digits", "")
-  end
-  return text
+  return refused.says(err) or (tostring(err):gsub("^supermetrics: ", ""))
 end
 
 local function fail(status, message)
@@ -454,8 +439,9 @@ function cli.main(argv, io_)
       end) or nil,
     })
     if not made then
-      if supermetrics.is_error(c) and (c.message or ""):find("^api_key") then
-        fail(cli.EXIT.auth, "the API key from " .. source .. " " .. c.message:gsub("^api_key ", ""))
+      local refused_key = supermetrics.is_error(c) and refused.key(c, source)
+      if refused_key then
+        fail(cli.EXIT.auth, refused_key)
       end
       error(c, 0)
     end

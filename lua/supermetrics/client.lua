@@ -2,16 +2,14 @@
 -- `client:get_connector_log(...)`. This file holds its options, credentials
 -- and the retry loop.
 -- One HTTP attempt belongs to the client's transport, picked once in
--- `new`: libcurl (supermetrics.transport.curl) or, inside nginx, nginx's
--- cosockets (supermetrics.transport.cosocket). Everything around an attempt
+-- `new` and reached through one interface (supermetrics.transport):
+-- libcurl, or inside nginx nginx's cosockets. Everything around an attempt
 -- (which credential, whether and when to try again, what to report) is
--- policy, kept here and shared by both.
+-- policy, kept here and in supermetrics.attempt, and shared by both.
 -- @classmod client
 
 local attempt = require "supermetrics.attempt"
 local core = require "supermetrics.core"
-local cosocket = require "supermetrics.transport.cosocket"
-local curl = require "supermetrics.transport.curl"
 local errors = require "supermetrics.errors"
 local follow = require "supermetrics.follow"
 local headers = require "supermetrics.headers"
@@ -19,6 +17,7 @@ local logtime = require "supermetrics.logtime"
 local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
 local proxy = require "supermetrics.proxy"
+local transport = require "supermetrics.transport"
 
 local monotonic = core.monotonic
 local log_route, page_route = core.log_route, core.page_route
@@ -29,10 +28,15 @@ Client.__index = Client
 
 Client.VERSION = "0.1.0"
 
-local function default_user_agent(transport)
+-- The methods that return an iterator: supermetrics.safe hands their
+-- errors to the loop instead of returning nil, err.
+Client._ITERATORS = { each_connector_log = true, follow_connector_logs = true }
+
+-- The User-Agent: the library's, then the caller's (option user_agent).
+local function user_agent(via, own)
   local lua = type(jit) == "table" and jit.version or _VERSION
-  local via = transport == curl and "libcurl/" .. core.curl_version or "nginx"
-  return string.format("lua-supermetrics/%s (%s; %s)", Client.VERSION, lua, via)
+  local ua = string.format("lua-supermetrics/%s (%s; %s)", Client.VERSION, lua, via)
+  return own and ua .. " " .. own or ua
 end
 
 --- Creates a client (as `supermetrics.new`); the options are in the README's table
@@ -43,51 +47,41 @@ end
 -- @raise INVALID_ARGUMENT for a bad option or credential
 function Client.new(opts)
   local s = options.check(opts)
-  local transport = curl
-  if cosocket.available() and not s.nginx_blocking then
-    transport = cosocket
-  end
-  local ua = default_user_agent(transport)
-  if s.user_agent then
-    ua = ua .. " " .. s.user_agent
-  end
-  s.user_agent = ua
+  local via = transport.pick(s)
+  s.user_agent = user_agent(via.via, s.user_agent)
   local handle = core.new_client(s)
-  local proxied, proxy_err = pcall(proxy.apply, handle, s.proxy)
-  if not proxied then
+  local opened, state = pcall(function()
+    proxy.apply(handle, s.proxy)
+    return via.open(handle, s)
+  end)
+  if not opened then
     handle:close()
-    error(proxy_err, 0)
+    error(state, 0)
   end
   local extra = headers.compile(s.headers)
-  local client = setmetatable({
+  return setmetatable({
     _handle = handle,
-    _transport = transport,
-    _provider = s.token_provider,
-    _timeout = s.timeout,
-    _max_retries = s.max_retries,
-    _max_retry_wait = s.max_retry_wait,
-    _on_response = s.on_response,
+    _transport = state,
+    -- What every attempt of every call follows (supermetrics.attempt).
+    _policy = {
+      provider = s.token_provider,
+      hook = s.on_response,
+      proxy = select(3, handle:proxy()), -- "host:port", for on_response
+      timeout = s.timeout,
+      max_retries = s.max_retries,
+      max_retry_wait = s.max_retry_wait,
+    },
     -- Extra headers: the client's (checked map, and merged set or nil),
     -- and whether to forward nginx's trace context.
     _headers = s.headers,
     _extra = extra,
     _trace = s.trace_context or nil,
-    _proxy = select(3, handle:proxy()), -- "host:port", for on_response
-    -- The common case (libcurl, a fixed credential, no hook, no extra
-    -- headers) makes its first attempt in one C call; see get_connector_log.
-    _one_call = transport.one_call and not s.token_provider and not s.on_response
+    -- The common case (a transport with a one-call path, a fixed
+    -- credential, no hook, no extra headers) makes its first attempt in one
+    -- C call; see get_connector_log.
+    _one_call = state.get_log ~= nil and not s.token_provider and not s.on_response
       and not extra and not s.trace_context,
   }, Client)
-  if transport == cosocket then
-    local ok, ep = pcall(cosocket.setup, handle, s)
-    if not ok then
-      handle:close()
-      error(ep, 0)
-    end
-    client._endpoint = ep
-    client._exchanges = {} -- spare response readers (see cosocket.attempt)
-  end
-  return client
 end
 
 local function closed()
@@ -128,15 +122,15 @@ function Client:_get(route, want_info, deadline, first_err, extra)
   if not self._handle then
     closed()
   end
-  local transport = self._transport
-  deadline = deadline or monotonic() + self._timeout
-  local provider, hook = self._provider, self._on_response
+  local state, policy = self._transport, self._policy
+  deadline = deadline or monotonic() + policy.timeout
+  local provider, hook = policy.provider, policy.hook
   want_info = want_info or hook ~= nil
   local made = 0 -- HTTP attempts made so far
   -- first_err: the result of a first attempt already made (the fast path).
   local pending = first_err
   while true do
-    local body, detail
+    local body, detail, started
     if pending then
       detail, pending = pending, nil
     else
@@ -144,28 +138,22 @@ function Client:_get(route, want_info, deadline, first_err, extra)
       if not self._handle then
         closed() -- by the on_response hook or the token_provider, between attempts
       end
-      local started = hook and monotonic()
-      body, detail = transport.attempt(self, route, deadline, credential, made, want_info,
-        extra and extra.block)
-      if hook and (body or detail.attempts > made) then
-        attempt.report(hook, route, detail.attempts, started, body ~= nil, detail, extra, self._proxy)
+      started = hook and monotonic()
+      body, detail = state:attempt(route, deadline, credential, made, want_info, extra and extra.block)
+      if body then
+        attempt.succeeded(policy, route, detail, started, extra)
+        return body, detail
       end
     end
-    if body then
-      return body, detail
-    end
     local err = detail
-    made = err.attempts
-    local delay = attempt.retry_delay(err, made, self._max_retries, self._max_retry_wait,
-      deadline - monotonic())
+    local delay = attempt.failed(policy, route, err, made, started, extra, deadline)
     if not delay then
       error(err)
     end
-    transport.sleep(delay)
+    made = err.attempts
+    state:sleep(delay)
   end
 end
-
-local GET_OPTIONS = options.CALLS.get_connector_log
 
 --- Fetches one Codeless Connector log entry.
 -- @param team_id integer 1..2^63-1, or a string of its decimal digits
@@ -179,13 +167,13 @@ function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
   check_self(self, "get_connector_log")
   local extra = self._extra
   if opts ~= nil or self._trace then
-    opts = options.call(opts, "get_connector_log", GET_OPTIONS)
+    opts = options.call(opts, "get_connector_log")
     extra = self:_extra_for(opts.headers, "get_connector_log")
   end
-  local handle = self._handle
-  if self._one_call and handle and not extra then
-    local deadline = monotonic() + self._timeout
-    local entry, err, route = handle:get_log(team_id, connector_identifier, log_id, self._timeout)
+  if self._one_call and self._handle and not extra then
+    local timeout = self._policy.timeout
+    local deadline = monotonic() + timeout
+    local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout)
     if entry then
       return entry
     end
@@ -194,19 +182,10 @@ function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
   return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
 end
 
---- get_connector_log with the call's extra headers already merged (the
--- cosocket transport's batch items).
--- @local
-function Client:_fetch_log(team_id, connector_identifier, log_id, extra)
-  return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
-end
-
 -- One page of the list route: its entries (shaped in C) and the response info.
 local function fetch_page(client, team_id, connector_identifier, limit, before, extra)
   return client:_get(page_route(team_id, connector_identifier, limit, before), true, nil, nil, extra)
 end
-
-local LIST_OPTIONS = options.CALLS.list_connector_logs
 
 --- Fetches one page of log entries, newest first.
 -- @param team_id as for `get_connector_log`
@@ -219,13 +198,11 @@ local LIST_OPTIONS = options.CALLS.list_connector_logs
 -- @raise a `supermetrics.Error` value
 function Client:list_connector_logs(team_id, connector_identifier, opts)
   check_self(self, "list_connector_logs")
-  opts = options.call(opts, "list_connector_logs", LIST_OPTIONS)
-  local before = logtime.argument(opts.before, "list_connector_logs: before", invalid)
+  opts = options.call(opts, "list_connector_logs")
+  local before = logtime.argument(opts.before, "before", "list_connector_logs", invalid)
   local extra = self:_extra_for(opts.headers, "list_connector_logs")
   return (fetch_page(self, team_id, connector_identifier, opts.limit, before and before.date_time, extra))
 end
-
-local EACH_OPTIONS = options.CALLS.each_connector_log
 
 --- Iterates over every log entry, newest first, fetching pages as needed.
 -- Each next page is asked for with `before` just past the last entry's
@@ -238,22 +215,16 @@ local EACH_OPTIONS = options.CALLS.each_connector_log
 -- @return an iterator for a generic `for`; it raises `supermetrics.Error` values
 function Client:each_connector_log(team_id, connector_identifier, opts)
   check_self(self, "each_connector_log")
-  opts = options.call(opts, "each_connector_log", EACH_OPTIONS)
-  local page_size = opts.page_size or paging.DEFAULT_PAGE_SIZE
-  if type(page_size) ~= "number" or page_size ~= math.floor(page_size) or page_size < 1
-      or page_size > paging.MAX_PAGE_SIZE then
-    invalid("each_connector_log: page_size must be an integer from 1 to " .. paging.MAX_PAGE_SIZE)
-  end
+  opts = options.call(opts, "each_connector_log")
+  local page_size = opts.page_size
   -- Checks every argument now, before any traffic.
-  local before = logtime.argument(opts.before, "each_connector_log: before", invalid)
+  local before = logtime.argument(opts.before, "before", "each_connector_log", invalid)
   page_route(team_id, connector_identifier, page_size, before and before.date_time)
   local extra = self:_extra_for(opts.headers, "each_connector_log")
   return paging.iterator(function(limit, bound)
     return (fetch_page(self, team_id, connector_identifier, limit, bound, extra))
   end, page_size, before)
 end
-
-local FOLLOW_OPTIONS = options.CALLS.follow_connector_logs
 
 --- Follows a connector's log as it grows.
 -- First yields the entries newer than `since` (oldest first; with no
@@ -269,24 +240,17 @@ local FOLLOW_OPTIONS = options.CALLS.follow_connector_logs
 -- @raise a `supermetrics.Error` value
 function Client:follow_connector_logs(team_id, connector_identifier, opts)
   check_self(self, "follow_connector_logs")
-  opts = options.call(opts, "follow_connector_logs", FOLLOW_OPTIONS)
-  local interval = opts.interval or follow.DEFAULT_INTERVAL
-  if type(interval) ~= "number" or not (interval >= 0.01 and interval <= 3600) then
-    invalid("follow_connector_logs: interval must be a number of seconds from 0.01 to 3600")
-  end
+  opts = options.call(opts, "follow_connector_logs")
   -- Checks every argument now, before any traffic.
   page_route(team_id, connector_identifier)
-  local since = logtime.argument(opts.since, "follow_connector_logs: since", invalid)
+  local since = logtime.argument(opts.since, "since", "follow_connector_logs", invalid)
   local extra = self:_extra_for(opts.headers, "follow_connector_logs")
   return follow.iterator(function(limit, before)
     return fetch_page(self, team_id, connector_identifier, limit, before, extra)
   end, function(seconds)
-    self._transport.sleep(seconds)
-  end, since and since.date_time, interval)
+    self._transport:sleep(seconds)
+  end, since and since.date_time, opts.interval)
 end
-
-local BATCH_OPTIONS = options.CALLS.get_connector_logs
-local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 
 --- Fetches many log entries of one connector at once.
 -- Each item is retried and timed like a single call (its own deadline from
@@ -300,21 +264,22 @@ local DEFAULT_CONCURRENCY, MAX_CONCURRENCY = 16, core.LIMITS.concurrency
 -- @raise a `supermetrics.Error` value for a bad team_id, connector or option
 function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   check_self(self, "get_connector_logs")
-  opts = options.call(opts, "get_connector_logs", BATCH_OPTIONS)
-  local concurrency = opts.concurrency or DEFAULT_CONCURRENCY
-  if type(concurrency) ~= "number" or concurrency ~= math.floor(concurrency)
-      or concurrency < 1 or concurrency > MAX_CONCURRENCY then
-    invalid("get_connector_logs: concurrency must be an integer from 1 to " .. MAX_CONCURRENCY)
-  end
+  opts = options.call(opts, "get_connector_logs")
   if type(log_ids) ~= "table" then
-    invalid("log_ids must be an array of log ids")
+    invalid("log_ids must be an array of log ids", "log_ids")
   end
   page_route(team_id, connector_identifier) -- checks both before any traffic
   local extra = self:_extra_for(opts.headers, "get_connector_logs")
   if not self._handle then
     closed()
   end
-  return self._transport.batch(self, team_id, connector_identifier, log_ids, concurrency, extra)
+  return self._transport:batch({
+    team_id = team_id, connector_identifier = connector_identifier, log_ids = log_ids,
+    concurrency = opts.concurrency, extra = extra, policy = self._policy,
+    fetch = function(log_id)
+      return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
+    end,
+  })
 end
 
 --- Releases the client's connections and credential now. Safe to call twice.

@@ -11,9 +11,10 @@ local errors = {}
 -- @function new
 errors.new = core.new_error
 
---- Raises INVALID_ARGUMENT with message msg (attempts = 0).
-function errors.invalid(msg)
-  error(errors.new("INVALID_ARGUMENT", msg))
+--- Raises INVALID_ARGUMENT with message msg (attempts = 0); argument: the
+-- name of the argument or option at fault (err.argument), when there is one.
+function errors.invalid(msg, argument)
+  error(errors.new("INVALID_ARGUMENT", msg, argument and { argument = argument } or nil))
 end
 
 return errors

@@ -9,7 +9,11 @@
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 
-local invalid = errors.invalid
+-- Every refusal here is about the headers option (err.argument).
+local function invalid(message)
+  errors.invalid(message, "headers")
+end
+
 local LIMITS = core.LIMITS
 
 local headers = {}

@@ -140,17 +140,18 @@ end
 
 --- A caller's time argument (`before`, `since`) checked and made a parsed
 -- value whose `date_time` field is what goes on the wire; raises
--- INVALID_ARGUMENT (from the caller's `invalid`) naming `name` when s is
--- not an ISO 8601 date or date-time this module reads. nil stays nil.
-function logtime.argument(s, name, invalid)
+-- INVALID_ARGUMENT (the caller's `invalid(message, argument)`) about the
+-- argument `name` of `method` when s is not an ISO 8601 date or date-time
+-- this module reads. nil stays nil.
+function logtime.argument(s, name, method, invalid)
   if s == nil then
     return nil
   end
   local t = logtime.parse(s)
   local wire = t and logtime.date_time(t)
   if not wire then
-    invalid(name .. " must be an ISO 8601 date or date-time such as 2025-06-01T00:00:00Z, "
-      .. "2025-06-01T02:00:00+02:00 or 2025-06-01 (its midnight, UTC)")
+    invalid(method .. ": " .. name .. " must be an ISO 8601 date or date-time such as "
+      .. "2025-06-01T00:00:00Z, 2025-06-01T02:00:00+02:00 or 2025-06-01 (its midnight, UTC)", name)
   end
   t.date_time = wire
   return t

@@ -1,10 +1,13 @@
---- Internal: Checks the options of `supermetrics.new` and fills in the defaults.
--- Every problem raises INVALID_ARGUMENT before anything is built.
+--- Internal: Checks the options of `supermetrics.new` and of each method call,
+-- and fills in the defaults. Every problem raises INVALID_ARGUMENT (its
+-- `argument` naming the option) before anything is built or sent.
 -- @module supermetrics.options
 
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
+local follow = require "supermetrics.follow"
 local headers = require "supermetrics.headers"
+local paging = require "supermetrics.paging"
 
 local options = {}
 
@@ -32,14 +35,31 @@ options.KNOWN = {
 }
 local KNOWN = options.KNOWN
 
--- The names each method's options table accepts (sets, per method), for
--- `options.call`; the types spec reads them too.
+-- A per-call option that is a number: its range, whether it must be whole,
+-- its unit in messages, and its default.
+local function number(min, max, integer, default, unit)
+  return { min = min, max = max, integer = integer, default = default, unit = unit }
+end
+
+-- The names each method's options table accepts (per method), for
+-- `options.call`: a number's rule, or true for an option checked where it
+-- is used (headers: supermetrics.headers; before, since: supermetrics.logtime;
+-- limit: the route, in C). The types spec reads the names too.
 options.CALLS = {
   get_connector_log = { headers = true },
   list_connector_logs = { limit = true, before = true, headers = true },
-  each_connector_log = { page_size = true, before = true, headers = true },
-  follow_connector_logs = { since = true, interval = true, headers = true },
-  get_connector_logs = { concurrency = true, headers = true },
+  each_connector_log = {
+    page_size = number(1, paging.MAX_PAGE_SIZE, true, paging.DEFAULT_PAGE_SIZE),
+    before = true, headers = true,
+  },
+  follow_connector_logs = {
+    since = true, interval = number(0.01, 3600, false, follow.DEFAULT_INTERVAL, " of seconds"),
+    headers = true,
+  },
+  get_connector_logs = {
+    concurrency = number(1, core.LIMITS.concurrency, true, 16),
+    headers = true,
+  },
 }
 
 -- Options that existed once, with what to do instead.
@@ -49,7 +69,9 @@ local GONE = {
 }
 
 local USER_AGENT_MAX = 256
-local RETRIES_MAX = 100
+-- The most retries max_retries allows (the command line says it too).
+options.MAX_RETRIES = 100
+local RETRIES_MAX = options.MAX_RETRIES
 
 local invalid = errors.invalid
 local LIMITS = core.LIMITS
@@ -62,12 +84,13 @@ local function is_callable(v)
   return type(mt) == "table" and mt.__call ~= nil
 end
 
-local function check_number(opts, name, min, max, integer)
-  local v = opts[name]
+-- v, a number from min to max (integer: whole); where: the method, for
+-- a per-call option's message.
+local function check_number(v, name, min, max, integer, where, unit)
   if type(v) ~= "number" or v ~= v or v < min or v > max
       or (integer and v ~= math.floor(v)) then
-    invalid(string.format("%s must be %s from %s to %s", name,
-      integer and "an integer" or "a number", tostring(min), tostring(max)))
+    invalid(string.format("%s%s must be %s%s from %s to %s", where and where .. ": " or "", name,
+      integer and "an integer" or "a number", unit or "", tostring(min), tostring(max)), name)
   end
   return v
 end
@@ -88,12 +111,12 @@ local function pick_credential(opts)
   local name = given[1]
   if name == "token_provider" then
     if not is_callable(opts.token_provider) then
-      invalid("token_provider must be a function")
+      invalid("token_provider must be a function", "token_provider")
     end
     return nil, name, opts.token_provider
   elseif name then
     if type(opts[name]) ~= "string" then
-      invalid(name .. " must be a string")
+      invalid(name .. " must be a string", name)
     end
     return opts[name], name
   end
@@ -111,7 +134,7 @@ local function check_user_agent(ua)
   end
   if type(ua) ~= "string" or #ua > USER_AGENT_MAX or ua:find("[^\32-\126]") then
     invalid("user_agent must be a string of at most " .. USER_AGENT_MAX
-      .. " printable ASCII characters")
+      .. " printable ASCII characters", "user_agent")
   end
   return ua
 end
@@ -121,43 +144,70 @@ local function check_ca_file(path)
     return nil
   end
   if type(path) ~= "string" then
-    invalid("ca_file must be a string")
+    invalid("ca_file must be a string", "ca_file")
   end
   local f = io.open(path, "rb")
   if not f then
-    invalid("ca_file cannot be read: " .. path)
+    invalid("ca_file cannot be read: " .. path, "ca_file")
   end
   -- A directory opens on Linux but does not read; libcurl would then fail
   -- every call with TLS_ERROR.
   local text, why = f:read(1024 * 1024)
   f:close()
   if not text and why then
-    invalid("ca_file is a directory or cannot be read: " .. path .. " (name a PEM file)")
+    invalid("ca_file is a directory or cannot be read: " .. path .. " (name a PEM file)", "ca_file")
   end
   if not (text or ""):find("-----BEGIN CERTIFICATE-----", 1, true) then
-    invalid("ca_file holds no PEM certificate: " .. path)
+    invalid("ca_file holds no PEM certificate: " .. path, "ca_file")
   end
   return path
 end
 
-local EMPTY = setmetatable({}, { __newindex = function() error("read-only", 2) end })
+local READ_ONLY = { __newindex = function() error("read-only", 2) end }
 
---- Checks a per-call options table (nil allowed) against the names a
--- method takes; returns it, or an empty table. Every method takes
--- `headers` too (checked by the caller: headers.check).
-function options.call(opts, method, names)
+-- Per method, the options a call without any gets: the defaults.
+local CALL_DEFAULTS = {}
+for method, names in pairs(options.CALLS) do
+  local defaults = {}
+  for name, rule in pairs(names) do
+    if rule ~= true then
+      defaults[name] = rule.default
+    end
+  end
+  CALL_DEFAULTS[method] = setmetatable(defaults, READ_ONLY)
+end
+
+--- Checks a method's options table (nil allowed) against options.CALLS:
+-- unknown names and numbers out of range raise INVALID_ARGUMENT. Returns
+-- the options with the numbers' defaults filled in (a new table; the
+-- caller's is not changed). The options marked true are the caller's to
+-- check (headers, before, since, limit).
+function options.call(opts, method)
   if opts == nil then
-    return EMPTY
+    return CALL_DEFAULTS[method]
   end
   if type(opts) ~= "table" then
     invalid(method .. ": options must be a table")
   end
+  local names = options.CALLS[method]
   for k in pairs(opts) do
     if not names[k] then
       invalid(method .. ": unknown option " .. string.format("%q", tostring(k)))
     end
   end
-  return opts
+  local checked = {}
+  for name, rule in pairs(names) do
+    local v = opts[name]
+    if rule ~= true then
+      if v == nil then
+        v = rule.default
+      else
+        check_number(v, name, rule.min, rule.max, rule.integer, method, rule.unit)
+      end
+    end
+    checked[name] = v
+  end
+  return checked
 end
 
 --- Returns a new table of checked settings, defaults filled in.
@@ -183,22 +233,22 @@ function options.check(opts)
     end
   end
   if type(s.base_url) ~= "string" then
-    invalid("base_url must be a string")
+    invalid("base_url must be a string", "base_url")
   end
-  check_number(s, "timeout", LIMITS.min_timeout, LIMITS.max_timeout)
-  check_number(s, "connect_timeout", LIMITS.min_timeout, LIMITS.max_timeout)
-  check_number(s, "max_retries", 0, RETRIES_MAX, true)
-  check_number(s, "max_retry_wait", 0, 1e6)
-  check_number(s, "max_response_bytes", 1, LIMITS.max_response_bytes, true)
-  check_number(s, "nginx_pool_size", 1, 10000, true)
-  check_number(s, "nginx_idle_timeout", 0.001, 1e6)
+  check_number(s.timeout, "timeout", LIMITS.min_timeout, LIMITS.max_timeout)
+  check_number(s.connect_timeout, "connect_timeout", LIMITS.min_timeout, LIMITS.max_timeout)
+  check_number(s.max_retries, "max_retries", 0, RETRIES_MAX, true)
+  check_number(s.max_retry_wait, "max_retry_wait", 0, 1e6)
+  check_number(s.max_response_bytes, "max_response_bytes", 1, LIMITS.max_response_bytes, true)
+  check_number(s.nginx_pool_size, "nginx_pool_size", 1, 10000, true)
+  check_number(s.nginx_idle_timeout, "nginx_idle_timeout", 0.001, 1e6)
   if type(s.nginx_blocking) ~= "boolean" then
-    invalid("nginx_blocking must be a boolean")
+    invalid("nginx_blocking must be a boolean", "nginx_blocking")
   end
   s.credential, s.credential_name, s.token_provider = pick_credential(opts)
   s.on_response = opts.on_response
   if s.on_response ~= nil and not is_callable(s.on_response) then
-    invalid("on_response must be a function")
+    invalid("on_response must be a function", "on_response")
   end
   s.user_agent = check_user_agent(opts.user_agent)
   s.ca_file = check_ca_file(opts.ca_file)
@@ -206,11 +256,11 @@ function options.check(opts)
   s.proxy = opts.proxy
   if s.proxy ~= nil and s.proxy ~= false and type(s.proxy) ~= "string" then
     invalid("proxy must be a URL (http://[user:password@]host:port) or false (no proxy, "
-      .. "whatever https_proxy says)")
+      .. "whatever https_proxy says)", "proxy")
   end
   s.trace_context = opts.trace_context
   if s.trace_context ~= nil and type(s.trace_context) ~= "boolean" then
-    invalid("trace_context must be a boolean")
+    invalid("trace_context must be a boolean", "trace_context")
   end
   return s
 end

@@ -40,4 +40,18 @@ function retry.delay(err, n, max_wait, random)
   return (random or math.random)() * math.min(max_wait, 0.5 * 2 ^ (n - 1))
 end
 
+--- After a failed attempt: seconds to wait before the next one, or nil to
+-- give up (not retryable, retries used up, Retry-After over max_wait, or
+-- the wait would pass the deadline). made counts the attempts so far.
+function retry.next_delay(err, made, max_retries, max_wait, time_left)
+  if made > max_retries or not retry.retryable(err) then
+    return nil
+  end
+  local delay = retry.delay(err, made, max_wait)
+  if not delay or delay >= time_left then
+    return nil
+  end
+  return delay
+end
+
 return retry

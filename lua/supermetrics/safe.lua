@@ -4,6 +4,7 @@
 -- out-of-memory error) is raised as usual rather than hidden.
 -- @module supermetrics.safe
 
+local Client = require "supermetrics.client"
 local supermetrics = require "supermetrics"
 
 local is_error = supermetrics.is_error
@@ -29,7 +30,7 @@ local function client_of(self, method)
   if getmetatable(self) == SafeClient then
     return self._client
   end
-  return settle(pcall(require("supermetrics.client")._check_self, self, method))
+  return settle(pcall(Client._check_self, self, method))
 end
 
 local safe = {
@@ -48,32 +49,15 @@ function safe.new(opts)
   return setmetatable({ _client = client }, SafeClient)
 end
 
---- `client:get_connector_log(...)`: the entry, or nil, err.
-function SafeClient:get_connector_log(...)
-  local c, err = client_of(self, "get_connector_log")
-  if not c then
-    return nil, err
+-- The safe form of a plain method: its results, or nil, err.
+local function safe_call(method)
+  return function(self, ...)
+    local c, err = client_of(self, method)
+    if not c then
+      return nil, err
+    end
+    return settle(pcall(c[method], c, ...))
   end
-  return settle(pcall(c.get_connector_log, c, ...))
-end
-
---- `client:list_connector_logs(...)`: the array, or nil, err.
-function SafeClient:list_connector_logs(...)
-  local c, err = client_of(self, "list_connector_logs")
-  if not c then
-    return nil, err
-  end
-  return settle(pcall(c.list_connector_logs, c, ...))
-end
-
---- `client:get_connector_logs(...)`: entries, errors (per item), or nil, err
--- for a bad call.
-function SafeClient:get_connector_logs(...)
-  local c, err = client_of(self, "get_connector_logs")
-  if not c then
-    return nil, err
-  end
-  return settle(pcall(c.get_connector_logs, c, ...))
 end
 
 -- An iterator that returns false, err once, then ends.
@@ -89,51 +73,68 @@ local function failing(err)
 end
 
 -- The safe form of an iterating method: bad arguments and a failing page
--- come out of the iterator as `false, err` once, then it ends.
-local function safe_iterator(c, method, ...)
-  local it, err = settle(pcall(c[method], c, ...))
-  if not it then
-    return failing(err), err
-  end
-  local failed = false
-  return function()
-    if failed then
-      return nil
+-- come out of the iterator as `false, err` once, then it ends; with bad
+-- arguments the error is also the second value returned.
+local function safe_iterator(method)
+  return function(self, ...)
+    local c, bad = client_of(self, method)
+    if not c then
+      return failing(bad), bad
     end
-    local entry, page_err = settle(pcall(it))
-    if page_err then
-      failed = true
-      return false, page_err
+    local it, err = settle(pcall(c[method], c, ...))
+    if not it then
+      return failing(err), err
     end
-    return entry
+    local failed = false
+    return function()
+      if failed then
+        return nil
+      end
+      local entry, page_err = settle(pcall(it))
+      if page_err then
+        failed = true
+        return false, page_err
+      end
+      return entry
+    end
   end
 end
+
+-- Every public method of the client (a function not named new nor _...;
+-- metamethods are below), in its safe form; 11-safe_spec checks that none
+-- is missing.
+for name, method in pairs(Client) do
+  if type(method) == "function" and name ~= "new" and name:sub(1, 1) ~= "_" then
+    SafeClient[name] = (Client._ITERATORS[name] and safe_iterator or safe_call)(name)
+  end
+end
+
+--- `client:get_connector_log(...)`: the entry, or nil, err.
+-- @function SafeClient:get_connector_log
+-- @param ...
+
+--- `client:list_connector_logs(...)`: the array, or nil, err.
+-- @function SafeClient:list_connector_logs
+-- @param ...
+
+--- `client:get_connector_logs(...)`: entries, errors (per item), or nil, err
+-- for a bad call.
+-- @function SafeClient:get_connector_logs
+-- @param ...
 
 --- `client:each_connector_log(...)`: an iterator. When the arguments are
 -- bad, or fetching a page fails, the iterator returns `false, err` once (so
 -- a generic `for entry, err in ...` sees it), then ends. With bad arguments
 -- the error is also the second value returned here.
-function SafeClient:each_connector_log(...)
-  local c, err = client_of(self, "each_connector_log")
-  if not c then
-    return failing(err), err
-  end
-  return safe_iterator(c, "each_connector_log", ...)
-end
+-- @function SafeClient:each_connector_log
+-- @param ...
 
 --- `client:follow_connector_logs(...)`: the same, for following.
-function SafeClient:follow_connector_logs(...)
-  local c, err = client_of(self, "follow_connector_logs")
-  if not c then
-    return failing(err), err
-  end
-  return safe_iterator(c, "follow_connector_logs", ...)
-end
+-- @function SafeClient:follow_connector_logs
+-- @param ...
 
 --- Releases the client now; safe to call twice.
-function SafeClient:close()
-  self._client:close()
-end
+-- @function SafeClient:close
 
 SafeClient.__close = SafeClient.close
 

@@ -196,3 +196,35 @@ describe("supermetrics.new options", function()
     assert.truthy(out:find("SUPERMETRICS_API_KEY", 1, true))
   end)
 end)
+
+describe("err.argument", function()
+  it("names the argument or option at fault, whichever half refused it", function()
+    local client = nowhere()
+    local cases = {
+      { "team_id", client.get_connector_log, client, 0, "T3S70", "1" },
+      { "connector_identifier", client.get_connector_log, client, 1, "", "1" },
+      { "log_id", client.get_connector_log, client, 1, "T3S70", ".." },
+      { "limit", client.list_connector_logs, client, 1, "T3S70", { limit = 0 } },
+      { "before", client.list_connector_logs, client, 1, "T3S70", { before = "soon" } },
+      { "page_size", client.each_connector_log, client, 1, "T3S70", { page_size = 0 } },
+      { "since", client.follow_connector_logs, client, 1, "T3S70", { since = "soon" } },
+      { "interval", client.follow_connector_logs, client, 1, "T3S70", { interval = 0 } },
+      { "concurrency", client.get_connector_logs, client, 1, "T3S70", {}, { concurrency = 0 } },
+      { "log_ids", client.get_connector_logs, client, 1, "T3S70", "1" },
+      { "headers", client.get_connector_log, client, 1, "T3S70", "1", { headers = { Host = "x" } } },
+      { "timeout", supermetrics.new, { api_key = support.KEY, timeout = 0 } },
+      { "base_url", supermetrics.new, { api_key = support.KEY, base_url = "http://example.com" } },
+      { "api_key", supermetrics.new, { api_key = "a\1b" } },
+      { "ca_file", supermetrics.new, { api_key = support.KEY, ca_file = "/nonexistent" } },
+    }
+    for _, case in ipairs(cases) do
+      local err = support.catch((table.unpack or unpack)(case, 2))
+      assert.are.equal("INVALID_ARGUMENT", err.code)
+      assert.are.equal(case[1], err.argument, err.message)
+    end
+    -- No one argument is at fault.
+    assert.is_nil(support.catch(client.get_connector_log, client, 1, "T3S70", "1", { x = 1 }).argument)
+    client:close()
+    assert.is_nil(support.catch(client.get_connector_log, client, 1, "T3S70", "1").argument)
+  end)
+end)

@@ -74,6 +74,18 @@ describe("supermetrics.safe", function()
     c:close()
   end)
 
+  it("has a safe counterpart of every public client method", function()
+    local c = assert(new())
+    local client = c._client
+    for name, method in pairs(getmetatable(client).__index) do
+      if type(name) == "string" and type(method) == "function" and name ~= "new"
+          and (name:sub(1, 1) ~= "_" or name:sub(1, 2) == "__") then
+        assert.are.equal("function", type(c[name]), "supermetrics.safe has no " .. name)
+      end
+    end
+    c:close()
+  end)
+
   it("still raises what is not a supermetrics error (a bug is not hidden)", function()
     local c = assert(new { on_response = nil, token_provider = nil })
     c._client.get_connector_log = function() error("a bug") end

@@ -67,7 +67,7 @@ describe("supermetrics-logs", function()
       local code, out, err = run("fetch 1 T3S70 a b . c --format ndjson")
       assert.are.equal(64, code)
       assert.are.same({ "a", "b", "c" }, ids(out))
-      assert.are.equal('.: LOG must not be "." or ".."\n', err)
+      assert.are.equal('.: LOG must be 1 to 255 bytes long, and not "." or ".."\n', err)
     end)
 
     it("takes ids starting with '-' after --", function()
@@ -420,7 +420,8 @@ describe("supermetrics-logs", function()
       assert.truthy(err:find("--key-file", 1, true))
       local bad, _, bad_err = run("get 1 T3S70 1", "SUPERMETRICS_API_KEY=$(printf 'a\\001b')")
       assert.are.equal(65, bad)
-      assert.truthy(bad_err:find("the API key from SUPERMETRICS_API_KEY contains a control", 1, true), bad_err)
+      assert.truthy(bad_err:find("the API key from SUPERMETRICS_API_KEY must be 1 to 16384 printable ASCII", 1, true),
+        bad_err)
     end)
   end)
 

@@ -9,6 +9,7 @@
 -- Through a proxy (client.lua picks it, `handle:proxy()`), a new connection
 -- goes to the proxy, asks it for a tunnel (CONNECT, with the proxy's
 -- credentials only) and talks TLS to the API inside it.
+-- The interface is supermetrics.transport's.
 -- @module supermetrics.transport.cosocket
 
 local core = require "supermetrics.core"
@@ -24,7 +25,14 @@ local thread = ngx and ngx.thread or {}
 local spawn, wait, kill = thread.spawn, thread.wait, thread.kill
 local status = coroutine.status
 
-local cosocket = {}
+local cosocket = {
+  via = "nginx",
+}
+
+-- One client's state: its handle, where to connect (open), the response
+-- readers not in use, and the TLS session to resume.
+local State = {}
+State.__index = State
 
 --- True in nginx's own Lua VM (a request, a timer, init_by_lua...), false
 -- elsewhere.
@@ -59,13 +67,13 @@ end
 -- Proxy credentials in pool names by a number, never by their value.
 local auth_ids, auth_count = {}, 0
 
---- Checks what this transport cannot honour and returns its settings for
+-- Checks what this transport cannot honour and returns its settings for
 -- the client: where to connect and how to pool connections.
-function cosocket.setup(handle, settings)
+local function endpoint(handle, settings)
   if settings.ca_file then
     invalid("ca_file is not used inside nginx: nginx's sockets trust the certificates of "
       .. "`lua_ssl_trusted_certificate` in nginx.conf (with `lua_ssl_verify_depth`); put the "
-      .. "bundle there, or create the client with nginx_blocking = true to use libcurl")
+      .. "bundle there, or create the client with nginx_blocking = true to use libcurl", "ca_file")
   end
   local https, host, port = handle:endpoint()
   local address, resolve, name = address_of(host)
@@ -136,7 +144,7 @@ local TUNNEL_HEAD_MAX = 16384
 -- Asks the proxy on a new connection for a tunnel to the API; true once
 -- it is open, else x says why (the socket is closed). The proxy's answer
 -- is read to its blank line, within the connect timeout.
-local function open_tunnel(client, sock, ep, x, deadline)
+local function open_tunnel(state, sock, ep, x, deadline)
   local tunnel = ep.tunnel
   local ok, err = sock:send(tunnel.request)
   local head = ""
@@ -160,7 +168,7 @@ local function open_tunnel(client, sock, ep, x, deadline)
         err = "it did not answer the CONNECT in HTTP"
       elseif code < 200 or code > 299 then
         sock:close()
-        client._handle:refused(x, code)
+        state.handle:refused(x, code)
         return false
       elseif stop + 3 < #head then
         err = "it sent bytes after its answer to the CONNECT"
@@ -251,7 +259,7 @@ end
 -- One request on one connection; fills x and returns the socket while the
 -- connection may carry another request (the caller keeps or closes it once
 -- it knows the answer was this request's), or STALE.
-local function exchange(client, ep, x, head, deadline, fresh)
+local function exchange(state, ep, x, head, deadline, fresh)
   local left = ceil((deadline - monotonic()) * 1000)
   if left <= 0 then
     return x:fail("timeout", "the call's deadline passed before the request was sent")
@@ -268,7 +276,7 @@ local function exchange(client, ep, x, head, deadline, fresh)
   end
   local reused = sock:getreusedtimes()
   if ep.tunnel and reused == 0 then
-    if not open_tunnel(client, sock, ep, x, deadline) then
+    if not open_tunnel(state, sock, ep, x, deadline) then
       return
     end
     left = ceil((deadline - monotonic()) * 1000)
@@ -282,7 +290,7 @@ local function exchange(client, ep, x, head, deadline, fresh)
     -- lua-resty-core 0.1.25 raises ("assertion failed!") instead of
     -- returning nil, err for some failed verifications: both are failures.
     local raised, session
-    raised, session, err = pcall(sock.sslhandshake, sock, client._tls_session, ep.server_name, true)
+    raised, session, err = pcall(sock.sslhandshake, sock, state.tls_session, ep.server_name, true)
     if not raised then
       session, err = nil, session
     end
@@ -297,7 +305,7 @@ local function exchange(client, ep, x, head, deadline, fresh)
       end
       return x:fail("tls", "TLS handshake with " .. ep.display .. " failed: " .. tostring(err))
     end
-    client._tls_session = session
+    state.tls_session = session
   end
   ok, err = sock:send(head)
   if not ok then
@@ -356,13 +364,13 @@ end
 -- rest (a close racing our request) show as nothing received. Each try
 -- takes one out of the pool, so the pool's size bounds the tries.
 -- Returns the socket to keep, if any.
-local function send_request(client, ep, handle, x, route, deadline, credential, made, fresh, block)
+local function send_request(state, ep, handle, x, route, deadline, credential, made, fresh, block)
   for _ = 0, ep.pool_size do
     local head, err = handle:request(route, deadline - monotonic(), credential, made, x, block)
     if not head then
       return nil, err
     end
-    local sock = exchange(client, ep, x, head, deadline, fresh)
+    local sock = exchange(state, ep, x, head, deadline, fresh)
     if sock ~= STALE then
       return sock
     end
@@ -374,9 +382,9 @@ end
 -- (handle:outcome); the connection kept or closed once the answer is known
 -- to be this request's. fresh: on a new connection, after an answer out of
 -- step (closed after its one use).
-local function request_outcome(client, x, route, deadline, credential, made, want_info, fresh, block)
-  local handle, ep = client._handle, client._endpoint
-  local sock, refused = send_request(client, ep, handle, x, route, deadline, credential, made, fresh,
+local function request_outcome(state, x, route, deadline, credential, made, want_info, fresh, block)
+  local handle, ep = state.handle, state.endpoint
+  local sock, refused = send_request(state, ep, handle, x, route, deadline, credential, made, fresh,
     block)
   if refused then
     return nil, refused
@@ -392,47 +400,59 @@ local function request_outcome(client, x, route, deadline, credential, made, wan
   return body, info, out_of_step
 end
 
---- One attempt: body [, info] | nil, err (see client.lua, Client:_get).
+--- The state of a client; raises INVALID_ARGUMENT for an option nginx's
+-- sockets cannot honour.
+function cosocket.open(handle, settings)
+  return setmetatable({
+    handle = handle,
+    endpoint = endpoint(handle, settings),
+    exchanges = {}, -- spare response readers (see State:attempt)
+    tls_session = nil, -- the last handshake's, offered to the next one
+  }, State)
+end
+
+--- One attempt: body [, info] | nil, err.
 -- block: the extra header lines, or nil.
-function cosocket.attempt(client, route, deadline, credential, made, want_info, block)
+function State:attempt(route, deadline, credential, made, want_info, block)
   check_phase()
-  local spare = client._exchanges
+  local spare = self.exchanges
   local x = spare[#spare]
   if x then
     spare[#spare] = nil
   else
-    x = client._handle:exchange()
+    x = self.handle:exchange()
   end
-  local body, info, out_of_step = request_outcome(client, x, route, deadline, credential, made, want_info,
+  local body, info, out_of_step = request_outcome(self, x, route, deadline, credential, made, want_info,
     nil, block)
   if out_of_step then
     -- The answer was another request's: that connection was out of step
     -- (a server or proxy wrote one response too many) and is closed. Ask
     -- once more on a fresh connection, uncounted.
-    body, info = request_outcome(client, x, route, deadline, credential, made, want_info, true, block)
+    body, info = request_outcome(self, x, route, deadline, credential, made, want_info, true, block)
   end
   spare[#spare + 1] = x
   return body, info
 end
 
 --- Waits seconds without blocking the worker.
-function cosocket.sleep(seconds)
+function State.sleep(_, seconds)
   ngx.sleep(seconds)
 end
 
 --- get_connector_logs: `concurrency` light threads each take the next id
--- and make an ordinary call, so retries, the token_provider and
+-- and make an ordinary call (b.fetch), so retries, the token_provider and
 -- on_response work as for single calls, each with the batch's extra
--- headers (client.lua's merged set, or nil).
-function cosocket.batch(client, team_id, connector_identifier, log_ids, concurrency, extra)
+-- headers.
+function State.batch(_, b)
   check_phase()
   local entries, errs = {}, {}
+  local log_ids, fetch = b.log_ids, b.fetch
   local n, next_item = #log_ids, 1
   local function worker()
     while next_item <= n do
       local i = next_item
       next_item = i + 1
-      local ok, res = pcall(client._fetch_log, client, team_id, connector_identifier, log_ids[i], extra)
+      local ok, res = pcall(fetch, log_ids[i])
       if ok then
         entries[i] = res
       elseif getmetatable(res) == core.Error then
@@ -443,7 +463,7 @@ function cosocket.batch(client, team_id, connector_identifier, log_ids, concurre
     end
   end
   local threads = {}
-  for t = 1, min(concurrency, n) do
+  for t = 1, min(b.concurrency, n) do
     threads[t] = ngx.thread.spawn(worker)
   end
   for t = 1, #threads do

@@ -1,29 +1,45 @@
 --- Internal: The libcurl transport: every call outside nginx, and inside it for
 -- clients made with `nginx_blocking = true`. One attempt is one
 -- `curl_easy_perform` on the client's handle; waits block the thread.
+-- The interface is supermetrics.transport's.
 -- @module supermetrics.transport.curl
 
-local batch = require "supermetrics.batch"
 local core = require "supermetrics.core"
+local curl_batch = require "supermetrics.transport.curl_batch"
 
 local monotonic, sleep = core.monotonic, core.sleep
 
 local curl = {
-  --- Waits seconds, blocking the calling thread.
-  sleep = sleep,
-  --- The common call can be made in one C call (handle:get_log).
-  one_call = true,
+  via = "libcurl/" .. core.curl_version,
 }
 
---- One attempt: body [, info] | nil, err (see client.lua, Client:_get).
--- block: the extra header lines, or nil.
-function curl.attempt(client, route, deadline, credential, made, want_info, block)
-  return client._handle:perform(route, deadline - monotonic(), credential, made, want_info, block)
+-- One client's state: its handle, and (curl_batch) the batch in progress.
+local State = {}
+State.__index = State
+
+--- The state of a client: nothing to check, nothing to set up.
+function curl.open(handle)
+  return setmetatable({ handle = handle }, State)
 end
 
---- get_connector_logs on libcurl's multi interface (supermetrics.batch).
-function curl.batch(client, team_id, connector_identifier, log_ids, concurrency, extra)
-  return batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep, extra)
+--- One attempt: body [, info] | nil, err.
+function State:attempt(route, deadline, credential, made, want_info, block)
+  return self.handle:perform(route, deadline - monotonic(), credential, made, want_info, block)
+end
+
+--- The common call's first attempt in one C call.
+function State:get_log(team_id, connector_identifier, log_id, timeout)
+  return self.handle:get_log(team_id, connector_identifier, log_id, timeout)
+end
+
+--- Waits seconds, blocking the calling thread.
+function State.sleep(_, seconds)
+  sleep(seconds)
+end
+
+--- get_connector_logs on libcurl's multi interface (curl_batch).
+function State:batch(b)
+  return curl_batch.run(self, b, sleep)
 end
 
 return curl

@@ -1,8 +1,9 @@
---- Internal: get_connector_logs outside nginx: one event loop over the client's batch
--- slots (libcurl's multi interface, see src/batch.c). Each item lives like a
--- single call: its own deadline from its first attempt, the same retry
--- policy, the token_provider before and on_response after every attempt.
--- @module supermetrics.batch
+--- Internal: get_connector_logs on the libcurl transport: one event loop over
+-- the client's batch slots (libcurl's multi interface, see src/batch.c).
+-- Each item lives like a single call: its own deadline from its first
+-- attempt, the same retry decision (supermetrics.attempt), the
+-- token_provider before and on_response after every attempt.
+-- @module supermetrics.transport.curl_batch
 
 local attempt = require "supermetrics.attempt"
 local core = require "supermetrics.core"
@@ -11,20 +12,21 @@ local invalid = require("supermetrics.errors").invalid
 local monotonic, log_route = core.monotonic, core.log_route
 local is_error = core.is_error
 
-local batch = {}
+local curl_batch = {}
 
 -- Longest single wait for activity: bounds how late a retry may start.
 local MAX_POLL = 0.5
 
-local function run(client, team_id, connector_identifier, log_ids, concurrency, sleep, extra)
-  local handle, provider, hook = client._handle, client._provider, client._on_response
+local function run(handle, b, sleep)
+  local policy, extra, log_ids = b.policy, b.extra, b.log_ids
+  local provider, hook = policy.provider, policy.hook
   local entries, errors = {}, {}
   local items = {}   -- i -> { route =, made =, deadline =, started = }
   local fresh = {}   -- indices never tried, in order
   local waiting = {} -- indices whose retry waits until items[i].ready_at
 
   for i = 1, #log_ids do
-    local ok, route = pcall(log_route, team_id, connector_identifier, log_ids[i])
+    local ok, route = pcall(log_route, b.team_id, b.connector_identifier, log_ids[i])
     if ok then
       items[i] = { route = route, made = 0 }
       fresh[#fresh + 1] = i
@@ -37,20 +39,15 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
   if #fresh == 0 then
     return entries, errors
   end
-  local slots = handle:batch_open(math.min(concurrency, #fresh))
+  local slots = handle:batch_open(math.min(b.concurrency, #fresh))
   local next_fresh, running = 1, 0
 
   local function failed(i, err)
     local item = items[i]
-    if hook and err.attempts > item.made then
-      attempt.report(hook, item.route, err.attempts, item.started, false, err, extra, client._proxy)
-    end
+    local delay = attempt.failed(policy, item.route, err, item.made, item.started, extra, item.deadline)
     item.made = err.attempts
-    local now = monotonic()
-    local delay = attempt.retry_delay(err, item.made, client._max_retries, client._max_retry_wait,
-      item.deadline - now)
     if delay then
-      item.ready_at = now + delay
+      item.ready_at = monotonic() + delay
       waiting[#waiting + 1] = i
     else
       errors[i] = err
@@ -74,7 +71,7 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
 
   local function start(i, now)
     local item = items[i]
-    item.deadline = item.deadline or now + client._timeout
+    item.deadline = item.deadline or now + policy.timeout
     local credential
     if provider then
       local ok, got = pcall(attempt.credential, provider, item.made)
@@ -121,11 +118,7 @@ local function run(client, team_id, connector_identifier, log_ids, concurrency, 
         running = running - 1
         local i = r.id
         if r.body then
-          local item = items[i]
-          if hook then
-            attempt.report(hook, item.route, r.info.attempts, item.started, true, r.info, extra,
-              client._proxy)
-          end
+          attempt.succeeded(policy, items[i].route, r.info, items[i].started, extra)
           entries[i] = r.body
         else
           failed(i, r.err)
@@ -137,9 +130,9 @@ end
 
 local WEAK_VALUES = { __mode = "v" }
 
---- Runs the batch; returns entries, errors (exactly one set per index).
--- sleep(seconds) waits when nothing is in flight but a retry is pending;
--- extra: the extra headers of every request (client.lua's merged set), or nil.
+--- Runs the batch b (supermetrics.transport's `state:batch`) on the curl
+-- transport's state; returns entries, errors (exactly one set per index).
+-- sleep(seconds) waits when nothing is in flight but a retry is pending.
 --
 -- The slots are the client's, so one batch runs on a client at a time. An
 -- on_response hook or token_provider that yields (a coroutine) can leave a
@@ -148,11 +141,11 @@ local WEAK_VALUES = { __mode = "v" }
 -- deadlines hold: libcurl times its transfers out meanwhile). If that
 -- coroutine was dropped instead, its batch is garbage: a full collection
 -- notices, and the slots it held come back.
-function batch.run(client, team_id, connector_identifier, log_ids, concurrency, sleep, extra)
-  local owner = client._batch_owner
+function curl_batch.run(state, b, sleep)
+  local owner = state.batch_owner
   if not owner then
     owner = setmetatable({}, WEAK_VALUES)
-    client._batch_owner = owner
+    state.batch_owner = owner
   end
   if owner.running then
     collectgarbage()
@@ -163,9 +156,8 @@ function batch.run(client, team_id, connector_identifier, log_ids, concurrency, 
   end
   local running = {} -- alive while this batch is, in whatever coroutine
   owner.running = running
-  client._handle:batch_reset()
-  local ok, entries, errs = pcall(run, client, team_id, connector_identifier, log_ids, concurrency, sleep,
-    extra)
+  state.handle:batch_reset()
+  local ok, entries, errs = pcall(run, state.handle, b, sleep)
   if owner.running == running then
     owner.running = nil
   end
@@ -175,4 +167,4 @@ function batch.run(client, team_id, connector_identifier, log_ids, concurrency, 
   return entries, errs
 end
 
-return batch
+return curl_batch

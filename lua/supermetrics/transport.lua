@@ -1,0 +1,47 @@
+--- Internal: The transport interface: how a client's requests reach the API.
+-- Picked once in `new` (as pgmoon's socket.lua picks its socket): inside
+-- nginx, nginx's cosockets (supermetrics.transport.cosocket), unless the
+-- client asks for nginx_blocking; everywhere else libcurl
+-- (supermetrics.transport.curl). client.lua talks to the interface below
+-- only and never asks which transport it has.
+--
+-- A transport module provides:
+--
+-- - `via`: what the default User-Agent names after the Lua version
+--   ("libcurl/8.5.0", "nginx");
+-- - `open(handle, settings) -> state`: the transport's own state for one
+--   client (spare readers, the TLS session, the batch in progress...),
+--   from the client's handle (`core.new_client`) and its checked options
+--   (supermetrics.options); raises INVALID_ARGUMENT for an option it
+--   cannot honour.
+--
+-- The state provides:
+--
+-- - `state:attempt(route, deadline, credential, made, want_info, block)`:
+--   one HTTP attempt: `body [, info]` or `nil, err` (the error value, its
+--   `attempts` counting this attempt if it reached the network); block:
+--   the extra header lines, or nil;
+-- - `state:sleep(seconds)`: a wait between attempts or polls;
+-- - `state:batch(b)`: get_connector_logs, returning entries, errors; b is
+--   `{ team_id =, connector_identifier =, log_ids =, concurrency =, extra =,
+--   policy =, fetch = function(log_id) }` (fetch: one ordinary call with
+--   its retries; policy: see supermetrics.attempt);
+-- - optionally `state:get_log(team_id, connector_identifier, log_id, timeout)`:
+--   the first attempt of the common call in one C call (handle:get_log:
+--   `entry` or `nil, err, route`), used when nothing has to run around it.
+-- @module supermetrics.transport
+
+local cosocket = require "supermetrics.transport.cosocket"
+local curl = require "supermetrics.transport.curl"
+
+local transport = {}
+
+--- The transport module for a client with these settings.
+function transport.pick(settings)
+  if cosocket.available() and not settings.nginx_blocking then
+    return cosocket
+  end
+  return curl
+end
+
+return transport
