@@ -10,7 +10,7 @@
 #include "compat.h"
 #include "entry.h"
 #include "errors.h"
-#include "path.h"
+#include "route.h"
 
 long sm_timeout_ms(lua_Number seconds)
 {

@@ -1,7 +1,7 @@
 /*
  * attempt.h: one HTTP attempt, the same for every route and transport: what
  * is checked before it starts, and (attempt.c) the attempt itself on the
- * single-call handle. Batches (batch.c) and nginx's cosockets (exchange.c)
+ * single-call handle. Batches (batch.c) and nginx's cosockets (cosocket.c)
  * start theirs with sm_attempt_begin too, and all of them end in
  * transfer.c's sm_transfer_push_*.
  */

@@ -15,7 +15,7 @@
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
-#include "path.h"
+#include "route.h"
 
 /* One transfer of a batch. */
 typedef struct sm_slot {

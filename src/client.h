@@ -3,7 +3,7 @@
  * libcurl easy handle for single calls, and a few more for batches, all on
  * one connection pool (a share handle), so every call reuses the kept-alive
  * connections and TLS sessions. The handle's methods live with what they
- * do (attempt.c, batch.c, exchange.c), each registering its own.
+ * do (attempt.c, batch.c, cosocket.c), each registering its own.
  */
 #ifndef SM_CLIENT_H
 #define SM_CLIENT_H

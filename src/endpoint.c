@@ -47,7 +47,7 @@ static char *copy(const char *s, size_t n)
 
 /* What a request written by hand needs of the URL: host and port to
  * connect to, the path prefix, and the header lines that never change
- * (exchange.c adds the request line before and the credential after). */
+ * (cosocket.c adds the request line before and the credential after). */
 static const char *set_parts(sm_endpoint *e, CURLU *u, const char *host,
                              const char *user_agent)
 {

@@ -16,7 +16,7 @@ typedef struct sm_endpoint {
     char *base_url;    /* scheme://host[:port][/prefix], no '/' at the end */
     size_t base_len;
     /* The same URL in parts, for transports that write HTTP themselves
-     * (exchange.c): host as in the URL ("[::1]" keeps its brackets), the
+     * (cosocket.c): host as in the URL ("[::1]" keeps its brackets), the
      * port (the scheme's when none is given), the path prefix and what
      * follows the request line up to the credential. */
     char *host, *prefix, *head_fields;

@@ -1,6 +1,6 @@
 /*
  * outcome.h: what one attempt came to, whichever transport made it (libcurl
- * in transfer.c, nginx's sockets in exchange.c): a whole response, or a
+ * in transfer.c, nginx's sockets in cosocket.c): a whole response, or a
  * failure in the library's own terms; and the Lua values it becomes: the
  * entry or page, the info table, or an error value (codes.h's codes, the
  * envelope's, redaction, rate limits). No libcurl here.

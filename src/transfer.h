@@ -1,8 +1,8 @@
 /*
- * transfer.h: one HTTP exchange's state on one libcurl easy handle: the URL,
- * the capped body buffer and what the headers said. The single-call handle
- * has one; a batch has one per slot. Turning a finished exchange into Lua
- * values (entry table, info or error value) happens here too.
+ * transfer.h: one request's state on one libcurl easy handle: the URL, the
+ * capped body buffer and what the headers said. The single-call handle has
+ * one; a batch has one per slot. A finished transfer becomes an outcome
+ * (outcome.h) here: libcurl's codes go no further.
  */
 #ifndef SM_TRANSFER_H
 #define SM_TRANSFER_H

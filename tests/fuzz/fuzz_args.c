@@ -1,6 +1,6 @@
 /*
  * fuzz_args: everything a caller passes that the C core checks: the three
- * arguments of get_connector_log (src/path.c, src/segment.c), base_url
+ * arguments of get_connector_log (src/route.c, src/segment.c), base_url
  * (src/endpoint.c) and the credential bytes (src/credential.c).
  *
  * Input: 1 byte of mode, then the bytes of the argument(s).
@@ -18,7 +18,7 @@
 #include "credential.h"
 #include "endpoint.h"
 #include "entry.h"
-#include "path.h"
+#include "route.h"
 #include "segment.h"
 
 /* Pushes piece as the Lua type picked by kind. */

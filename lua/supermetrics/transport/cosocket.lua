@@ -259,7 +259,7 @@ end
 -- One request on one connection; fills x and returns the socket while the
 -- connection may carry another request (the caller keeps or closes it once
 -- it knows the answer was this request's), or STALE.
-local function exchange(state, ep, x, head, deadline, fresh)
+local function round_trip(state, ep, x, head, deadline, fresh)
   local left = ceil((deadline - monotonic()) * 1000)
   if left <= 0 then
     return x:fail("timeout", "the call's deadline passed before the request was sent")
@@ -370,7 +370,7 @@ local function send_request(state, ep, handle, x, route, deadline, credential, m
     if not head then
       return nil, err
     end
-    local sock = exchange(state, ep, x, head, deadline, fresh)
+    local sock = round_trip(state, ep, x, head, deadline, fresh)
     if sock ~= STALE then
       return sock
     end

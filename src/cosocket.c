@@ -1,5 +1,5 @@
 /*
- * exchange.c: the C half of the cosocket transport (lua/supermetrics/
+ * cosocket.c: the C half of the cosocket transport (lua/supermetrics/
  * transport/cosocket.lua). Lua only moves bytes between nginx's socket and
  * these functions: the request is written here from the client's stored
  * URL parts and credential, the response is read by http1.c into a body
@@ -14,9 +14,9 @@
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
-#include "exchange.h"
+#include "cosocket.h"
 #include "http1.h"
-#include "path.h"
+#include "route.h"
 
 #define SM_EXCHANGE_MT "supermetrics.core.Exchange"
 
@@ -255,7 +255,7 @@ static int exchange_gc(lua_State *L)
     return 0;
 }
 
-void sm_exchange_open(lua_State *L, int decode_idx)
+void sm_cosocket_open(lua_State *L, int decode_idx)
 {
     static const luaL_Reg handle_methods[] = {
         {"endpoint", client_endpoint},

@@ -1,8 +1,8 @@
 /*
- * path.c: checks the caller's ids and builds the request path, once per
+ * route.c: checks the caller's ids and builds the request path, once per
  * call, into a route.
  */
-#include "path.h"
+#include "route.h"
 
 #include <lauxlib.h>
 #include <math.h>

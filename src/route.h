@@ -1,9 +1,9 @@
 /*
- * path.h: turns the caller's ids into a request path (a route), refusing bad
+ * route.h: turns the caller's ids into a request path (a route), refusing bad
  * ones with INVALID_ARGUMENT before any traffic.
  */
-#ifndef SM_PATH_H
-#define SM_PATH_H
+#ifndef SM_ROUTE_H
+#define SM_ROUTE_H
 
 #include <lua.h>
 
