@@ -75,14 +75,14 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
                             c->endpoint.base_len, path, len,
                             sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
         sm_transfer_headers(&c->main, cred, extra, extra_len, 0) != 0)
-        return luaL_error(L, "supermetrics: could not prepare the request");
+        return sm_raise(L, "could not prepare the request");
     w->proxy = c->proxy.url ? &c->proxy : NULL;
 
     rc = sm_transfer_perform(&c->main);
 
     /* libcurl is off the stack: now Lua may be touched, and may raise. */
     if (c->main.body.out_of_memory)
-        return luaL_error(L, "not enough memory");
+        return sm_raise(L, "not enough memory");
     w->credential = sm_credential_value(cred);
     w->resent = 0;
     n = sm_transfer_push_result(L, &c->main, rc, w);
@@ -101,7 +101,7 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
     lua_pop(L, n);
     rc = curl_easy_perform(c->main.easy);
     if (c->main.body.out_of_memory)
-        return luaL_error(L, "not enough memory");
+        return sm_raise(L, "not enough memory");
     w->resent = 1;
     n = sm_transfer_push_result(L, &c->main, rc, w);
     if (w->out_of_step)

@@ -68,18 +68,18 @@ static int batch_open(lua_State *L)
     lua_Number want = luaL_checknumber(L, 2);
     int n = want < 1 ? 1 : want > SM_MAX_CONCURRENCY ? SM_MAX_CONCURRENCY : (int)want;
     if (sm_client_share(c) == NULL)
-        return luaL_error(L, "supermetrics: could not create the connection pool");
+        return sm_raise(L, "could not create the connection pool");
     if (c->multi == NULL) {
         c->multi = curl_multi_init();
         if (c->multi == NULL)
-            return luaL_error(L, "supermetrics: curl_multi_init failed");
+            return sm_raise(L, "curl_multi_init failed");
         c->release_batch = release_batch;
     }
     if (n > c->nslots) {
         int i;
         sm_slot **grown = realloc(c->slots, (size_t)n * sizeof(sm_slot *));
         if (grown == NULL)
-            return luaL_error(L, "not enough memory");
+            return sm_raise(L, "not enough memory");
         c->slots = grown;
         for (i = c->nslots; i < n; i++) {
             sm_slot *s = calloc(1, sizeof *s);
@@ -104,7 +104,7 @@ static int batch_open(lua_State *L)
             c->nslots = i + 1;
         }
         if (c->nslots < n)
-            return luaL_error(L, "supermetrics: could not create batch handles");
+            return sm_raise(L, "could not create batch handles");
     }
     lua_pushinteger(L, n);
     return 1;
@@ -154,7 +154,7 @@ static int batch_add(lua_State *L)
     const sm_credential *cred;
 
     if (s == NULL)
-        return luaL_error(L, "supermetrics: no free batch slot");
+        return sm_raise(L, "no free batch slot");
     /* A slot keeps its own copy of a token_provider's credential: the
      * client's may be replaced while this transfer is still in flight. */
     cred = sm_attempt_begin(L, c, 5, &s->credential, left, made);
@@ -164,9 +164,9 @@ static int batch_add(lua_State *L)
                             r->path, r->len, sm_timeout_ms(left),
                             c->connect_timeout_ms) != 0 ||
         sm_transfer_headers(&s->t, cred, extra, extra_len, 1) != 0)
-        return luaL_error(L, "supermetrics: could not prepare the request");
+        return sm_raise(L, "could not prepare the request");
     if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
-        return luaL_error(L, "supermetrics: could not start the request");
+        return sm_raise(L, "could not start the request");
     s->id = id;
     s->busy = 1;
     s->done = 0;
@@ -259,7 +259,7 @@ static int batch_poll(lua_State *L)
 
     /* libcurl is off the stack: build the results. */
     if (running < 0)
-        return luaL_error(L, "supermetrics: the batch transfer loop failed");
+        return sm_raise(L, "the batch transfer loop failed");
     lua_newtable(L);
     for (i = 0; i < c->nslots; i++) {
         sm_slot *s = c->slots[i];
@@ -269,7 +269,7 @@ static int batch_poll(lua_State *L)
             continue;
         s->busy = s->done = 0;
         if (s->t.body.out_of_memory)
-            return luaL_error(L, "not enough memory");
+            return sm_raise(L, "not enough memory");
         w.decode_idx = lua_upvalueindex(1);
         w.credential = sm_credential_isset(&s->credential)
                            ? sm_credential_value(&s->credential)

@@ -186,7 +186,7 @@ static int client_set_proxy(lua_State *L)
     const char *source = luaL_optstring(L, 3, "proxy");
     const char *why;
     if (c->share != NULL || c->multi != NULL || c->proxy.url != NULL)
-        return luaL_error(L, "supermetrics: set_proxy after the client's first use");
+        return sm_raise(L, "set_proxy after the client's first use");
     /* http:// (loopback only) never goes through a proxy. */
     if (!c->endpoint.is_https)
         return 0;
@@ -195,7 +195,7 @@ static int client_set_proxy(lua_State *L)
         sm_invalid_argument(L, source, "%s %s", source, why);
     if (sm_endpoint_proxy(&c->endpoint, c->main.easy, &c->proxy) != CURLE_OK) {
         sm_proxy_free(&c->proxy);
-        return luaL_error(L, "supermetrics: could not configure libcurl");
+        return sm_raise(L, "could not configure libcurl");
     }
     return 0;
 }
@@ -252,13 +252,13 @@ int sm_lua_new_client(lua_State *L)
     if (easy == NULL) {
         /* c->main.easy stays NULL: __gc frees the URL parts and the
          * socket set stored so far. */
-        return luaL_error(L, "supermetrics: curl_easy_init failed");
+        return sm_raise(L, "curl_easy_init failed");
     }
     if (sm_transfer_init(&c->main, easy, (size_t)max_bytes) != CURLE_OK ||
         sm_sockets_attach(&c->sockets, easy) != CURLE_OK ||
         sm_endpoint_configure(&c->endpoint, easy, ca_file,
                               user_agent) != CURLE_OK)
-        return luaL_error(L, "supermetrics: could not configure libcurl");
+        return sm_raise(L, "could not configure libcurl");
     if (credential != NULL) {
         why = sm_client_set_credential(c, credential, cred_len);
         if (why != NULL)

@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 
+#include "errors.h"
 #include "interrupt.h"
 
 /* monotonic() -> seconds since an arbitrary point, immune to clock changes */
@@ -16,7 +17,7 @@ int sm_lua_monotonic(lua_State *L)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return luaL_error(L, "clock_gettime failed");
+        return sm_raise(L, "clock_gettime failed");
     lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
     return 1;
 }
@@ -36,9 +37,9 @@ int sm_lua_sleep(lua_State *L)
      * must end too, so this raises rather than returning early. */
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         if (sm_interrupted())
-            return luaL_error(L, "interrupted");
+            return sm_raise(L, "interrupted");
     }
     if (sm_interrupted())
-        return luaL_error(L, "interrupted");
+        return sm_raise(L, "interrupted");
     return 0;
 }

@@ -114,7 +114,7 @@ int luaopen_supermetrics_core(lua_State *L)
     /* Thread-safe and reference-counted in the libcurl versions we build
      * with ("threadsafe" feature); never undone, like most programs do. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return luaL_error(L, "supermetrics: curl_global_init failed");
+        return sm_raise(L, "curl_global_init failed");
     push_json(L);
     json = lua_gettop(L);
     lua_getfield(L, json, "decode");

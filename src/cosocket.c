@@ -155,7 +155,7 @@ static int client_outcome(lua_State *L)
     sm_want w = {0};
     int n;
     if (x->body.out_of_memory)
-        return luaL_error(L, "not enough memory");
+        return sm_raise(L, "not enough memory");
     w.decode_idx = lua_upvalueindex(1);
     w.credential = sm_credential_value(&c->credential);
     w.shape = x->shape;
@@ -181,7 +181,7 @@ static int client_refused(lua_State *L)
     sm_exchange *x = check_exchange(L, 2);
     long status = (long)luaL_checkinteger(L, 3);
     if (c->proxy.url == NULL)
-        return luaL_error(L, "supermetrics: the client has no proxy");
+        return sm_raise(L, "the client has no proxy");
     x->failed = SM_CONNECTION_FAILED;
     sm_proxy_refusal(x->why, sizeof x->why, &c->proxy, status);
     return 0;

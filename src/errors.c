@@ -134,6 +134,17 @@ static int raise_invalid(lua_State *L, const char *argument)
     return lua_error(L);
 }
 
+int sm_raise(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    lua_pushliteral(L, "supermetrics: ");
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 int sm_argument_error(lua_State *L, const char *fmt, ...)
 {
     va_list ap;

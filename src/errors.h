@@ -25,6 +25,12 @@ void sm_add_one_line(luaL_Buffer *b, const char *s, size_t n);
 /* Pushes a new error table with code, message and attempts = 0. */
 void sm_push_error(lua_State *L, const char *code, const char *message);
 
+/* Raises a plain error (not an error value: the library itself failed, as
+ * out of memory) with the one prefix, "supermetrics: ", and a formatted
+ * message (lua_pushfstring's). Never returns. Call it only with no C
+ * resources held. */
+int sm_raise(lua_State *L, const char *fmt, ...);
+
 /* Raises INVALID_ARGUMENT with a formatted message (lua_pushfstring's %s %d
  * %f %%). Never returns. Call it only with no C resources held. */
 int sm_argument_error(lua_State *L, const char *fmt, ...);

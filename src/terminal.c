@@ -12,13 +12,14 @@
 
 #include <lauxlib.h>
 
+#include "errors.h"
 #include "interrupt.h"
 
 /* trap_interrupt(): Ctrl-C for the command line (interrupt.c). */
 int sm_lua_trap_interrupt(lua_State *L)
 {
     if (sm_interrupt_trap() != 0)
-        return luaL_error(L, "supermetrics: sigaction(SIGINT): %s",
+        return sm_raise(L, "sigaction(SIGINT): %s",
                           strerror(errno));
     return 0;
 }
