@@ -214,15 +214,7 @@ function app.batch500()
   ngx.print(cjson.encode { entries = n_entries, errors = n_errors, first_error = first })
 end
 
--- Burns CPU without yielding, so that a server's late extra response is
--- waiting on the pooled connection when the next call takes it.
-local function busy()
-  local x = 0
-  for i = 1, 200000 do
-    x = x + i % 7
-  end
-  return x
-end
+local busy = require "tests.tools.busy"
 
 -- GET /desync?https=1&n=300&every=25&batches=5: against a server that
 -- answers some ids twice (connector twice, tests/server/desync.lua): n

@@ -8,15 +8,7 @@
 local cjson = require "cjson"
 local support = require "tests.spec.support"
 
--- Burns CPU between calls so that a late extra response is waiting on the
--- pooled connection when the next call takes it.
-local function busy()
-  local x = 0
-  for i = 1, 200000 do
-    x = x + i % 7
-  end
-  return x
-end
+local busy = require "tests.tools.busy"
 
 local function extra_responses()
   return support.stats().twice_extra

@@ -30,6 +30,20 @@ function cli.run(args, extra_env)
   return support.run(cli.command(extra_env) .. " " .. args)
 end
 
+--- Runs the command line with args and --verbose into `| head -n`; returns
+-- the exit status, what head printed, how many requests the command made,
+-- and its stderr.
+function cli.into_head(args, n)
+  local err_file = os.tmpname()
+  local code, out = support.run(cli.command() .. " " .. args .. " --verbose 2>" .. err_file
+    .. " | head -" .. n)
+  local err = cli.read(err_file)
+  os.remove(err_file)
+  local requests = 0
+  for _ in err:gmatch("supermetrics%-logs: GET ") do requests = requests + 1 end
+  return code, out, requests, err
+end
+
 function cli.lines(s)
   local out = {}
   for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
