@@ -12,6 +12,17 @@
 #include "errors.h"
 #include "route.h"
 
+void sm_check_attempt_args(lua_State *L, int first, sm_attempt_args *a)
+{
+    a->route = sm_check_route(L, first);
+    a->left = luaL_checknumber(L, first + 1);
+    a->cred_idx = first + 2;
+    a->made = (long long)luaL_optnumber(L, first + 3, 0);
+    a->want_info = lua_toboolean(L, first + 4);
+    a->headers_len = 0;
+    a->headers = luaL_optlstring(L, first + 5, NULL, &a->headers_len);
+}
+
 long sm_timeout_ms(lua_Number seconds)
 {
     return seconds >= 1e9 ? 1000000000L : (long)ceil(seconds * 1000);
@@ -109,31 +120,27 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
     return n;
 }
 
-/* handle:perform(route, seconds_left [, credential [, made [, want_info
- *                [, headers]]]]) -> body [, info] | nil, error
+/* handle:perform(attempt arguments: attempt.h) -> body [, info] | nil, error
  * One attempt of the route's request within the time left of the call's
- * deadline, made attempts made before it, with a token_provider's
- * credential when given, and the extra header lines of headers ("Name:
- * value\r\n" each, checked by the Lua layer) when given. The body comes shaped as the route says; with
- * want_info a success also returns the response's status, request id, rate
- * limits and attempts. Raises INVALID_ARGUMENT for a closed client, one
- * without a credential or a bad argument type, and a plain error when the
- * request cannot be prepared or memory runs out. */
-static int client_perform(lua_State *L)
+ * deadline. The body comes shaped as the route says; with want_info a
+ * success also returns the response's status, request id, rate limits and
+ * attempts. Raises INVALID_ARGUMENT for a closed client, one without a
+ * credential or a bad argument type, and a plain error when the request
+ * cannot be prepared or memory runs out. */
+int sm_lua_perform(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    const sm_route *r = sm_check_route(L, 2);
-    lua_Number left = luaL_checknumber(L, 3);
-    size_t extra_len = 0;
-    const char *extra = luaL_optlstring(L, 7, NULL, &extra_len);
+    sm_attempt_args a;
     sm_want w = {0};
+    sm_check_attempt_args(L, 2, &a);
     w.decode_idx = lua_upvalueindex(1);
     w.credential = NULL;
-    w.shape = r->shape;
-    w.made = (long long)luaL_optnumber(L, 5, 0);
-    w.info = lua_toboolean(L, 6);
-    sm_route_expect(r, &w.expect);
-    return attempt(L, c, r->path, r->len, left, 4, &w, extra, extra_len);
+    w.shape = a.route->shape;
+    w.made = a.made;
+    w.info = a.want_info;
+    sm_route_expect(a.route, &w.expect);
+    return attempt(L, c, a.route->path, a.route->len, a.left, a.cred_idx, &w,
+                   a.headers, a.headers_len);
 }
 
 /* handle:get_log(team_id, connector_identifier, log_id, seconds)
@@ -142,7 +149,7 @@ static int client_perform(lua_State *L)
  * before any traffic), writes the path straight into the URL, makes the
  * first attempt with the client's own credential, and shapes the entry.
  * After a failure the Lua layer's retry loop goes on with the route. */
-static int client_get_log(lua_State *L)
+int sm_lua_get_log(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     char path[SM_LOG_PATH_MAX];
@@ -164,14 +171,4 @@ static int client_get_log(lua_State *L)
         return 1;
     sm_push_route(L, SM_SHAPE_ENTRY, path, len, id.s, id.len, 0);
     return 3;
-}
-
-void sm_attempt_open(lua_State *L, int decode_idx)
-{
-    static const luaL_Reg methods[] = {
-        {"perform", client_perform},
-        {"get_log", client_get_log},
-        {NULL, NULL},
-    };
-    sm_client_methods(L, methods, decode_idx);
 }

@@ -62,7 +62,7 @@ static void release_batch(sm_client *c)
 
 /* handle:batch_open(n) -> n: makes sure n slots (1..SM_MAX_CONCURRENCY)
  * exist. */
-static int batch_open(lua_State *L)
+int sm_lua_batch_open(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Number want = luaL_checknumber(L, 2);
@@ -113,7 +113,7 @@ static int batch_open(lua_State *L)
 /* handle:batch_reset(): stops every transfer still in flight and frees its
  * slot; for the slots a batch left behind when its coroutine was dropped
  * mid-batch (see supermetrics.batch). */
-static int batch_reset(lua_State *L)
+int sm_lua_batch_reset(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     int i;
@@ -135,35 +135,34 @@ static sm_slot *free_slot_of(sm_client *c)
     return NULL;
 }
 
-/* handle:batch_add(id, route, seconds_left [, credential [, made
- *                  [, want_info [, headers]]]]) -> true | nil, error
- * Starts the route's request on a free slot (raises if none is free: the
- * caller keeps at most batch_open(n) in flight), as perform would (headers:
- * the extra lines, as for perform). An error
- * value comes back when the attempt must not start (sm_attempt_begin). */
-static int batch_add(lua_State *L)
+/* handle:batch_add(attempt arguments: attempt.h, id) -> true | nil, error
+ * Starts the route's request on a free slot as item id (raises if none is
+ * free: the caller keeps at most batch_open(n) in flight), as perform
+ * would. An error value comes back when the attempt must not start
+ * (sm_attempt_begin). */
+int sm_lua_batch_add(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    lua_Integer id = (lua_Integer)luaL_checknumber(L, 2);
-    const sm_route *r = sm_check_route(L, 3);
-    lua_Number left = luaL_checknumber(L, 4);
-    long long made = (long long)luaL_optnumber(L, 6, 0);
-    size_t extra_len = 0;
-    const char *extra = luaL_optlstring(L, 8, NULL, &extra_len);
+    sm_attempt_args a;
+    lua_Integer id;
     sm_slot *s = c->multi ? free_slot_of(c) : NULL;
     const sm_credential *cred;
+    const sm_route *r;
+    sm_check_attempt_args(L, 2, &a);
+    id = (lua_Integer)luaL_checknumber(L, 8);
+    r = a.route;
 
     if (s == NULL)
         return sm_raise(L, "no free batch slot");
     /* A slot keeps its own copy of a token_provider's credential: the
      * client's may be replaced while this transfer is still in flight. */
-    cred = sm_attempt_begin(L, c, 5, &s->credential, left, made);
+    cred = sm_attempt_begin(L, c, a.cred_idx, &s->credential, a.left, a.made);
     if (cred == NULL)
         return 2;
     if (sm_transfer_prepare(&s->t, c->endpoint.base_url, c->endpoint.base_len,
-                            r->path, r->len, sm_timeout_ms(left),
+                            r->path, r->len, sm_timeout_ms(a.left),
                             c->connect_timeout_ms) != 0 ||
-        sm_transfer_headers(&s->t, cred, extra, extra_len, 1) != 0)
+        sm_transfer_headers(&s->t, cred, a.headers, a.headers_len, 1) != 0)
         return sm_raise(L, "could not prepare the request");
     if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
         return sm_raise(L, "could not start the request");
@@ -171,15 +170,15 @@ static int batch_add(lua_State *L)
     s->busy = 1;
     s->done = 0;
     s->shape = r->shape;
-    s->made = made;
-    s->timeout_ms = sm_timeout_ms(left);
+    s->made = a.made;
+    s->timeout_ms = sm_timeout_ms(a.left);
     s->resent = 0;
     sm_route_expect(r, &s->expect);
     if (s->expect.id != NULL) {
         memcpy(s->log_id, s->expect.id, s->expect.id_len);
         s->expect.id = s->log_id;
     }
-    s->want_info = lua_toboolean(L, 7);
+    s->want_info = a.want_info;
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -245,7 +244,7 @@ static int resend_fresh(sm_client *c, sm_slot *s)
  * finished since the last poll as { id =, body = [, info =] } (the body
  * shaped as its route says) or { id =, err = }, and how many are still
  * running. */
-static int batch_poll(lua_State *L)
+int sm_lua_batch_poll(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_Number wait = luaL_checknumber(L, 2);
@@ -303,14 +302,4 @@ static int batch_poll(lua_State *L)
     }
     lua_pushinteger(L, running);
     return 2;
-}
-
-void sm_batch_open(lua_State *L, int decode_idx)
-{
-    static const luaL_Reg methods[] = {
-        {"batch_open", batch_open}, {"batch_add", batch_add},
-        {"batch_poll", batch_poll}, {"batch_reset", batch_reset},
-        {NULL, NULL},
-    };
-    sm_client_methods(L, methods, decode_idx);
 }

@@ -6,8 +6,11 @@
 
 #include <lua.h>
 
-/* Registers the handle's batch_open, batch_add, batch_poll and batch_reset
- * methods. */
-void sm_batch_open(lua_State *L, int decode_idx);
+/* The handle's batch methods (client.c lists every method; each is
+ * described where it is defined). */
+int sm_lua_batch_open(lua_State *L);
+int sm_lua_batch_add(lua_State *L);
+int sm_lua_batch_poll(lua_State *L);
+int sm_lua_batch_reset(lua_State *L);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * client.c: the handle's lifetime (new, close, garbage collection, fork),
- * its credential and its connection pool. What the handle does lives
- * elsewhere (client.h).
+ * its credential and its connection pool, and the one table of its
+ * methods. What the methods do lives elsewhere (client.h).
  */
 #include "client.h"
 
@@ -11,8 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attempt.h"
+#include "batch.h"
 #include "bounds.h"
 #include "compat.h"
+#include "cosocket.h"
 #include "credential.h"
 #include "errors.h"
 
@@ -294,7 +297,7 @@ CURLSH *sm_client_share(sm_client *c)
     return c->share;
 }
 
-void sm_client_open(lua_State *L)
+void sm_client_open(lua_State *L, int decode_idx)
 {
     static const luaL_Reg metamethods[] = {
         {"__gc", client_close},
@@ -302,26 +305,37 @@ void sm_client_open(lua_State *L)
         {"__tostring", client_tostring},
         {NULL, NULL},
     };
+    /* Every method of the handle, in one place; each is defined (and
+     * described) with what it does. */
+    static const luaL_Reg methods[] = {
+        {"close", client_close},
+        {"proxy", client_proxy},
+        {"set_proxy", client_set_proxy},
+        /* one attempt on the single-call handle (attempt.c) */
+        {"perform", sm_lua_perform},
+        {"get_log", sm_lua_get_log},
+        /* libcurl's multi interface (batch.c) */
+        {"batch_open", sm_lua_batch_open},
+        {"batch_add", sm_lua_batch_add},
+        {"batch_poll", sm_lua_batch_poll},
+        {"batch_reset", sm_lua_batch_reset},
+        /* nginx's cosockets (cosocket.c) */
+        {"endpoint", sm_lua_endpoint},
+        {"exchange", sm_lua_exchange},
+        {"request", sm_lua_request},
+        {"outcome", sm_lua_outcome},
+        {"refused", sm_lua_refused},
+        {NULL, NULL},
+    };
+    if (decode_idx < 0)
+        decode_idx = lua_gettop(L) + decode_idx + 1;
     luaL_newmetatable(L, SM_CLIENT_MT);
     sm_setfuncs(L, metamethods, 0);
     lua_newtable(L);
-    lua_pushcfunction(L, client_close);
-    lua_setfield(L, -2, "close");
-    lua_pushcfunction(L, client_proxy);
-    lua_setfield(L, -2, "proxy");
-    lua_pushcfunction(L, client_set_proxy);
-    lua_setfield(L, -2, "set_proxy");
+    /* The JSON decode function is every method's upvalue (those that read
+     * a response use it). */
+    lua_pushvalue(L, decode_idx);
+    sm_setfuncs(L, methods, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
-}
-
-void sm_client_methods(lua_State *L, const luaL_Reg *l, int decode_idx)
-{
-    if (decode_idx < 0)
-        decode_idx = lua_gettop(L) + decode_idx + 1;
-    luaL_getmetatable(L, SM_CLIENT_MT);
-    lua_getfield(L, -1, "__index");
-    lua_pushvalue(L, decode_idx);
-    sm_setfuncs(L, l, 1);
-    lua_pop(L, 2);
 }

@@ -2,8 +2,8 @@
  * client.h: the connection-owning handle behind a supermetrics client. One
  * libcurl easy handle for single calls, and a few more for batches, all on
  * one connection pool (a share handle), so every call reuses the kept-alive
- * connections and TLS sessions. The handle's methods live with what they
- * do (attempt.c, batch.c, cosocket.c), each registering its own.
+ * connections and TLS sessions. The handle's methods are defined with what
+ * they do (attempt.c, batch.c, cosocket.c) and listed once, in client.c.
  */
 #ifndef SM_CLIENT_H
 #define SM_CLIENT_H
@@ -38,12 +38,10 @@ typedef struct sm_client {
     void (*release_batch)(struct sm_client *c);
 } sm_client;
 
-/* Registers the handle's metatable, with close and its metamethods. */
-void sm_client_open(lua_State *L);
-
-/* Adds l to the handle's methods, each with the JSON decode function found
- * at decode_idx (cjson.safe semantics) as its upvalue. */
-void sm_client_methods(lua_State *L, const luaL_Reg *l, int decode_idx);
+/* Registers the handle's metatable with every method, each with the JSON
+ * decode function found at decode_idx (cjson.safe semantics) as its
+ * upvalue. */
+void sm_client_open(lua_State *L, int decode_idx);
 
 /* Lua: new_client(options) -> handle. See client.c for the options. */
 int sm_lua_new_client(lua_State *L);

@@ -118,10 +118,8 @@ int luaopen_supermetrics_core(lua_State *L)
     push_json(L);
     json = lua_gettop(L);
     lua_getfield(L, json, "decode");
-    sm_client_open(L);
-    sm_attempt_open(L, -1);
-    sm_batch_open(L, -1);
-    sm_cosocket_open(L, -1);
+    sm_client_open(L, -1);
+    sm_cosocket_open(L);
     lua_pop(L, 1);
     sm_route_open(L);
 

@@ -42,7 +42,7 @@ static sm_exchange *check_exchange(lua_State *L, int idx)
 /* ---- handle methods ---- */
 
 /* handle:endpoint() -> is_https, host, port */
-static int client_endpoint(lua_State *L)
+int sm_lua_endpoint(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     lua_pushboolean(L, c->endpoint.is_https);
@@ -53,7 +53,7 @@ static int client_endpoint(lua_State *L)
 
 /* handle:exchange() -> a new exchange, for responses of up to the client's
  * max_response_bytes. */
-static int client_exchange(lua_State *L)
+int sm_lua_exchange(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = sm_newuserdata(L, sizeof *x);
@@ -65,25 +65,27 @@ static int client_exchange(lua_State *L)
     return 1;
 }
 
-/* handle:request(route, seconds_left, credential|nil, made, exchange
- *                [, headers]) -> request bytes | nil, error
+/* handle:request(attempt arguments: attempt.h, exchange)
+ *   -> request bytes | nil, error
  * Readies exchange for the response to the route's request and returns the
  * whole request: the request line, Host, User-Agent, Accept, the extra
  * header lines (headers: "Name: value\r\n" each, checked by the Lua layer)
  * and the credential's Authorization. Refuses as perform does
  * (sm_attempt_begin). */
-static int client_request(lua_State *L)
+int sm_lua_request(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    const sm_route *r = sm_check_route(L, 2);
-    lua_Number left = luaL_checknumber(L, 3);
-    long long made = (long long)luaL_optnumber(L, 5, 0);
-    sm_exchange *x = check_exchange(L, 6);
-    size_t extra_len = 0;
-    const char *extra = luaL_optlstring(L, 7, NULL, &extra_len);
-    const sm_credential *cred =
-        sm_attempt_begin(L, c, 4, &c->credential, left, made);
+    sm_attempt_args a;
+    sm_exchange *x;
+    const sm_credential *cred;
+    const sm_route *r;
+    long long made;
     luaL_Buffer b;
+    sm_check_attempt_args(L, 2, &a);
+    x = check_exchange(L, 8);
+    r = a.route;
+    made = a.made;
+    cred = sm_attempt_begin(L, c, a.cred_idx, &c->credential, a.left, made);
     if (cred == NULL)
         return 2;
     x->failed = SM_NO_FAILURE;
@@ -103,8 +105,8 @@ static int client_request(lua_State *L)
     luaL_addlstring(&b, r->path, r->len);
     luaL_addstring(&b, " HTTP/1.1\r\n");
     luaL_addlstring(&b, c->endpoint.head_fields, c->endpoint.head_fields_len);
-    if (extra_len > 0)
-        luaL_addlstring(&b, extra, extra_len);
+    if (a.headers_len > 0)
+        luaL_addlstring(&b, a.headers, a.headers_len);
     luaL_addlstring(&b, cred->line, cred->len);
     luaL_addstring(&b, "\r\n\r\n");
     luaL_pushresult(&b);
@@ -147,7 +149,7 @@ static void outcome_of(sm_exchange *x, sm_outcome *o)
  * was another request's (transfer.h); the connection must be dropped, and
  * unless this was already the resend (resent), the request sent once more
  * on a fresh one. */
-static int client_outcome(lua_State *L)
+int sm_lua_outcome(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2);
@@ -175,7 +177,7 @@ static int client_outcome(lua_State *L)
 
 /* handle:refused(exchange, status): the client's proxy answered the
  * CONNECT with status, not 2xx; worded as for libcurl (sm_proxy_refusal). */
-static int client_refused(lua_State *L)
+int sm_lua_refused(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2);
@@ -255,16 +257,8 @@ static int exchange_gc(lua_State *L)
     return 0;
 }
 
-void sm_cosocket_open(lua_State *L, int decode_idx)
+void sm_cosocket_open(lua_State *L)
 {
-    static const luaL_Reg handle_methods[] = {
-        {"endpoint", client_endpoint},
-        {"request", client_request},
-        {"exchange", client_exchange},
-        {"outcome", client_outcome},
-        {"refused", client_refused},
-        {NULL, NULL},
-    };
     static const luaL_Reg methods[] = {
         {"feed", exchange_feed},
         {"eof", exchange_eof},
@@ -282,5 +276,4 @@ void sm_cosocket_open(lua_State *L, int decode_idx)
     sm_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
-    sm_client_methods(L, handle_methods, decode_idx);
 }

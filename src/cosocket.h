@@ -6,8 +6,15 @@
 
 #include <lua.h>
 
-/* Registers the exchange type and the handle's endpoint, exchange, request
- * and outcome methods. */
-void sm_cosocket_open(lua_State *L, int decode_idx);
+/* Registers the exchange type (one request and its response). */
+void sm_cosocket_open(lua_State *L);
+
+/* The handle's methods of the cosocket transport (client.c lists every
+ * method; each is described where it is defined). */
+int sm_lua_endpoint(lua_State *L);
+int sm_lua_exchange(lua_State *L);
+int sm_lua_request(lua_State *L);
+int sm_lua_outcome(lua_State *L);
+int sm_lua_refused(lua_State *L);
 
 #endif

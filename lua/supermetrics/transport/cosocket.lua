@@ -366,7 +366,7 @@ end
 -- Returns the socket to keep, if any.
 local function send_request(state, ep, handle, x, route, deadline, credential, made, fresh, block)
   for _ = 0, ep.pool_size do
-    local head, err = handle:request(route, deadline - monotonic(), credential, made, x, block)
+    local head, err = handle:request(route, deadline - monotonic(), credential, made, nil, block, x)
     if not head then
       return nil, err
     end

@@ -82,8 +82,8 @@ local function run(handle, b, sleep)
       credential = got
     end
     item.started = now
-    local started, err = handle:batch_add(i, item.route, item.deadline - now, credential, item.made,
-      hook ~= nil, extra and extra.block)
+    local started, err = handle:batch_add(item.route, item.deadline - now, credential, item.made,
+      hook ~= nil, extra and extra.block or nil, i)
     if started then
       running = running + 1
     else
