@@ -67,9 +67,12 @@ void sm_buffer_free(sm_buffer *b)
 
 int sm_buffer_may_have_nulls(const sm_buffer *b)
 {
-    size_t i;
-    for (i = 0; i + 4 <= b->len; i++)
-        if (b->data[i] == 'n' && memcmp(b->data + i, "null", 4) == 0)
+    /* memchr finds each 'n' a word at a time: most entries have few. */
+    const char *p = b->data, *end = p ? p + b->len : p;
+    while (end - p >= 4 && (p = memchr(p, 'n', (size_t)(end - p - 3))) != NULL) {
+        if (memcmp(p, "null", 4) == 0)
             return 1;
+        p++;
+    }
     return 0;
 }

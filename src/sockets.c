@@ -2,14 +2,62 @@
  * sockets.c: the sockets a client's handles hold, for fork safety
  * (sockets.h).
  */
+/* MADV_WIPEONFORK and MAP_ANONYMOUS are Linux's, beyond POSIX. */
+#define _DEFAULT_SOURCE 1
+
 #include "sockets.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* ---- this process's id without a system call per call ----
+ * getpid() is a system call (glibc caches it no more), and every call of a
+ * client holding sockets asks it. A page the kernel hands a forked child
+ * zeroed (MADV_WIPEONFORK, Linux 4.14+) says whether the pid read before is
+ * still this process's: any fork, libc's or a raw one from LuaJIT's FFI.
+ * Without it, getpid() each time. */
+static unsigned char *same_process; /* 1 while pid_read is ours */
+static pid_t pid_read;
+static pthread_once_t wipe_once = PTHREAD_ONCE_INIT;
+
+static void map_wipe_page(void)
+{
+#ifdef MADV_WIPEONFORK
+    long size = sysconf(_SC_PAGESIZE);
+    void *page = size > 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                          : MAP_FAILED;
+    if (page == MAP_FAILED)
+        return;
+    if (madvise(page, (size_t)size, MADV_WIPEONFORK) != 0) {
+        munmap(page, (size_t)size);
+        return;
+    }
+    /* Kept for the process's life: a module unloaded and loaded again maps
+     * another (one page each time). */
+    same_process = page;
+#endif
+}
+
+static pid_t this_pid(void)
+{
+    pid_t pid;
+    if (pthread_once(&wipe_once, map_wipe_page) != 0 || same_process == NULL)
+        return getpid();
+    if (__atomic_load_n(same_process, __ATOMIC_ACQUIRE) == 1)
+        return __atomic_load_n(&pid_read, __ATOMIC_RELAXED);
+    /* First use, or first after a fork: read it and say it is ours. */
+    pid = getpid();
+    __atomic_store_n(&pid_read, pid, __ATOMIC_RELAXED);
+    __atomic_store_n(same_process, 1, __ATOMIC_RELEASE);
+    return pid;
+}
 
 void sm_sockets_init(sm_sockets *s)
 {
@@ -73,7 +121,7 @@ CURLcode sm_sockets_attach(sm_sockets *s, CURL *easy)
  * nginx's cosockets). */
 int sm_sockets_forked(const sm_sockets *s)
 {
-    return s->n > 0 && getpid() != s->pid;
+    return s->n > 0 && this_pid() != s->pid;
 }
 
 int sm_sockets_disown(sm_sockets *s)

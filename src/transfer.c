@@ -103,23 +103,31 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
                         long connect_timeout_ms)
 {
     size_t need = base_len + path_len + 1;
-    if (need > t->url_cap) {
-        char *grown = realloc(t->url, need);
-        if (grown == NULL)
-            return -1;
-        t->url = grown;
-        t->url_cap = need;
-    }
-    memcpy(t->url, base, base_len);
-    memcpy(t->url + base_len, path, path_len);
-    t->url[need - 1] = '\0';
     sm_buffer_reset(&t->body);
     sm_meta_reset(&t->meta);
     t->errbuf[0] = '\0';
     if (connect_timeout_ms > timeout_ms)
         connect_timeout_ms = timeout_ms;
-    if (curl_easy_setopt(t->easy, CURLOPT_URL, t->url) != CURLE_OK)
-        return -1;
+    /* The same URL as the last request's (a client asking for one entry
+     * again and again) is already easy's: libcurl keeps its own copy, and
+     * so do copies of the handle. */
+    if (t->url_len != need - 1 || memcmp(t->url, base, base_len) != 0 ||
+        memcmp(t->url + base_len, path, path_len) != 0) {
+        if (need > t->url_cap) {
+            char *grown = realloc(t->url, need);
+            if (grown == NULL)
+                return -1;
+            t->url = grown;
+            t->url_cap = need;
+        }
+        memcpy(t->url, base, base_len);
+        memcpy(t->url + base_len, path, path_len);
+        t->url[need - 1] = '\0';
+        t->url_len = 0;
+        if (curl_easy_setopt(t->easy, CURLOPT_URL, t->url) != CURLE_OK)
+            return -1;
+        t->url_len = need - 1;
+    }
     if (t->fresh) {
         if (curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 0L) != CURLE_OK)
             return -1;
@@ -231,6 +239,7 @@ void sm_transfer_free(sm_transfer *t)
     free(t->url);
     t->url = NULL;
     t->url_cap = 0;
+    t->url_len = 0;
     sm_buffer_free(&t->body);
 }
 

@@ -23,6 +23,7 @@ typedef struct sm_transfer {
     sm_meta meta;
     char *url;       /* base_url + path of the current request */
     size_t url_cap;
+    size_t url_len;  /* of the URL easy holds (0: none set yet) */
     long timeout_ms, connect_timeout_ms; /* as last set on easy; -1 unset */
     int fresh;       /* this transfer is a resend on a new connection */
     /* Extra request headers (sm_transfer_headers): copies of their lines,
