@@ -112,7 +112,7 @@ int sm_lua_batch_open(lua_State *L)
 
 /* handle:batch_reset(): stops every transfer still in flight and frees its
  * slot; for the slots a batch left behind when its coroutine was dropped
- * mid-batch (see supermetrics.batch). */
+ * mid-batch (see supermetrics.transport.curl_batch). */
 int sm_lua_batch_reset(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
