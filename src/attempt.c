@@ -76,7 +76,6 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
                    const char *extra, size_t extra_len)
 {
     CURLcode rc;
-    double spent;
     int n;
     const sm_credential *cred =
         sm_attempt_begin(L, c, cred_idx, &c->credential, left, w->made);
@@ -101,13 +100,9 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
         return n;
     /* The answer was another request's: that connection is out of step.
      * Drop it and ask once more on a fresh one, uncounted, within the time
-     * left (the first transfer's time is the attempt's so far). */
+     * the attempt has left. */
     (void)sm_sockets_drop_last(&c->sockets, c->main.easy);
-    if (curl_easy_getinfo(c->main.easy, CURLINFO_TOTAL_TIME, &spent) !=
-        CURLE_OK)
-        spent = 0;
-    if (left - spent <= 0 ||
-        sm_transfer_refresh(&c->main, sm_timeout_ms(left - spent)) != 0)
+    if (sm_transfer_refresh(&c->main, sm_timeout_ms(left)) == 0)
         return n;
     lua_pop(L, n);
     rc = curl_easy_perform(c->main.easy);

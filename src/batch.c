@@ -224,13 +224,8 @@ static int drive(sm_client *c, long wait_ms)
  * when it runs again. */
 static int resend_fresh(sm_client *c, sm_slot *s)
 {
-    double spent = 0;
-    long left_ms;
-    if (curl_easy_getinfo(s->t.easy, CURLINFO_TOTAL_TIME, &spent) != CURLE_OK)
-        spent = 0;
-    left_ms = s->timeout_ms - (long)(spent * 1000);
-    if (left_ms <= 0 || sm_transfer_refresh(&s->t, left_ms) != 0 ||
-        curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
+    long left_ms = sm_transfer_refresh(&s->t, s->timeout_ms);
+    if (left_ms == 0 || curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
         return 0;
     s->timeout_ms = left_ms;
     s->resent = 1;

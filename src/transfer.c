@@ -148,23 +148,29 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
     return 0;
 }
 
-int sm_transfer_refresh(sm_transfer *t, long timeout_ms)
+long sm_transfer_refresh(sm_transfer *t, long timeout_ms)
 {
-    if (curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK ||
+    double spent = 0;
+    /* The finished transfer's time is the attempt's so far. */
+    if (curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &spent) != CURLE_OK)
+        spent = 0;
+    timeout_ms -= (long)(spent * 1000);
+    if (timeout_ms <= 0 ||
+        curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK ||
         curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK)
-        return -1;
+        return 0;
     t->timeout_ms = timeout_ms;
     if (t->connect_timeout_ms > timeout_ms) {
         if (curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) !=
             CURLE_OK)
-            return -1;
+            return 0;
         t->connect_timeout_ms = timeout_ms;
     }
     t->fresh = 1; /* the next prepare turns FRESH_CONNECT off again */
     sm_buffer_reset(&t->body);
     sm_meta_reset(&t->meta);
     t->errbuf[0] = '\0';
-    return 0;
+    return timeout_ms;
 }
 
 int sm_transfer_headers(sm_transfer *t, const sm_credential *cred,

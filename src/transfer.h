@@ -62,10 +62,11 @@ int sm_transfer_headers(sm_transfer *t, const sm_credential *cred,
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
                             sm_want *w);
 
-/* Readies t to send its request again on a new connection (its URL and
- * options as they are, the timeout set to timeout_ms). Returns 0, or -1
- * when a setopt fails. */
-int sm_transfer_refresh(sm_transfer *t, long timeout_ms);
+/* After a finished transfer of an attempt that had timeout_ms: readies t to
+ * send its request again on a new connection (its URL and options as they
+ * are) within what is left of that time. Returns the milliseconds the
+ * resend gets, or 0 when none are left or a setopt fails. */
+long sm_transfer_refresh(sm_transfer *t, long timeout_ms);
 
 /* When a reused connection turns out dead, libcurl sends the request again
  * on another, up to five times, and then fails with CURLE_SEND_ERROR
