@@ -242,7 +242,9 @@ end
 -- fetch with mixed failures exits with the worst one's status: a key or
 -- permission problem (every id would fail), then the service unavailable,
 -- then rate limited, then any other error, then an id not found.
-local WORST_FIRST = { 65, 69, 75, 1, 66 }
+local WORST_FIRST = {
+  cli.EXIT.auth, cli.EXIT.unavailable, cli.EXIT.rate_limited, cli.EXIT.other, cli.EXIT.not_found,
+}
 local RANK = {}
 for rank, status in ipairs(WORST_FIRST) do
   RANK[status] = rank
