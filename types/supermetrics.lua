@@ -121,6 +121,7 @@
 ---Options of `client:follow_connector_logs`.
 ---@class supermetrics.FollowOptions
 ---@field since? string an ISO 8601 date or date-time; first the entries newer than it
+---@field last? integer 0..10000: first the newest `last` entries (as `tail -n N -f`; not with `since`)
 ---@field interval? number seconds between polls, 0.01..3600 (2)
 ---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
 

@@ -277,70 +277,43 @@ function COMMANDS.fetch(client, o, emit, stderr)
   return status
 end
 
--- The newest entries (newest first), back to since or up to want of them;
--- with want, also the ids of the entries left out that share the oldest
--- shown one's log_time (following must not show them later as new).
+-- The newest entries (newest first), back to since or up to want of them.
 local function newest(client, o, since, want)
-  local found, left_out, edge = {}, {}, nil
+  local found = {}
   if want == 0 then
-    return found, left_out
+    return found
   end
   for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = math.min(want or 100, 1000) }) do
     check_interrupt()
-    if edge then
-      local t = logtime.parse(entry.log_time)
-      if not t or t.key ~= edge.key then
-        break
-      end
-      left_out[#left_out + 1] = entry.id
-    else
-      local when = filter.when(entry, since, nil)
-      if when == "older" then
-        break
-      elseif when == "in" then
-        found[#found + 1] = entry
-      end
+    local when = filter.when(entry, since, nil)
+    if when == "older" then
+      break
+    elseif when == "in" then
+      found[#found + 1] = entry
       if #found == want then
-        edge = logtime.parse(entry.log_time)
-        if not edge then
-          break
-        end
+        break
       end
     end
   end
-  return found, left_out
+  return found
 end
 
 -- tail: the entries since --since (or the newest --lines, default 10),
--- oldest first; with --follow, then every new one as it appears.
+-- oldest first; with --follow, then every new one as it appears (the
+-- library's follow_connector_logs, which shows each entry once).
 function COMMANDS.tail(client, o, emit)
-  local since, skip = o.since, nil
-  if not (since and o.follow) then
-    local found, left_out = newest(client, o, since, not since and (o.lines or 10) or nil)
+  local lines = not o.since and (o.lines or 10) or nil
+  if not o.follow then
+    local found = newest(client, o, o.since, lines)
     for i = #found, 1, -1 do
       emit(found[i])
     end
-    if not o.follow then
-      return cli.EXIT.ok
-    end
-    -- Follow from the oldest shown entry's time on, without showing again
-    -- what was shown or deliberately left out.
-    since = found[#found] and logtime.parse(found[#found].log_time)
-    skip = {}
-    for _, entry in ipairs(found) do
-      skip[entry.id] = true
-    end
-    for _, id in ipairs(left_out) do
-      skip[id] = true
-    end
+    return cli.EXIT.ok
   end
-  local from = since and logtime.just_before(since).text
-  for entry in client:follow_connector_logs(o.args[1], o.args[2], { since = from, interval = o.interval }) do
-    if skip and skip[entry.id] then
-      skip[entry.id] = nil
-    else
-      emit(entry)
-    end
+  local since = o.since and logtime.just_before(o.since).text
+  for entry in client:follow_connector_logs(o.args[1], o.args[2], { since = since, last = lines,
+    interval = o.interval }) do
+    emit(entry)
   end
   return cli.EXIT.ok -- not reached: following ends with Ctrl-C
 end

@@ -227,15 +227,15 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
 end
 
 --- Follows a connector's log as it grows.
--- First yields the entries newer than `since` (oldest first; with no
--- `since`, none), then polls every `interval` seconds and yields each new
+-- First yields the entries newer than `since`, or the newest `last` ones
+-- (oldest first; with neither, none), then polls every `interval` seconds and yields each new
 -- entry once, oldest first, until the loop breaks. It pages back as far as
 -- needed when many entries arrived between two polls, waits longer while
 -- the rate limit runs low or the server asks to (Retry-After), and keeps
 -- following through failures that retries may cure; others raise.
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
--- @param[opt] opts `{ since = "2025-06-01T00:00:00Z", interval = 2, headers = {...} }`
+-- @param[opt] opts `{ since = "2025-06-01T00:00:00Z" or last = 10, interval = 2, headers = {...} }`
 -- @return an endless iterator for a generic `for`
 -- @raise a `supermetrics.Error` value
 function Client:follow_connector_logs(team_id, connector_identifier, opts)
@@ -244,12 +244,15 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
   -- Checks every argument now, before any traffic.
   page_route(team_id, connector_identifier)
   local since = logtime.argument(opts.since, "since", "follow_connector_logs", invalid)
+  if since and opts.last then
+    invalid("follow_connector_logs: give since or last, not both", "last")
+  end
   local extra = self:_extra_for(opts.headers, "follow_connector_logs")
   return follow.iterator(function(limit, before)
     return fetch_page(self, team_id, connector_identifier, limit, before, extra)
   end, function(seconds)
     self._transport:sleep(seconds)
-  end, since and since.date_time, opts.interval)
+  end, since and since.date_time, opts.interval, opts.last)
 end
 
 --- Fetches many log entries of one connector at once.

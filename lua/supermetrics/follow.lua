@@ -10,6 +10,8 @@ local retry = require "supermetrics.retry"
 local follow = {}
 
 follow.DEFAULT_INTERVAL = 2
+-- The most entries `last` shows before following (ten full pages).
+follow.MAX_LAST = 10000
 -- The longest wait when the server says to slow down (rate limit).
 local MAX_WAIT = 60
 local PAGE_SIZE = 100
@@ -17,7 +19,8 @@ local PAGE_SIZE = 100
 --- An endless iterator. fetch(limit, before) returns one page (newest
 -- first) and the response info (rate limits); sleep(seconds) waits.
 -- since: a log_time (entries newer than it come first), or nil to start
--- with what appears from now on.
+-- with what appears from now on; last: with no since, how many of the
+-- newest entries there are to yield first (as `tail -n N -f`; nil: none).
 --
 -- The mark is the newest log_time yielded so far, with the ids yielded at
 -- exactly that time: an entry is new when it is newer than the mark, or at
@@ -25,7 +28,7 @@ local PAGE_SIZE = 100
 -- first appear cannot be told from old ones and are not yielded (logs are
 -- written in time order). An entry without a usable log_time is yielded
 -- once, by id.
-function follow.iterator(fetch, sleep, since, interval)
+function follow.iterator(fetch, sleep, since, interval, last)
   local mark = since and assert(logtime.parse(since))
   local at_mark = {}  -- id -> true for entries yielded stamped exactly mark
   -- While the mark is `since` itself, nothing stamped with it is new.
@@ -77,16 +80,28 @@ function follow.iterator(fetch, sleep, since, interval)
   end
 
   -- Starting from now: the newest log_time there is, and the ids stamped
-  -- with it, are the mark; nothing is yielded.
+  -- with it, are the mark; the newest `last` entries are queued (oldest
+  -- first) and the rest of those sharing the newest time remembered, so
+  -- that none of them comes again as new.
   local function start()
+    local found, newest = {}, nil
     for entry in paging.iterator(page, PAGE_SIZE, nil) do
       local t = logtime.parse(entry.log_time)
-      if t then
-        if mark and t.key ~= mark.key then
+      if #found < (last or 0) then
+        found[#found + 1] = entry
+        newest = newest or t
+      elseif t then
+        if newest and t.key ~= newest.key then
           break
         end
+        newest = t
         remember(entry)
       end
+    end
+    queue, q = {}, 0
+    for i = #found, 1, -1 do
+      queue[#queue + 1] = found[i]
+      remember(found[i])
     end
     started = true
   end

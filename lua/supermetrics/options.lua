@@ -54,7 +54,7 @@ options.CALLS = {
   },
   follow_connector_logs = {
     since = true, interval = number(0.01, 3600, false, follow.DEFAULT_INTERVAL, " of seconds"),
-    headers = true,
+    last = number(0, follow.MAX_LAST, true, nil), headers = true,
   },
   get_connector_logs = {
     concurrency = number(1, core.LIMITS.concurrency, true, 16),

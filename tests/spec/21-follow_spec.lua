@@ -66,6 +66,23 @@ describe("follow_connector_logs", function()
     c:close()
   end)
 
+  it("starts with the newest `last` entries, and never yields again those sharing the oldest one's time", function()
+    local nonce = support.nonce()
+    add(client, nonce, 8) -- L4-L6 stamped :01, L7-L8 :02
+    -- last = 4: L5..L8 first; L4 (stamped as L5) was left out and stays out.
+    local it = client:follow_connector_logs(1, "live-" .. nonce, { last = 4, interval = 0.01 })
+    assert.are.same(ids(5, 8), take(it, 4))
+    add(client, nonce, 2) -- L9 shares :02 with L7, L8
+    assert.are.same(ids(9, 10), take(it, 2))
+    -- last = 1 while every other entry shares the newest one's time.
+    local other = support.nonce()
+    add(client, other, 3) -- L1-L3 all stamped :00
+    it = client:follow_connector_logs(1, "live-" .. other, { last = 1, interval = 0.01 })
+    assert.are.same({ "L3" }, take(it, 1))
+    add(client, other, 1)
+    assert.are.same({ "L4" }, take(it, 1))
+  end)
+
   it("gets every one of 2,000 entries added between two polls, once, in order", function()
     local nonce = support.nonce()
     add(client, nonce, 5)
@@ -145,7 +162,8 @@ describe("follow_connector_logs", function()
 
   it("refuses bad options before any traffic", function()
     for _, opts in ipairs { { interval = 0 }, { interval = "1" }, { since = "yesterday" }, { since = 5 },
-      { every = 1 } } do
+      { every = 1 }, { last = -1 }, { last = 1.5 }, { last = 10001 },
+      { last = 2, since = "2025-06-01" } } do
       local err = support.catch(client.follow_connector_logs, client, 1, "live-x", opts)
       assert.are.equal("INVALID_ARGUMENT", err.code)
     end
