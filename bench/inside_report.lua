@@ -74,7 +74,7 @@ for _, g in ipairs(groups) do
   end
 end
 
--- Instructions per request under callgrind: scheme loc ir ir_n ir_2n.
+-- Instructions per request under callgrind: scheme loc ir ir_n ir_2n n 2n.
 local ir = {}
 for _, r in ipairs(read_tsv(tmp .. "/ir.tsv", true)) do
   ir[r[1]] = ir[r[1]] or {}
@@ -273,12 +273,14 @@ if #paced > 0 then
     .. "front worker): " .. table.concat(paced, ", ") .. "." }
 end
 if #ir_lines > 0 then
-  add { "", "Instructions per request of the front (valgrind's callgrind: a second front from the same "
-    .. "configuration,",
-    "one process in the foreground, under wrk -c 32; Ir of " .. thousands(2 * tonumber(cg_requests))
-      .. " requests minus Ir of " .. thousands(tonumber(cg_requests)) .. ", over "
-      .. thousands(tonumber(cg_requests)) .. ",",
-    "after 200 unmeasured ones; the front's own instructions only, not the upstream's nor wrk's):", "" }
+  add { "", "Instructions per request of the front (valgrind's callgrind; a second front from the same "
+    .. "configuration, one",
+    "process in the foreground, on the front's core; per location 1,000 unmeasured requests at wrk -c 64 fill "
+      .. "its pools,",
+    "then a sample of " .. thousands(tonumber(cg_requests)) .. " and one of " .. thousands(2 * tonumber(cg_requests))
+      .. " requests at wrk -c 32; Ir / req is their difference in Ir over their",
+    "difference in requests finished, counted by callgrind. The front's own instructions only, not the "
+      .. "upstream's nor wrk's):", "" }
   add(ir_lines)
 end
 add { "", "Targets (issue 21), in this run:", "" }

@@ -28,8 +28,9 @@
 # BENCH_NGINX_LOCATIONS (a subset of "proxy bare bare_cjson resty lib
 # lib_json"; RESULTS.md is only written with all of them),
 # BENCH_CALLGRIND (0: no instruction counts; they also need valgrind),
-# BENCH_NGINX_CALLGRIND_REQUESTS (requests per callgrind sample, 400: Ir
-# per request is the difference between 2x and 1x that, over it),
+# BENCH_NGINX_CALLGRIND_REQUESTS (requests per callgrind sample, 500: Ir
+# per request is the difference between a sample of 2x and one of 1x that,
+# over the difference in requests),
 # BENCH_CPU (the front worker's core; default the last one: wrk and the
 # upstream get another), SM_BENCH_RESTY_HTTP / SM_BENCH_RESTY_STRING
 # (checkouts of lua-resty-http / lua-resty-string; default
@@ -44,7 +45,7 @@ SECS=${BENCH_NGINX_SECONDS:-5}
 WARMUP=${BENCH_NGINX_WARMUP:-1}
 ROUNDS=${BENCH_NGINX_ROUNDS:-3}
 PICK=${BENCH_NGINX_PICK:-median}
-CG_REQUESTS=${BENCH_NGINX_CALLGRIND_REQUESTS:-400}
+CG_REQUESTS=${BENCH_NGINX_CALLGRIND_REQUESTS:-500}
 read -r -a CONNECTIONS <<<"${BENCH_NGINX_CONNECTIONS:-32 256}"
 THREADS=${BENCH_NGINX_WRK_THREADS:-1}
 RSS_REQUESTS=${BENCH_NGINX_RSS_REQUESTS:-200000}
@@ -307,12 +308,15 @@ fi
 # Instructions per request (callgrind; deterministic where timers on a
 # shared VM are not): a second front from the same template, one process
 # (master_process off, daemon off) under callgrind, on the front's core.
-# Per location: 200 unmeasured requests (JIT, pools, TLS sessions), then
-# the counters zeroed, N requests (wrk -c 32, ended at N responses by
-# wrk_report.lua), the process left to go idle, dumped; the same with 2N;
-# (Ir(2N) - Ir(N)) / N takes out what any run costs (wrk's connections,
-# the requests still in flight when wrk stops). Only the front's own
-# instructions count, not the upstream's nor wrk's.
+# Per location: 1,000 unmeasured requests at wrk -c 64 (JIT; the pools
+# filled past the 32 connections the samples need, so that no sample pays
+# for a new upstream connection or TLS handshake, as the wrk rows above do
+# not after their warm-up), then the counters zeroed, N requests (wrk -c
+# 32, ended at N responses by wrk_report.lua), the process left to go idle,
+# dumped; the same with 2N; the Ir difference over the difference in
+# requests finished (counted by callgrind: wrk's, and the ones in flight
+# when it stopped) takes out what any run costs (wrk's connections).
+# Only the front's own instructions count, not the upstream's nor wrk's.
 if [ "$CALLGRIND" != 0 ]; then
     echo "== instructions per request: the front under callgrind, ${CG_REQUESTS} and $((2 * CG_REQUESTS)) requests per location (wrk -c 32)"
     cg_started=$SECONDS
@@ -373,10 +377,11 @@ if [ "$CALLGRIND" != 0 ]; then
         echo "the front under callgrind does not go idle" >&2
         return 1
     }
-    # cg_requests COUNT PATH: COUNT responses through PATH (wrk -c 32).
+    # cg_requests COUNT PATH [CONNECTIONS]: COUNT responses through PATH
+    # (wrk -c CONNECTIONS, 32 by default), then the front left to go idle.
     cg_requests() {
         local line
-        line=$(WRK_STOP_AFTER=$1 taskset -c "$LOAD_CPU" timeout 600 wrk -t 1 -c 32 -d 590s --timeout 30s \
+        line=$(WRK_STOP_AFTER=$1 taskset -c "$LOAD_CPU" timeout 600 wrk -t 1 -c "${3:-32}" -d 590s --timeout 30s \
             -s "$BENCH/wrk_report.lua" "$CG_URL$2" | grep '^wrk_report ') || {
             echo "wrk failed against the front under callgrind ($2)" >&2
             return 1
@@ -388,7 +393,9 @@ if [ "$CALLGRIND" != 0 ]; then
         cg_idle
     }
     # cg_sample COUNT PATH: sets CG_IR to the Ir of COUNT requests through
-    # PATH (the one dump file there is, moved aside once read).
+    # PATH and CG_N to the requests the front finished meanwhile (calls of
+    # ngx_http_free_request: wrk's COUNT and the ones in flight when it
+    # stopped); the one dump file there is, moved aside once read.
     cg_sample() {
         local dump
         timeout 60 callgrind_control -z "$CG_NGINX" >/dev/null
@@ -400,17 +407,22 @@ if [ "$CALLGRIND" != 0 ]; then
             echo "callgrind wrote no dump for $2" >&2
             return 1
         fi
+        CG_N=$(awk -v fn=ngx_http_free_request -f "$BENCH/callgrind_calls.awk" "$dump")
         mv "$dump" "$CG/read.$(basename "$dump")"
     }
     for scheme in http https; do
         for loc in "${MEASURED[@]}"; do
-            cg_requests 200 "/$scheme/$loc"
+            cg_requests 1000 "/$scheme/$loc" 64
             cg_sample "$CG_REQUESTS" "/$scheme/$loc"
-            a=$CG_IR
+            a=$CG_IR na=$CG_N
             cg_sample $((2 * CG_REQUESTS)) "/$scheme/$loc"
-            b=$CG_IR
-            ir=$(( (b - a) / CG_REQUESTS ))
-            printf '%s\t%s\t%s\t%s\t%s\n' "$scheme" "$loc" "$ir" "$a" "$b" >> "$TMP/ir.tsv"
+            b=$CG_IR nb=$CG_N
+            if [ "$nb" -le "$na" ]; then
+                echo "callgrind: $nb requests in the long sample of /$scheme/$loc, $na in the short one" >&2
+                exit 1
+            fi
+            ir=$(( (b - a) / (nb - na) ))
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scheme" "$loc" "$ir" "$a" "$b" "$na" "$nb" >> "$TMP/ir.tsv"
             printf '  %-5s %-10s %9s Ir/request\n' "$scheme" "$loc" "$ir"
         done
     done
