@@ -97,8 +97,10 @@ demo:
 	$(MAKE) all
 	tests/tools/demo.sh
 
-# Not part of `make test`: a few minutes of load against a local nginx; writes
-# bench/RESULTS.md and bench/results.png (see bench/run.sh).
+# Not part of `make test`: about 20 minutes of load against a local nginx
+# (instruction counts under valgrind included); writes bench/RESULTS.md,
+# bench/results.png and bench/results-nginx.png and ends with issue 21's
+# targets, met or not (see bench/run.sh, bench/METHOD.md).
 bench:
 	bench/run.sh
 

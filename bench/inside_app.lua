@@ -1,11 +1,16 @@
 -- The Lua locations of the front nginx of bench/nginx_inside.sh (see
 -- bench/inside.conf.in): the seed log entry fetched from the bench server
--- with lua-resty-http or with lua-supermetrics, decoded, and sent on as JSON.
--- Both do the same work per request: one keep-alive HTTP(S) call, one
--- decode, one cjson.encode.
+-- with lua-resty-http or with lua-supermetrics, decoded, and sent on as JSON
+-- (the same work per request: one keep-alive HTTP(S) call, one decode, one
+-- cjson.encode); the library's pass-through form (the JSON text as the
+-- server sent it); and the floor under any Lua client, a "bare cosocket":
+-- fixed request bytes on a pooled connection, one read, the body as is
+-- (and the same + cjson.decode / cjson.encode).
 local cjson = require "cjson"
 local http = require "resty.http"
 local supermetrics = require "supermetrics"
+
+local tcp = ngx.socket.tcp
 
 local app = {}
 
@@ -21,6 +26,14 @@ local urls, clients, client_errors = {}, {}, {}
 -- lua-resty-http's request parameters, one table per scheme, built once:
 -- request_uri copies them anyway.
 local resty_params = {}
+
+-- The bare cosocket's, per scheme: port, pool options, the request bytes;
+-- and the TLS session of its last handshake, offered to the next one.
+local bare, bare_sessions = {}, {}
+
+-- What lib_json answers when the library under test has no
+-- get_connector_log_json (an older checkout): nginx_inside.sh skips the row.
+local NO_JSON_FORM = "no get_connector_log_json in this library"
 
 -- Errors go to the error log, but only the first few: under load a broken
 -- row would otherwise write a line per request and measure the log.
@@ -44,6 +57,21 @@ function app.init(http_url, https_url)
       -- The bench certificate names IP:127.0.0.1 and DNS:localhost; nginx's
       -- host check matches DNS names only, so verify against localhost.
       ssl_server_name = scheme == "https" and "localhost" or nil,
+    }
+    -- The same bytes the library sends inside nginx (request line, Host,
+    -- its User-Agent, Accept, Authorization), written once.
+    local port = tonumber(base:match(":(%d+)$"))
+    bare[scheme] = {
+      https = scheme == "https",
+      port = port,
+      options = { pool = "bench-bare:" .. scheme, pool_size = 64 },
+      request = table.concat {
+        "GET ", LOG_PATH, " HTTP/1.1\r\n",
+        "Host: localhost:", port, "\r\n",
+        "User-Agent: lua-supermetrics/", supermetrics._VERSION, " (", jit.version, "; nginx)\r\n",
+        "Accept: application/json\r\n",
+        "Authorization: Bearer ", API_KEY, "\r\n\r\n",
+      },
     }
     -- The same name for the library: it connects to localhost as 127.0.0.1
     -- (no resolver needed) and verifies the certificate against it.
@@ -81,6 +109,104 @@ function app.lib(scheme)
     return fail("lua-supermetrics", entry)
   end
   ngx.print(cjson.encode(entry))
+end
+
+-- The pass-through form: the entry's JSON text as the server sent it,
+-- checked but not decoded (only in libraries that have it).
+function app.lib_json(scheme)
+  local client = clients[scheme]
+  if not client then
+    return fail("lua-supermetrics", client_errors[scheme])
+  end
+  if not client.get_connector_log_json then
+    ngx.status = 501
+    ngx.print(NO_JSON_FORM)
+    return
+  end
+  local ok, json = pcall(client.get_connector_log_json, client, 936506, "T3S70", "123")
+  if not ok then
+    return fail("lua-supermetrics json", json)
+  end
+  ngx.print(json)
+end
+
+-- The bare cosocket: what one keep-alive request costs a Lua location with
+-- nothing around it. A pooled connection (TLS: a handshake on a new one
+-- only, resuming the last session, verified as localhost), the fixed
+-- request, receiveany until the head and Content-Length bytes of body are
+-- in (the bench server's answer is small: one read in practice), back to
+-- the pool. Returns the body, or nil and why.
+local function bare_fetch(scheme)
+  local b = bare[scheme]
+  local sock = tcp()
+  sock:settimeouts(10000, 10000, 10000)
+  local ok, err = sock:connect("127.0.0.1", b.port, b.options)
+  if not ok then
+    return nil, "connect: " .. tostring(err)
+  end
+  if b.https and sock:getreusedtimes() == 0 then
+    local session
+    session, err = sock:sslhandshake(bare_sessions[scheme], "localhost", true)
+    if not session then
+      sock:close()
+      return nil, "TLS handshake: " .. tostring(err)
+    end
+    bare_sessions[scheme] = session
+  end
+  ok, err = sock:send(b.request)
+  if not ok then
+    sock:close()
+    return nil, "send: " .. tostring(err)
+  end
+  local response, data
+  response, err = sock:receiveany(65536)
+  local head_end, total
+  while true do
+    if not response then
+      sock:close()
+      return nil, "receive: " .. tostring(err)
+    end
+    if not head_end then
+      head_end = response:find("\r\n\r\n", 1, true)
+      if head_end then
+        if response:sub(1, 13) ~= "HTTP/1.1 200 " then
+          sock:close()
+          return nil, "answer: " .. response:sub(1, 40)
+        end
+        local length = response:sub(1, head_end + 1):match("\r\n[Cc]ontent%-[Ll]ength: *(%d+)\r\n")
+        if not length then
+          sock:close()
+          return nil, "no Content-Length"
+        end
+        total = head_end + 3 + tonumber(length)
+      end
+    end
+    if total and #response >= total then
+      break
+    end
+    data, err = sock:receiveany(65536)
+    response = data and response .. data
+  end
+  if #response > total or not sock:setkeepalive(60000, 64) then
+    sock:close()
+  end
+  return response:sub(head_end + 4, total)
+end
+
+function app.bare(scheme)
+  local body, err = bare_fetch(scheme)
+  if not body then
+    return fail("bare cosocket", err)
+  end
+  ngx.print(body)
+end
+
+function app.bare_cjson(scheme)
+  local body, err = bare_fetch(scheme)
+  if not body then
+    return fail("bare cosocket + cjson", err)
+  end
+  ngx.print(cjson.encode(cjson.decode(body)))
 end
 
 -- 500 ids (all the seed entry's, the one the bench server has) through

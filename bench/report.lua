@@ -1,6 +1,7 @@
 -- Turns the measurements of bench/run.sh into the table it prints,
--- bench/RESULTS.md and bench/results.png (gnuplot).
--- Usage: lua5.4 bench/report.lua TMP N SECONDS RSS_CALLS CPU
+-- bench/RESULTS.md and bench/results.png (gnuplot), and TMP/targets.txt
+-- (issue 21's standalone targets, one line each, for run.sh's summary).
+-- Usage: lua5.4 bench/report.lua TMP N SECONDS RSS_CALLS CPU REPEAT LOAD_BEFORE LOAD_AFTER
 
 local tmp, n, seconds_max, rss_calls, cpu, repeat_n, load_before, load_after =
   arg[1], tonumber(arg[2]), arg[3], arg[4], arg[5], arg[6], arg[7], arg[8]
@@ -14,7 +15,8 @@ local read_tsv, sh, version = report_lib.read_tsv, report_lib.sh, report_lib.ver
 
 -- Contender rows, grouped by protocol, ratios against the raw libcurl row.
 -- A contender that ran several times keeps its fastest run; `runs` keeps
--- every rate for the spread.
+-- every rate for the spread, `rounds` the same in the order they ran (the
+-- raw loop and the library take turns: round i of each ran together).
 local results = { HTTP = {}, HTTPS = {}, ["HTTP-2cores"] = {}, ["HTTPS-2cores"] = {} }
 for _, r in ipairs(read_tsv(tmp .. "/rows.tsv")) do
   local requests, secs = tonumber(r[4]), tonumber(r[5])
@@ -30,12 +32,13 @@ for _, r in ipairs(read_tsv(tmp .. "/rows.tsv")) do
     end
   end
   if not seen then
-    row.runs = { row.rate }
+    row.runs, row.rounds = { row.rate }, { row.rate }
     rows[#rows + 1] = row
   else
     table.insert(seen.runs, row.rate)
+    table.insert(seen.rounds, row.rate)
     if row.rate > seen.rate then
-      row.runs = seen.runs
+      row.runs, row.rounds = seen.runs, seen.rounds
       for k, v in pairs(row) do
         seen[k] = v
       end
@@ -51,21 +54,39 @@ for _, rows in pairs(results) do
   end
 end
 
+-- Instructions per request under callgrind (run.sh, when valgrind is
+-- there): proto label ir.
+local ir = {}
+for _, r in ipairs(read_tsv(tmp .. "/ir.tsv", true)) do
+  ir[r[1]] = ir[r[1]] or {}
+  ir[r[1]][r[2]] = tonumber(r[3])
+end
+local function ir_of(proto, label)
+  return ir[proto] and ir[proto][label]
+end
+local function ir_cell(proto, r)
+  local v, base = ir_of(proto, r.label), ir_of(proto, "raw libcurl, one easy handle (C + cJSON)")
+  if not v then
+    return "-"
+  end
+  return report_lib.thousands(v) .. (base and string.format(" (%.2f)", v / base) or "")
+end
+
 local function fmt_rate(v)
   return v >= 100 and report_lib.thousands(v) or string.format("%.1f", v)
 end
 
 local function table_lines(proto)
   local lines = {
-    "| contender | requests | requests/s | × raw | CPU s / 1,000 req | × raw | peak RSS MiB |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| contender | requests | requests/s | × raw | CPU s / 1,000 req | × raw | Ir / req (× raw) | peak RSS MiB |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   }
   local spread = {}
   for _, r in ipairs(results[proto]) do
     local label = r.id == 2 and ("**" .. r.label .. "**") or r.label
-    lines[#lines + 1] = string.format("| %s | %s | %s | %s | %.3f | %.2f | %.1f |", label,
+    lines[#lines + 1] = string.format("| %s | %s | %s | %s | %.3f | %.2f | %s | %.1f |", label,
       fmt_rate(r.requests), fmt_rate(r.rate), string.format(r.rate_x >= 0.1 and "%.2f" or "%.4f", r.rate_x),
-      r.cpu, r.cpu_x, r.rss)
+      r.cpu, r.cpu_x, ir_cell(proto, r), r.rss)
     if #r.runs > 1 then
       table.sort(r.runs)
       spread[#spread + 1] = string.format("%s %s–%s", r.label, fmt_rate(r.runs[1]), fmt_rate(r.runs[#r.runs]))
@@ -79,14 +100,26 @@ local function table_lines(proto)
   return lines
 end
 
--- Targets: each library row >= 0.9x the raw loop's requests/s, <= 1.3x its
--- CPU per request, and ahead of every contender other than the raw loop.
-local checks = {}
+-- Targets (issue 21): each library row's requests/s >= 0.97x the raw
+-- loop's (the fastest run of each, as in the table; the median of the
+-- per-round ratios is shown beside it, a check that one lucky run did not
+-- decide), CPU per request <= 1.3x, and ahead of every contender other than
+-- the raw loop. summary: the short lines for run.sh's summary.
+local RATE_TARGET, CPU_TARGET = 0.97, 1.3
+local checks, summary = {}, {}
+local function median(t)
+  local s = { table.unpack(t) }
+  table.sort(s)
+  local k = #s
+  return k % 2 == 1 and s[(k + 1) / 2] or (s[k / 2] + s[k / 2 + 1]) / 2
+end
 for _, proto in ipairs { "HTTP", "HTTPS" } do
-  local best_other = 0
+  local best_other, raw = 0, nil
   for _, r in ipairs(results[proto]) do
     if r.id > 2 then
       best_other = math.max(best_other, r.rate)
+    elseif r.id == 1 then
+      raw = r
     end
   end
   for _, r in ipairs(results[proto]) do
@@ -94,14 +127,30 @@ for _, proto in ipairs { "HTTP", "HTTPS" } do
       local function verdict(ok)
         return ok and "met" or "**not met**"
       end
+      local paired = {}
+      for i = 1, math.min(#r.rounds, raw and #raw.rounds or 0) do
+        paired[i] = r.rounds[i] / raw.rounds[i]
+      end
+      local paired_words = #paired > 1
+        and string.format(" (median of the %d per-round ratios %.2fx)", #paired, median(paired)) or ""
+      local ir_words = ""
+      local v, base = ir_of(proto, r.label), ir_of(proto, "raw libcurl, one easy handle (C + cJSON)")
+      if v and base then
+        ir_words = string.format("; instructions per request %.2fx", v / base)
+      end
       checks[#checks + 1] = string.format(
-        "- %s, %s: requests/s %.2fx the raw loop's (target >= 0.9: %s); CPU per request %.2fx (target <= 1.3: %s); "
-          .. "%.2fx the fastest other contender (ahead: %s)",
-        proto, r.label, r.rate_x, verdict(r.rate_x >= 0.9), r.cpu_x, verdict(r.cpu_x <= 1.3),
-        r.rate / best_other, verdict(r.rate > best_other))
+        "- %s, %s: requests/s %.2fx the raw loop's%s (target >= %.2f: %s); CPU per request %.2fx "
+          .. "(target <= %.1f: %s)%s; %.2fx the fastest other contender (ahead: %s)",
+        proto, r.label, r.rate_x, paired_words, RATE_TARGET, verdict(r.rate_x >= RATE_TARGET), r.cpu_x, CPU_TARGET,
+        verdict(r.cpu_x <= CPU_TARGET), ir_words, r.rate / best_other, verdict(r.rate > best_other))
+      summary[#summary + 1] = string.format("- standalone, %s, %s: req/s >= %.2fx raw libcurl's: %.2fx%s: %s",
+        proto, r.label, RATE_TARGET, r.rate_x, paired_words, r.rate_x >= RATE_TARGET and "met" or "not met")
     end
   end
 end
+local tf = assert(io.open(tmp .. "/targets.txt", "w"))
+tf:write(table.concat(summary, "\n"), "\n")
+tf:close()
 
 local memory = {}
 for _, m in ipairs(read_tsv(tmp .. "/memory.tsv")) do
@@ -148,7 +197,10 @@ add("# Benchmark results", "",
     .. " s have passed: then the",
   "table says how many it made) from the same local nginx; CPU (user + sys) and peak RSS are",
   "those of that process, from `/usr/bin/time`, start-up included. × raw is the ratio to the",
-  "raw libcurl loop measured in the same run. Client and nginx worker share CPU " .. cpu .. ".", "",
+  "raw libcurl loop measured in the same run. Client and nginx worker share CPU " .. cpu .. ".",
+  "Ir / req: instructions per request of the client process under valgrind's callgrind (a run of",
+  "2N requests minus a run of N, over N = " .. (os.getenv("BENCH_CALLGRIND_N") or "500")
+    .. ": start-up cancels out), when valgrind was there.", "",
   "## Summary", "")
 -- What the figures mean, written by hand (they move little from run to run).
 for line in io.lines(bench .. "/SUMMARY.md") do
@@ -231,12 +283,12 @@ f:write(table.concat(out, "\n"), "\n")
 f:close()
 
 -- The terminal table.
-print(string.format("\n%-12s %-44s %9s %10s %6s %9s %6s %8s", "proto", "contender", "requests", "req/s",
-  "x raw", "CPU/1k", "x raw", "RSS MiB"))
+print(string.format("\n%-12s %-44s %9s %10s %6s %9s %6s %17s %8s", "proto", "contender", "requests", "req/s",
+  "x raw", "CPU/1k", "x raw", "Ir/req (x raw)", "RSS MiB"))
 for _, proto in ipairs { "HTTP", "HTTPS", "HTTP-2cores", "HTTPS-2cores" } do
   for _, r in ipairs(results[proto]) do
-    print(string.format("%-12s %-44s %9d %10.0f %6.3f %9.3f %6.2f %8.1f", proto, r.label, r.requests,
-      r.rate, r.rate_x, r.cpu, r.cpu_x, r.rss))
+    print(string.format("%-12s %-44s %9d %10.0f %6.3f %9.3f %6.2f %17s %8.1f", proto, r.label, r.requests,
+      r.rate, r.rate_x, r.cpu, r.cpu_x, ir_cell(proto, r), r.rss))
   end
 end
 print("")

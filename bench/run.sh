@@ -15,7 +15,12 @@
 # lua-resty-http: adds that contender; SM_BENCH_RESTY_STRING for
 # lua-resty-string if it is needed too), BENCH_LIB_ROOT (benchmark the
 # library of another checkout, e.g. one with a proposed patch applied);
+# BENCH_CALLGRIND (0: no instruction counts; they also need valgrind),
+# BENCH_CALLGRIND_N (requests per callgrind run, 500: Ir per request is the
+# difference between a run of 2N and one of N, over N);
 # BENCH_NGINX_* for the inside-nginx section (see bench/nginx_inside.sh).
+# Ends with issue 21's targets, each with its ratio in this run and
+# whether it was met (also in RESULTS.md).
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +34,7 @@ RSS_CALLS=${BENCH_RSS_CALLS:-200000}
 CPU=${BENCH_CPU:-$(($(nproc) - 1))}
 LOG_PATH=/v1/teams/936506/connector_builder/connectors/T3S70/logs/123
 
+STARTED=$SECONDS
 tests/deps.sh bench
 # The library under test: this checkout, or BENCH_LIB_ROOT (another checkout,
 # e.g. with a proposed patch applied) against the same harness.
@@ -154,6 +160,50 @@ for proto in HTTP HTTPS; do
     printf '  %-6s allocations per request: raw libcurl + cJSON %s, lua-supermetrics Lua 5.4 %s, LuaJIT %s\n' "$proto" "$r" "$l" "$j"
 done
 
+# Instructions per request (callgrind: deterministic, unlike timers on a
+# shared VM) of the raw loop and the library on Lua 5.4 and LuaJIT: a run
+# of N requests and one of 2N, the difference over N (start-up cancels out).
+IR=$TMP/ir.tsv
+: > "$IR"
+CG_N=${BENCH_CALLGRIND_N:-500}
+export BENCH_CALLGRIND_N=$CG_N # for report.lua
+if [ "${BENCH_CALLGRIND:-1}" = 0 ]; then
+    :
+elif ! command -v valgrind >/dev/null; then
+    echo "(no valgrind: no instruction counts; apt-get install valgrind for them)"
+else
+    echo "== instructions per request (callgrind): runs of $CG_N and $((2 * CG_N)) requests, the difference over $CG_N"
+    # cg_total OUT CPATH COMMAND...: the total Ir of COMMAND under callgrind.
+    cg_total() {
+        local out=$1 cpath=$2
+        shift 2
+        if ! LUA_CPATH=$cpath timeout 900 valgrind --tool=callgrind --callgrind-out-file="$out" "$@" \
+            >/dev/null 2>"$out.log"; then
+            echo "callgrind run failed: $*" >&2
+            tail -n 5 "$out.log" >&2
+            return 1
+        fi
+        sed -n 's/^summary: *//p' "$out"
+    }
+    # ir_per_request NAME URL CA_FILE CPATH COMMAND...: runs COMMAND URL N [CA_FILE].
+    ir_per_request() {
+        local name=$1 url=$2 cafile=$3 cpath=$4 a b
+        shift 4
+        a=$(cg_total "$TMP/cg.$name.1" "$cpath" "$@" "$url" "$CG_N" ${cafile:+"$cafile"}) || return 1
+        b=$(cg_total "$TMP/cg.$name.2" "$cpath" "$@" "$url" $((2 * CG_N)) ${cafile:+"$cafile"}) || return 1
+        echo $(((b - a) / CG_N))
+    }
+    for proto in HTTP HTTPS; do
+        if [ "$proto" = HTTP ]; then base=$BENCH_HTTP_URL cafile=""; else base=$BENCH_HTTPS_URL cafile=$BENCH_CA; fi
+        r=$(ir_per_request raw "$base$LOG_PATH" "$cafile" "" "$TMP/raw")
+        l=$(ir_per_request lua54 "$base" "$cafile" "$LIB_ROOT/build/lua5.4/?.so;;" lua5.4 bench/lib.lua)
+        j=$(ir_per_request luajit "$base" "$cafile" "$LIB_ROOT/build/luajit/?.so;;" luajit bench/lib.lua)
+        printf '%s\t%s\t%s\n' "$proto" "raw libcurl, one easy handle (C + cJSON)" "$r" \
+            "$proto" "lua-supermetrics, Lua 5.4" "$l" "$proto" "lua-supermetrics, LuaJIT" "$j" >> "$IR"
+        printf '  %-6s Ir per request: raw libcurl + cJSON %s, lua-supermetrics Lua 5.4 %s, LuaJIT %s\n' "$proto" "$r" "$l" "$j"
+    done
+fi
+
 # Batch: get_connector_logs of 1,000 ids against the test stand-in, which
 # adds 20 ms to each response (its "slow" route), at concurrency 32, next to
 # the same 1,000 ids one by one. Not pinned: the 32 transfers are the point.
@@ -185,4 +235,19 @@ BENCH_LIB_ROOT=$other_root BENCH_RESULTS_DIR=$OUT lua5.4 bench/report.lua "$TMP"
 
 # Inside nginx: what an OpenResty user sees (its own servers, wrk, and its
 # own section of RESULTS.md); the front worker on the same core as above.
-BENCH_CPU=$CPU bench/nginx_inside.sh
+# It fails when the library failed there: the summary still follows.
+inside=0
+BENCH_CPU=$CPU bench/nginx_inside.sh || inside=$?
+
+# The summary: issue 21's targets, each with its ratio in this run.
+echo
+echo "== issue 21's targets in this run (details above and in RESULTS.md)"
+cat "$TMP/targets.txt"
+if [ -s "$TMP/inside/targets.txt" ]; then
+    cat "$TMP/inside/targets.txt"
+else
+    echo "- inside nginx: no figures (bench/nginx_inside.sh failed, status $inside)"
+fi
+elapsed=$((SECONDS - STARTED))
+echo "(make bench took $((elapsed / 60)) min $((elapsed % 60)) s)"
+exit "$inside"
