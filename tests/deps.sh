@@ -22,7 +22,7 @@ test="lua-busted lua-check curl tmux groff-base tinyproxy luajit2 libluajit2-5.1
 hardening="libclang-rt-dev cppcheck clang-tidy"
 ci="clang valgrind luarocks zip lua-ldoc $hardening"
 # `make bench`: the other contenders, the limit's JSON decoder, the chart.
-bench="luajit2 libluajit2-5.1-dev curl time wrk libcjson-dev lua-socket lua-sec lua-http python3-httpx gnuplot-nox"
+bench="luajit2 libluajit2-5.1-dev curl time wrk libcjson-dev lua-socket lua-sec lua-http python3-httpx gnuplot-nox valgrind"
 
 case "${1:-test}" in
     demo) packages="$build $server" ;;
