@@ -323,6 +323,7 @@ void sm_client_open(lua_State *L, int decode_idx)
         {"endpoint", sm_lua_endpoint},
         {"exchange", sm_lua_exchange},
         {"request", sm_lua_request},
+        {"log_request", sm_lua_log_request},
         {"outcome", sm_lua_outcome},
         {"refused", sm_lua_refused},
         {NULL, NULL},

@@ -14,6 +14,7 @@ void sm_cosocket_open(lua_State *L);
 int sm_lua_endpoint(lua_State *L);
 int sm_lua_exchange(lua_State *L);
 int sm_lua_request(lua_State *L);
+int sm_lua_log_request(lua_State *L);
 int sm_lua_outcome(lua_State *L);
 int sm_lua_refused(lua_State *L);
 

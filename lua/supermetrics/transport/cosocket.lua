@@ -258,9 +258,11 @@ end
 
 -- One request on one connection; fills x and returns the socket while the
 -- connection may carry another request (the caller keeps or closes it once
--- it knows the answer was this request's), or STALE.
-local function round_trip(state, ep, x, head, deadline, fresh)
-  local left = ceil((deadline - monotonic()) * 1000)
+-- it knows the answer was this request's), or STALE. left: the seconds
+-- the call had left when the request was written (the attempt's one clock
+-- reading).
+local function round_trip(state, ep, x, head, deadline, fresh, left)
+  left = ceil(left * 1000)
   if left <= 0 then
     return x:fail("timeout", "the call's deadline passed before the request was sent")
   end
@@ -315,11 +317,16 @@ local function round_trip(state, ep, x, head, deadline, fresh)
     end
     return x:fail(err == "timeout" and "timeout" or "connect", "sending the request failed: " .. err)
   end
+  -- Whether the connection may carry another request; only a feed that
+  -- completes the response says yes.
+  local reusable = false
   while true do
     local data
     data, err = sock:receiveany(65536)
     if data then
-      if x:feed(data) then
+      local done
+      done, reusable = x:feed(data)
+      if done then
         break
       end
       left = ceil((deadline - monotonic()) * 1000)
@@ -344,7 +351,7 @@ local function round_trip(state, ep, x, head, deadline, fresh)
       break
     end
   end
-  if x:reusable() and not fresh then
+  if reusable and not fresh then
     return sock
   end
   sock:close()
@@ -363,33 +370,45 @@ end
 -- while idle not failing the call: nginx drops most of them itself, the
 -- rest (a close racing our request) show as nothing received. Each try
 -- takes one out of the pool, so the pool's size bounds the tries.
--- Returns the socket to keep, if any.
-local function send_request(state, ep, handle, x, route, deadline, credential, made, fresh, block)
+-- head, left: the first try's request, already written by log_request
+-- (route is nil then; the exchange makes it if another try needs it), and
+-- the seconds left when it was. Returns the socket to keep, if any, or
+-- nil, err for a refused request; and the route.
+local function send_request(state, ep, x, route, deadline, credential, made, fresh, block, head, left)
   for _ = 0, ep.pool_size do
-    local head, err = handle:request(route, deadline - monotonic(), credential, made, nil, block, x)
     if not head then
-      return nil, err
+      route = route or x:route()
+      left = deadline - monotonic()
+      local err
+      head, err = state.handle:request(route, left, credential, made, nil, block, x)
+      if not head then
+        return nil, err, route
+      end
     end
-    local sock = round_trip(state, ep, x, head, deadline, fresh)
+    local sock = round_trip(state, ep, x, head, deadline, fresh, left)
     if sock ~= STALE then
-      return sock
+      return sock, nil, route
     end
+    head = nil
   end
   x:eof()
+  return nil, nil, route
 end
 
 -- The request and its outcome: body, info [, out_of_step] | nil, err
--- (handle:outcome); the connection kept or closed once the answer is known
--- to be this request's. fresh: on a new connection, after an answer out of
--- step (closed after its one use).
-local function request_outcome(state, x, route, deadline, credential, made, want_info, fresh, block)
-  local handle, ep = state.handle, state.endpoint
-  local sock, refused = send_request(state, ep, handle, x, route, deadline, credential, made, fresh,
-    block)
+-- (handle:outcome), and the route (see send_request); the connection kept
+-- or closed once the answer is known to be this request's. fresh: on a new
+-- connection, after an answer out of step (closed after its one use).
+local function request_outcome(state, x, route, deadline, credential, made, want_info, fresh, block,
+                               head, left)
+  local ep = state.endpoint
+  local sock, refused
+  sock, refused, route = send_request(state, ep, x, route, deadline, credential, made, fresh, block,
+    head, left)
   if refused then
-    return nil, refused
+    return nil, refused, nil, route
   end
-  local body, info, out_of_step = handle:outcome(x, want_info, fresh)
+  local body, info, out_of_step = state.handle:outcome(x, want_info, fresh)
   if sock then
     if out_of_step then
       sock:close()
@@ -397,7 +416,7 @@ local function request_outcome(state, x, route, deadline, credential, made, want
       release(sock, ep)
     end
   end
-  return body, info, out_of_step
+  return body, info, out_of_step, route
 end
 
 --- The state of a client; raises INVALID_ARGUMENT for an option nginx's
@@ -432,6 +451,38 @@ function State:attempt(route, deadline, credential, made, want_info, block)
   end
   spare[#spare + 1] = x
   return body, info
+end
+
+--- The common call's first attempt (client.lua's fast path): entry | nil,
+-- err, route. The request is written without a route (log_request); one
+-- is made only when the call goes on (a retry, a resend, the STALE
+-- loop). timeout: the call's, read from the clock together with deadline.
+function State:get_log(team_id, connector_identifier, log_id, timeout, deadline)
+  local handle, spare = self.handle, self.exchanges
+  local n = #spare
+  local x = spare[n] or handle:exchange()
+  -- The ids are checked first (INVALID_ARGUMENT), as everywhere else; x
+  -- stays a spare until the request is made.
+  local head, err = handle:log_request(x, team_id, connector_identifier, log_id, timeout)
+  check_phase()
+  if not head then
+    return nil, err, x:route()
+  end
+  if n > 0 then
+    spare[n] = nil
+  end
+  local body, info, out_of_step, route = request_outcome(self, x, nil, deadline, nil, 0, false, nil,
+    nil, head, timeout)
+  if out_of_step then
+    -- As in State:attempt.
+    route = route or x:route()
+    body, info = request_outcome(self, x, route, deadline, nil, 0, false, true, nil)
+  end
+  if not body then
+    route = route or x:route()
+  end
+  spare[#spare + 1] = x
+  return body, info, route
 end
 
 --- Waits seconds without blocking the worker.
