@@ -18,8 +18,6 @@
 #include "http1.h"
 #include "route.h"
 
-#define SM_EXCHANGE_MT "supermetrics.core.Exchange"
-
 /* One request and its response. Lua keeps a few per client and reuses
  * them, so the body buffer is not allocated per call. */
 typedef struct sm_exchange {
@@ -39,9 +37,13 @@ typedef struct sm_exchange {
     char path[SM_LOG_PATH_MAX];
 } sm_exchange;
 
-static sm_exchange *check_exchange(lua_State *L, int idx)
+/* The exchange at idx, in a method of the handle (its metatable is their
+ * upvalue SM_UP_EXCHANGE_MT, client.h) or of the exchange (upvalue 1). */
+#define HANDLE_UP lua_upvalueindex(SM_UP_EXCHANGE_MT)
+#define OWN_UP lua_upvalueindex(1)
+static sm_exchange *check_exchange(lua_State *L, int idx, int mt_idx)
 {
-    return luaL_checkudata(L, idx, SM_EXCHANGE_MT);
+    return sm_checkudata_at(L, idx, mt_idx, SM_EXCHANGE_MT);
 }
 
 /* ---- handle methods ---- */
@@ -151,7 +153,7 @@ int sm_lua_request(lua_State *L)
     const sm_credential *cred;
     sm_expect e;
     sm_check_attempt_args(L, 2, &a);
-    x = check_exchange(L, 8);
+    x = check_exchange(L, 8, HANDLE_UP);
     cred = sm_attempt_begin(L, c, a.cred_idx, &c->credential, a.left, a.made);
     if (cred == NULL)
         return 2;
@@ -178,7 +180,7 @@ int sm_lua_request(lua_State *L)
 int sm_lua_log_request(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    sm_exchange *x = check_exchange(L, 2);
+    sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
     const sm_credential *cred;
     sm_log_id id;
     sm_expect e;
@@ -239,7 +241,7 @@ static void outcome_of(sm_exchange *x, sm_outcome *o)
 int sm_lua_outcome(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    sm_exchange *x = check_exchange(L, 2);
+    sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
     sm_outcome o;
     sm_want w = {0};
     int n;
@@ -267,7 +269,7 @@ int sm_lua_outcome(lua_State *L)
 int sm_lua_refused(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    sm_exchange *x = check_exchange(L, 2);
+    sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
     long status = (long)luaL_checkinteger(L, 3);
     if (c->proxy.url == NULL)
         return sm_raise(L, "the client has no proxy");
@@ -292,7 +294,7 @@ static int reusable(const sm_exchange *x)
  * feed) needs no second call. */
 static int exchange_feed(lua_State *L)
 {
-    sm_exchange *x = check_exchange(L, 1);
+    sm_exchange *x = check_exchange(L, 1, OWN_UP);
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
     lua_pushboolean(L, sm_http1_feed(&x->reader, data, n, time(NULL)) !=
@@ -304,7 +306,7 @@ static int exchange_feed(lua_State *L)
 /* exchange:eof(): the peer closed the connection. */
 static int exchange_eof(lua_State *L)
 {
-    sm_http1_eof(&check_exchange(L, 1)->reader);
+    sm_http1_eof(&check_exchange(L, 1, OWN_UP)->reader);
     return 0;
 }
 
@@ -315,7 +317,7 @@ static int exchange_fail(lua_State *L)
     static const char *const kinds[] = {"timeout", "tls", "connect", NULL};
     static const sm_failure failures[] = {SM_TIMED_OUT, SM_TLS_FAILED,
                                           SM_CONNECTION_FAILED};
-    sm_exchange *x = check_exchange(L, 1);
+    sm_exchange *x = check_exchange(L, 1, OWN_UP);
     int kind = luaL_checkoption(L, 2, NULL, kinds);
     const char *message = luaL_checkstring(L, 3);
     x->failed = failures[kind];
@@ -328,7 +330,7 @@ static int exchange_fail(lua_State *L)
  * (reusable above). */
 static int exchange_reusable(lua_State *L)
 {
-    lua_pushboolean(L, reusable(check_exchange(L, 1)));
+    lua_pushboolean(L, reusable(check_exchange(L, 1, OWN_UP)));
     return 1;
 }
 
@@ -337,7 +339,7 @@ static int exchange_reusable(lua_State *L)
  * request was readied since (a bug of the Lua layer's). */
 static int exchange_route(lua_State *L)
 {
-    sm_exchange *x = check_exchange(L, 1);
+    sm_exchange *x = check_exchange(L, 1, OWN_UP);
     if (x->path_len == 0)
         return sm_raise(L, "the exchange holds no log_request");
     sm_push_route(L, SM_SHAPE_ENTRY, x->path, x->path_len, x->log_id,
@@ -348,7 +350,7 @@ static int exchange_route(lua_State *L)
 /* exchange:received() -> bytes of the response seen so far. */
 static int exchange_received(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)check_exchange(L, 1)->reader.received);
+    lua_pushinteger(L, (lua_Integer)check_exchange(L, 1, OWN_UP)->reader.received);
     return 1;
 }
 
@@ -356,7 +358,7 @@ static int exchange_received(lua_State *L)
  * early still works (its buffer grows again, up to the same limit). */
 static int exchange_gc(lua_State *L)
 {
-    sm_exchange *x = check_exchange(L, 1);
+    sm_exchange *x = check_exchange(L, 1, OWN_UP);
     size_t limit = x->body.limit;
     sm_buffer_free(&x->body);
     sm_http1_free(&x->reader);
@@ -377,12 +379,16 @@ void sm_cosocket_open(lua_State *L)
         {NULL, NULL},
     };
     luaL_newmetatable(L, SM_EXCHANGE_MT);
-    lua_pushcfunction(L, exchange_gc);
+    /* Each function's upvalue: the metatable (check_exchange). */
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, exchange_gc, 1);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, exchange_gc);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, exchange_gc, 1);
     lua_setfield(L, -2, "__close");
     lua_newtable(L);
-    sm_setfuncs(L, methods, 0);
+    lua_pushvalue(L, -2);
+    sm_setfuncs(L, methods, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }

@@ -7,6 +7,7 @@
 #include <lua.h>
 
 /* Registers the exchange type (one request and its response). */
+#define SM_EXCHANGE_MT "supermetrics.core.Exchange"
 void sm_cosocket_open(lua_State *L);
 
 /* The handle's methods of the cosocket transport (client.c lists every

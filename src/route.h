@@ -52,7 +52,8 @@ void sm_push_route(lua_State *L, int shape, const char *path, size_t len,
 /* What an answer on route r must match. */
 void sm_route_expect(const sm_route *r, sm_expect *e);
 
-/* The route at idx; raises if it is none. */
+/* The route at idx; raises if it is none. Quick in the handle's methods
+ * (the metatable is their upvalue, client.h); correct anywhere. */
 const sm_route *sm_check_route(lua_State *L, int idx);
 
 /* Lua: log_route(team_id, connector_identifier, log_id) -> route of one
