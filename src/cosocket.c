@@ -17,6 +17,7 @@
 #include "cosocket.h"
 #include "http1.h"
 #include "route.h"
+#include "segment.h"
 
 /* One request and its response. Lua keeps a few per client and reuses
  * them, so the body buffer is not allocated per call. */
@@ -30,11 +31,12 @@ typedef struct sm_exchange {
     long long made;  /* attempts of its call before this one */
     sm_expect expect;           /* what it must answer; expect.id points */
     char log_id[SM_LOG_ID_MAX]; /* at this copy of the route's log id */
-    /* The path of the request log_request readied it for, kept for
+    /* The path of the request log_request readied it for, up to the log
+     * id (log_id above, encoded again if need be), kept for
      * exchange:route(): that call makes no route unless one is needed. 0:
      * none (handle:request readied it since, with a route of its own). */
-    size_t path_len;
-    char path[SM_LOG_PATH_MAX];
+    size_t prefix_len;
+    char prefix[SM_LOG_PREFIX_MAX];
 } sm_exchange;
 
 /* The exchange at idx, in a method of the handle (its metatable is their
@@ -162,7 +164,7 @@ int sm_lua_request(lua_State *L)
         memcpy(x->log_id, e.id, e.id_len);
         e.id = x->log_id;
     }
-    x->path_len = 0;
+    x->prefix_len = 0;
     ready(x, a.route->shape, a.made, &e);
     push_request(L, c, a.route->path, a.route->len, a.headers, a.headers_len,
                  cred);
@@ -182,12 +184,14 @@ int sm_lua_log_request(lua_State *L)
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
     const sm_credential *cred;
+    char path[SM_LOG_PATH_MAX];
     sm_log_id id;
     sm_expect e;
-    size_t len = sm_log_path(L, 3, x->path, &id);
+    size_t len = sm_log_path(L, 3, path, &id);
     lua_Number left = luaL_checknumber(L, 6);
     memcpy(x->log_id, id.s, id.len);
-    x->path_len = len;
+    memcpy(x->prefix, path, id.prefix_len);
+    x->prefix_len = id.prefix_len;
     e.id = x->log_id;
     e.id_len = id.len;
     e.limit = 0;
@@ -198,7 +202,7 @@ int sm_lua_log_request(lua_State *L)
     cred = sm_attempt_begin(L, c, 7, &c->credential, left, 0);
     if (cred == NULL)
         return 2;
-    push_request(L, c, x->path, len, NULL, 0, cred);
+    push_request(L, c, path, len, NULL, 0, cred);
     return 1;
 }
 
@@ -340,10 +344,13 @@ static int exchange_reusable(lua_State *L)
 static int exchange_route(lua_State *L)
 {
     sm_exchange *x = check_exchange(L, 1, OWN_UP);
-    if (x->path_len == 0)
+    char path[SM_LOG_PATH_MAX];
+    size_t n = x->prefix_len;
+    if (n == 0)
         return sm_raise(L, "the exchange holds no log_request");
-    sm_push_route(L, SM_SHAPE_ENTRY, x->path, x->path_len, x->log_id,
-                  x->expect.id_len, 0);
+    memcpy(path, x->prefix, n);
+    n += sm_encode_segment(x->log_id, x->expect.id_len, path + n);
+    sm_push_route(L, SM_SHAPE_ENTRY, path, n, x->log_id, x->expect.id_len, 0);
     return 1;
 }
 

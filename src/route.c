@@ -199,6 +199,7 @@ size_t sm_log_path(lua_State *L, int first, char *out, sm_log_id *id)
     n = put(out, n, "/connector_builder/connectors/", 30);
     n = put(out, n, ids.conn, ids.conn_len);
     n = put(out, n, "/logs/", 6);
+    id->prefix_len = n;
     return n + sm_encode_segment(log_id, log_len, out + n);
 }
 
