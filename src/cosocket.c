@@ -8,7 +8,6 @@
  */
 #include <lauxlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attempt.h"
 #include "client.h"
@@ -301,7 +300,7 @@ static int exchange_feed(lua_State *L)
     sm_exchange *x = check_exchange(L, 1, OWN_UP);
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
-    lua_pushboolean(L, sm_http1_feed(&x->reader, data, n, time(NULL)) !=
+    lua_pushboolean(L, sm_http1_feed(&x->reader, data, n, SM_NOW_UNREAD) !=
                            SM_HTTP1_MORE);
     lua_pushboolean(L, reusable(x));
     return 2;

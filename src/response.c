@@ -165,6 +165,8 @@ void sm_meta_field(sm_meta *m, const char *line, size_t n, size_t k,
         if (!sm_header_name_is(line, "retry-after", k))
             return;
         sm_header_value_after(line, n, k, &v, &vn);
+        if (now == SM_NOW_UNREAD)
+            now = time(NULL);
         if (sm_parse_retry_after(v, vn, now, &wait) == 0)
             m->retry_after = wait;
         return;

@@ -38,9 +38,14 @@ int sm_header_name_is(const char *s, const char *name, size_t k);
 void sm_header_value_after(const char *line, size_t n, size_t k,
                            const char **v, size_t *vn);
 
+/* A `now` for the functions below when the caller has not read the clock:
+ * it is read only for a Retry-After date, the one header that needs it. */
+#define SM_NOW_UNREAD ((time_t)-1)
+
 /* Feeds one header line as libcurl delivers it (CRLF included). A status
  * line starts a new response (after a 1xx) and resets m; the blank line
- * that ends the headers sets headers_done. now: time(NULL). */
+ * that ends the headers sets headers_done. now: time(NULL), or
+ * SM_NOW_UNREAD. */
 void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now);
 
 /* The same for a line known not to be blank, whose name is k bytes long
