@@ -121,7 +121,7 @@ static void push_request(lua_State *L, const sm_client *c, const char *path,
         p = put(p, path, path_len);
         p = put(p, version, sizeof version - 1);
         p = put(p, e->head_fields, e->head_fields_len);
-        if (headers_len > 0)
+        if (headers != NULL)
             p = put(p, headers, headers_len);
         p = put(p, cred->line, cred->len);
         p = put(p, end, sizeof end - 1);
@@ -134,7 +134,7 @@ static void push_request(lua_State *L, const sm_client *c, const char *path,
     luaL_addlstring(&b, path, path_len);
     luaL_addlstring(&b, version, sizeof version - 1);
     luaL_addlstring(&b, e->head_fields, e->head_fields_len);
-    if (headers_len > 0)
+    if (headers != NULL)
         luaL_addlstring(&b, headers, headers_len);
     luaL_addlstring(&b, cred->line, cred->len);
     luaL_addlstring(&b, end, sizeof end - 1);
