@@ -17,6 +17,7 @@
 #include "compat.h"
 #include "cosocket.h"
 #include "credential.h"
+#include "route.h"
 #include "errors.h"
 
 /* ---- lifetime ---- */
@@ -93,7 +94,8 @@ static int client_close(lua_State *L)
 
 sm_client *sm_check_open_client(lua_State *L, int idx)
 {
-    sm_client *c = luaL_checkudata(L, idx, SM_CLIENT_MT);
+    sm_client *c = sm_checkudata_at(L, idx, lua_upvalueindex(SM_UP_CLIENT_MT),
+                                    SM_CLIENT_MT);
     if (c->main.easy != NULL && sm_sockets_forked(&c->sockets))
         restart_after_fork(c);
     if (c->main.easy == NULL)
@@ -323,6 +325,7 @@ void sm_client_open(lua_State *L, int decode_idx)
         {"endpoint", sm_lua_endpoint},
         {"exchange", sm_lua_exchange},
         {"request", sm_lua_request},
+        {"log_request", sm_lua_log_request},
         {"outcome", sm_lua_outcome},
         {"refused", sm_lua_refused},
         {NULL, NULL},
@@ -332,10 +335,12 @@ void sm_client_open(lua_State *L, int decode_idx)
     luaL_newmetatable(L, SM_CLIENT_MT);
     sm_setfuncs(L, metamethods, 0);
     lua_newtable(L);
-    /* The JSON decode function is every method's upvalue (those that read
-     * a response use it). */
+    /* Every method's upvalues, in SM_UP_* order. */
     lua_pushvalue(L, decode_idx);
-    sm_setfuncs(L, methods, 1);
+    lua_pushvalue(L, -3);
+    luaL_getmetatable(L, SM_EXCHANGE_MT);
+    luaL_getmetatable(L, SM_ROUTE_MT);
+    sm_setfuncs(L, methods, 4);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }

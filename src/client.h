@@ -38,16 +38,26 @@ typedef struct sm_client {
     void (*release_batch)(struct sm_client *c);
 } sm_client;
 
-/* Registers the handle's metatable with every method, each with the JSON
- * decode function found at decode_idx (cjson.safe semantics) as its
- * upvalue. */
+/* The upvalues of every method of the handle: the JSON decode function
+ * (cjson.safe semantics), and the metatables of the handle, of an exchange
+ * (cosocket.c) and of a route (route.h), so that checking an argument's
+ * type needs no registry lookup by name (sm_checkudata_at). */
+#define SM_UP_DECODE 1
+#define SM_UP_CLIENT_MT 2
+#define SM_UP_EXCHANGE_MT 3
+#define SM_UP_ROUTE_MT 4
+
+/* Registers the handle's metatable with every method, each with the
+ * upvalues above: the decode function found at decode_idx, and the
+ * metatables (the exchange's and the route's are registered first). */
 void sm_client_open(lua_State *L, int decode_idx);
 
 /* Lua: new_client(options) -> handle. See client.c for the options. */
 int sm_lua_new_client(lua_State *L);
 
 /* The handle at idx, restarted first in a forked child; raises
- * INVALID_ARGUMENT when it is closed. */
+ * INVALID_ARGUMENT when it is closed. Quick in the handle's methods (the
+ * metatable is their upvalue); correct anywhere. */
 sm_client *sm_check_open_client(lua_State *L, int idx);
 
 /* The client's shared pool (connections, TLS sessions, DNS), made on first

@@ -62,6 +62,24 @@ static inline void sm_setmetatable(lua_State *L, const char *tname)
     lua_setmetatable(L, -2);
 }
 
+/* The userdata at idx when its metatable is the value at mt_idx (an
+ * upvalue of the calling method, as lua-cjson keeps its state: no registry
+ * lookup by name, which luaL_checkudata makes on every call); otherwise
+ * whatever luaL_checkudata(L, idx, tname) does, so a wrong argument gets
+ * the same error as before. */
+static inline void *sm_checkudata_at(lua_State *L, int idx, int mt_idx,
+                                     const char *tname)
+{
+    void *p = lua_touserdata(L, idx);
+    if (p != NULL && lua_getmetatable(L, idx)) {
+        int same = lua_rawequal(L, -1, mt_idx);
+        lua_pop(L, 1);
+        if (same)
+            return p;
+    }
+    return luaL_checkudata(L, idx, tname);
+}
+
 /* Pushes v as an integer where the Lua has integers, else as a number. */
 static inline void sm_pushint64(lua_State *L, long long v)
 {

@@ -117,11 +117,13 @@ int luaopen_supermetrics_core(lua_State *L)
         return sm_raise(L, "curl_global_init failed");
     push_json(L);
     json = lua_gettop(L);
+    /* The route's and the exchange's metatables first: the handle's
+     * methods keep them as upvalues (client.h). */
+    sm_route_open(L);
+    sm_cosocket_open(L);
     lua_getfield(L, json, "decode");
     sm_client_open(L, -1);
-    sm_cosocket_open(L);
     lua_pop(L, 1);
-    sm_route_open(L);
 
     lua_newtable(L);
     sm_setfuncs(L, functions, 0);

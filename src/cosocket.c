@@ -8,7 +8,6 @@
  */
 #include <lauxlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attempt.h"
 #include "client.h"
@@ -17,8 +16,7 @@
 #include "cosocket.h"
 #include "http1.h"
 #include "route.h"
-
-#define SM_EXCHANGE_MT "supermetrics.core.Exchange"
+#include "segment.h"
 
 /* One request and its response. Lua keeps a few per client and reuses
  * them, so the body buffer is not allocated per call. */
@@ -32,11 +30,21 @@ typedef struct sm_exchange {
     long long made;  /* attempts of its call before this one */
     sm_expect expect;           /* what it must answer; expect.id points */
     char log_id[SM_LOG_ID_MAX]; /* at this copy of the route's log id */
+    /* The path of the request log_request readied it for, up to the log
+     * id (log_id above, encoded again if need be), kept for
+     * exchange:route(): that call makes no route unless one is needed. 0:
+     * none (handle:request readied it since, with a route of its own). */
+    size_t prefix_len;
+    char prefix[SM_LOG_PREFIX_MAX];
 } sm_exchange;
 
-static sm_exchange *check_exchange(lua_State *L, int idx)
+/* The exchange at idx, in a method of the handle (its metatable is their
+ * upvalue SM_UP_EXCHANGE_MT, client.h) or of the exchange (upvalue 1). */
+#define HANDLE_UP lua_upvalueindex(SM_UP_EXCHANGE_MT)
+#define OWN_UP lua_upvalueindex(1)
+static sm_exchange *check_exchange(lua_State *L, int idx, int mt_idx)
 {
-    return luaL_checkudata(L, idx, SM_EXCHANGE_MT);
+    return sm_checkudata_at(L, idx, mt_idx, SM_EXCHANGE_MT);
 }
 
 /* ---- handle methods ---- */
@@ -65,12 +73,78 @@ int sm_lua_exchange(lua_State *L)
     return 1;
 }
 
+/* Readies x for the response to a request on a route of this shape, with
+ * made attempts before it, that must answer e (e->id, if any, already
+ * points into x). */
+static void ready(sm_exchange *x, int shape, long long made,
+                  const sm_expect *e)
+{
+    x->failed = SM_NO_FAILURE;
+    x->why[0] = '\0';
+    x->shape = shape;
+    x->made = made;
+    x->expect = *e;
+    sm_http1_start(&x->reader, &x->meta, &x->body);
+}
+
+/* Requests up to this size are written on the C stack and pushed as one
+ * string: the common one is a few hundred bytes, and a luaL_Buffer costs
+ * more than the copy. Longer ones (a long credential, many extra headers)
+ * go through a luaL_Buffer. */
+#define SM_REQUEST_STACK 2048
+
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* Pushes the whole request for path: the request line, Host, User-Agent,
+ * Accept (the endpoint's head fields), the extra header lines (headers:
+ * "Name: value\r\n" each, checked by the Lua layer, or NULL) and the
+ * credential's Authorization. */
+static void push_request(lua_State *L, const sm_client *c, const char *path,
+                         size_t path_len, const char *headers,
+                         size_t headers_len, const sm_credential *cred)
+{
+    static const char get[] = "GET ", version[] = " HTTP/1.1\r\n",
+                      end[] = "\r\n\r\n";
+    const sm_endpoint *e = &c->endpoint;
+    size_t n = (sizeof get - 1) + e->prefix_len + path_len +
+               (sizeof version - 1) + e->head_fields_len + headers_len +
+               cred->len + (sizeof end - 1);
+    luaL_Buffer b;
+    if (n <= SM_REQUEST_STACK) {
+        char out[SM_REQUEST_STACK], *p = out;
+        p = put(p, get, sizeof get - 1);
+        p = put(p, e->prefix, e->prefix_len);
+        p = put(p, path, path_len);
+        p = put(p, version, sizeof version - 1);
+        p = put(p, e->head_fields, e->head_fields_len);
+        if (headers != NULL)
+            p = put(p, headers, headers_len);
+        p = put(p, cred->line, cred->len);
+        p = put(p, end, sizeof end - 1);
+        lua_pushlstring(L, out, (size_t)(p - out));
+        return;
+    }
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, get, sizeof get - 1);
+    luaL_addlstring(&b, e->prefix, e->prefix_len);
+    luaL_addlstring(&b, path, path_len);
+    luaL_addlstring(&b, version, sizeof version - 1);
+    luaL_addlstring(&b, e->head_fields, e->head_fields_len);
+    if (headers != NULL)
+        luaL_addlstring(&b, headers, headers_len);
+    luaL_addlstring(&b, cred->line, cred->len);
+    luaL_addlstring(&b, end, sizeof end - 1);
+    luaL_pushresult(&b);
+}
+
 /* handle:request(attempt arguments: attempt.h, exchange)
  *   -> request bytes | nil, error
  * Readies exchange for the response to the route's request and returns the
- * whole request: the request line, Host, User-Agent, Accept, the extra
- * header lines (headers: "Name: value\r\n" each, checked by the Lua layer)
- * and the credential's Authorization. Refuses as perform does
+ * whole request (push_request). Refuses as perform does
  * (sm_attempt_begin). */
 int sm_lua_request(lua_State *L)
 {
@@ -78,38 +152,56 @@ int sm_lua_request(lua_State *L)
     sm_attempt_args a;
     sm_exchange *x;
     const sm_credential *cred;
-    const sm_route *r;
-    long long made;
-    luaL_Buffer b;
+    sm_expect e;
     sm_check_attempt_args(L, 2, &a);
-    x = check_exchange(L, 8);
-    r = a.route;
-    made = a.made;
-    cred = sm_attempt_begin(L, c, a.cred_idx, &c->credential, a.left, made);
+    x = check_exchange(L, 8, HANDLE_UP);
+    cred = sm_attempt_begin(L, c, a.cred_idx, &c->credential, a.left, a.made);
     if (cred == NULL)
         return 2;
-    x->failed = SM_NO_FAILURE;
-    x->why[0] = '\0';
-    x->shape = r->shape;
-    x->made = made;
-    sm_route_expect(r, &x->expect);
-    if (x->expect.id != NULL) {
-        memcpy(x->log_id, x->expect.id, x->expect.id_len);
-        x->expect.id = x->log_id;
+    sm_route_expect(a.route, &e);
+    if (e.id != NULL) {
+        memcpy(x->log_id, e.id, e.id_len);
+        e.id = x->log_id;
     }
-    sm_http1_start(&x->reader, &x->meta, &x->body);
+    x->prefix_len = 0;
+    ready(x, a.route->shape, a.made, &e);
+    push_request(L, c, a.route->path, a.route->len, a.headers, a.headers_len,
+                 cred);
+    return 1;
+}
 
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, "GET ");
-    luaL_addlstring(&b, c->endpoint.prefix, c->endpoint.prefix_len);
-    luaL_addlstring(&b, r->path, r->len);
-    luaL_addstring(&b, " HTTP/1.1\r\n");
-    luaL_addlstring(&b, c->endpoint.head_fields, c->endpoint.head_fields_len);
-    if (a.headers_len > 0)
-        luaL_addlstring(&b, a.headers, a.headers_len);
-    luaL_addlstring(&b, cred->line, cred->len);
-    luaL_addstring(&b, "\r\n\r\n");
-    luaL_pushresult(&b);
+/* handle:log_request(exchange, team_id, connector_identifier, log_id,
+ *                    seconds_left) -> request bytes | nil, error
+ * The first attempt of the common call (get_connector_log with the
+ * client's credential and no extra headers): request's work on the route
+ * log_route would make, without making it. The ids are checked (raising
+ * INVALID_ARGUMENT before any traffic) and the path written into the
+ * exchange, which keeps it for exchange:route(): most calls succeed at
+ * once and never need a route. */
+int sm_lua_log_request(lua_State *L)
+{
+    sm_client *c = sm_check_open_client(L, 1);
+    sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
+    const sm_credential *cred;
+    char path[SM_LOG_PATH_MAX];
+    sm_log_id id;
+    sm_expect e;
+    size_t len = sm_log_path(L, 3, path, &id);
+    lua_Number left = luaL_checknumber(L, 6);
+    memcpy(x->log_id, id.s, id.len);
+    memcpy(x->prefix, path, id.prefix_len);
+    x->prefix_len = id.prefix_len;
+    e.id = x->log_id;
+    e.id_len = id.len;
+    e.limit = 0;
+    /* Readied before the checks below: exchange:route() reads it after a
+     * refusal too. */
+    ready(x, SM_SHAPE_ENTRY, 0, &e);
+    /* Index 7 is none: the client's own credential. */
+    cred = sm_attempt_begin(L, c, 7, &c->credential, left, 0);
+    if (cred == NULL)
+        return 2;
+    push_request(L, c, path, len, NULL, 0, cred);
     return 1;
 }
 
@@ -152,7 +244,7 @@ static void outcome_of(sm_exchange *x, sm_outcome *o)
 int sm_lua_outcome(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    sm_exchange *x = check_exchange(L, 2);
+    sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
     sm_outcome o;
     sm_want w = {0};
     int n;
@@ -180,7 +272,7 @@ int sm_lua_outcome(lua_State *L)
 int sm_lua_refused(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
-    sm_exchange *x = check_exchange(L, 2);
+    sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
     long status = (long)luaL_checkinteger(L, 3);
     if (c->proxy.url == NULL)
         return sm_raise(L, "the client has no proxy");
@@ -191,22 +283,33 @@ int sm_lua_refused(lua_State *L)
 
 /* ---- exchange methods ---- */
 
-/* exchange:feed(bytes) -> done: true once no more bytes are needed (a
- * whole response, or one that cannot be completed). */
+/* Whether the connection may carry another request: a complete response
+ * that allowed it, nothing extra after it. */
+static int reusable(const sm_exchange *x)
+{
+    return x->failed == SM_NO_FAILURE && x->reader.result == SM_HTTP1_DONE &&
+           x->reader.keep_alive;
+}
+
+/* exchange:feed(bytes) -> done, reusable: done is true once no more bytes
+ * are needed (a whole response, or one that cannot be completed);
+ * reusable as exchange:reusable() says, so that the common exchange (one
+ * feed) needs no second call. */
 static int exchange_feed(lua_State *L)
 {
-    sm_exchange *x = check_exchange(L, 1);
+    sm_exchange *x = check_exchange(L, 1, OWN_UP);
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
-    lua_pushboolean(L, sm_http1_feed(&x->reader, data, n, time(NULL)) !=
+    lua_pushboolean(L, sm_http1_feed(&x->reader, data, n, SM_NOW_UNREAD) !=
                            SM_HTTP1_MORE);
-    return 1;
+    lua_pushboolean(L, reusable(x));
+    return 2;
 }
 
 /* exchange:eof(): the peer closed the connection. */
 static int exchange_eof(lua_State *L)
 {
-    sm_http1_eof(&check_exchange(L, 1)->reader);
+    sm_http1_eof(&check_exchange(L, 1, OWN_UP)->reader);
     return 0;
 }
 
@@ -217,7 +320,7 @@ static int exchange_fail(lua_State *L)
     static const char *const kinds[] = {"timeout", "tls", "connect", NULL};
     static const sm_failure failures[] = {SM_TIMED_OUT, SM_TLS_FAILED,
                                           SM_CONNECTION_FAILED};
-    sm_exchange *x = check_exchange(L, 1);
+    sm_exchange *x = check_exchange(L, 1, OWN_UP);
     int kind = luaL_checkoption(L, 2, NULL, kinds);
     const char *message = luaL_checkstring(L, 3);
     x->failed = failures[kind];
@@ -226,21 +329,34 @@ static int exchange_fail(lua_State *L)
     return 0;
 }
 
-/* exchange:reusable() -> whether the connection may carry another request:
- * a complete response that allowed it, nothing extra after it. */
+/* exchange:reusable() -> whether the connection may carry another request
+ * (reusable above). */
 static int exchange_reusable(lua_State *L)
 {
-    sm_exchange *x = check_exchange(L, 1);
-    lua_pushboolean(L, x->failed == SM_NO_FAILURE &&
-                           x->reader.result == SM_HTTP1_DONE &&
-                           x->reader.keep_alive);
+    lua_pushboolean(L, reusable(check_exchange(L, 1, OWN_UP)));
+    return 1;
+}
+
+/* exchange:route() -> the route of the request log_request readied the
+ * exchange for, for the call's further attempts; raises when another
+ * request was readied since (a bug of the Lua layer's). */
+static int exchange_route(lua_State *L)
+{
+    sm_exchange *x = check_exchange(L, 1, OWN_UP);
+    char path[SM_LOG_PATH_MAX];
+    size_t n = x->prefix_len;
+    if (n == 0)
+        return sm_raise(L, "the exchange holds no log_request");
+    memcpy(path, x->prefix, n);
+    n += sm_encode_segment(x->log_id, x->expect.id_len, path + n);
+    sm_push_route(L, SM_SHAPE_ENTRY, path, n, x->log_id, x->expect.id_len, 0);
     return 1;
 }
 
 /* exchange:received() -> bytes of the response seen so far. */
 static int exchange_received(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)check_exchange(L, 1)->reader.received);
+    lua_pushinteger(L, (lua_Integer)check_exchange(L, 1, OWN_UP)->reader.received);
     return 1;
 }
 
@@ -248,7 +364,7 @@ static int exchange_received(lua_State *L)
  * early still works (its buffer grows again, up to the same limit). */
 static int exchange_gc(lua_State *L)
 {
-    sm_exchange *x = check_exchange(L, 1);
+    sm_exchange *x = check_exchange(L, 1, OWN_UP);
     size_t limit = x->body.limit;
     sm_buffer_free(&x->body);
     sm_http1_free(&x->reader);
@@ -265,15 +381,20 @@ void sm_cosocket_open(lua_State *L)
         {"fail", exchange_fail},
         {"reusable", exchange_reusable},
         {"received", exchange_received},
+        {"route", exchange_route},
         {NULL, NULL},
     };
     luaL_newmetatable(L, SM_EXCHANGE_MT);
-    lua_pushcfunction(L, exchange_gc);
+    /* Each function's upvalue: the metatable (check_exchange). */
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, exchange_gc, 1);
     lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, exchange_gc);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, exchange_gc, 1);
     lua_setfield(L, -2, "__close");
     lua_newtable(L);
-    sm_setfuncs(L, methods, 0);
+    lua_pushvalue(L, -2);
+    sm_setfuncs(L, methods, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }

@@ -7,6 +7,7 @@
 #include <lua.h>
 
 /* Registers the exchange type (one request and its response). */
+#define SM_EXCHANGE_MT "supermetrics.core.Exchange"
 void sm_cosocket_open(lua_State *L);
 
 /* The handle's methods of the cosocket transport (client.c lists every
@@ -14,6 +15,7 @@ void sm_cosocket_open(lua_State *L);
 int sm_lua_endpoint(lua_State *L);
 int sm_lua_exchange(lua_State *L);
 int sm_lua_request(lua_State *L);
+int sm_lua_log_request(lua_State *L);
 int sm_lua_outcome(lua_State *L);
 int sm_lua_refused(lua_State *L);
 

@@ -40,17 +40,20 @@ static int finish(sm_http1 *p)
 
 static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-/* Looks through the comma-separated list s for token (lowercase): sets
- * *has when it is there and *other when any other token is. */
-static void scan_tokens(const char *s, size_t n, const char *token, int *has,
-                        int *other)
+/* The next token of the comma-separated list s[0..n) from *at on: sets
+ * *tok / *k (blanks around it trimmed) and returns 1, or 0 at the end. */
+static int next_token(const char *s, size_t n, size_t *at, const char **tok,
+                      size_t *k)
 {
-    size_t k = strlen(token), i = 0;
-    *has = *other = 0;
-    while (i < n) {
+    size_t i = *at;
+    for (;;) {
         size_t start, end;
         while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
             i++;
+        if (i >= n) {
+            *at = i;
+            return 0;
+        }
         start = i;
         while (i < n && s[i] != ',')
             i++;
@@ -58,23 +61,36 @@ static void scan_tokens(const char *s, size_t n, const char *token, int *has,
         while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t'))
             end--;
         if (end > start) {
-            size_t j = 0;
-            while (j < k && end - start == k &&
-                   lower((unsigned char)s[start + j]) == token[j])
-                j++;
-            if (j == k && end - start == k)
-                *has = 1;
-            else
-                *other = 1;
+            *at = i;
+            *tok = s + start;
+            *k = end - start;
+            return 1;
         }
     }
 }
 
-static int has_token(const char *s, size_t n, const char *token)
+/* token (lowercase, sizeof-style length k_want) equals tok[0..k), case
+ * aside. */
+static int token_is(const char *tok, size_t k, const char *want,
+                    size_t k_want)
 {
-    int has, other;
-    scan_tokens(s, n, token, &has, &other);
-    return has;
+    return k == k_want && sm_header_name_is(tok, want, k);
+}
+
+/* Looks through the comma-separated list s for token (lowercase, k bytes):
+ * sets *has when it is there and *other when any other token is. */
+static void scan_tokens(const char *s, size_t n, const char *token, size_t k,
+                        int *has, int *other)
+{
+    size_t at = 0, tk;
+    const char *tok;
+    *has = *other = 0;
+    while (next_token(s, n, &at, &tok, &tk)) {
+        if (token_is(tok, tk, token, k))
+            *has = 1;
+        else
+            *other = 1;
+    }
 }
 
 /* "HTTP/1.x NNN[ reason]": sets status and the version's keep-alive
@@ -171,11 +187,70 @@ static int headers_done(sm_http1 *p, int flags)
     return p->result;
 }
 
+/* One header line (not blank, not folded): the framing headers are read
+ * here, the rest go to the headers record (sm_meta_field). Matched by the
+ * name's length first, then compared once: most lines are none of these. */
+static void header(sm_http1 *p, const char *s, size_t n, time_t now)
+{
+    size_t k = sm_header_name_len(s, n), at = 0, tk;
+    const char *v, *tok;
+    size_t vn;
+    int *flags = &p->head_flags;
+    switch (k) {
+    case 10: /* Connection */
+        if (!sm_header_name_is(s, "connection", k))
+            break;
+        sm_header_value_after(s, n, k, &v, &vn);
+        while (next_token(v, vn, &at, &tok, &tk)) {
+            if (token_is(tok, tk, "close", 5))
+                *flags |= F_CLOSE;
+            else if (token_is(tok, tk, "keep-alive", 10))
+                *flags |= F_KEEP_ALIVE;
+        }
+        return;
+    case 14: /* Content-Length */
+        if (!sm_header_name_is(s, "content-length", k))
+            break;
+        sm_header_value_after(s, n, k, &v, &vn);
+        if (content_length(v, vn, &p->content_length) != 0)
+            fail(p, SM_HTTP1_BROKEN, "the response has an invalid "
+                                     "Content-Length");
+        return;
+    case 16: /* Content-Encoding */
+        if (!sm_header_name_is(s, "content-encoding", k))
+            break;
+        {
+            int identity, other;
+            sm_header_value_after(s, n, k, &v, &vn);
+            scan_tokens(v, vn, "identity", 8, &identity, &other);
+            if (other)
+                *flags |= F_ENCODED;
+        }
+        return;
+    case 17: /* Transfer-Encoding (or X-RateLimit-Limit, below) */
+        if (!sm_header_name_is(s, "transfer-encoding", k))
+            break;
+        {
+            int chunked, other;
+            sm_header_value_after(s, n, k, &v, &vn);
+            scan_tokens(v, vn, "chunked", 7, &chunked, &other);
+            *flags |= F_TE;
+            if (chunked)
+                *flags |= F_CHUNKED;
+            /* chunked alone: any other coding we could not undo. */
+            if (other)
+                *flags |= F_OTHER_CODING;
+        }
+        return;
+    default:
+        break;
+    }
+    sm_meta_field(p->meta, s, n, k, now);
+}
+
 /* One complete line (its CRLF or LF included) in the current state. */
 static int line(sm_http1 *p, const char *s, size_t n, time_t now)
 {
-    const char *v;
-    size_t vn;
     int *flags = &p->head_flags;
     switch (p->state) {
     case ST_STATUS:
@@ -203,32 +278,7 @@ static int line(sm_http1 *p, const char *s, size_t n, time_t now)
         if (s[0] == ' ' || s[0] == '\t')
             return fail(p, SM_HTTP1_BROKEN, "the response has a folded header "
                                             "line");
-        if (sm_header_value(s, n, "content-length:", &v, &vn)) {
-            if (content_length(v, vn, &p->content_length) != 0)
-                return fail(p, SM_HTTP1_BROKEN, "the response has an invalid "
-                                                "Content-Length");
-        } else if (sm_header_value(s, n, "transfer-encoding:", &v, &vn)) {
-            int chunked, other;
-            scan_tokens(v, vn, "chunked", &chunked, &other);
-            *flags |= F_TE;
-            if (chunked)
-                *flags |= F_CHUNKED;
-            /* chunked alone: any other coding we could not undo. */
-            if (other)
-                *flags |= F_OTHER_CODING;
-        } else if (sm_header_value(s, n, "connection:", &v, &vn)) {
-            if (has_token(v, vn, "close"))
-                *flags |= F_CLOSE;
-            if (has_token(v, vn, "keep-alive"))
-                *flags |= F_KEEP_ALIVE;
-        } else if (sm_header_value(s, n, "content-encoding:", &v, &vn)) {
-            int identity, other;
-            scan_tokens(v, vn, "identity", &identity, &other);
-            if (other)
-                *flags |= F_ENCODED;
-        } else {
-            sm_meta_header(p->meta, s, n, now);
-        }
+        header(p, s, n, now);
         return p->result;
     case ST_CHUNK_SIZE: {
         unsigned long long size = 0;

@@ -63,7 +63,8 @@ void sm_http1_free(sm_http1 *p);
  * (both reset here). */
 void sm_http1_start(sm_http1 *p, sm_meta *meta, sm_buffer *body);
 
-/* Feeds n more bytes. now: time(NULL), for Retry-After dates. Returns
+/* Feeds n more bytes. now: time(NULL), for Retry-After dates, or
+ * SM_NOW_UNREAD to have it read only if one comes (response.h). Returns
  * p->result. Bytes past a complete response are not consumed; they only
  * take away keep_alive (the server sent more than it should). */
 int sm_http1_feed(sm_http1 *p, const char *data, size_t n, time_t now);

@@ -4,6 +4,7 @@
  */
 #include "response.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "codes.h"
@@ -17,19 +18,39 @@ void sm_meta_reset(sm_meta *m)
     m->headers_done = 0;
 }
 
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
-int sm_header_value(const char *line, size_t n, const char *name,
-                        const char **v, size_t *vn)
+int sm_header_name_is(const char *s, const char *name, size_t k)
 {
-    size_t k = strlen(name), i;
-    if (n < k)
-        return 0;
-    for (i = 0; i < k; i++)
-        if (lower((unsigned char)line[i]) != name[i])
+    /* Eight bytes at a time: a byte of name that is a letter has 0x40 set
+     * (digits and '-' have not), and OR-ing 0x20 into the same byte of s
+     * lower-cases exactly the letters that could match it. */
+    const uint64_t letters = 0x4040404040404040ULL;
+    size_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, s + i, 8);
+        memcpy(&b, name + i, 8);
+        if ((a | (b & letters) >> 1) != b)
             return 0;
-    line += k;
-    n -= k;
+    }
+    for (; i < k; i++) {
+        unsigned char c = (unsigned char)s[i], w = (unsigned char)name[i];
+        if ((unsigned char)(c | (w & 0x40) >> 1) != w)
+            return 0;
+    }
+    return 1;
+}
+
+size_t sm_header_name_len(const char *line, size_t n)
+{
+    const char *colon = memchr(line, ':', n);
+    return colon != NULL ? (size_t)(colon - line) : n;
+}
+
+void sm_header_value_after(const char *line, size_t n, size_t k,
+                           const char **v, size_t *vn)
+{
+    line += k + 1;
+    n -= k + 1;
     while (n > 0 && (*line == ' ' || *line == '\t')) {
         line++;
         n--;
@@ -39,7 +60,6 @@ int sm_header_value(const char *line, size_t n, const char *name,
         n--;
     *v = line;
     *vn = n;
-    return 1;
 }
 
 /* 1..18 decimal digits, so the value always fits a long long. */
@@ -58,18 +78,32 @@ static int parse_count(const char *s, size_t n, long long *out)
     return 0;
 }
 
+/* The bytes a request id may hold ([A-Za-z0-9._:-]), as a table: the id
+ * of every response is checked, a byte at a time. */
+static const unsigned char request_id_byte[256] = {
+    ['-'] = 1, ['.'] = 1, [':'] = 1, ['_'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
 int sm_valid_request_id(const char *s, size_t n)
 {
     size_t i;
     if (n == 0 || n > SM_REQUEST_ID_MAX)
         return 0;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-              (c >= 'a' && c <= 'z') || c == '_' || c == '-' || c == '.' ||
-              c == ':'))
+    for (i = 0; i < n; i++)
+        if (!request_id_byte[(unsigned char)s[i]])
             return 0;
-    }
     return 1;
 }
 
@@ -103,29 +137,64 @@ int sm_parse_retry_after(const char *s, size_t n, time_t now, double *seconds)
 
 void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now)
 {
+    if ((n == 2 && line[0] == '\r' && line[1] == '\n') ||
+        (n == 1 && line[0] == '\n'))
+        m->headers_done = 1;
+    else
+        sm_meta_field(m, line, n, sm_header_name_len(line, n), now);
+}
+
+void sm_meta_field(sm_meta *m, const char *line, size_t n, size_t k,
+                   time_t now)
+{
     const char *v;
     size_t vn;
     long long count;
     double wait;
-    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+    /* A status line (it has no ':' in its first 5 bytes). */
+    if (k >= 5 && memcmp(line, "HTTP/", 5) == 0) {
         sm_meta_reset(m);
-    } else if ((n == 2 && line[0] == '\r' && line[1] == '\n') ||
-               (n == 1 && line[0] == '\n')) {
-        m->headers_done = 1;
-    } else if (sm_header_value(line, n, "x-request-id:", &v, &vn)) {
+        return;
+    }
+    if (k == n)
+        return; /* no colon: no header we read */
+    /* By the name's length first: most lines are none of ours, and each
+     * name is compared once at most. */
+    switch (k) {
+    case 11:
+        if (!sm_header_name_is(line, "retry-after", k))
+            return;
+        sm_header_value_after(line, n, k, &v, &vn);
+        if (now == SM_NOW_UNREAD)
+            now = time(NULL);
+        if (sm_parse_retry_after(v, vn, now, &wait) == 0)
+            m->retry_after = wait;
+        return;
+    case 12:
+        if (!sm_header_name_is(line, "x-request-id", k))
+            return;
+        sm_header_value_after(line, n, k, &v, &vn);
         if (sm_valid_request_id(v, vn)) {
             memcpy(m->request_id, v, vn);
             m->request_id[vn] = '\0';
         }
-    } else if (sm_header_value(line, n, "retry-after:", &v, &vn)) {
-        if (sm_parse_retry_after(v, vn, now, &wait) == 0)
-            m->retry_after = wait;
-    } else if (sm_header_value(line, n, "x-ratelimit-limit:", &v, &vn)) {
+        return;
+    case 17:
+        if (!sm_header_name_is(line, "x-ratelimit-limit", k))
+            return;
+        sm_header_value_after(line, n, k, &v, &vn);
         if (parse_count(v, vn, &count) == 0)
             m->rate_limit = count;
-    } else if (sm_header_value(line, n, "x-ratelimit-remaining:", &v, &vn)) {
+        return;
+    case 21:
+        if (!sm_header_name_is(line, "x-ratelimit-remaining", k))
+            return;
+        sm_header_value_after(line, n, k, &v, &vn);
         if (parse_count(v, vn, &count) == 0)
             m->rate_remaining = count;
+        return;
+    default:
+        return;
     }
 }
 

@@ -25,16 +25,33 @@ typedef struct sm_meta {
 
 void sm_meta_reset(sm_meta *m);
 
-/* If the header line (n bytes, CRLF or not) starts with name (lowercase,
- * ending in ':'), case aside, points *v / *vn at the value without
- * surrounding blanks and returns 1; else returns 0. */
-int sm_header_value(const char *line, size_t n, const char *name,
-                    const char **v, size_t *vn);
+/* A header line's name: the length of the bytes before its first ':' (n
+ * when it has none). */
+size_t sm_header_name_len(const char *line, size_t n);
+
+/* True when the k bytes at s are name (k bytes of lowercase letters,
+ * digits and '-'), case aside. */
+int sm_header_name_is(const char *s, const char *name, size_t k);
+
+/* Points *v / *vn at the value of the header line (n bytes, CRLF or not)
+ * whose name is k bytes long (a ':' at k): without surrounding blanks. */
+void sm_header_value_after(const char *line, size_t n, size_t k,
+                           const char **v, size_t *vn);
+
+/* A `now` for the functions below when the caller has not read the clock:
+ * it is read only for a Retry-After date, the one header that needs it. */
+#define SM_NOW_UNREAD ((time_t)-1)
 
 /* Feeds one header line as libcurl delivers it (CRLF included). A status
  * line starts a new response (after a 1xx) and resets m; the blank line
- * that ends the headers sets headers_done. now: time(NULL). */
+ * that ends the headers sets headers_done. now: time(NULL), or
+ * SM_NOW_UNREAD. */
 void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now);
+
+/* The same for a line known not to be blank, whose name is k bytes long
+ * (sm_header_name_len), for a reader that has looked at it already. */
+void sm_meta_field(sm_meta *m, const char *line, size_t n, size_t k,
+                   time_t now);
 
 /* True for 1..SM_REQUEST_ID_MAX bytes of [A-Za-z0-9._:-]. */
 int sm_valid_request_id(const char *s, size_t n);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "client.h"
 #include "compat.h"
 #include "entry.h"
 #include "errors.h"
@@ -198,6 +199,7 @@ size_t sm_log_path(lua_State *L, int first, char *out, sm_log_id *id)
     n = put(out, n, "/connector_builder/connectors/", 30);
     n = put(out, n, ids.conn, ids.conn_len);
     n = put(out, n, "/logs/", 6);
+    id->prefix_len = n;
     return n + sm_encode_segment(log_id, log_len, out + n);
 }
 
@@ -229,7 +231,8 @@ void sm_route_expect(const sm_route *r, sm_expect *e)
 
 const sm_route *sm_check_route(lua_State *L, int idx)
 {
-    return luaL_checkudata(L, idx, SM_ROUTE_MT);
+    return sm_checkudata_at(L, idx, lua_upvalueindex(SM_UP_ROUTE_MT),
+                            SM_ROUTE_MT);
 }
 
 int sm_lua_log_route(lua_State *L)

@@ -12,18 +12,22 @@
 #include "entry.h"
 #include "segment.h"
 
-/* The longest path of one log entry (every log_id byte encoded). */
-#define SM_LOG_PATH_MAX                                                      \
+/* The longest path of one log entry up to the log id, and whole (every
+ * log_id byte encoded). */
+#define SM_LOG_PREFIX_MAX                                                    \
     (sizeof "/v1/teams/" - 1 + SM_TEAM_ID_DIGITS +                           \
      sizeof "/connector_builder/connectors/" - 1 + SM_CONNECTOR_MAX +        \
-     sizeof "/logs/" - 1 + 3 * SM_LOG_ID_MAX)
+     sizeof "/logs/" - 1)
+#define SM_LOG_PATH_MAX (SM_LOG_PREFIX_MAX + 3 * SM_LOG_ID_MAX)
 
 /* The log id as the request asks for it: a string's bytes (the string stays
- * on the stack), or an integer's decimal digits, held in digits. */
+ * on the stack), or an integer's decimal digits, held in digits; and how
+ * long the path is before it (its encoded form follows). */
 typedef struct sm_log_id {
     const char *s;
     size_t len;
     char digits[32];
+    size_t prefix_len;
 } sm_log_id;
 
 /* Checks team_id, connector_identifier and log_id at stack indices first,
@@ -52,7 +56,8 @@ void sm_push_route(lua_State *L, int shape, const char *path, size_t len,
 /* What an answer on route r must match. */
 void sm_route_expect(const sm_route *r, sm_expect *e);
 
-/* The route at idx; raises if it is none. */
+/* The route at idx; raises if it is none. Quick in the handle's methods
+ * (the metatable is their upvalue, client.h); correct anywhere. */
 const sm_route *sm_check_route(lua_State *L, int idx);
 
 /* Lua: log_route(team_id, connector_identifier, log_id) -> route of one

@@ -173,7 +173,8 @@ function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
   if self._one_call and self._handle and not extra then
     local timeout = self._policy.timeout
     local deadline = monotonic() + timeout
-    local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout)
+    local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
+      deadline)
     if entry then
       return entry
     end

@@ -140,11 +140,13 @@ end
 
 -- GET /call?connector=C&id=ID[&team=T][&base_url=URL|&https=1][&timeout=S]
 --   [&connect_timeout=S][&max_retries=N][&max_response_bytes=N]
---   [&ca_file=PATH][&user_agent=UA]
+--   [&ca_file=PATH][&user_agent=UA][&plain=1]
 -- One get_connector_log with a client made from those options (kept per
 -- option set, as an app would), answered as JSON: { entry = ... } or
 -- { error = {every field, and "failed: " .. err} }, plus the number of
--- on_response events of the call.
+-- on_response events of the call. plain: a client without on_response
+-- (no events), whose calls take the common call's first-attempt path
+-- (State:get_log).
 local call_clients = {}
 local CALL_OPTIONS = { "base_url", "timeout", "connect_timeout", "max_retries", "max_response_bytes",
   "ca_file", "user_agent", "nginx_pool_size" }
@@ -167,11 +169,13 @@ function app.call()
     end
     key[#key + 1] = tostring(args[name])
   end
-  key = table.concat(key, "\0") .. tostring(args.https)
+  key = table.concat(key, "\0") .. tostring(args.https) .. tostring(args.plain)
   local entry = call_clients[key]
   if not entry then
     local counter = { n = 0 }
-    opts.on_response = function() counter.n = counter.n + 1 end
+    if not args.plain then
+      opts.on_response = function() counter.n = counter.n + 1 end
+    end
     local ok, client = pcall(supermetrics.new, opts)
     if not ok then
       ngx.header.content_type = "application/json"
@@ -184,7 +188,7 @@ function app.call()
   local before = entry.events.n
   local ok, res = pcall(client.get_connector_log, client, args.team or 1, args.connector, args.id)
   ngx.header.content_type = "application/json"
-  local out = { events = entry.events.n - before }
+  local out = { events = not args.plain and entry.events.n - before or nil }
   if ok then
     out.entry = res
   elseif supermetrics.is_error(res) then

@@ -21,6 +21,7 @@ local invalid = errors.invalid
 local ceil, min = math.ceil, math.min
 local tcp = ngx and ngx.socket and ngx.socket.tcp
 local sleep = ngx and ngx.sleep
+local get_phase = ngx and ngx.get_phase
 local thread = ngx and ngx.thread or {}
 local spawn, wait, kill = thread.spawn, thread.wait, thread.kill
 local status = coroutine.status
@@ -45,7 +46,7 @@ end
 local YIELDABLE = { rewrite = true, access = true, content = true, timer = true }
 
 local function check_phase()
-  local phase = ngx.get_phase()
+  local phase = get_phase()
   if not YIELDABLE[phase] then
     invalid("cannot call the Hub API in nginx's " .. phase .. " phase: nginx offers no "
       .. "non-blocking sockets there, and a blocking call would stall every request of the "
@@ -258,15 +259,23 @@ end
 
 -- One request on one connection; fills x and returns the socket while the
 -- connection may carry another request (the caller keeps or closes it once
--- it knows the answer was this request's), or STALE.
-local function round_trip(state, ep, x, head, deadline, fresh)
-  local left = ceil((deadline - monotonic()) * 1000)
+-- it knows the answer was this request's), or STALE. left: the seconds
+-- the call had left when the request was written (the attempt's one clock
+-- reading).
+local function round_trip(state, ep, x, head, deadline, fresh, left)
+  left = ceil(left * 1000)
   if left <= 0 then
     return x:fail("timeout", "the call's deadline passed before the request was sent")
   end
   local sock = tcp()
-  sock:settimeouts(min(ep.connect_ms, left), left, left)
-  local ok, err = connect(sock, ep, min(ep.connect_ms, left), fresh)
+  local connect_ms = min(ep.connect_ms, left)
+  sock:settimeouts(connect_ms, left, left)
+  local ok, err
+  if ep.resolve then
+    ok, err = connect(sock, ep, connect_ms, fresh)
+  else -- connect's common case, without the extra call
+    ok, err = sock:connect(ep.address, ep.port, fresh and ep.fresh_options or ep.pool_options)
+  end
   if not ok then
     if err == "timeout" and ep.resolve then
       return x:fail("timeout", "connecting to " .. ep.connect_display .. " (name lookup included) did "
@@ -315,11 +324,16 @@ local function round_trip(state, ep, x, head, deadline, fresh)
     end
     return x:fail(err == "timeout" and "timeout" or "connect", "sending the request failed: " .. err)
   end
+  -- Whether the connection may carry another request; only a feed that
+  -- completes the response says yes.
+  local reusable = false
   while true do
     local data
     data, err = sock:receiveany(65536)
     if data then
-      if x:feed(data) then
+      local done
+      done, reusable = x:feed(data)
+      if done then
         break
       end
       left = ceil((deadline - monotonic()) * 1000)
@@ -344,7 +358,7 @@ local function round_trip(state, ep, x, head, deadline, fresh)
       break
     end
   end
-  if x:reusable() and not fresh then
+  if reusable and not fresh then
     return sock
   end
   sock:close()
@@ -362,15 +376,18 @@ end
 -- The request on a connection, a pooled one that the server had closed
 -- while idle not failing the call: nginx drops most of them itself, the
 -- rest (a close racing our request) show as nothing received. Each try
--- takes one out of the pool, so the pool's size bounds the tries.
--- Returns the socket to keep, if any.
-local function send_request(state, ep, handle, x, route, deadline, credential, made, fresh, block)
-  for _ = 0, ep.pool_size do
-    local head, err = handle:request(route, deadline - monotonic(), credential, made, nil, block, x)
+-- takes one out of the pool, so the pool's size bounds the tries; tried:
+-- how many were made already (get_log's first). Returns the socket to
+-- keep, if any.
+local function send_request(state, ep, x, route, deadline, credential, made, fresh, block, tried)
+  for _ = tried or 0, ep.pool_size do
+    -- The attempt's one clock reading, for the C side and for the socket.
+    local left = deadline - monotonic()
+    local head, err = state.handle:request(route, left, credential, made, nil, block, x)
     if not head then
       return nil, err
     end
-    local sock = round_trip(state, ep, x, head, deadline, fresh)
+    local sock = round_trip(state, ep, x, head, deadline, fresh, left)
     if sock ~= STALE then
       return sock
     end
@@ -378,24 +395,29 @@ local function send_request(state, ep, handle, x, route, deadline, credential, m
   x:eof()
 end
 
+-- Once the answer is known: the connection back to the pool, or closed
+-- when the answer was another request's.
+local function settle(sock, ep, out_of_step)
+  if out_of_step then
+    sock:close()
+  else
+    release(sock, ep)
+  end
+end
+
 -- The request and its outcome: body, info [, out_of_step] | nil, err
 -- (handle:outcome); the connection kept or closed once the answer is known
 -- to be this request's. fresh: on a new connection, after an answer out of
 -- step (closed after its one use).
 local function request_outcome(state, x, route, deadline, credential, made, want_info, fresh, block)
-  local handle, ep = state.handle, state.endpoint
-  local sock, refused = send_request(state, ep, handle, x, route, deadline, credential, made, fresh,
-    block)
+  local ep = state.endpoint
+  local sock, refused = send_request(state, ep, x, route, deadline, credential, made, fresh, block)
   if refused then
     return nil, refused
   end
-  local body, info, out_of_step = handle:outcome(x, want_info, fresh)
+  local body, info, out_of_step = state.handle:outcome(x, want_info, fresh)
   if sock then
-    if out_of_step then
-      sock:close()
-    else
-      release(sock, ep)
-    end
+    settle(sock, ep, out_of_step)
   end
   return body, info, out_of_step
 end
@@ -432,6 +454,51 @@ function State:attempt(route, deadline, credential, made, want_info, block)
   end
   spare[#spare + 1] = x
   return body, info
+end
+
+--- The common call's first attempt (client.lua's fast path): entry | nil,
+-- err, route. The request is written without a route (log_request); one
+-- is made only when the call goes on (a retry, a resend, more tries after
+-- a dead pooled connection). timeout: the seconds left of deadline, read
+-- from the clock with it (the attempt's one reading).
+function State:get_log(team_id, connector_identifier, log_id, timeout, deadline)
+  local handle, spare = self.handle, self.exchanges
+  local n = #spare
+  local x = spare[n] or handle:exchange()
+  -- The ids are checked first (INVALID_ARGUMENT), as everywhere else; x
+  -- stays a spare until the request is made.
+  local head, err = handle:log_request(x, team_id, connector_identifier, log_id, timeout)
+  check_phase()
+  if not head then
+    return nil, err, x:route()
+  end
+  spare[n] = nil
+  local ep = self.endpoint
+  local route
+  -- send_request's first try, with the request already written.
+  local sock = round_trip(self, ep, x, head, deadline, nil, timeout)
+  if sock == STALE then
+    route = x:route()
+    sock, err = send_request(self, ep, x, route, deadline, nil, 0, nil, nil, 1)
+    if err then
+      spare[#spare + 1] = x
+      return nil, err, route
+    end
+  end
+  local body, info, out_of_step = handle:outcome(x, false, nil)
+  if sock then
+    settle(sock, ep, out_of_step)
+  end
+  if out_of_step then
+    -- As in State:attempt.
+    route = route or x:route()
+    body, info = request_outcome(self, x, route, deadline, nil, 0, false, true, nil)
+  end
+  if not body then
+    route = route or x:route()
+  end
+  spare[#spare + 1] = x
+  return body, info, route
 end
 
 --- Waits seconds without blocking the worker.
