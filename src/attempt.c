@@ -129,6 +129,7 @@ int sm_lua_perform(lua_State *L)
     sm_want w = {0};
     sm_check_attempt_args(L, 2, &a);
     w.decode_idx = lua_upvalueindex(1);
+    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(2));
     w.credential = NULL;
     w.shape = a.route->shape;
     w.made = a.made;
@@ -153,6 +154,7 @@ int sm_lua_get_log(lua_State *L)
     lua_Number left = luaL_checknumber(L, 5);
     sm_want w = {0};
     w.decode_idx = lua_upvalueindex(1);
+    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(2));
     w.credential = NULL;
     w.shape = SM_SHAPE_ENTRY;
     w.made = 0;

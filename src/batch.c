@@ -265,6 +265,7 @@ int sm_lua_batch_poll(lua_State *L)
         if (s->t.body.out_of_memory)
             return sm_raise(L, "not enough memory");
         w.decode_idx = lua_upvalueindex(1);
+        w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(2));
         w.credential = sm_credential_isset(&s->credential)
                            ? sm_credential_value(&s->credential)
                            : sm_credential_value(&c->credential);

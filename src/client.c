@@ -18,6 +18,7 @@
 #include "cosocket.h"
 #include "credential.h"
 #include "errors.h"
+#include "json_entry.h"
 
 /* ---- lifetime ---- */
 
@@ -333,9 +334,11 @@ void sm_client_open(lua_State *L, int decode_idx)
     sm_setfuncs(L, metamethods, 0);
     lua_newtable(L);
     /* The JSON decode function is every method's upvalue (those that read
-     * a response use it). */
+     * a response use it), and how it gives integral numbers the second
+     * (the fast entry decoder must give them the same way). */
     lua_pushvalue(L, decode_idx);
-    sm_setfuncs(L, methods, 1);
+    lua_pushinteger(L, sm_json_ints_of(L, decode_idx));
+    sm_setfuncs(L, methods, 2);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }

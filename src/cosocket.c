@@ -159,6 +159,7 @@ int sm_lua_outcome(lua_State *L)
     if (x->body.out_of_memory)
         return sm_raise(L, "not enough memory");
     w.decode_idx = lua_upvalueindex(1);
+    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(2));
     w.credential = sm_credential_value(&c->credential);
     w.shape = x->shape;
     w.info = lua_toboolean(L, 3);

@@ -6,6 +6,7 @@
 #include "compat.h"
 #include "envelope.h"
 #include "errors.h"
+#include "json_entry.h"
 
 static const char *const code_of[] = {
     NULL, "TIMEOUT", "CONNECTION_ERROR", "TLS_ERROR", "RESPONSE_TOO_LARGE",
@@ -53,9 +54,15 @@ static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
                          : "the response body is not a JSON object";
     /* cjson decodes arrays to tables too: an object must start with '{'. */
     if (p < end && *p == '{') {
-        lua_pushvalue(L, w->decode_idx);
-        lua_pushlstring(L, body->data, body->len);
-        lua_call(L, 1, 1);
+        /* A flat entry is built shaped, straight from the body; anything
+         * else goes through cjson and is shaped after. */
+        int shaped = w->shape == SM_SHAPE_ENTRY &&
+                     sm_json_entry(L, p, (size_t)(end - p), w->json_ints);
+        if (!shaped) {
+            lua_pushvalue(L, w->decode_idx);
+            lua_pushlstring(L, body->data, body->len);
+            lua_call(L, 1, 1);
+        }
         if (lua_type(L, -1) == LUA_TTABLE) {
             int nulls = sm_buffer_may_have_nulls(body);
             why = w->shape == SM_SHAPE_PAGE ||
@@ -69,7 +76,7 @@ static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
                                           why);
                 goto fail;
             }
-            if (w->shape == SM_SHAPE_ENTRY)
+            if (w->shape == SM_SHAPE_ENTRY && !shaped)
                 sm_shape_entry(L, -1, nulls);
             why = w->shape == SM_SHAPE_PAGE ? sm_shape_page(L, nulls) : NULL;
             if (why == NULL)
