@@ -154,11 +154,12 @@ static int push_number(lua_State *L, const sm_json_span *v, int ints,
 /* Sets member m on the table at t; returns 0 when declined. */
 static int set_member(lua_State *L, int t, const sm_json_member *m, int ints)
 {
-    size_t kn;
-    const char *k;
+    size_t kn = m->key.len;
+    const char *k = m->key.p;
     if (!push_string(L, &m->key))
         return 0;
-    k = lua_tolstring(L, -1, &kn);
+    if (m->key.escaped)
+        k = lua_tolstring(L, -1, &kn); /* the key as decoded */
     /* An entry has no "logs": one that does may be a page where an entry
      * was asked for, which sm_check_answer tells from cjson's table. */
     if (kn == 4 && memcmp(k, "logs", 4) == 0)

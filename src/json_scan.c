@@ -33,9 +33,17 @@ static const char *skip_ws(const char *p, const char *end)
  * or NULL. Sets *escaped when a backslash escape is inside. */
 static const char *scan_string(const char *p, const char *end, int *escaped)
 {
+    /* The bytes that end a run of plain ones: '"', '\\', controls. */
+    static const unsigned char stop[256] = {
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        0, 0, 1, ['\\'] = 1,
+    };
     *escaped = 0;
     for (p++; p < end; p++) {
         unsigned char c = (unsigned char)*p;
+        if (!stop[c])
+            continue;
         if (c == '"')
             return p + 1;
         if (c < 0x20)

@@ -64,7 +64,6 @@ static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
             lua_call(L, 1, 1);
         }
         if (lua_type(L, -1) == LUA_TTABLE) {
-            int nulls = sm_buffer_may_have_nulls(body);
             why = w->shape == SM_SHAPE_PAGE ||
                           (w->shape == SM_SHAPE_ENTRY && w->expect.id != NULL)
                       ? sm_check_answer(L, -1, &w->expect, w->credential)
@@ -77,8 +76,10 @@ static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
                 goto fail;
             }
             if (w->shape == SM_SHAPE_ENTRY && !shaped)
-                sm_shape_entry(L, -1, nulls);
-            why = w->shape == SM_SHAPE_PAGE ? sm_shape_page(L, nulls) : NULL;
+                sm_shape_entry(L, -1, sm_buffer_may_have_nulls(body));
+            why = w->shape == SM_SHAPE_PAGE
+                      ? sm_shape_page(L, sm_buffer_may_have_nulls(body))
+                      : NULL;
             if (why == NULL)
                 return 1;
         }
