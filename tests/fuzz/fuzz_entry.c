@@ -12,7 +12,9 @@
  * same bits (NaN-safe, -0 kept apart), strings of the same bytes. The
  * scanner alone accepts only what cjson accepts too (but for a \u escape
  * of a UTF-16 surrogate, which cjson may refuse), and it never reads past
- * the text (ASan, on an exact-size copy).
+ * the text (ASan, on an exact-size copy). Where both take the text, the
+ * pass-through check (json_raw.c) passes or refuses it as sm_check_answer
+ * does cjson's table for log id "123", in the same words.
  */
 #include "harness.h"
 
@@ -21,6 +23,7 @@
 #include "compat.h"
 #include "entry.h"
 #include "json_entry.h"
+#include "json_raw.h"
 #include "json_scan.h"
 
 /* The values at a and b are the same. */
@@ -80,6 +83,26 @@ static int scanner_accepts(const char *text, size_t len)
     return r == 0;
 }
 
+/* get_connector_log_json's check (json_raw.c) says what sm_check_answer
+ * says of cjson's table at t, in the same words. */
+static void check_raw(lua_State *L, const char *text, size_t size, int t)
+{
+    static const sm_expect e = {"123", 3, 0};
+    int top = lua_gettop(L), out_of_step;
+    const char *table_says, *raw_says;
+    lua_getfield(L, LUA_REGISTRYINDEX, "sm_fuzz_decode");
+    table_says = sm_check_answer(L, t, &e, NULL);
+    raw_says = sm_check_raw(L, text, size, &e, NULL, top + 1, &out_of_step);
+    FUZZ_ASSERT(out_of_step == (raw_says != NULL));
+    if ((table_says == NULL) != (raw_says == NULL) ||
+        (table_says != NULL && strcmp(table_says, raw_says) != 0)) {
+        fprintf(stderr, "table: %s\nraw: %s\n", table_says ? table_says : "ok",
+                raw_says ? raw_says : "ok");
+        FUZZ_ASSERT(!"the raw check agrees with sm_check_answer");
+    }
+    lua_settop(L, top);
+}
+
 static int one_input(const uint8_t *data, size_t size)
 {
     lua_State *L = fuzz_state();
@@ -104,6 +127,8 @@ static int one_input(const uint8_t *data, size_t size)
         fprintf(stderr, "cjson: %s\n", lua_tostring(L, -1));
         FUZZ_ASSERT(!"the scanner takes only what cjson takes");
     }
+    if (scanned && decoded)
+        check_raw(L, text, size, lua_gettop(L));
     if (fast) {
         FUZZ_ASSERT(decoded && scanned);
         sm_shape_entry(L, -1, 1);
