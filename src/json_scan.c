@@ -249,11 +249,19 @@ int sm_json_next(sm_json_scan *s, sm_json_member *m)
     return 1;
 }
 
-/* \uXXXX at p, whose four hex digits the scanner checked. */
-static int hex4(const char *p)
+/* The code unit of \uXXXX at p (the scanner checked its digits; -1 would
+ * say one is not hex). */
+static long hex4(const char *p)
 {
-    return hex_value(p[2]) << 12 | hex_value(p[3]) << 8 |
-           hex_value(p[4]) << 4 | hex_value(p[5]);
+    long v = 0;
+    int i;
+    for (i = 2; i < 6; i++) {
+        int d = hex_value(p[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
 }
 
 int sm_json_escape(const char *p, const char *end, char out[4],
@@ -268,13 +276,15 @@ int sm_json_escape(const char *p, const char *end, char out[4],
     }
     cp = hex4(p);
     *next = p + 6;
+    if (cp < 0)
+        return 0;
     if ((cp & 0xF800) == 0xD800) {
         long low;
         /* A pair: a high surrogate, then \u and a low one. */
         if ((cp & 0x400) != 0 || end - p < 12 || p[6] != '\\' || p[7] != 'u')
             return 0;
         low = hex4(p + 6);
-        if ((low & 0xFC00) != 0xDC00)
+        if (low < 0 || (low & 0xFC00) != 0xDC00)
             return 0;
         cp = 0x10000 + ((cp & 0x3FF) << 10 | (low & 0x3FF));
         *next = p + 12;
