@@ -128,7 +128,8 @@ int sm_lua_perform(lua_State *L)
     sm_attempt_args a;
     sm_want w = {0};
     sm_check_attempt_args(L, 2, &a);
-    w.decode_idx = lua_upvalueindex(1);
+    w.decode_idx = lua_upvalueindex(SM_UP_DECODE);
+    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
     w.credential = NULL;
     w.shape = a.route->shape;
     w.made = a.made;
@@ -152,7 +153,8 @@ int sm_lua_get_log(lua_State *L)
     size_t len = sm_log_path(L, 2, path, &id);
     lua_Number left = luaL_checknumber(L, 5);
     sm_want w = {0};
-    w.decode_idx = lua_upvalueindex(1);
+    w.decode_idx = lua_upvalueindex(SM_UP_DECODE);
+    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
     w.credential = NULL;
     w.shape = SM_SHAPE_ENTRY;
     w.made = 0;

@@ -264,7 +264,8 @@ int sm_lua_batch_poll(lua_State *L)
         s->busy = s->done = 0;
         if (s->t.body.out_of_memory)
             return sm_raise(L, "not enough memory");
-        w.decode_idx = lua_upvalueindex(1);
+        w.decode_idx = lua_upvalueindex(SM_UP_DECODE);
+        w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
         w.credential = sm_credential_isset(&s->credential)
                            ? sm_credential_value(&s->credential)
                            : sm_credential_value(&c->credential);

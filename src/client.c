@@ -19,6 +19,7 @@
 #include "credential.h"
 #include "route.h"
 #include "errors.h"
+#include "json_entry.h"
 
 /* ---- lifetime ---- */
 
@@ -335,12 +336,16 @@ void sm_client_open(lua_State *L, int decode_idx)
     luaL_newmetatable(L, SM_CLIENT_MT);
     sm_setfuncs(L, metamethods, 0);
     lua_newtable(L);
-    /* Every method's upvalues, in SM_UP_* order. */
+    /* Every method's upvalues, in SM_UP_* order: the JSON decode function
+     * (those that read a response use it), how it gives integral numbers
+     * (the fast entry decoder must give them the same way), and the
+     * metatables the methods check their arguments against. */
     lua_pushvalue(L, decode_idx);
     lua_pushvalue(L, -3);
     luaL_getmetatable(L, SM_EXCHANGE_MT);
     luaL_getmetatable(L, SM_ROUTE_MT);
-    sm_setfuncs(L, methods, 4);
+    lua_pushinteger(L, sm_json_ints_of(L, decode_idx));
+    sm_setfuncs(L, methods, 5);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }

@@ -39,13 +39,15 @@ typedef struct sm_client {
 } sm_client;
 
 /* The upvalues of every method of the handle: the JSON decode function
- * (cjson.safe semantics), and the metatables of the handle, of an exchange
+ * (cjson.safe semantics); the metatables of the handle, of an exchange
  * (cosocket.c) and of a route (route.h), so that checking an argument's
- * type needs no registry lookup by name (sm_checkudata_at). */
+ * type needs no registry lookup by name (sm_checkudata_at); and how the
+ * decode function gives integral numbers (json_entry.h's SM_JSON_INTS_*). */
 #define SM_UP_DECODE 1
 #define SM_UP_CLIENT_MT 2
 #define SM_UP_EXCHANGE_MT 3
 #define SM_UP_ROUTE_MT 4
+#define SM_UP_JSON_INTS 5
 
 /* Registers the handle's metatable with every method, each with the
  * upvalues above: the decode function found at decode_idx, and the

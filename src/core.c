@@ -17,6 +17,9 @@
  *   response.c   response headers, a status's code (codes.h: the table)
  *   envelope.c   error values from the API's error envelope
  *   entry.c      a decoded entry or page: checked, shaped to the contract
+ *   json_entry.c a flat entry's table straight from its JSON text
+ *                (json_scan.c: the scanner it reads through)
+ *   json_raw.c   a pass-through entry's text checked, never decoded
  *   buffer.c     the capped body buffer
  *   errors.c     the supermetrics.Error type
  *   bounds.h     the limits, exported as core.LIMITS
@@ -34,12 +37,10 @@
 #include "compat.h"
 #include "cosocket.h"
 #include "errors.h"
+#include "json_scan.h"
 #include "outcome.h"
 #include "route.h"
 #include "terminal.h"
-
-/* Nesting deeper than this in a response is refused rather than decoded. */
-#define SM_JSON_MAX_DEPTH 128
 
 /* Pushes a private cjson.safe instance, so that a user's cjson settings
  * (and ours) never leak into each other. */

@@ -250,7 +250,8 @@ int sm_lua_outcome(lua_State *L)
     int n;
     if (x->body.out_of_memory)
         return sm_raise(L, "not enough memory");
-    w.decode_idx = lua_upvalueindex(1);
+    w.decode_idx = lua_upvalueindex(SM_UP_DECODE);
+    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
     w.credential = sm_credential_value(&c->credential);
     w.shape = x->shape;
     w.info = lua_toboolean(L, 3);

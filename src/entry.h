@@ -11,7 +11,9 @@
 enum {
     SM_SHAPE_NONE,  /* the decoded object as it is */
     SM_SHAPE_ENTRY, /* one LogEntry, in place */
-    SM_SHAPE_PAGE   /* {"logs": [...]} becomes the array of its entries */
+    SM_SHAPE_PAGE,  /* {"logs": [...]} becomes the array of its entries */
+    SM_SHAPE_RAW    /* one LogEntry's JSON text as sent, checked, never
+                     * decoded (json_raw.h) */
 };
 
 /* In place, on the table at idx: top-level JSON nulls become absent fields,

@@ -6,6 +6,8 @@
 #include "compat.h"
 #include "envelope.h"
 #include "errors.h"
+#include "json_entry.h"
+#include "json_raw.h"
 
 static const char *const code_of[] = {
     NULL, "TIMEOUT", "CONNECTION_ERROR", "TLS_ERROR", "RESPONSE_TOO_LARGE",
@@ -39,6 +41,15 @@ static void push_failure(lua_State *L, const sm_outcome *o, sm_failure failure,
     set_reply_fields(L, o, o->status, credential);
 }
 
+/* Marks w out of step: the answer was another request's (why says so). */
+static const char *out_of_step(lua_State *L, sm_want *w, const char *why)
+{
+    w->out_of_step = 1;
+    if (w->resent)
+        why = lua_pushfstring(L, "%s, on a fresh connection too", why);
+    return why;
+}
+
 /* Pushes the 2xx body decoded and shaped as w says and returns 1, or nil
  * and INVALID_RESPONSE and returns 2. */
 static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
@@ -47,31 +58,49 @@ static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
     /* An empty body may have no buffer at all: NULL + 0 is undefined. */
     const char *p = body->data, *end = p ? p + body->len : p, *why;
     int base = lua_gettop(L);
+    if (w->shape == SM_SHAPE_RAW) {
+        /* Passed through as sent, once checked: no table is built. */
+        int mismatch;
+        why = sm_check_raw(L, body->data, body->len, &w->expect,
+                           w->credential, w->decode_idx, &mismatch);
+        if (why == NULL) {
+            lua_settop(L, base);
+            lua_pushlstring(L, body->data, body->len);
+            return 1;
+        }
+        if (mismatch)
+            why = out_of_step(L, w, why);
+        goto fail;
+    }
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
         p++;
     why = body->len == 0 ? "the response body is empty"
                          : "the response body is not a JSON object";
     /* cjson decodes arrays to tables too: an object must start with '{'. */
     if (p < end && *p == '{') {
-        lua_pushvalue(L, w->decode_idx);
-        lua_pushlstring(L, body->data, body->len);
-        lua_call(L, 1, 1);
+        /* A flat entry is built shaped, straight from the body; anything
+         * else goes through cjson and is shaped after. */
+        int shaped = w->shape == SM_SHAPE_ENTRY &&
+                     sm_json_entry(L, p, (size_t)(end - p), w->json_ints);
+        if (!shaped) {
+            lua_pushvalue(L, w->decode_idx);
+            lua_pushlstring(L, body->data, body->len);
+            lua_call(L, 1, 1);
+        }
         if (lua_type(L, -1) == LUA_TTABLE) {
-            int nulls = sm_buffer_may_have_nulls(body);
             why = w->shape == SM_SHAPE_PAGE ||
                           (w->shape == SM_SHAPE_ENTRY && w->expect.id != NULL)
                       ? sm_check_answer(L, -1, &w->expect, w->credential)
                       : NULL;
             if (why != NULL) {
-                w->out_of_step = 1;
-                if (w->resent)
-                    why = lua_pushfstring(L, "%s, on a fresh connection too",
-                                          why);
+                why = out_of_step(L, w, why);
                 goto fail;
             }
-            if (w->shape == SM_SHAPE_ENTRY)
-                sm_shape_entry(L, -1, nulls);
-            why = w->shape == SM_SHAPE_PAGE ? sm_shape_page(L, nulls) : NULL;
+            if (w->shape == SM_SHAPE_ENTRY && !shaped)
+                sm_shape_entry(L, -1, sm_buffer_may_have_nulls(body));
+            why = w->shape == SM_SHAPE_PAGE
+                      ? sm_shape_page(L, sm_buffer_may_have_nulls(body))
+                      : NULL;
             if (why == NULL)
                 return 1;
         }

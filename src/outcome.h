@@ -47,6 +47,8 @@ struct sm_proxy; /* endpoint.h's */
 /* What the caller of an attempt wants of its result. */
 typedef struct sm_want {
     int decode_idx;         /* stack index of the JSON decode function */
+    int json_ints;          /* how it gives integral numbers
+                             * (json_entry.h's SM_JSON_INTS_*) */
     const char *credential; /* to redact from server text, or NULL */
     int shape;              /* how a 2xx body is shaped (entry.h) */
     int info;               /* a success also returns its info table */

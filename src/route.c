@@ -240,7 +240,8 @@ int sm_lua_log_route(lua_State *L)
     char path[SM_LOG_PATH_MAX];
     sm_log_id id;
     size_t n = sm_log_path(L, 1, path, &id);
-    sm_push_route(L, SM_SHAPE_ENTRY, path, n, id.s, id.len, 0);
+    int shape = lua_toboolean(L, 4) ? SM_SHAPE_RAW : SM_SHAPE_ENTRY;
+    sm_push_route(L, shape, path, n, id.s, id.len, 0);
     return 1;
 }
 

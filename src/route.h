@@ -60,8 +60,9 @@ void sm_route_expect(const sm_route *r, sm_expect *e);
  * (the metatable is their upvalue, client.h); correct anywhere. */
 const sm_route *sm_check_route(lua_State *L, int idx);
 
-/* Lua: log_route(team_id, connector_identifier, log_id) -> route of one
- * entry ("/v1/teams/.../logs/ENCODED") */
+/* Lua: log_route(team_id, connector_identifier, log_id [, raw]) -> route
+ * of one entry ("/v1/teams/.../logs/ENCODED"); raw: its JSON text as sent
+ * (SM_SHAPE_RAW), not its table */
 int sm_lua_log_route(lua_State *L);
 
 /* Lua: page_route(team_id, connector_identifier [, limit [, before]])

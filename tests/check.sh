@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quick loop (`make check`, or tests/check.sh [SPEC...]): builds for Lua
 # 5.4 and LuaJIT, starts the stand-in, Prism and the OpenResty app, runs busted
-# under Lua 5.4 on tests/spec (or the given spec files), a file at a time
+# under Lua 5.4 (or $LUA) on tests/spec (or the given spec files), a file at a time
 # within its budget (tests/lib/busted.sh), stops the servers and prints
 # "N passed, M failed". `make test` is the full gate.
 set -uo pipefail
@@ -13,7 +13,13 @@ cd "$ROOT" || exit 1
 # shellcheck source=tests/lib/busted.sh
 . "$ROOT/tests/lib/busted.sh"
 
-make -s LUA=5.4 || exit 1
+# LUA=luajit, 5.1, 5.2 or 5.3 (make check LUA=...) runs the specs under
+# that interpreter instead; the OpenResty app always runs the LuaJIT build.
+case ${LUA:-5.4} in
+    luajit) lua_name=luajit interp=luajit ;;
+    *) lua_name=lua${LUA:-5.4} interp=lua${LUA:-5.4} ;;
+esac
+make -s LUA="${LUA:-5.4}" || exit 1
 sm_start_hub || exit 1
 trap sm_stop_servers EXIT
 sm_start_prism
@@ -34,6 +40,6 @@ fi
 [ $# -gt 0 ] || set -- --exclude-tags=slow tests/spec
 passed=0
 failed=0
-sm_busted lua5.4 lua5.4 "$openresty" "$@"
+sm_busted "$lua_name" "$interp" "$openresty" "$@"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -102,7 +102,7 @@
 ---@field proxy? string|false `http://[user:pass@]host:port` for https:// base URLs; false: none (else https_proxy / no_proxy from the environment)
 ---@field trace_context? boolean inside nginx: forward the current request's W3C `traceparent` / `tracestate`
 
----Options of `client:get_connector_log`.
+---Options of `client:get_connector_log` and `client:get_connector_log_json`.
 ---@class supermetrics.GetOptions
 ---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
 
@@ -142,6 +142,16 @@ local Client = {}
 ---@param opts? supermetrics.GetOptions
 ---@return supermetrics.Entry entry
 function Client:get_connector_log(team_id, connector_identifier, log_id, opts) end
+
+---Fetches one log entry as the JSON text the server sent, byte for byte, for
+---handlers that only pass it on: checked (one JSON object whose `id` is the
+---log id asked for), never decoded.
+---@param team_id supermetrics.TeamId
+---@param connector_identifier string 1..100 of `A-Z a-z 0-9 _ -`
+---@param log_id supermetrics.LogId
+---@param opts? supermetrics.GetOptions
+---@return string json
+function Client:get_connector_log_json(team_id, connector_identifier, log_id, opts) end
 
 ---Fetches one page of entries, newest first.
 ---@param team_id supermetrics.TeamId

@@ -183,6 +183,27 @@ function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
   return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
 end
 
+--- Fetches one log entry as the JSON text the server sent, for handlers that only pass it
+-- on (`ngx.print`): no table is built and nothing is encoded again. The text is checked,
+-- not decoded: it must be one JSON object (whitespace around it only) whose top-level `id`
+-- is the log id asked for (or absent), as `get_connector_log` checks its entry. Arguments,
+-- options, retries and errors are those of `get_connector_log`.
+-- @param team_id as for `get_connector_log`
+-- @param connector_identifier as for `get_connector_log`
+-- @param log_id as for `get_connector_log`
+-- @param[opt] opts as for `get_connector_log`
+-- @return the response body, a string, byte for byte as it came
+-- @raise a `supermetrics.Error` value
+function Client:get_connector_log_json(team_id, connector_identifier, log_id, opts)
+  check_self(self, "get_connector_log_json")
+  local extra = self._extra
+  if opts ~= nil or self._trace then
+    opts = options.call(opts, "get_connector_log_json")
+    extra = self:_extra_for(opts.headers, "get_connector_log_json")
+  end
+  return (self:_get(log_route(team_id, connector_identifier, log_id, true), false, nil, nil, extra))
+end
+
 -- One page of the list route: its entries (shaped in C) and the response info.
 local function fetch_page(client, team_id, connector_identifier, limit, before, extra)
   return client:_get(page_route(team_id, connector_identifier, limit, before), true, nil, nil, extra)

@@ -47,6 +47,7 @@ end
 -- limit: the route, in C). The types spec reads the names too.
 options.CALLS = {
   get_connector_log = { headers = true },
+  get_connector_log_json = { headers = true },
   list_connector_logs = { limit = true, before = true, headers = true },
   each_connector_log = {
     page_size = number(1, paging.MAX_PAGE_SIZE, true, paging.DEFAULT_PAGE_SIZE),

@@ -113,6 +113,10 @@ end
 -- @function SafeClient:get_connector_log
 -- @param ...
 
+--- `client:get_connector_log_json(...)`: the entry's JSON text, or nil, err.
+-- @function SafeClient:get_connector_log_json
+-- @param ...
+
 --- `client:list_connector_logs(...)`: the array, or nil, err.
 -- @function SafeClient:list_connector_logs
 -- @param ...

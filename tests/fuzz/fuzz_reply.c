@@ -20,6 +20,7 @@
 
 #include "credential.h"
 #include "entry.h"
+#include "json_entry.h"
 #include "transfer.h"
 
 #define SECRET_LOWER "otok_valid_FuzzS3cret"
@@ -117,6 +118,7 @@ static int run(lua_State *L)
     outcome.body = &body;
     lua_settop(L, 0);
     want.decode_idx = lua_upvalueindex(1);
+    want.json_ints = SM_JSON_INTS_FLOAT; /* Debian's lua-cjson 2.1.0 */
     want.credential = sm_credential_value(&credential);
     want.shape = status & 1 ? SM_SHAPE_PAGE : SM_SHAPE_ENTRY;
     want.info = 0;

@@ -140,8 +140,9 @@ end
 
 -- GET /call?connector=C&id=ID[&team=T][&base_url=URL|&https=1][&timeout=S]
 --   [&connect_timeout=S][&max_retries=N][&max_response_bytes=N]
---   [&ca_file=PATH][&user_agent=UA][&plain=1]
--- One get_connector_log with a client made from those options (kept per
+--   [&ca_file=PATH][&user_agent=UA][&plain=1][&json=1]
+-- One get_connector_log (json=1: get_connector_log_json, answered as
+-- { json = text }) with a client made from those options (kept per
 -- option set, as an app would), answered as JSON: { entry = ... } or
 -- { error = {every field, and "failed: " .. err} }, plus the number of
 -- on_response events of the call. plain: a client without on_response
@@ -186,10 +187,14 @@ function app.call()
   end
   local client = entry.client
   local before = entry.events.n
-  local ok, res = pcall(client.get_connector_log, client, args.team or 1, args.connector, args.id)
+  -- json=1: get_connector_log_json, whose text comes back as the string `json`.
+  local method = args.json and client.get_connector_log_json or client.get_connector_log
+  local ok, res = pcall(method, client, args.team or 1, args.connector, args.id)
   ngx.header.content_type = "application/json"
   local out = { events = not args.plain and entry.events.n - before or nil }
-  if ok then
+  if ok and args.json then
+    out.json = res
+  elseif ok then
     out.entry = res
   elseif supermetrics.is_error(res) then
     out.error = error_fields(res)
@@ -220,7 +225,7 @@ end
 
 local busy = require "tests.tools.busy"
 
--- GET /desync?https=1&n=300&every=25&batches=5: against a server that
+-- GET /desync?https=1&n=300&every=25&batches=5[&json=1]: against a server that
 -- answers some ids twice (connector twice, tests/server/desync.lua): n
 -- single calls with every <every>-th id answered twice, then batches of 40
 -- ids at concurrency 4 whose first id is, each on a client of its own.
@@ -254,7 +259,14 @@ function app.desync()
   local suffix = args.suffix or "-2x"
   for i = 1, tonumber(args.n) or 300 do
     local id = "s" .. i .. (i % every == 0 and suffix or "")
-    local ok, res = pcall(client.get_connector_log, client, 1, args.connector or "twice", id)
+    local ok, res
+    if args.json then
+      -- get_connector_log_json: its text must carry the id asked for too.
+      ok, res = pcall(client.get_connector_log_json, client, 1, args.connector or "twice", id)
+      res = ok and cjson.decode(res) or res
+    else
+      ok, res = pcall(client.get_connector_log, client, 1, args.connector or "twice", id)
+    end
     check(id, ok and res, not ok and res)
     busy()
   end

@@ -559,6 +559,17 @@ function scenarios.shape(log_id)
     return send_json(200, body)
 end
 
+-- Entries for the fast decoder and its fallback (bodies.lua).
+local BODIES = require "bodies"
+
+function scenarios.decoder(log_id)
+    local body = BODIES[log_id]
+    if not body then
+        return bad_scenario(log_id)
+    end
+    return send_json(200, body)
+end
+
 -- Raw socket faults (see raw_reply above).
 function scenarios.raw(log_id)
     if log_id == "drip" then

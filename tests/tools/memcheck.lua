@@ -27,6 +27,15 @@ expect_error(http, "close", "x", "CONNECTION_ERROR")
 expect_error(http, "raw", "short", "CONNECTION_ERROR")
 expect_error(http, "big", "20000000-chunked", "RESPONSE_TOO_LARGE")
 assert(http:get_connector_log(1, "shape", "extra").flag == true)
+-- The fast entry decoder and its fallbacks; the pass-through text.
+for _, name in ipairs { "flat", "nulls", "escapes", "numbers", "bignumbers", "nested", "wide" } do
+  assert(http:get_connector_log(1, "decoder", name))
+end
+expect_error(http, "decoder", "lone", "INVALID_RESPONSE")
+assert(http:get_connector_log_json(936506, "T3S70", "123"):sub(1, 1) == "{")
+assert(http:get_connector_log_json(1, "decoder", "escapedid"))
+assert(not pcall(http.get_connector_log_json, http, 1, "wrongid", "x"))
+assert(not pcall(http.get_connector_log_json, http, 1, "shape", "array"))
 local ok = pcall(http.get_connector_log, http, 0, "x", "y")
 assert(not ok)
 http:close()

@@ -22,6 +22,14 @@ function SafeClient:get_connector_log(team_id, connector_identifier, log_id, opt
 
 ---@param team_id supermetrics.TeamId
 ---@param connector_identifier string
+---@param log_id supermetrics.LogId
+---@param opts? supermetrics.GetOptions
+---@return string? json
+---@return supermetrics.Error? err
+function SafeClient:get_connector_log_json(team_id, connector_identifier, log_id, opts) end
+
+---@param team_id supermetrics.TeamId
+---@param connector_identifier string
 ---@param opts? supermetrics.ListOptions
 ---@return supermetrics.Entry[]? entries
 ---@return supermetrics.Error? err

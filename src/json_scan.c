@@ -1,0 +1,312 @@
+/*
+ * json_scan.c: walks a JSON object's top-level members and checks the
+ * grammar on the way (json_scan.h). Everything past the end pointer is
+ * never read: the body buffer holds no terminating NUL.
+ */
+#include "json_scan.h"
+
+#include <string.h>
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && is_ws(*p))
+        p++;
+    return p;
+}
+
+/* p at a string's opening quote: returns the byte after its closing quote,
+ * or NULL. Sets *escaped when a backslash escape is inside. */
+static const char *scan_string(const char *p, const char *end, int *escaped)
+{
+    /* The bytes that end a run of plain ones: '"', '\\', controls. */
+    static const unsigned char stop[256] = {
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        0, 0, 1, ['\\'] = 1,
+    };
+    *escaped = 0;
+    for (p++; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!stop[c])
+            continue;
+        if (c == '"')
+            return p + 1;
+        if (c < 0x20)
+            return NULL; /* raw control characters are not JSON */
+        if (c != '\\')
+            continue;
+        *escaped = 1;
+        if (++p == end)
+            return NULL;
+        if (*p == 'u') {
+            int i;
+            if (end - p < 5)
+                return NULL;
+            for (i = 1; i <= 4; i++)
+                if (hex_value(p[i]) < 0)
+                    return NULL;
+            p += 4;
+        } else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?: returns the byte after
+ * the number, or NULL. */
+static const char *scan_number(const char *p, const char *end)
+{
+    if (p < end && *p == '-')
+        p++;
+    if (p == end || !is_digit(*p))
+        return NULL;
+    if (*p++ != '0')
+        while (p < end && is_digit(*p))
+            p++;
+    if (p < end && *p == '.') {
+        if (++p == end || !is_digit(*p))
+            return NULL;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        if (++p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p == end || !is_digit(*p))
+            return NULL;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    return p;
+}
+
+static const char *scan_word(const char *p, const char *end, const char *w,
+                             size_t n)
+{
+    return (size_t)(end - p) >= n && memcmp(p, w, n) == 0 ? p + n : NULL;
+}
+
+/* A string, number, true, false or null at p: returns the byte after it,
+ * or NULL; *kind says which. */
+static const char *scan_scalar(const char *p, const char *end,
+                               sm_json_kind *kind, int *escaped)
+{
+    *escaped = 0;
+    switch (*p) {
+    case '"':
+        *kind = SM_JSON_STRING;
+        return scan_string(p, end, escaped);
+    case 't':
+        *kind = SM_JSON_TRUE;
+        return scan_word(p, end, "true", 4);
+    case 'f':
+        *kind = SM_JSON_FALSE;
+        return scan_word(p, end, "false", 5);
+    case 'n':
+        *kind = SM_JSON_NULL;
+        return scan_word(p, end, "null", 4);
+    default:
+        *kind = SM_JSON_NUMBER;
+        return scan_number(p, end);
+    }
+}
+
+/* p at a nested '{' or '[' (one level below the top object): returns the
+ * byte after its end, or NULL. Iterative, with a stack of what each open
+ * level must close with, so no input can run the C stack out. */
+static const char *skip_nested(const char *p, const char *end)
+{
+    char close[SM_JSON_MAX_DEPTH];
+    int n = 0, escaped;
+    sm_json_kind kind;
+    for (;;) {
+        /* p is at a value. */
+        if (*p == '{' || *p == '[') {
+            /* The top object is level 1: n + 1 levels are open now. */
+            if (n + 2 > SM_JSON_MAX_DEPTH)
+                return NULL;
+            close[n++] = *p == '{' ? '}' : ']';
+            p = skip_ws(p + 1, end);
+            if (p == end)
+                return NULL;
+            if (*p == close[n - 1]) {
+                p++;
+                n--;
+            } else if (close[n - 1] == ']') {
+                continue; /* the array's first value */
+            } else {
+                goto key;
+            }
+        } else {
+            p = scan_scalar(p, end, &kind, &escaped);
+            if (p == NULL)
+                return NULL;
+        }
+        /* After a value: close levels, or a comma and the next one. */
+        for (;;) {
+            if (n == 0)
+                return p;
+            p = skip_ws(p, end);
+            if (p == end)
+                return NULL;
+            if (*p != close[n - 1])
+                break;
+            p++;
+            n--;
+        }
+        if (*p != ',')
+            return NULL;
+        p = skip_ws(p + 1, end);
+        if (p == end)
+            return NULL;
+        if (close[n - 1] == ']')
+            continue;
+    key:
+        if (*p != '"' || (p = scan_string(p, end, &escaped)) == NULL)
+            return NULL;
+        p = skip_ws(p, end);
+        if (p == end || *p != ':')
+            return NULL;
+        p = skip_ws(p + 1, end);
+        if (p == end)
+            return NULL;
+    }
+}
+
+int sm_json_open(sm_json_scan *s, const char *text, size_t len)
+{
+    /* An empty body may have no buffer at all: NULL + 0 is undefined. */
+    const char *end = text != NULL ? text + len : text;
+    const char *p = skip_ws(text, end);
+    if (p == end || *p != '{')
+        return -1;
+    s->p = p + 1;
+    s->end = end;
+    s->started = 0;
+    return 0;
+}
+
+int sm_json_next(sm_json_scan *s, sm_json_member *m)
+{
+    const char *p = skip_ws(s->p, s->end), *end = s->end, *q;
+    if (p == end)
+        return -1;
+    if (*p == '}') {
+        p = skip_ws(p + 1, end);
+        s->p = p;
+        return p == end ? 0 : -1;
+    }
+    if (s->started) {
+        if (*p != ',')
+            return -1;
+        p = skip_ws(p + 1, end);
+    }
+    if (p == end || *p != '"' ||
+        (q = scan_string(p, end, &m->key.escaped)) == NULL)
+        return -1;
+    m->key.p = p + 1;
+    m->key.len = (size_t)(q - p) - 2;
+    p = skip_ws(q, end);
+    if (p == end || *p != ':')
+        return -1;
+    p = skip_ws(p + 1, end);
+    if (p == end)
+        return -1;
+    if (*p == '{' || *p == '[') {
+        m->kind = *p == '{' ? SM_JSON_OBJECT : SM_JSON_ARRAY;
+        m->value.escaped = 0;
+        q = skip_nested(p, end);
+    } else {
+        q = scan_scalar(p, end, &m->kind, &m->value.escaped);
+    }
+    if (q == NULL)
+        return -1;
+    if (m->kind == SM_JSON_STRING) {
+        m->value.p = p + 1;
+        m->value.len = (size_t)(q - p) - 2;
+    } else {
+        m->value.p = p;
+        m->value.len = (size_t)(q - p);
+    }
+    s->p = q;
+    s->started = 1;
+    return 1;
+}
+
+/* The code unit of \uXXXX at p (the scanner checked its digits; -1 would
+ * say one is not hex). */
+static long hex4(const char *p)
+{
+    long v = 0;
+    int i;
+    for (i = 2; i < 6; i++) {
+        int d = hex_value(p[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+int sm_json_escape(const char *p, const char *end, char out[4],
+                   const char **next)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    long cp;
+    if (p[1] != 'u') {
+        *next = p + 2;
+        out[0] = to[strchr(from, p[1]) - from];
+        return 1;
+    }
+    cp = hex4(p);
+    *next = p + 6;
+    if (cp < 0)
+        return 0;
+    if ((cp & 0xF800) == 0xD800) {
+        long low;
+        /* A pair: a high surrogate, then \u and a low one. */
+        if ((cp & 0x400) != 0 || end - p < 12 || p[6] != '\\' || p[7] != 'u')
+            return 0;
+        low = hex4(p + 6);
+        if (low < 0 || (low & 0xFC00) != 0xDC00)
+            return 0;
+        cp = 0x10000 + ((cp & 0x3FF) << 10 | (low & 0x3FF));
+        *next = p + 12;
+    }
+    if (cp <= 0x7F) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp <= 0x7FF) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp <= 0xFFFF) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
