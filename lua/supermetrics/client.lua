@@ -81,6 +81,7 @@ function Client.new(opts)
     -- C call; see get_connector_log.
     _one_call = state.get_log ~= nil and not s.token_provider and not s.on_response
       and not extra and not s.trace_context,
+    _timeout = s.timeout,
   }, Client)
 end
 
@@ -164,14 +165,11 @@ end
 -- @return the entry: a plain table
 -- @raise a `supermetrics.Error` value
 function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
-  check_self(self, "get_connector_log")
-  local extra = self._extra
-  if opts ~= nil or self._trace then
-    opts = options.call(opts, "get_connector_log")
-    extra = self:_extra_for(opts.headers, "get_connector_log")
-  end
-  if self._one_call and self._handle and not extra then
-    local timeout = self._policy.timeout
+  -- The common call first, with as few calls and lookups as it takes (it
+  -- is most of what a gateway does; check_self's test inline): _one_call
+  -- is false once the client is closed.
+  if opts == nil and getmetatable(self) == Client and self._one_call then
+    local timeout = self._timeout
     local deadline = monotonic() + timeout
     local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
       deadline)
@@ -179,6 +177,12 @@ function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
       return entry
     end
     return (self:_get(route, false, deadline, err))
+  end
+  check_self(self, "get_connector_log")
+  local extra = self._extra
+  if opts ~= nil or self._trace then
+    opts = options.call(opts, "get_connector_log")
+    extra = self:_extra_for(opts.headers, "get_connector_log")
   end
   return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
 end
@@ -313,6 +317,7 @@ function Client:close()
   local handle = self._handle
   if handle then
     self._handle = false
+    self._one_call = false
     handle:close()
   end
 end
