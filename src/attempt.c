@@ -72,13 +72,13 @@ const sm_credential *sm_attempt_begin(lua_State *L, sm_client *c, int cred_idx,
 /* One attempt of GET base_url .. path on the single-call handle; pushes
  * what sm_transfer_push_result does, or a refusal. */
 static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
-                   lua_Number left, int cred_idx, sm_want *w,
+                   lua_Number left, int cred_idx, sm_result_rules *rules,
                    const char *extra, size_t extra_len)
 {
     CURLcode rc;
     int n;
     const sm_credential *cred =
-        sm_attempt_begin(L, c, cred_idx, &c->credential, left, w->made);
+        sm_attempt_begin(L, c, cred_idx, &c->credential, left, rules->made);
     if (cred == NULL)
         return 2;
     if (sm_transfer_prepare(&c->main, c->endpoint.base_url,
@@ -86,17 +86,17 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
                             sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
         sm_transfer_headers(&c->main, cred, extra, extra_len, 0) != 0)
         return sm_raise(L, "could not prepare the request");
-    w->proxy = c->proxy.url ? &c->proxy : NULL;
+    rules->proxy = c->proxy.url ? &c->proxy : NULL;
 
     rc = sm_transfer_perform(&c->main);
 
     /* libcurl is off the stack: now Lua may be touched, and may raise. */
     if (c->main.body.out_of_memory)
         return sm_raise(L, "not enough memory");
-    w->credential = sm_credential_value(cred);
-    w->resent = 0;
-    n = sm_transfer_push_result(L, &c->main, rc, w);
-    if (!w->out_of_step)
+    rules->credential = sm_credential_value(cred);
+    rules->resent = 0;
+    n = sm_transfer_push_result(L, &c->main, rc, rules);
+    if (!rules->out_of_step)
         return n;
     /* The answer was another request's: that connection is out of step.
      * Drop it and ask once more on a fresh one, uncounted, within the time
@@ -108,9 +108,9 @@ static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
     rc = curl_easy_perform(c->main.easy);
     if (c->main.body.out_of_memory)
         return sm_raise(L, "not enough memory");
-    w->resent = 1;
-    n = sm_transfer_push_result(L, &c->main, rc, w);
-    if (w->out_of_step)
+    rules->resent = 1;
+    n = sm_transfer_push_result(L, &c->main, rc, rules);
+    if (rules->out_of_step)
         (void)sm_sockets_drop_last(&c->sockets, c->main.easy);
     return n;
 }
@@ -126,17 +126,15 @@ int sm_lua_perform(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_attempt_args a;
-    sm_want w = {0};
+    sm_result_rules rules;
     sm_check_attempt_args(L, 2, &a);
-    w.decode_idx = lua_upvalueindex(SM_UP_DECODE);
-    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
-    w.credential = NULL;
-    w.shape = a.route->shape;
-    w.made = a.made;
-    w.info = a.want_info;
-    sm_route_expect(a.route, &w.expect);
-    return attempt(L, c, a.route->path, a.route->len, a.left, a.cred_idx, &w,
-                   a.headers, a.headers_len);
+    sm_result_rules_start(L, &rules);
+    rules.shape = a.route->shape;
+    rules.made = a.made;
+    rules.info = a.want_info;
+    sm_route_expect(a.route, &rules.expect);
+    return attempt(L, c, a.route->path, a.route->len, a.left, a.cred_idx,
+                   &rules, a.headers, a.headers_len);
 }
 
 /* handle:get_log(team_id, connector_identifier, log_id, seconds)
@@ -152,19 +150,14 @@ int sm_lua_get_log(lua_State *L)
     sm_log_id id;
     size_t len = sm_log_path(L, 2, path, &id);
     lua_Number left = luaL_checknumber(L, 5);
-    sm_want w = {0};
-    w.decode_idx = lua_upvalueindex(SM_UP_DECODE);
-    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
-    w.credential = NULL;
-    w.shape = SM_SHAPE_ENTRY;
-    w.made = 0;
-    w.info = 0;
-    w.expect.id = id.s;
-    w.expect.id_len = id.len;
-    w.expect.limit = 0;
+    sm_result_rules rules;
+    sm_result_rules_start(L, &rules);
+    rules.shape = SM_SHAPE_ENTRY;
+    rules.expect.id = id.s;
+    rules.expect.id_len = id.len;
     /* The handle and the log id (id.s) stay referenced; results go above. */
     lua_settop(L, 4);
-    if (attempt(L, c, path, len, left, 6, &w, NULL, 0) == 1)
+    if (attempt(L, c, path, len, left, 6, &rules, NULL, 0) == 1)
         return 1;
     sm_push_route(L, SM_SHAPE_ENTRY, path, len, id.s, id.len, 0);
     return 3;

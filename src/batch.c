@@ -257,29 +257,28 @@ int sm_lua_batch_poll(lua_State *L)
     lua_newtable(L);
     for (i = 0; i < c->nslots; i++) {
         sm_slot *s = c->slots[i];
-        sm_want w = {0};
+        sm_result_rules rules;
         int k;
         if (!s->busy || !s->done)
             continue;
         s->busy = s->done = 0;
         if (s->t.body.out_of_memory)
             return sm_raise(L, "not enough memory");
-        w.decode_idx = lua_upvalueindex(SM_UP_DECODE);
-        w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
-        w.credential = sm_credential_isset(&s->credential)
+        sm_result_rules_start(L, &rules);
+        rules.credential = sm_credential_isset(&s->credential)
                            ? sm_credential_value(&s->credential)
                            : sm_credential_value(&c->credential);
-        w.shape = s->shape;
-        w.info = s->want_info;
-        w.made = s->made;
-        w.expect = s->expect;
-        w.resent = s->resent;
-        w.proxy = c->proxy.url ? &c->proxy : NULL;
+        rules.shape = s->shape;
+        rules.info = s->want_info;
+        rules.made = s->made;
+        rules.expect = s->expect;
+        rules.resent = s->resent;
+        rules.proxy = c->proxy.url ? &c->proxy : NULL;
         lua_createtable(L, 0, 3);
         sm_pushint64(L, (long long)s->id);
         lua_setfield(L, -2, "id");
-        k = sm_transfer_push_result(L, &s->t, s->result, &w);
-        if (w.out_of_step) {
+        k = sm_transfer_push_result(L, &s->t, s->result, &rules);
+        if (rules.out_of_step) {
             (void)sm_sockets_drop_last(&c->sockets, s->t.easy);
             if (!s->resent && resend_fresh(c, s)) {
                 lua_pop(L, k + 1);

@@ -300,6 +300,14 @@ CURLSH *sm_client_share(sm_client *c)
     return c->share;
 }
 
+void sm_result_rules_start(lua_State *L, sm_result_rules *rules)
+{
+    memset(rules, 0, sizeof *rules);
+    rules->decode_idx = lua_upvalueindex(SM_UP_DECODE);
+    rules->json_ints =
+        (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
+}
+
 void sm_client_open(lua_State *L, int decode_idx)
 {
     static const luaL_Reg metamethods[] = {

@@ -49,6 +49,11 @@ typedef struct sm_client {
 #define SM_UP_ROUTE_MT 4
 #define SM_UP_JSON_INTS 5
 
+/* Starts the rules of a result (outcome.h) in a handle method: the decode
+ * function and how it gives integral numbers, from the upvalues above;
+ * the rest is the method's to fill. */
+void sm_result_rules_start(lua_State *L, sm_result_rules *rules);
+
 /* Registers the handle's metatable with every method, each with the
  * upvalues above: the decode function found at decode_idx, and the
  * metatables (the exchange's and the route's are registered first). */

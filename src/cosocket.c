@@ -246,23 +246,22 @@ int sm_lua_outcome(lua_State *L)
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
     sm_outcome o;
-    sm_want w = {0};
+    sm_result_rules rules;
     int n;
     if (x->body.out_of_memory)
         return sm_raise(L, "not enough memory");
-    w.decode_idx = lua_upvalueindex(SM_UP_DECODE);
-    w.json_ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
-    w.credential = sm_credential_value(&c->credential);
-    w.shape = x->shape;
-    w.info = lua_toboolean(L, 3);
-    w.made = x->made;
-    w.expect = x->expect;
-    w.resent = lua_toboolean(L, 4);
-    w.proxy = c->proxy.url ? &c->proxy : NULL;
+    sm_result_rules_start(L, &rules);
+    rules.credential = sm_credential_value(&c->credential);
+    rules.shape = x->shape;
+    rules.info = lua_toboolean(L, 3);
+    rules.made = x->made;
+    rules.expect = x->expect;
+    rules.resent = lua_toboolean(L, 4);
+    rules.proxy = c->proxy.url ? &c->proxy : NULL;
     lua_settop(L, 2);
     outcome_of(x, &o);
-    n = sm_push_outcome(L, &o, &w);
-    if (!w.out_of_step)
+    n = sm_push_outcome(L, &o, &rules);
+    if (!rules.out_of_step)
         return n;
     lua_pushboolean(L, 1);
     return n + 1;

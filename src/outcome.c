@@ -41,35 +41,37 @@ static void push_failure(lua_State *L, const sm_outcome *o, sm_failure failure,
     set_reply_fields(L, o, o->status, credential);
 }
 
-/* Marks w out of step: the answer was another request's (why says so). */
-static const char *out_of_step(lua_State *L, sm_want *w, const char *why)
+/* Marks rules out of step: the answer was another request's (why says so). */
+static const char *out_of_step(lua_State *L, sm_result_rules *rules,
+                               const char *why)
 {
-    w->out_of_step = 1;
-    if (w->resent)
+    rules->out_of_step = 1;
+    if (rules->resent)
         why = lua_pushfstring(L, "%s, on a fresh connection too", why);
     return why;
 }
 
-/* Pushes the 2xx body decoded and shaped as w says and returns 1, or nil
+/* Pushes the 2xx body decoded and shaped as rules says and returns 1, or nil
  * and INVALID_RESPONSE and returns 2. */
-static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
+static int push_success(lua_State *L, const sm_outcome *o,
+                        sm_result_rules *rules)
 {
     const sm_buffer *body = o->body;
     /* An empty body may have no buffer at all: NULL + 0 is undefined. */
     const char *p = body->data, *end = p ? p + body->len : p, *why;
     int base = lua_gettop(L);
-    if (w->shape == SM_SHAPE_RAW) {
+    if (rules->shape == SM_SHAPE_RAW) {
         /* Passed through as sent, once checked: no table is built. */
         int mismatch;
-        why = sm_check_raw(L, body->data, body->len, &w->expect,
-                           w->credential, w->decode_idx, &mismatch);
+        why = sm_check_raw(L, body->data, body->len, &rules->expect,
+                           rules->credential, rules->decode_idx, &mismatch);
         if (why == NULL) {
             lua_settop(L, base);
             lua_pushlstring(L, body->data, body->len);
             return 1;
         }
         if (mismatch)
-            why = out_of_step(L, w, why);
+            why = out_of_step(L, rules, why);
         goto fail;
     }
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
@@ -80,25 +82,27 @@ static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
     if (p < end && *p == '{') {
         /* A flat entry is built shaped, straight from the body; anything
          * else goes through cjson and is shaped after. */
-        int shaped = w->shape == SM_SHAPE_ENTRY &&
-                     sm_json_entry(L, p, (size_t)(end - p), w->json_ints);
+        int shaped = rules->shape == SM_SHAPE_ENTRY &&
+                     sm_json_entry(L, p, (size_t)(end - p), rules->json_ints);
         if (!shaped) {
-            lua_pushvalue(L, w->decode_idx);
+            lua_pushvalue(L, rules->decode_idx);
             lua_pushlstring(L, body->data, body->len);
             lua_call(L, 1, 1);
         }
         if (lua_type(L, -1) == LUA_TTABLE) {
-            why = w->shape == SM_SHAPE_PAGE ||
-                          (w->shape == SM_SHAPE_ENTRY && w->expect.id != NULL)
-                      ? sm_check_answer(L, -1, &w->expect, w->credential)
-                      : NULL;
+            int checked = rules->shape == SM_SHAPE_PAGE ||
+                          (rules->shape == SM_SHAPE_ENTRY &&
+                           rules->expect.id != NULL);
+            why = checked ? sm_check_answer(L, -1, &rules->expect,
+                                            rules->credential)
+                          : NULL;
             if (why != NULL) {
-                why = out_of_step(L, w, why);
+                why = out_of_step(L, rules, why);
                 goto fail;
             }
-            if (w->shape == SM_SHAPE_ENTRY && !shaped)
+            if (rules->shape == SM_SHAPE_ENTRY && !shaped)
                 sm_shape_entry(L, -1, sm_buffer_may_have_nulls(body));
-            why = w->shape == SM_SHAPE_PAGE
+            why = rules->shape == SM_SHAPE_PAGE
                       ? sm_shape_page(L, sm_buffer_may_have_nulls(body))
                       : NULL;
             if (why == NULL)
@@ -109,7 +113,7 @@ static int push_success(lua_State *L, const sm_outcome *o, sm_want *w)
      * why itself) goes. */
 fail:
     sm_push_error(L, "INVALID_RESPONSE", why);
-    set_reply_fields(L, o, o->status, w->credential);
+    set_reply_fields(L, o, o->status, rules->credential);
     lua_insert(L, base + 1);
     lua_settop(L, base + 1);
     lua_pushnil(L);
@@ -117,12 +121,12 @@ fail:
     return 2;
 }
 
-int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_want *w)
+int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_result_rules *rules)
 {
     sm_failure failure = o->failure;
     const char *why = o->why;
     int n;
-    w->out_of_step = 0;
+    rules->out_of_step = 0;
     /* libcurl 7.88 takes a response cut inside its headers as complete (a
      * 200 with no body): without the blank line it is a broken transfer. */
     if (failure == SM_NO_FAILURE && !o->meta->headers_done) {
@@ -131,12 +135,12 @@ int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_want *w)
     }
     if (failure != SM_NO_FAILURE) {
         lua_pushnil(L);
-        push_failure(L, o, failure, why, w->credential);
+        push_failure(L, o, failure, why, rules->credential);
         n = 2;
     } else if (o->status >= 200 && o->status <= 299) {
-        n = push_success(L, o, w);
+        n = push_success(L, o, rules);
         if (n == 1) {
-            if (!w->info)
+            if (!rules->info)
                 return 1;
             /* What an on_response hook is told about a success. */
             lua_createtable(L, 0, 5);
@@ -147,13 +151,14 @@ int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_want *w)
         sm_reply r;
         r.status = o->status;
         r.meta = o->meta;
-        r.credential = w->credential;
+        r.credential = rules->credential;
         lua_pushnil(L);
-        sm_push_status_error(L, &r, o->body->data, o->body->len, w->decode_idx);
+        sm_push_status_error(L, &r, o->body->data, o->body->len,
+                             rules->decode_idx);
         n = 2;
     }
     /* This attempt went out: the error or the info counts it. */
-    sm_pushint64(L, w->made + 1);
+    sm_pushint64(L, rules->made + 1);
     lua_setfield(L, -2, "attempts");
     return n;
 }

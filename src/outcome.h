@@ -44,8 +44,10 @@ typedef struct sm_outcome {
 
 struct sm_proxy; /* endpoint.h's */
 
-/* What the caller of an attempt wants of its result. */
-typedef struct sm_want {
+/* How an attempt's outcome becomes the call's result: what the call asked
+ * for (shape, the answer expected, the info table) and what saying it takes
+ * (the decode function, the credential to redact, attempts made before). */
+typedef struct sm_result_rules {
     int decode_idx;         /* stack index of the JSON decode function */
     int json_ints;          /* how it gives integral numbers
                              * (json_entry.h's SM_JSON_INTS_*) */
@@ -58,15 +60,17 @@ typedef struct sm_want {
                              * connection after an answer out of step */
     int out_of_step;        /* set when the answer was not this request's */
     const struct sm_proxy *proxy; /* the proxy in use, to name in errors */
-} sm_want;
+} sm_result_rules;
 
-/* Pushes the decoded 2xx body, shaped (and with w->info its info table),
- * and returns 1 (2), or pushes nil and an error value and returns 2. The
- * error or the info says attempts = w->made + 1. A 2xx that answers another
- * request (sm_check_answer) is INVALID_RESPONSE with w->out_of_step set: the
- * caller drops the connection and, unless w->resent, sends once more on a
- * fresh one, uncounted. A response whose headers never ended is a cut
- * connection, whatever the transport said. */
-int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_want *w);
+/* Pushes the decoded 2xx body, shaped (and with rules->info its info
+ * table), and returns 1 (2), or pushes nil and an error value and returns
+ * 2. The error or the info says attempts = rules->made + 1. A 2xx that
+ * answers another request (sm_check_answer) is INVALID_RESPONSE with
+ * rules->out_of_step set: the caller drops the connection and, unless
+ * rules->resent, sends once more on a fresh one, uncounted. A response
+ * whose headers never ended is a cut connection, whatever the transport
+ * said. */
+int sm_push_outcome(lua_State *L, const sm_outcome *o,
+                    sm_result_rules *rules);
 
 #endif

@@ -60,7 +60,7 @@ int sm_transfer_headers(sm_transfer *t, const sm_credential *cred,
 /* After the exchange finished with rc: its outcome (outcome.h) as Lua
  * values, libcurl's codes and words turned into the library's here. */
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            sm_want *w);
+                            sm_result_rules *rules);
 
 /* After a finished transfer of an attempt that had timeout_ms: readies t to
  * send its request again on a new connection (its URL and options as they

@@ -78,7 +78,7 @@ static int run(lua_State *L)
     sm_meta meta;
     sm_outcome outcome;
     sm_credential credential = {0};
-    sm_want want;
+    sm_result_rules want;
     long status;
     int mode, pushed, headers_ended = 0, changed;
     const char *why, *secret;
