@@ -137,11 +137,12 @@ int sm_lua_perform(lua_State *L)
                    &rules, a.headers, a.headers_len);
 }
 
-/* handle:get_log(team_id, connector_identifier, log_id, seconds)
+/* handle:get_log(team_id, connector_identifier, log_id, seconds [, raw])
  *   -> entry | nil, error, route
  * The common call in one step: checks the ids (raising INVALID_ARGUMENT
  * before any traffic), writes the path straight into the URL, makes the
- * first attempt with the client's own credential, and shapes the entry.
+ * first attempt with the client's own credential, and shapes the entry
+ * (raw: checks and returns the body's text, get_connector_log_json).
  * After a failure the Lua layer's retry loop goes on with the route. */
 int sm_lua_get_log(lua_State *L)
 {
@@ -152,13 +153,13 @@ int sm_lua_get_log(lua_State *L)
     lua_Number left = luaL_checknumber(L, 5);
     sm_result_rules rules;
     sm_result_rules_start(L, &rules);
-    rules.shape = SM_SHAPE_ENTRY;
+    rules.shape = lua_toboolean(L, 6) ? SM_SHAPE_RAW : SM_SHAPE_ENTRY;
     rules.expect.id = id.s;
     rules.expect.id_len = id.len;
     /* The handle and the log id (id.s) stay referenced; results go above. */
     lua_settop(L, 4);
     if (attempt(L, c, path, len, left, 6, &rules, NULL, 0) == 1)
         return 1;
-    sm_push_route(L, SM_SHAPE_ENTRY, path, len, id.s, id.len, 0);
+    sm_push_route(L, rules.shape, path, len, id.s, id.len, 0);
     return 3;
 }

@@ -171,10 +171,11 @@ int sm_lua_request(lua_State *L)
 }
 
 /* handle:log_request(exchange, team_id, connector_identifier, log_id,
- *                    seconds_left) -> request bytes | nil, error
- * The first attempt of the common call (get_connector_log with the
- * client's credential and no extra headers): request's work on the route
- * log_route would make, without making it. The ids are checked (raising
+ *                    seconds_left [, raw]) -> request bytes | nil, error
+ * The first attempt of the common call (get_connector_log, or with raw
+ * get_connector_log_json, with the client's credential and no extra
+ * headers): request's work on the route log_route would make, without
+ * making it. The ids are checked (raising
  * INVALID_ARGUMENT before any traffic) and the path written into the
  * exchange, which keeps it for exchange:route(): most calls succeed at
  * once and never need a route. */
@@ -188,6 +189,7 @@ int sm_lua_log_request(lua_State *L)
     sm_expect e;
     size_t len = sm_log_path(L, 3, path, &id);
     lua_Number left = luaL_checknumber(L, 6);
+    int shape = lua_toboolean(L, 7) ? SM_SHAPE_RAW : SM_SHAPE_ENTRY;
     memcpy(x->log_id, id.s, id.len);
     memcpy(x->prefix, path, id.prefix_len);
     x->prefix_len = id.prefix_len;
@@ -196,9 +198,9 @@ int sm_lua_log_request(lua_State *L)
     e.limit = 0;
     /* Readied before the checks below: exchange:route() reads it after a
      * refusal too. */
-    ready(x, SM_SHAPE_ENTRY, 0, &e);
-    /* Index 7 is none: the client's own credential. */
-    cred = sm_attempt_begin(L, c, 7, &c->credential, left, 0);
+    ready(x, shape, 0, &e);
+    /* Index 8 is none: the client's own credential. */
+    cred = sm_attempt_begin(L, c, 8, &c->credential, left, 0);
     if (cred == NULL)
         return 2;
     push_request(L, c, path, len, NULL, 0, cred);
@@ -349,7 +351,7 @@ static int exchange_route(lua_State *L)
         return sm_raise(L, "the exchange holds no log_request");
     memcpy(path, x->prefix, n);
     n += sm_encode_segment(x->log_id, x->expect.id_len, path + n);
-    sm_push_route(L, SM_SHAPE_ENTRY, path, n, x->log_id, x->expect.id_len, 0);
+    sm_push_route(L, x->shape, path, n, x->log_id, x->expect.id_len, 0);
     return 1;
 }
 

@@ -156,6 +156,31 @@ function Client:_get(route, want_info, deadline, first_err, extra)
   end
 end
 
+-- get_connector_log, and get_connector_log_json (raw: the body's text). The
+-- common call first, with as few calls and lookups as it takes (it is most
+-- of what a gateway does; check_self's test inline): its first attempt is
+-- one transport call without a route (_one_call is false once the client
+-- is closed); a failure goes on in the retry loop with the route it gives.
+local function get_one(self, method, raw, team_id, connector_identifier, log_id, opts)
+  if opts == nil and getmetatable(self) == Client and self._one_call then
+    local timeout = self._timeout
+    local deadline = monotonic() + timeout
+    local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
+      deadline, raw)
+    if entry then
+      return entry
+    end
+    return (self:_get(route, false, deadline, err))
+  end
+  check_self(self, method)
+  local extra = self._extra
+  if opts ~= nil or self._trace then
+    opts = options.call(opts, method)
+    extra = self:_extra_for(opts.headers, method)
+  end
+  return (self:_get(log_route(team_id, connector_identifier, log_id, raw), false, nil, nil, extra))
+end
+
 --- Fetches one Codeless Connector log entry.
 -- @param team_id integer 1..2^63-1, or a string of its decimal digits
 -- @param connector_identifier 1..100 characters of `A-Z a-z 0-9 _ -`
@@ -165,26 +190,7 @@ end
 -- @return the entry: a plain table
 -- @raise a `supermetrics.Error` value
 function Client:get_connector_log(team_id, connector_identifier, log_id, opts)
-  -- The common call first, with as few calls and lookups as it takes (it
-  -- is most of what a gateway does; check_self's test inline): _one_call
-  -- is false once the client is closed.
-  if opts == nil and getmetatable(self) == Client and self._one_call then
-    local timeout = self._timeout
-    local deadline = monotonic() + timeout
-    local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
-      deadline)
-    if entry then
-      return entry
-    end
-    return (self:_get(route, false, deadline, err))
-  end
-  check_self(self, "get_connector_log")
-  local extra = self._extra
-  if opts ~= nil or self._trace then
-    opts = options.call(opts, "get_connector_log")
-    extra = self:_extra_for(opts.headers, "get_connector_log")
-  end
-  return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
+  return get_one(self, "get_connector_log", false, team_id, connector_identifier, log_id, opts)
 end
 
 --- Fetches one log entry as the JSON text the server sent, for handlers that only pass it
@@ -199,13 +205,7 @@ end
 -- @return the response body, a string, byte for byte as it came
 -- @raise a `supermetrics.Error` value
 function Client:get_connector_log_json(team_id, connector_identifier, log_id, opts)
-  check_self(self, "get_connector_log_json")
-  local extra = self._extra
-  if opts ~= nil or self._trace then
-    opts = options.call(opts, "get_connector_log_json")
-    extra = self:_extra_for(opts.headers, "get_connector_log_json")
-  end
-  return (self:_get(log_route(team_id, connector_identifier, log_id, true), false, nil, nil, extra))
+  return get_one(self, "get_connector_log_json", true, team_id, connector_identifier, log_id, opts)
 end
 
 -- One page of the list route: its entries (shaped in C) and the response info.

@@ -27,10 +27,11 @@
 --   policy =, fetch = function(log_id) }` (fetch: one ordinary call with
 --   its retries; policy: see supermetrics.attempt);
 -- - optionally `state:get_log(team_id, connector_identifier, log_id, timeout,
---   deadline)`: the first attempt of the common call without a route
+--   deadline, raw)`: the first attempt of the common call without a route
 --   (libcurl: one C call, handle:get_log; cosockets: handle:log_request):
---   `entry` or `nil, err, route`, used when nothing has to run around it;
---   deadline is the call's, timeout the seconds left of it now.
+--   `entry` (raw: the body's text, as get_connector_log_json returns it) or
+--   `nil, err, route`, used when nothing has to run around it; deadline is
+--   the call's, timeout the seconds left of it now.
 -- @module supermetrics.transport
 
 local cosocket = require "supermetrics.transport.cosocket"

@@ -144,9 +144,12 @@ local function inside(path)
   return cjson.decode(out)
 end
 
-for _, https in ipairs { false, true } do
-  local over = https and "&https=1" or ""
-  describe("get_connector_log_json inside nginx (cosockets, " .. (https and "https" or "http") .. ")", function()
+-- Each over HTTP and HTTPS, with an on_response hook (the retry loop's
+-- path) and without (plain: the first attempt in one transport call).
+for _, https in ipairs { false, true } do for _, plain in ipairs { false, true } do
+  local over = (https and "&https=1" or "") .. (plain and "&plain=1" or "")
+  describe("get_connector_log_json inside nginx (cosockets, " .. (https and "https" or "http")
+    .. (plain and ", no hook" or ", a hook") .. ")", function()
     it("returns the body as sent", function()
       assert.are.equal(SEED, inside("/call?json=1&connector=T3S70&id=123" .. over).json)
       for _, name in ipairs { "nested", "spaced", "escapes" } do
@@ -176,4 +179,4 @@ for _, https in ipairs { false, true } do
       assert.are.equal(0, out.errors, out.first_error)
     end)
   end)
-end
+end end

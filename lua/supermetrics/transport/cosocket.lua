@@ -460,14 +460,15 @@ end
 -- err, route. The request is written without a route (log_request); one
 -- is made only when the call goes on (a retry, a resend, more tries after
 -- a dead pooled connection). timeout: the seconds left of deadline, read
--- from the clock with it (the attempt's one reading).
-function State:get_log(team_id, connector_identifier, log_id, timeout, deadline)
+-- from the clock with it (the attempt's one reading); raw: the body's
+-- text, checked (get_connector_log_json).
+function State:get_log(team_id, connector_identifier, log_id, timeout, deadline, raw)
   local handle, spare = self.handle, self.exchanges
   local n = #spare
   local x = spare[n] or handle:exchange()
   -- The ids are checked first (INVALID_ARGUMENT), as everywhere else; x
   -- stays a spare until the request is made.
-  local head, err = handle:log_request(x, team_id, connector_identifier, log_id, timeout)
+  local head, err = handle:log_request(x, team_id, connector_identifier, log_id, timeout, raw)
   check_phase()
   if not head then
     return nil, err, x:route()

@@ -28,8 +28,8 @@ function State:attempt(route, deadline, credential, made, want_info, block)
 end
 
 --- The common call's first attempt in one C call.
-function State:get_log(team_id, connector_identifier, log_id, timeout)
-  return self.handle:get_log(team_id, connector_identifier, log_id, timeout)
+function State:get_log(team_id, connector_identifier, log_id, timeout, _, raw)
+  return self.handle:get_log(team_id, connector_identifier, log_id, timeout, raw)
 end
 
 --- Waits seconds, blocking the calling thread.
