@@ -126,6 +126,9 @@ static void push_request(lua_State *L, const sm_client *c, const char *path,
         p = put(p, cred->line, cred->len);
         p = put(p, end, sizeof end - 1);
         lua_pushlstring(L, out, (size_t)(p - out));
+        /* The module wipes its own copies of the credential (the Lua
+         * string is out of its reach: docs/hardening.md). */
+        sm_wipe(p - (sizeof end - 1) - cred->len, cred->len);
         return;
     }
     luaL_buffinit(L, &b);

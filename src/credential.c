@@ -100,15 +100,20 @@ const char *sm_credential_value(const sm_credential *c)
     return c->line != NULL ? c->line + c->at : NULL;
 }
 
-void sm_wipe_free(char *p, size_t n)
+void sm_wipe(char *p, size_t n)
 {
-    /* A volatile pointer keeps the stores: memset before free is dead code
-     * to an optimiser. */
+    /* A volatile pointer keeps the stores: memset before free (or before
+     * a buffer goes out of scope) is dead code to an optimiser. */
     volatile char *v = p;
-    if (p == NULL)
-        return;
     while (n--)
         *v++ = 0;
+}
+
+void sm_wipe_free(char *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    sm_wipe(p, n);
     free(p);
 }
 

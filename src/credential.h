@@ -49,7 +49,10 @@ const char *sm_credential_value(const sm_credential *c);
 size_t sm_credential_find(const char *s, size_t n, const char *credential,
                           size_t *len);
 
-/* Overwrites n bytes in a way the compiler may not drop, then frees p. */
+/* Overwrites n bytes at p in a way the compiler may not drop. */
+void sm_wipe(char *p, size_t n);
+
+/* sm_wipe, then frees p. */
 void sm_wipe_free(char *p, size_t n);
 
 #endif
