@@ -75,11 +75,7 @@ for _, g in ipairs(groups) do
 end
 
 -- Instructions per request under callgrind: scheme loc ir ir_n ir_2n n 2n.
-local ir = {}
-for _, r in ipairs(read_tsv(tmp .. "/ir.tsv", true)) do
-  ir[r[1]] = ir[r[1]] or {}
-  ir[r[1]][r[2]] = tonumber(r[3])
-end
+local ir = report_lib.read_ir(tmp .. "/ir.tsv")
 local notes = {}
 for _, r in ipairs(read_tsv(tmp .. "/notes.txt", true)) do
   notes[#notes + 1] = r[1]

@@ -56,11 +56,7 @@ end
 
 -- Instructions per request under callgrind (run.sh, when valgrind is
 -- there): proto label ir.
-local ir = {}
-for _, r in ipairs(read_tsv(tmp .. "/ir.tsv", true)) do
-  ir[r[1]] = ir[r[1]] or {}
-  ir[r[1]][r[2]] = tonumber(r[3])
-end
+local ir = report_lib.read_ir(tmp .. "/ir.tsv")
 local function ir_of(proto, label)
   return ir[proto] and ir[proto][label]
 end

@@ -22,6 +22,17 @@ function report_lib.read_tsv(path, optional)
 end
 
 --- A shell command's output (stderr too), without trailing blanks.
+--- The instruction counts of a run (ir.tsv: group, contender, Ir per
+-- request), as t[group][contender] = number; empty when callgrind did not run.
+function report_lib.read_ir(path)
+  local ir = {}
+  for _, r in ipairs(report_lib.read_tsv(path, true)) do
+    ir[r[1]] = ir[r[1]] or {}
+    ir[r[1]][r[2]] = tonumber(r[3])
+  end
+  return ir
+end
+
 function report_lib.sh(cmd)
   local p = io.popen(cmd .. " 2>&1")
   local out = p:read("a"):gsub("%s+$", "")
