@@ -5,7 +5,6 @@
 -- connection and ask once more on a fresh one, so one bad connection costs
 -- no failure. A server out of step for good gives INVALID_RESPONSE.
 -- Through libcurl here, and through cosockets inside nginx (test app).
-local cjson = require "cjson"
 local support = require "tests.spec.support"
 
 local busy = require "tests.tools.busy"
@@ -123,16 +122,10 @@ for _, transport in ipairs(support.TRANSPORTS) do
   end)
 end
 
-if os.getenv("SM_TEST_OPENRESTY") ~= "1" then
+if not support.APP then
   return
 end
-local APP = assert(os.getenv("SM_TEST_APP_URL"))
-
-local function get(path)
-  local code, out, err = support.run("curl -sS --max-time 120 '" .. APP .. path .. "'")
-  assert(code == 0, "curl failed: " .. tostring(err))
-  return cjson.decode(out)
-end
+local get = support.inside
 
 local function open_files(pid)
   local code, out = support.run("ls /proc/" .. pid .. "/fd | wc -l")

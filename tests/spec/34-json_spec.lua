@@ -133,16 +133,10 @@ for _, transport in ipairs(support.TRANSPORTS) do
   end)
 end
 
-if os.getenv("SM_TEST_OPENRESTY") ~= "1" then
+if not support.APP then
   return
 end
-local APP = assert(os.getenv("SM_TEST_APP_URL"))
-
-local function inside(path)
-  local code, out, err = support.run("curl -sS '" .. APP .. path .. "'")
-  assert(code == 0, "curl failed: " .. tostring(err))
-  return cjson.decode(out)
-end
+local inside = support.inside
 
 -- Each over HTTP and HTTPS, with an on_response hook (the retry loop's
 -- path) and without (plain: the first attempt in one transport call).

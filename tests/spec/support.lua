@@ -142,6 +142,18 @@ function support.run(cmd, opts)
   return tonumber(code), body, err
 end
 
+--- The test app inside nginx (tests/openresty/app.lua): its URL, or nil
+-- when the nginx specs do not run (no SM_TEST_OPENRESTY).
+support.APP = os.getenv("SM_TEST_OPENRESTY") == "1" and assert(os.getenv("SM_TEST_APP_URL")) or nil
+
+--- GET path of the test app (curl, at most seconds, default 120); returns
+-- its JSON answer, decoded.
+function support.inside(path, seconds)
+  local code, out, err = support.run("curl -sS --max-time " .. (seconds or 120) .. " '" .. support.APP .. path .. "'")
+  assert(code == 0, "curl failed: " .. tostring(err))
+  return require("cjson").decode(out)
+end
+
 --- Starts a shell command, bounded like support.run; returns a handle to
 -- read its stdout from (read as a file's) and close(), which waits for it
 -- and raises if it had to be stopped. Its stderr is the suite's.
