@@ -129,6 +129,37 @@ describe("a spec file over its budget", function()
   end)
 end)
 
+describe("a spec file whose leak checker crashes at exit", function()
+  -- The runner of make test on tests/tools/lsan_crash_spec.lua; returns its
+  -- output.
+  local function run_it(always)
+    local state = os.tmpname()
+    os.remove(state)
+    local name = "selftest-" .. support.nonce()
+    local code, out, err = support.run("ROOT=$PWD SM_TEST_LSAN_STATE=" .. state
+      .. (always and " SM_TEST_LSAN_ALWAYS=1" or "")
+      .. " bash -c '. tests/lib/busted.sh; passed=0 failed=0; sm_busted " .. name .. " " .. support.LUA
+      .. " 0 tests/tools/lsan_crash_spec.lua; echo \"$passed passed, $failed failed\"'", { limit = 60 })
+    os.remove(state)
+    support.run("rm -rf tests/tmp/busted-" .. name)
+    assert.are.equal(0, code, err)
+    return out
+  end
+
+  it("runs once more, and passes when the second run does", function()
+    local out = run_it(false)
+    assert.truthy(out:find("lsan_crash_spec: LeakSanitizer's tracer failed at exit (not a leak report): run again",
+      1, true), out)
+    assert.truthy(out:find("\n1 passed, 0 failed\n$"), out)
+  end)
+
+  it("fails by name when the second run crashes too", function()
+    local out = run_it(true)
+    assert.truthy(out:find("FAILED: tests/tools/lsan_crash_spec%.lua under [^\n]*: busted printed no summary"), out)
+    assert.truthy(out:find("\n0 passed, 1 failed\n$"), out)
+  end)
+end)
+
 describe("the specs", function()
   local files = {}
   for name in select(2, support.run("ls tests/spec/*.lua")):gmatch("[^\n]+") do
