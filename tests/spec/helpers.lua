@@ -11,6 +11,11 @@ local function default_build()
   return "build/lua" .. _VERSION:match("%d+%.%d+")
 end
 
+-- Busted's report goes out as it is written: a process that dies at exit
+-- (LeakSanitizer's tracer has crashed there) must not take the summary
+-- with it (tests/lib/busted.sh reads it).
+io.stdout:setvbuf("no")
+
 local build = os.getenv("SM_BUILD_DIR") or default_build()
 package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = build .. "/?.so;" .. package.cpath
