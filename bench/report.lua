@@ -211,6 +211,28 @@ add("", "## HTTP (keep-alive where the client does it)", "")
 add(table.unpack(table_lines("HTTP")))
 add("", "## HTTPS (nginx offers TLS 1.2 and 1.3; every client verifies the certificate against the bench CA)", "")
 add(table.unpack(table_lines("HTTPS")))
+-- First-level cache misses per request (callgrind's cache simulation, run.sh):
+-- proto label i1 d1r d1w. Where the library's time goes beyond its instructions.
+local misses = report_lib.read_tsv(tmp .. "/misses.tsv", true)
+if #misses > 0 then
+  add("", "## First-level cache misses per request", "",
+    "callgrind's cache simulation (" .. report_lib.sh("sed -n 's/^desc: I1 cache: *//p' " .. tmp
+      .. "/cg.raw.1"):gsub("%s+", " ") .. " per first-level cache), the same runs as Ir / req. "
+      .. "Where the library's instructions are near the raw loop's and its CPU per request is not, "
+      .. "these misses are the difference (each is a trip to the second-level cache, about 10-15 "
+      .. "cycles): the Lua VM's own bytecode, heap and collector, which also evict libcurl's data "
+      .. "between requests.", "",
+    "| protocol | contender | instruction | data read | data write | all (× raw) |",
+    "| --- | --- | ---: | ---: | ---: | ---: |")
+  local raw_all = {}
+  for _, m in ipairs(misses) do
+    local all = tonumber(m[3]) + tonumber(m[4]) + tonumber(m[5])
+    raw_all[m[1]] = raw_all[m[1]] or all
+    add(string.format("| %s | %s | %s | %s | %s | %s (%.2f) |", m[1], m[2], report_lib.thousands(tonumber(m[3])),
+      report_lib.thousands(tonumber(m[4])), report_lib.thousands(tonumber(m[5])), report_lib.thousands(all),
+      all / raw_all[m[1]]))
+  end
+end
 add("", "![requests per second](results.png)", "", "## Targets", "")
 add(table.unpack(checks))
 if #results["HTTP-2cores"] > 0 then

@@ -163,8 +163,13 @@ done
 # Instructions per request (callgrind: deterministic, unlike timers on a
 # shared VM) of the raw loop and the library on Lua 5.4 and LuaJIT: a run
 # of N requests and one of 2N, the difference over N (start-up cancels out).
+# With them, callgrind's simulated first-level cache misses per request
+# (instruction reads, data reads, data writes): where time goes that the
+# instruction counts do not show.
 IR=$TMP/ir.tsv
+MISSES=$TMP/misses.tsv
 : > "$IR"
+: > "$MISSES"
 CG_N=${BENCH_CALLGRIND_N:-500}
 export BENCH_CALLGRIND_N=$CG_N # for report.lua
 if [ "${BENCH_CALLGRIND:-1}" = 0 ]; then
@@ -177,7 +182,7 @@ else
     cg_total() {
         local out=$1 cpath=$2
         shift 2
-        if ! LUA_CPATH=$cpath timeout 900 valgrind --tool=callgrind --callgrind-out-file="$out" "$@" \
+        if ! LUA_CPATH=$cpath timeout 900 valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" "$@" \
             >/dev/null 2>"$out.log"; then
             echo "callgrind run failed: $*" >&2
             tail -n 5 "$out.log" >&2
@@ -185,22 +190,31 @@ else
         fi
         sed -n 's/^summary: *//p' "$out"
     }
-    # ir_per_request NAME URL CA_FILE CPATH COMMAND...: runs COMMAND URL N [CA_FILE].
+    # ir_per_request NAME URL CA_FILE CPATH COMMAND...: runs COMMAND URL N
+    # [CA_FILE]; prints "Ir I1mr D1mr D1mw" per request (the summary's
+    # events: Ir Dr Dw I1mr D1mr D1mw ...).
     ir_per_request() {
         local name=$1 url=$2 cafile=$3 cpath=$4 a b
         shift 4
         a=$(cg_total "$TMP/cg.$name.1" "$cpath" "$@" "$url" "$CG_N" ${cafile:+"$cafile"}) || return 1
         b=$(cg_total "$TMP/cg.$name.2" "$cpath" "$@" "$url" $((2 * CG_N)) ${cafile:+"$cafile"}) || return 1
-        echo $(((b - a) / CG_N))
+        awk -v n="$CG_N" 'NR == 1 { split($0, a) } NR == 2 {
+            printf "%d %d %d %d\n", ($1 - a[1]) / n, ($4 - a[4]) / n, ($5 - a[5]) / n, ($6 - a[6]) / n }' \
+            <<<"$a"$'\n'"$b"
     }
     for proto in HTTP HTTPS; do
         if [ "$proto" = HTTP ]; then base=$BENCH_HTTP_URL cafile=""; else base=$BENCH_HTTPS_URL cafile=$BENCH_CA; fi
-        r=$(ir_per_request raw "$base$LOG_PATH" "$cafile" "" "$TMP/raw")
-        l=$(ir_per_request lua54 "$base" "$cafile" "$LIB_ROOT/build/lua5.4/?.so;;" lua5.4 bench/lib.lua)
-        j=$(ir_per_request luajit "$base" "$cafile" "$LIB_ROOT/build/luajit/?.so;;" luajit bench/lib.lua)
+        read -r r r_i1 r_d1r r_d1w < <(ir_per_request raw "$base$LOG_PATH" "$cafile" "" "$TMP/raw")
+        read -r l l_i1 l_d1r l_d1w < <(ir_per_request lua54 "$base" "$cafile" "$LIB_ROOT/build/lua5.4/?.so;;" lua5.4 bench/lib.lua)
+        read -r j j_i1 j_d1r j_d1w < <(ir_per_request luajit "$base" "$cafile" "$LIB_ROOT/build/luajit/?.so;;" luajit bench/lib.lua)
         printf '%s\t%s\t%s\n' "$proto" "raw libcurl, one easy handle (C + cJSON)" "$r" \
             "$proto" "lua-supermetrics, Lua 5.4" "$l" "$proto" "lua-supermetrics, LuaJIT" "$j" >> "$IR"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$proto" "raw libcurl, one easy handle (C + cJSON)" "$r_i1" "$r_d1r" "$r_d1w" \
+            "$proto" "lua-supermetrics, Lua 5.4" "$l_i1" "$l_d1r" "$l_d1w" \
+            "$proto" "lua-supermetrics, LuaJIT" "$j_i1" "$j_d1r" "$j_d1w" >> "$MISSES"
         printf '  %-6s Ir per request: raw libcurl + cJSON %s, lua-supermetrics Lua 5.4 %s, LuaJIT %s\n' "$proto" "$r" "$l" "$j"
+        printf '  %-6s L1 misses per request (instruction / data read / data write): raw %s/%s/%s, Lua 5.4 %s/%s/%s, LuaJIT %s/%s/%s\n' \
+            "$proto" "$r_i1" "$r_d1r" "$r_d1w" "$l_i1" "$l_d1r" "$l_d1w" "$j_i1" "$j_d1r" "$j_d1w"
     done
 fi
 
