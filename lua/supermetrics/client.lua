@@ -161,20 +161,16 @@ end
 -- of what a gateway does; check_self's test inline): its first attempt is
 -- one transport call without a route (_one_call is false once the client
 -- is closed); a failure goes on in the retry loop with the route it gives.
-local function one_call(self, raw, team_id, connector_identifier, log_id)
-  local timeout = self._timeout
-  local deadline = monotonic() + timeout
-  local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
-    deadline, raw)
-  if entry then
-    return entry
-  end
-  return (self:_get(route, false, deadline, err))
-end
-
 local function get_one(self, method, raw, team_id, connector_identifier, log_id, opts)
   if opts == nil and getmetatable(self) == Client and self._one_call then
-    return one_call(self, raw, team_id, connector_identifier, log_id)
+    local timeout = self._timeout
+    local deadline = monotonic() + timeout
+    local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
+      deadline, raw)
+    if entry then
+      return entry
+    end
+    return (self:_get(route, false, deadline, err))
   end
   check_self(self, method)
   local extra = self._extra
@@ -306,15 +302,16 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   if not self._handle then
     closed()
   end
-  -- Items of a batch without extra headers take the common call's one-call
-  -- path too (transports whose batch makes ordinary calls, b.fetch).
+  -- Items of a batch without extra headers are common calls, with their
+  -- one-call path (for transports whose batch makes ordinary calls, b.fetch);
+  -- get_one's other path is the one below for them.
   local one = extra == nil and self._one_call
   return self._transport:batch({
     team_id = team_id, connector_identifier = connector_identifier, log_ids = log_ids,
     concurrency = opts.concurrency, extra = extra, policy = self._policy,
     fetch = function(log_id)
-      if one and self._one_call then
-        return one_call(self, false, team_id, connector_identifier, log_id)
+      if one then
+        return get_one(self, "get_connector_logs", false, team_id, connector_identifier, log_id)
       end
       return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
     end,
