@@ -196,20 +196,19 @@ static int set_member(lua_State *L, int t, const sm_json_member *m, int ints)
     return 1;
 }
 
-int sm_json_entry(lua_State *L, const char *text, size_t len, int ints)
+int sm_json_entry_at(lua_State *L, sm_json_scan *s, int ints)
 {
     sm_json_member m[SM_ENTRY_FAST_MEMBERS];
-    sm_json_scan s;
     int n = 0, kept = 0, i, r, top = lua_gettop(L);
     /* The table, a key, a value and a string buffer's box at most. */
-    if (sm_json_open(&s, text, len) != 0 || !lua_checkstack(L, 6))
+    if (!lua_checkstack(L, 6))
         return 0;
     /* First the spans and the count, so the table is made at its size and
      * nested values decline before anything is built. */
     for (;;) {
         if (n == SM_ENTRY_FAST_MEMBERS)
             return 0;
-        r = sm_json_next(&s, &m[n]);
+        r = sm_json_next(s, &m[n]);
         if (r != 1)
             break;
         if (m[n].kind == SM_JSON_OBJECT || m[n].kind == SM_JSON_ARRAY)
@@ -226,4 +225,10 @@ int sm_json_entry(lua_State *L, const char *text, size_t len, int ints)
             return 0;
         }
     return 1;
+}
+
+int sm_json_entry(lua_State *L, const char *text, size_t len, int ints)
+{
+    sm_json_scan s;
+    return sm_json_open(&s, text, len) == 0 && sm_json_entry_at(L, &s, ints);
 }
