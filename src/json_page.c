@@ -37,6 +37,7 @@ static int escapes_ok(const sm_json_span *v, sm_json_kind kind)
 static int push_logs(lua_State *L, sm_json_scan *page, int ints, int max)
 {
     sm_json_scan logs, item;
+    sm_json_keys keys;
     int n = 0, r, t;
     if (sm_json_enter(page, &logs) != 0)
         return 0;
@@ -44,17 +45,21 @@ static int push_logs(lua_State *L, sm_json_scan *page, int ints, int max)
      * doublings cost little beside the entries. */
     lua_newtable(L);
     t = lua_gettop(L);
+    lua_createtable(L, SM_JSON_KEYS, 0);
+    keys.idx = t + 1;
+    keys.n = 0;
     while ((r = sm_json_item(&logs)) == 1) {
         /* More than max: the page check's error, which cjson's path says. */
         if (n == max || sm_json_peek(&logs) != SM_JSON_OBJECT ||
             sm_json_enter(&logs, &item) != 0 ||
-            !sm_json_entry_at(L, &item, ints))
+            !sm_json_entry_at(L, &item, ints, &keys))
             return 0;
         sm_json_leave(&logs, &item);
         lua_rawseti(L, t, ++n);
     }
     if (r != 0)
         return 0;
+    lua_pop(L, 1);
     sm_json_leave(page, &logs);
     return 1;
 }
@@ -66,8 +71,8 @@ int sm_json_page(lua_State *L, const char *text, size_t len, int ints,
     sm_json_span key, v;
     sm_json_kind kind;
     int base = lua_gettop(L), have = 0, r;
-    /* The array, and what an entry needs (it checks for that itself). */
-    if (sm_json_open(&page, text, len) != 0 || !lua_checkstack(L, 2))
+    /* The array and its entries' keys; an entry checks for what it needs. */
+    if (sm_json_open(&page, text, len) != 0 || !lua_checkstack(L, 3))
         return 0;
     while ((r = sm_json_key(&page, &key)) == 1) {
         /* An escaped key might spell "logs". */
