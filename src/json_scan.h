@@ -52,17 +52,17 @@ typedef struct sm_json_scan {
  * text does not start with an object. */
 int sm_json_open(sm_json_scan *s, const char *text, size_t len);
 
-/* Reads the next top-level member into m and returns 1; returns 0 at the
- * object's end when only whitespace follows it; -1 when the text is not
- * one JSON object (bad grammar, a control character inside a string,
- * nesting past SM_JSON_MAX_DEPTH, anything after the object). */
+/* Reads the next member into m and returns 1; returns 0 at the object's
+ * end (of the top one when only whitespace follows it; of an entered one
+ * with the scan past its '}'); -1 when the text is not one JSON object
+ * (bad grammar, a control character inside a string, nesting past
+ * SM_JSON_MAX_DEPTH, anything after the top object). */
 int sm_json_next(sm_json_scan *s, sm_json_member *m);
 
 /* The same in two steps, so a value can be entered rather than skipped:
  * sm_json_key reads the next member's key and returns 1 with the scan at
  * its value, which must then be read by sm_json_value or sm_json_enter;
- * 0 and -1 as sm_json_next. In an entered object, 0 leaves the scan past
- * its '}' (then sm_json_leave). */
+ * 0 and -1 as sm_json_next. */
 int sm_json_key(sm_json_scan *s, sm_json_span *key);
 
 /* In an entered array: returns 1 with the scan at the next item (to read
