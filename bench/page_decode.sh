@@ -5,7 +5,9 @@
 # tests/tmp/page_decode/, then for pages of 100 and 1000 entries prints the
 # wall time per page (median of 5 runs) and, when valgrind is installed,
 # the instructions of one decode (callgrind, counting inside decode_page
-# only: the page's set-up and the GC between pages are left out).
+# only: the page's set-up is left out), each twice: with a full GC between
+# pages outside the count (the decode alone), and with Lua's incremental
+# GC left to run where it falls (its share of the garbage counted in).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,16 +22,20 @@ for pc in "$@"; do
     # shellcheck disable=SC2046
     cc -std=c99 -O2 -g -D_POSIX_C_SOURCE=200809L -Isrc $(pkg-config --cflags "$pc" libcurl) \
         -o "$bin" bench/page_decode.c src/*.c $(pkg-config --libs "$pc" libcurl) -lm
-    for n in 100 1000; do
-        times=$(for _ in 1 2 3 4 5; do "$bin" "$n" "$ITER" | sed 's/.*: \([0-9.]*\) us.*/\1/'; done | sort -n)
-        median=$(echo "$times" | sed -n 3p)
-        ir=
-        if command -v valgrind >/dev/null; then
-            valgrind --tool=callgrind --toggle-collect=decode_page \
-                --callgrind-out-file="$OUT/cg-$pc-$n.out" "$bin" "$n" 20 >/dev/null 2>"$OUT/cg-$pc-$n.log"
-            total=$(sed -n 's/^summary: //p' "$OUT/cg-$pc-$n.out")
-            ir=", $((total / 20)) Ir per page"
-        fi
-        echo "$pc: $n entries: $median us per page (median of 5)$ir"
+    for gc in 0 1; do
+        for n in 100 1000; do
+            times=$(for _ in 1 2 3 4 5; do "$bin" "$n" "$ITER" "$gc" | sed 's/.*: \([0-9.]*\) us.*/\1/'; done | sort -n)
+            median=$(echo "$times" | sed -n 3p)
+            ir=
+            if command -v valgrind >/dev/null; then
+                out=$OUT/cg-$pc-$n-$gc
+                valgrind --tool=callgrind --toggle-collect=decode_page \
+                    --callgrind-out-file="$out.out" "$bin" "$n" 50 "$gc" >/dev/null 2>"$out.log"
+                total=$(sed -n 's/^summary: //p' "$out.out")
+                ir=", $((total / 50)) Ir per page"
+            fi
+            echo "$pc, $([ "$gc" = 0 ] && echo "decode only" || echo "Lua's GC in"): $n entries:" \
+                "$median us per page (median of 5)$ir"
+        done
     done
 done
