@@ -13,10 +13,10 @@
 #include "json_entry.h"
 #include "json_scan.h"
 
-/* Whether cjson decodes every escape in the value v (of the kind given)
- * that this path does not build: it refuses the whole body for one lone
- * UTF-16 surrogate anywhere, which the scanner lets through. In text the
- * scanner took, each backslash starts an escape inside a string. */
+/* Whether cjson takes every escape in v, a value this path reads but does
+ * not build: it refuses a whole body for one lone UTF-16 surrogate
+ * anywhere, which the scanner lets through. In text the scanner took, each
+ * backslash starts an escape inside a string. */
 static int escapes_ok(const sm_json_span *v, sm_json_kind kind)
 {
     const char *p = v->p, *end = v->p + v->len;
