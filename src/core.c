@@ -19,6 +19,7 @@
  *   entry.c      a decoded entry or page: checked, shaped to the contract
  *   json_entry.c a flat entry's table straight from its JSON text
  *                (json_scan.c: the scanner it reads through)
+ *   json_page.c  a page's array of flat entries, the same way
  *   json_raw.c   a pass-through entry's text checked, never decoded
  *   buffer.c     the capped body buffer
  *   errors.c     the supermetrics.Error type

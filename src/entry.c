@@ -194,10 +194,15 @@ mismatch:
     return lua_tostring(L, -1);
 }
 
+int sm_page_max(const sm_expect *e)
+{
+    return e->limit > 0 ? e->limit : SM_MAX_PAGE_SIZE;
+}
+
 static const char *page_mismatch(lua_State *L, int idx, const sm_expect *e,
                                  const char *credential)
 {
-    int max = e->limit > 0 ? e->limit : SM_MAX_PAGE_SIZE;
+    int max = sm_page_max(e);
     size_t n;
     lua_getfield(L, idx, "logs");
     if (lua_type(L, -1) != LUA_TTABLE) {

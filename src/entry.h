@@ -42,6 +42,10 @@ typedef struct sm_expect {
     int limit;      /* a page's limit; 0: none given */
 } sm_expect;
 
+/* The most entries a page answering e may hold: its limit, else the
+ * API's largest page. */
+int sm_page_max(const sm_expect *e);
+
 /* Checks the body at idx (decoded, not yet shaped) against e. Returns NULL
  * when it answers, else pushes and returns a message naming what was asked
  * and what came (server text capped, control characters and the credential

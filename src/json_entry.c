@@ -151,12 +151,37 @@ static int push_number(lua_State *L, const sm_json_span *v, int ints,
 #endif
 }
 
-/* Sets member m on the table at t; returns 0 when declined. */
-static int set_member(lua_State *L, int t, const sm_json_member *m, int ints)
+/* Pushes the key k of member i: from keys when the entry before had the
+ * same bytes there (no hashing and interning again), else decoded, and
+ * then kept there. Returns 0 on an escape cjson refuses. */
+static int push_key(lua_State *L, const sm_json_span *k, int i,
+                    sm_json_keys *keys)
+{
+    if (keys != NULL && i < keys->n && keys->raw[i].len == k->len &&
+        memcmp(keys->raw[i].p, k->p, k->len) == 0) {
+        lua_rawgeti(L, keys->idx, i + 1);
+        return 1;
+    }
+    if (!push_string(L, k))
+        return 0;
+    /* Members are read in order: i is at most keys->n. */
+    if (keys != NULL && i < SM_JSON_KEYS) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys->idx, i + 1);
+        keys->raw[i] = *k;
+        if (i == keys->n)
+            keys->n++;
+    }
+    return 1;
+}
+
+/* Sets member m, the i-th, on the table at t; returns 0 when declined. */
+static int set_member(lua_State *L, int t, const sm_json_member *m, int i,
+                      int ints, sm_json_keys *keys)
 {
     size_t kn = m->key.len;
     const char *k = m->key.p;
-    if (!push_string(L, &m->key))
+    if (!push_key(L, &m->key, i, keys))
         return 0;
     if (m->key.escaped)
         k = lua_tolstring(L, -1, &kn); /* the key as decoded */
@@ -196,20 +221,20 @@ static int set_member(lua_State *L, int t, const sm_json_member *m, int ints)
     return 1;
 }
 
-int sm_json_entry(lua_State *L, const char *text, size_t len, int ints)
+int sm_json_entry_at(lua_State *L, sm_json_scan *s, int ints,
+                     sm_json_keys *keys)
 {
     sm_json_member m[SM_ENTRY_FAST_MEMBERS];
-    sm_json_scan s;
     int n = 0, kept = 0, i, r, top = lua_gettop(L);
     /* The table, a key, a value and a string buffer's box at most. */
-    if (sm_json_open(&s, text, len) != 0 || !lua_checkstack(L, 6))
+    if (!lua_checkstack(L, 6))
         return 0;
     /* First the spans and the count, so the table is made at its size and
      * nested values decline before anything is built. */
     for (;;) {
         if (n == SM_ENTRY_FAST_MEMBERS)
             return 0;
-        r = sm_json_next(&s, &m[n]);
+        r = sm_json_next(s, &m[n]);
         if (r != 1)
             break;
         if (m[n].kind == SM_JSON_OBJECT || m[n].kind == SM_JSON_ARRAY)
@@ -221,9 +246,16 @@ int sm_json_entry(lua_State *L, const char *text, size_t len, int ints)
         return 0;
     lua_createtable(L, 0, kept);
     for (i = 0; i < n; i++)
-        if (!set_member(L, top + 1, &m[i], ints)) {
+        if (!set_member(L, top + 1, &m[i], i, ints, keys)) {
             lua_settop(L, top);
             return 0;
         }
     return 1;
+}
+
+int sm_json_entry(lua_State *L, const char *text, size_t len, int ints)
+{
+    sm_json_scan s;
+    return sm_json_open(&s, text, len) == 0 &&
+           sm_json_entry_at(L, &s, ints, NULL);
 }

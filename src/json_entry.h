@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "json_scan.h"
+
 /* How the decode function (lua-cjson) gives a number without fraction or
  * exponent on Lua 5.3+: Debian's 2.1.0 as a float, the OpenResty fork as
  * an integer. Unknown: such numbers are left to lua-cjson. */
@@ -32,5 +34,21 @@ int sm_json_ints_of(lua_State *L, int idx);
  * else (nested values, a "logs" member, numbers with an exponent or over
  * 15 digits, -0, escapes cjson refuses, text that is not strict JSON). */
 int sm_json_entry(lua_State *L, const char *text, size_t len, int ints);
+
+/* A page's entries have the same keys in the same order: the strings of
+ * the keys last pushed, by position, in the table at stack index idx (the
+ * caller's), with their text as sent. */
+#define SM_JSON_KEYS 16
+typedef struct sm_json_keys {
+    int idx;
+    int n;
+    sm_json_span raw[SM_JSON_KEYS];
+} sm_json_keys;
+
+/* The same for the object s reads (opened, or entered: a page's item),
+ * taking its keys from keys where they are the same (NULL: none kept).
+ * On 1 the scan is past the object; on 0 it is left anywhere inside. */
+int sm_json_entry_at(lua_State *L, sm_json_scan *s, int ints,
+                     sm_json_keys *keys);
 
 #endif

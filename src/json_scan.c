@@ -127,10 +127,11 @@ static const char *scan_scalar(const char *p, const char *end,
     }
 }
 
-/* p at a nested '{' or '[' (one level below the top object): returns the
- * byte after its end, or NULL. Iterative, with a stack of what each open
- * level must close with, so no input can run the C stack out. */
-static const char *skip_nested(const char *p, const char *end)
+/* p at a nested '{' or '[' that is level `level` of the text (the top
+ * object is level 1): returns the byte after its end, or NULL. Iterative,
+ * with a stack of what each open level must close with, so no input can
+ * run the C stack out. */
+static const char *skip_nested(const char *p, const char *end, int level)
 {
     char close[SM_JSON_MAX_DEPTH];
     int n = 0, escaped;
@@ -138,8 +139,8 @@ static const char *skip_nested(const char *p, const char *end)
     for (;;) {
         /* p is at a value. */
         if (*p == '{' || *p == '[') {
-            /* The top object is level 1: n + 1 levels are open now. */
-            if (n + 2 > SM_JSON_MAX_DEPTH)
+            /* n levels below `level` are open: this one is level + n. */
+            if (level + n > SM_JSON_MAX_DEPTH)
                 return NULL;
             close[n++] = *p == '{' ? '}' : ']';
             p = skip_ws(p + 1, end);
@@ -199,54 +200,136 @@ int sm_json_open(sm_json_scan *s, const char *text, size_t len)
     s->p = p + 1;
     s->end = end;
     s->started = 0;
+    s->level = 1;
     return 0;
 }
 
-int sm_json_next(sm_json_scan *s, sm_json_member *m)
+/* At the end of the object or array s reads (p after its closing bracket):
+ * a nested one goes on in its parent; the top object is the whole text. */
+static int at_close(sm_json_scan *s, const char *p)
 {
-    const char *p = skip_ws(s->p, s->end), *end = s->end, *q;
+    if (s->level > 1) {
+        s->p = p;
+        return 0;
+    }
+    p = skip_ws(p, s->end);
+    s->p = p;
+    return p == s->end ? 0 : -1;
+}
+
+/* Before the next member or item: the comma after the one before, or the
+ * closing bracket. Returns 1 with s->p at what follows, else what
+ * sm_json_key and sm_json_item return. */
+static int before_next(sm_json_scan *s, char close)
+{
+    const char *p = skip_ws(s->p, s->end), *end = s->end;
     if (p == end)
         return -1;
-    if (*p == '}') {
-        p = skip_ws(p + 1, end);
-        s->p = p;
-        return p == end ? 0 : -1;
-    }
+    if (*p == close)
+        return at_close(s, p + 1);
     if (s->started) {
         if (*p != ',')
             return -1;
         p = skip_ws(p + 1, end);
+        if (p == end)
+            return -1;
     }
-    if (p == end || *p != '"' ||
-        (q = scan_string(p, end, &m->key.escaped)) == NULL)
+    s->p = p;
+    s->started = 1;
+    return 1;
+}
+
+int sm_json_key(sm_json_scan *s, sm_json_span *key)
+{
+    const char *p, *q, *end = s->end;
+    int r = before_next(s, '}');
+    if (r != 1)
+        return r;
+    p = s->p;
+    if (*p != '"' || (q = scan_string(p, end, &key->escaped)) == NULL)
         return -1;
-    m->key.p = p + 1;
-    m->key.len = (size_t)(q - p) - 2;
+    key->p = p + 1;
+    key->len = (size_t)(q - p) - 2;
     p = skip_ws(q, end);
     if (p == end || *p != ':')
         return -1;
     p = skip_ws(p + 1, end);
     if (p == end)
         return -1;
+    s->p = p;
+    return 1;
+}
+
+int sm_json_item(sm_json_scan *s)
+{
+    return before_next(s, ']');
+}
+
+sm_json_kind sm_json_peek(const sm_json_scan *s)
+{
+    switch (*s->p) {
+    case '{':
+        return SM_JSON_OBJECT;
+    case '[':
+        return SM_JSON_ARRAY;
+    case '"':
+        return SM_JSON_STRING;
+    case 't':
+        return SM_JSON_TRUE;
+    case 'f':
+        return SM_JSON_FALSE;
+    case 'n':
+        return SM_JSON_NULL;
+    default:
+        return SM_JSON_NUMBER;
+    }
+}
+
+int sm_json_value(sm_json_scan *s, sm_json_span *v, sm_json_kind *kind)
+{
+    const char *p = s->p, *end = s->end, *q;
     if (*p == '{' || *p == '[') {
-        m->kind = *p == '{' ? SM_JSON_OBJECT : SM_JSON_ARRAY;
-        m->value.escaped = 0;
-        q = skip_nested(p, end);
+        *kind = *p == '{' ? SM_JSON_OBJECT : SM_JSON_ARRAY;
+        v->escaped = 0;
+        q = skip_nested(p, end, s->level + 1);
     } else {
-        q = scan_scalar(p, end, &m->kind, &m->value.escaped);
+        q = scan_scalar(p, end, kind, &v->escaped);
     }
     if (q == NULL)
         return -1;
-    if (m->kind == SM_JSON_STRING) {
-        m->value.p = p + 1;
-        m->value.len = (size_t)(q - p) - 2;
+    if (*kind == SM_JSON_STRING) {
+        v->p = p + 1;
+        v->len = (size_t)(q - p) - 2;
     } else {
-        m->value.p = p;
-        m->value.len = (size_t)(q - p);
+        v->p = p;
+        v->len = (size_t)(q - p);
     }
     s->p = q;
-    s->started = 1;
-    return 1;
+    return 0;
+}
+
+int sm_json_next(sm_json_scan *s, sm_json_member *m)
+{
+    int r = sm_json_key(s, &m->key);
+    if (r != 1)
+        return r;
+    return sm_json_value(s, &m->value, &m->kind) == 0 ? 1 : -1;
+}
+
+int sm_json_enter(const sm_json_scan *s, sm_json_scan *child)
+{
+    if ((*s->p != '{' && *s->p != '[') || s->level + 1 > SM_JSON_MAX_DEPTH)
+        return -1;
+    child->p = s->p + 1;
+    child->end = s->end;
+    child->started = 0;
+    child->level = s->level + 1;
+    return 0;
+}
+
+void sm_json_leave(sm_json_scan *s, const sm_json_scan *child)
+{
+    s->p = child->p;
 }
 
 /* The code unit of \uXXXX at p (the scanner checked its digits; -1 would

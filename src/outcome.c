@@ -7,6 +7,7 @@
 #include "envelope.h"
 #include "errors.h"
 #include "json_entry.h"
+#include "json_page.h"
 #include "json_raw.h"
 
 static const char *const code_of[] = {
@@ -51,6 +52,21 @@ static const char *out_of_step(lua_State *L, sm_result_rules *rules,
     return why;
 }
 
+/* Pushes the body at p[0..n), a JSON object's text, built straight from
+ * the text and shaped, and returns 1; returns 0 with nothing pushed when
+ * the fast decoders decline (or rules asks for no shape they build). A
+ * page is checked as it is built; an entry's id is still to check. */
+static int push_fast(lua_State *L, const char *p, size_t n,
+                     const sm_result_rules *rules)
+{
+    if (rules->shape == SM_SHAPE_ENTRY)
+        return sm_json_entry(L, p, n, rules->json_ints);
+    if (rules->shape == SM_SHAPE_PAGE)
+        return sm_json_page(L, p, n, rules->json_ints,
+                            sm_page_max(&rules->expect));
+    return 0;
+}
+
 /* Pushes the 2xx body decoded and shaped as rules says and returns 1, or nil
  * and INVALID_RESPONSE and returns 2. */
 static int push_success(lua_State *L, const sm_outcome *o,
@@ -80,10 +96,11 @@ static int push_success(lua_State *L, const sm_outcome *o,
                          : "the response body is not a JSON object";
     /* cjson decodes arrays to tables too: an object must start with '{'. */
     if (p < end && *p == '{') {
-        /* A flat entry is built shaped, straight from the body; anything
-         * else goes through cjson and is shaped after. */
-        int shaped = rules->shape == SM_SHAPE_ENTRY &&
-                     sm_json_entry(L, p, (size_t)(end - p), rules->json_ints);
+        /* A flat entry, or a page of them, is built shaped, straight from
+         * the body; anything else goes through cjson and is shaped after. */
+        int shaped = push_fast(L, p, (size_t)(end - p), rules);
+        if (shaped && rules->shape == SM_SHAPE_PAGE)
+            return 1;
         if (!shaped) {
             lua_pushvalue(L, rules->decode_idx);
             lua_pushlstring(L, body->data, body->len);

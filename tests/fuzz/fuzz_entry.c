@@ -18,70 +18,10 @@
  */
 #include "harness.h"
 
-#include <math.h>
-
-#include "compat.h"
 #include "entry.h"
+#include "json_check.h"
 #include "json_entry.h"
 #include "json_raw.h"
-#include "json_scan.h"
-
-/* The values at a and b are the same. */
-static int same_value(lua_State *L, int a, int b)
-{
-    if (lua_type(L, a) != lua_type(L, b))
-        return 0;
-    switch (lua_type(L, a)) {
-    case LUA_TNUMBER: {
-        lua_Number x = lua_tonumber(L, a), y = lua_tonumber(L, b);
-        if (lua_isinteger(L, a) != lua_isinteger(L, b))
-            return 0;
-        if (lua_isinteger(L, a))
-            return lua_tointeger(L, a) == lua_tointeger(L, b);
-        if (isnan(x) || isnan(y))
-            return isnan(x) && isnan(y);
-        return x == y && signbit(x) == signbit(y);
-    }
-    case LUA_TSTRING: {
-        size_t n, m;
-        const char *s = lua_tolstring(L, a, &n), *t = lua_tolstring(L, b, &m);
-        return n == m && memcmp(s, t, n) == 0;
-    }
-    case LUA_TBOOLEAN:
-        return lua_toboolean(L, a) == lua_toboolean(L, b);
-    default:
-        return 0; /* the fast decoder gives no other type */
-    }
-}
-
-/* Every field of the table at a is in the table at b, the same. */
-static void check_within(lua_State *L, int a, int b)
-{
-    lua_pushnil(L);
-    while (lua_next(L, a)) {
-        lua_pushvalue(L, -2);
-        lua_rawget(L, b);
-        if (!same_value(L, -1, -2)) {
-            fprintf(stderr, "field %s differs\n", lua_tostring(L, -3));
-            FUZZ_ASSERT(!"the same table as cjson's, shaped");
-        }
-        lua_pop(L, 2);
-    }
-}
-
-/* Whether the scanner takes text as one JSON object. */
-static int scanner_accepts(const char *text, size_t len)
-{
-    sm_json_scan s;
-    sm_json_member m;
-    int r;
-    if (sm_json_open(&s, text, len) != 0)
-        return 0;
-    while ((r = sm_json_next(&s, &m)) == 1)
-        FUZZ_ASSERT(m.key.p >= text && m.key.p + m.key.len <= text + len &&
-                    m.value.p >= text && m.value.p + m.value.len <= text + len);
-    return r == 0;
-}
 
 /* get_connector_log_json's check (json_raw.c) says what sm_check_answer
  * says of cjson's table at t, in the same words. */
@@ -121,7 +61,7 @@ static int one_input(const uint8_t *data, size_t size)
     lua_pushlstring(L, text, size);
     FUZZ_ASSERT(lua_pcall(L, 1, 1, 0) == 0);
     decoded = lua_type(L, -1) == LUA_TTABLE;
-    scanned = scanner_accepts(text, size);
+    scanned = fuzz_scanner_accepts(text, size);
     if (scanned && !decoded && !fuzz_contains(text, size, "\\uD") &&
         !fuzz_contains(text, size, "\\ud")) {
         fprintf(stderr, "cjson: %s\n", lua_tostring(L, -1));
@@ -132,8 +72,8 @@ static int one_input(const uint8_t *data, size_t size)
     if (fast) {
         FUZZ_ASSERT(decoded && scanned);
         sm_shape_entry(L, -1, 1);
-        check_within(L, 1, 2);
-        check_within(L, 2, 1);
+        fuzz_check_within(L, 1, 2);
+        fuzz_check_within(L, 2, 1);
     }
     free(text);
     return 0;

@@ -22,7 +22,7 @@ dict_of() {
         fuzz_response | fuzz_reply) echo "-dict=tests/fuzz/response.dict" ;;
         fuzz_http1) echo "-dict=tests/fuzz/http1.dict" ;;
         fuzz_args) echo "-dict=tests/fuzz/args.dict" ;;
-        fuzz_entry) echo "-dict=tests/fuzz/json.dict" ;;
+        fuzz_entry | fuzz_page) echo "-dict=tests/fuzz/json.dict" ;;
     esac
 }
 

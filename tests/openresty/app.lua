@@ -138,11 +138,51 @@ function app.batch()
   })
 end
 
+-- A value as JSON carries it exactly: a number as "n:" and 17 significant
+-- digits ("n:-0" for -0), a string as "s:" and its bytes, supermetrics.null
+-- as "null", a table field by field (an array stays one).
+local function typed(v)
+  if type(v) == "number" then
+    return (v == 0 and 1 / v < 0) and "n:-0" or "n:" .. string.format("%.17g", v)
+  elseif type(v) == "string" then
+    return "s:" .. v
+  elseif type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do
+      out[k] = typed(x)
+    end
+    return out
+  end
+  return v == supermetrics.null and "null" or v
+end
+
+-- What lua-cjson inside nginx (the module's settings) and the contract's
+-- shaping make of the page of connector pages-<name> (tests/server/pages.lua):
+-- what list_connector_logs must give for it (33-decoder_spec).
+local function page_oracle(connector)
+  local body = require("tests.server.pages")[connector:match("^pages%-(%w+)$")]
+  local json = require("cjson.safe").new()
+  json.decode_invalid_numbers(false)
+  json.decode_max_depth(128)
+  local out = {}
+  for i, entry in ipairs(assert(json.decode(body)).logs) do
+    for k, v in pairs(entry) do
+      if v == json.null then
+        entry[k] = nil
+      end
+    end
+    out[i] = entry
+  end
+  return out
+end
+
 -- GET /call?connector=C&id=ID[&team=T][&base_url=URL|&https=1][&timeout=S]
 --   [&connect_timeout=S][&max_retries=N][&max_response_bytes=N]
---   [&ca_file=PATH][&user_agent=UA][&plain=1][&json=1]
+--   [&ca_file=PATH][&user_agent=UA][&plain=1][&json=1|&list=1[&limit=N]]
 -- One get_connector_log (json=1: get_connector_log_json, answered as
--- { json = text }) with a client made from those options (kept per
+-- { json = text }; list=1: list_connector_logs of connector C, answered as
+-- { page = typed(entries), oracle = typed(page_oracle(C)) for pages-<name>
+-- }) with a client made from those options (kept per
 -- option set, as an app would), answered as JSON: { entry = ... } or
 -- { error = {every field, and "failed: " .. err} }, plus the number of
 -- on_response events of the call. plain: a client without on_response
@@ -189,11 +229,20 @@ function app.call()
   local before = entry.events.n
   -- json=1: get_connector_log_json, whose text comes back as the string `json`.
   local method = args.json and client.get_connector_log_json or client.get_connector_log
-  local ok, res = pcall(method, client, args.team or 1, args.connector, args.id)
+  local ok, res
+  if args.list then
+    ok, res = pcall(client.list_connector_logs, client, args.team or 1, args.connector,
+      { limit = tonumber(args.limit) })
+  else
+    ok, res = pcall(method, client, args.team or 1, args.connector, args.id)
+  end
   ngx.header.content_type = "application/json"
   local out = { events = not args.plain and entry.events.n - before or nil }
   if ok and args.json then
     out.json = res
+  elseif ok and args.list then
+    out.page = typed(res)
+    out.oracle = args.connector:find("^pages%-") and typed(page_oracle(args.connector)) or nil
   elseif ok then
     out.entry = res
   elseif supermetrics.is_error(res) then

@@ -784,6 +784,9 @@ function live_add(nonce, log_id)
     return send_json(200, '{"id":' .. encode_string(log_id) .. ',"count":' .. n .. '}')
 end
 
+-- Pages for the fast page decoder and its fallback (pages.lua).
+local PAGES = require "pages"
+
 local LIST_BODIES = {
     ["listbad-nolist"] = '{"items":[]}',
     ["listbad-noarray"] = '{"logs":{"a":1}}',
@@ -827,6 +830,11 @@ local function handle_list(connector)
     end
     if LIST_BODIES[connector] then
         return send_json(200, LIST_BODIES[connector])
+    end
+    -- pages-<name>: the page of pages.lua, whatever the limit.
+    local page = connector:match("^pages%-(%w+)$")
+    if page then
+        return PAGES[page] and send_json(200, PAGES[page]) or bad_scenario(connector)
     end
     if LIST_SETS[connector] then
         return list_page(cjson.decode(LIST_SETS[connector]).logs, args, "incl")

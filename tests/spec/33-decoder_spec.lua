@@ -4,11 +4,16 @@
 -- and for those it leaves to lua-cjson (nested values, exponents, long
 -- numbers, -0, control characters, many members), over both transports.
 -- The bodies are tests/server/bodies.lua's (the stand-in's `decoder`).
+-- Pages of list_connector_logs (src/json_page.c) the same way, through
+-- libcurl and inside nginx: the array lua-cjson, the page check and the
+-- page's shaping gave, or the same error in the same words; the pages are
+-- tests/server/pages.lua's (the stand-in's `pages-<name>` list connector).
 local cjson = require "cjson.safe"
 local supermetrics = require "supermetrics"
 local support = require "tests.spec.support"
 
 local BODIES = dofile("tests/server/bodies.lua")
+local PAGES = dofile("tests/server/pages.lua")
 local has_integers = math.type ~= nil
 
 -- The oracle: lua-cjson with the module's settings, then the contract's
@@ -17,8 +22,7 @@ local has_integers = math.type ~= nil
 local json = cjson.new()
 json.decode_invalid_numbers(false)
 json.decode_max_depth(128)
-local function oracle(body)
-  local t = assert(json.decode(body))
+local function shape(t)
   for k, v in pairs(t) do
     if v == json.null then
       t[k] = nil
@@ -30,6 +34,18 @@ local function oracle(body)
     end
   end
   return t
+end
+local function oracle(body)
+  return shape(assert(json.decode(body)))
+end
+
+-- A page's: its "logs", each entry shaped.
+local function oracle_page(body)
+  local out = {}
+  for i, entry in ipairs(assert(json.decode(body)).logs) do
+    out[i] = shape(entry)
+  end
+  return out
 end
 
 -- a and b are the same, numbers by subtype and sign of zero too.
@@ -173,3 +189,149 @@ for _, transport in ipairs(support.TRANSPORTS) do
     end)
   end)
 end
+
+-- Pages the fast page decoder takes, and pages it leaves to lua-cjson.
+local PAGES_TAKEN = { "flat", "empty", "extra", "dup", "escapes", "thousand", "nested", "bignumbers", "escapedkey",
+  "logsitem", "control", "emptyobject" }
+
+-- Pages refused, with the words of the refusal (a page past its limit
+-- is an answer out of step: asked again on a fresh connection).
+local OUT_OF_STEP = ": its answers are out of step with the requests, on a fresh connection too"
+local PAGES_REFUSED = {
+  { "thousand", 999, "the server answered a request for at most 999 entries with 1000" .. OUT_OF_STEP },
+  { "thousandone", nil, "the server answered a request for at most 1000 entries with 1001" .. OUT_OF_STEP },
+  { "flat", 3, "the server answered a request for at most 3 entries with 4" .. OUT_OF_STEP },
+  { "lone", nil, "the response body is not a JSON object" },
+  { "dupbad", nil, '"logs" is not an array' },
+  { "nullitem", nil, '"logs" item 2 is not an object' },
+}
+
+for _, transport in ipairs(support.TRANSPORTS) do
+  describe("the page decoder over " .. transport.name, function()
+    local client
+    before_each(function() client = support.client({}, transport) end)
+    after_each(function() client:close() end)
+
+    local function list(name, limit)
+      return client:list_connector_logs(support.TEAM, "pages-" .. name, { limit = limit })
+    end
+
+    for _, name in ipairs(PAGES_TAKEN) do
+      it("gives " .. name .. " as cjson, the page check and shaping would", function()
+        local got = list(name, 1000)
+        assert.are.equal(#oracle_page(PAGES[name]), #got)
+        same(oracle_page(PAGES[name]), got, name)
+        assert.is_nil(getmetatable(got))
+      end)
+    end
+
+    it("gives a page's entries exactly, integers where the contract says", function()
+      local page = list("flat")
+      assert.are.same({
+        { id = "f1", log_time = "2025-01-01", status = 200, event = "auth.token.refresh",
+          request = "POST /api/oauth/token_refresh", duration_ms = 253,
+          request_id = "8dc24bc2-8a17-4188-a509-217cb8799929", ok = true, no = false, ratio = 0.25, count = 42,
+          tiny = 0.000001 },
+        { id = "f2", status = 404, duration_ms = -7, neg = -12.75 },
+        { id = "f3" },
+        {},
+      }, page)
+      if has_integers then
+        assert.are.equal("integer", math.type(page[1].status))
+        assert.are.equal("integer", math.type(page[2].status))
+        assert.are.equal("integer", math.type(page[2].duration_ms))
+        assert.are.equal(math.type(json.decode("[42]")[1]), math.type(page[1].count))
+        assert.are.equal("float", math.type(page[2].neg))
+      end
+    end)
+
+    it("leaves other members out; of duplicate keys the last wins", function()
+      assert.are.same({ { id = "x1", status = 200 } }, list("extra"))
+      assert.are.same({ { id = "d1", b = "y" }, { id = "d2" } }, list("dup"))
+    end)
+
+    it("decodes escapes and UTF-16 pairs as cjson does, in keys too", function()
+      local e = list("escapes")[1]
+      assert.are.equal("s1", e.id)
+      assert.are.equal('q"b\\s/n\nt\tr\rb\bf\f', e.s)
+      assert.are.equal("\195\169\226\130\172\240\159\152\128A", e.u)
+      assert.are.equal("a\0b", e.nul)
+      assert.are.equal(201, e.status)
+    end)
+
+    it("gives an empty page as an empty plain array", function()
+      for _, name in ipairs { "empty", "emptyobject" } do
+        local page = list(name)
+        assert.is_nil(next(page), name)
+        assert.is_nil(getmetatable(page), name)
+      end
+    end)
+
+    it("gives the API's largest page, 1000 entries in order", function()
+      local page = list("thousand", 1000)
+      assert.are.equal(1000, #page)
+      for i = 1, 1000 do
+        assert.are.equal("e" .. i, page[i].id)
+      end
+      assert.are.equal(1000, #list("thousand"))
+    end)
+
+    for _, case in ipairs(PAGES_REFUSED) do
+      it("refuses " .. case[1] .. (case[2] and " for limit " .. case[2] or "") .. " in the same words", function()
+        local err = support.catch(list, case[1], case[2])
+        assert.are.equal("INVALID_RESPONSE", err.code)
+        assert.are.equal(case[3], err.message)
+        assert.are.equal(200, err.status)
+        assert.are.equal(1, err.attempts)
+      end)
+    end
+  end)
+end
+
+if not support.APP then
+  return
+end
+
+-- Inside nginx numbers are LuaJIT's (no integers) and lua-cjson is
+-- OpenResty's: the app compares with that cjson's page (its `oracle`),
+-- both typed so that JSON carries them exactly (tests/openresty/app.lua).
+for _, https in ipairs { false, true } do for _, plain in ipairs { false, true } do
+  local over = (https and "&https=1" or "") .. (plain and "&plain=1" or "")
+  describe("the page decoder inside nginx (cosockets, " .. (https and "https" or "http")
+    .. (plain and ", no hook" or ", a hook") .. ")", function()
+    local function list(name, limit)
+      return support.inside("/call?list=1&connector=pages-" .. name .. (limit and "&limit=" .. limit or "") .. over)
+    end
+
+    it("gives every page as cjson, the page check and shaping would", function()
+      for _, name in ipairs(PAGES_TAKEN) do
+        local out = list(name, 1000)
+        assert(out.page, name .. ": " .. tostring(out.error and out.error.message))
+        assert.are.same(out.oracle, out.page, name)
+        assert.are.equal(#oracle_page(PAGES[name]), #out.page, name)
+      end
+    end)
+
+    it("gives a page's entries exactly", function()
+      assert.are.same({
+        { id = "s:f1", log_time = "s:2025-01-01", status = "n:200", event = "s:auth.token.refresh",
+          request = "s:POST /api/oauth/token_refresh", duration_ms = "n:253",
+          request_id = "s:8dc24bc2-8a17-4188-a509-217cb8799929", ok = true, no = false, ratio = "n:0.25",
+          count = "n:42", tiny = "n:9.9999999999999995e-07" },
+        { id = "s:f2", status = "n:404", duration_ms = "n:-7", neg = "n:-12.75" },
+        { id = "s:f3" },
+        {},
+      }, list("flat").page)
+      assert.are.same({ { id = "s:d1", b = "s:y" }, { id = "s:d2" } }, list("dup").page)
+    end)
+
+    it("refuses in the same words as outside nginx", function()
+      for _, case in ipairs(PAGES_REFUSED) do
+        local out = list(case[1], case[2])
+        assert.are.equal("INVALID_RESPONSE", out.error and out.error.code, case[1])
+        assert.are.equal(case[3], out.error.message, case[1])
+        assert.are.equal(1, out.error.attempts, case[1])
+      end
+    end)
+  end)
+end end

@@ -49,6 +49,14 @@ assert(#paged:list_connector_logs(1, "paged-30-1", { limit = 10 }) == 10)
 local count = 0
 for _ in paged:each_connector_log(1, "paged-45-4", { page_size = 10 }) do count = count + 1 end
 assert(count == 45 and events > 0)
+-- The fast page decoder, its fallbacks and its refusals (pages.lua).
+for _, name in ipairs { "flat", "extra", "dup", "escapes", "thousand", "nested", "escapedkey" } do
+  assert(paged:list_connector_logs(1, "pages-" .. name, { limit = 1000 }))
+end
+for _, name in ipairs { "thousandone", "lone", "dupbad", "nullitem" } do
+  local listed, err = pcall(paged.list_connector_logs, paged, 1, "pages-" .. name)
+  assert(not listed and err.code == "INVALID_RESPONSE", tostring(err))
+end
 local ids = { ".", "big" }
 for i = 1, 12 do ids[#ids + 1] = "id" .. i end
 local entries, errs = paged:get_connector_logs(1, "T3S70", ids, { concurrency = 4 })
