@@ -49,8 +49,9 @@ tail (oldest first):
 fetch:
   --concurrency N             requests in flight at once (default 16)
 Connection:
-  --key-file FILE             read the API key from FILE ("-": standard input);
-                              else SUPERMETRICS_API_KEY
+  --key-file FILE             read the API key from the first line of FILE, a
+                              regular file ("-": standard input), at most 16384
+                              bytes; else SUPERMETRICS_API_KEY
   --base-url URL              else SUPERMETRICS_BASE_URL, else the real API
   --ca-file FILE              PEM bundle to trust (else SUPERMETRICS_CA_FILE)
   --timeout DURATION          deadline of each request, retries included
@@ -105,35 +106,64 @@ end
 
 -- ---- the key ----
 
+-- The longest key (src/credential.h); a key file's first line may be no
+-- longer, and no more than one byte past it is ever read.
+local KEY_MAX = 16384
+
+-- What read_key's failures say (core.read_key's why), and the exit status.
+local KEY_FAILURES = {
+  directory = { cli.EXIT.io, "is a directory, not a file" },
+  ["not a file"] = { cli.EXIT.io, "is not a regular file (a FIFO, device or socket): give a file, "
+    .. "or - for standard input" },
+  ["too long"] = { cli.EXIT.io, "too long: the key (its first line) is at most " .. KEY_MAX .. " bytes" },
+}
+
+-- The key's first line from a stand-in for standard input (cli.main's
+-- io_.stdin, in tests): at most KEY_MAX + 1 bytes of it.
+local function read_stream_key(stdin)
+  local data = stdin:read(KEY_MAX + 1)
+  if not data then
+    return nil
+  end
+  local line = data:match("^([^\n]*)\n")
+  if not line and #data > KEY_MAX then
+    return false, "too long"
+  end
+  return line or data
+end
+
 local function read_key(path, stdin, stderr, quiet)
+  local key, mode, detail
+  if path == "-" and stdin ~= io.stdin then
+    key, mode = read_stream_key(stdin)
+  else
+    -- A regular file or standard input, read in C: bounded, and a wait on
+    -- standard input (or a FIFO behind it) ends at Ctrl-C.
+    key, mode, detail = core.read_key(path)
+  end
+  if key == false then
+    if mode == "interrupted" then
+      fail(cli.EXIT.interrupted, "interrupted")
+    end
+    local known = KEY_FAILURES[mode]
+    if known then
+      fail(known[1], "--key-file " .. path .. ": " .. known[2])
+    end
+    fail(cli.EXIT.io, "--key-file " .. path .. ": cannot " .. (mode == "open" and "open" or "read")
+      .. " it (" .. tostring(detail) .. ")")
+  end
   if path == "-" then
-    local line = stdin:read("*l")
-    if not line then
+    if not key then
       fail(cli.EXIT.auth, "--key-file -: no key on standard input")
     end
-    return line, "standard input"
+    return key, "standard input"
   end
-  local mode, kind = core.file_mode(path)
-  if not mode then
-    fail(cli.EXIT.io, "--key-file " .. path .. ": " .. kind)
-  elseif kind == "directory" then
-    fail(cli.EXIT.io, "--key-file " .. path .. ": is a directory, not a file")
-  end
-  local f, err = io.open(path, "rb")
-  if not f then
-    fail(cli.EXIT.io, "--key-file " .. path .. ": cannot read it (" .. (err:match(": ([^:]+)$") or err) .. ")")
-  end
-  local line, read_err = f:read("*l")
-  f:close()
-  if read_err then
-    fail(cli.EXIT.io, "--key-file " .. path .. ": cannot read it (" .. read_err .. ")")
-  end
-  if kind == "file" and mode % 64 ~= 0 and not quiet then
+  if mode and mode % 64 ~= 0 and not quiet then
     -- Like ssh with a private key: say so, as the key is in the clear.
     stderr:write(string.format("supermetrics-logs: warning: %s can be read by other users (mode %03o); "
       .. "chmod 600 %s\n", path, mode, path))
   end
-  return line or "", "--key-file " .. path
+  return key or "", "--key-file " .. path
 end
 
 local function api_key(o, env, stdin, stderr)
@@ -464,10 +494,12 @@ function cli.main(argv, io_)
   return cli.exit_status(status)
 end
 
---- The command line as a process runs it: Ctrl-C ends a request or wait
--- at once (the output so far stays whole), then cli.main's status.
+--- The command line as a process runs it: no core dumps (the key is in
+-- its memory), Ctrl-C ends a request or wait at once (the output so far
+-- stays whole, and so does a wait for the key), then cli.main's status.
 function cli.run(argv)
   core.trap_interrupt()
+  core.no_core_dumps()
   return cli.main(argv)
 end
 

@@ -135,21 +135,26 @@ function Client:_get(route, want_info, deadline, first_err, extra)
     if pending then
       detail, pending = pending, nil
     else
-      local credential = provider and attempt.credential(provider, made)
+      -- A callback that returns after the deadline ends the call with
+      -- TIMEOUT there (supermetrics.attempt), not with another attempt.
+      local credential = provider and attempt.credential(provider, made, deadline)
       if not self._handle then
         closed() -- by the on_response hook or the token_provider, between attempts
       end
       started = hook and monotonic()
       body, detail = state:attempt(route, deadline, credential, made, want_info, extra and extra.block)
       if body then
-        attempt.succeeded(policy, route, detail, started, extra)
+        local late = attempt.succeeded(policy, route, detail, started, extra, deadline)
+        if late then
+          error(late)
+        end
         return body, detail
       end
     end
     local err = detail
-    local delay = attempt.failed(policy, route, err, made, started, extra, deadline)
+    local delay, final = attempt.failed(policy, route, err, made, started, extra, deadline)
     if not delay then
-      error(err)
+      error(final)
     end
     made = err.attempts
     state:sleep(delay)

@@ -44,13 +44,13 @@ local function run(handle, b, sleep)
 
   local function failed(i, err)
     local item = items[i]
-    local delay = attempt.failed(policy, item.route, err, item.made, item.started, extra, item.deadline)
+    local delay, final = attempt.failed(policy, item.route, err, item.made, item.started, extra, item.deadline)
     item.made = err.attempts
     if delay then
       item.ready_at = monotonic() + delay
       waiting[#waiting + 1] = i
     else
-      errors[i] = err
+      errors[i] = final
     end
   end
 
@@ -74,12 +74,14 @@ local function run(handle, b, sleep)
     item.deadline = item.deadline or now + policy.timeout
     local credential
     if provider then
-      local ok, got = pcall(attempt.credential, provider, item.made)
+      -- Past the deadline when it returns: TIMEOUT (supermetrics.attempt).
+      local ok, got = pcall(attempt.credential, provider, item.made, item.deadline)
       if not ok then
         errors[i] = got
         return
       end
       credential = got
+      now = monotonic() -- the provider took time: the transfer gets what is left
     end
     item.started = now
     local started, err = handle:batch_add(item.route, item.deadline - now, credential, item.made,
@@ -118,8 +120,13 @@ local function run(handle, b, sleep)
         running = running - 1
         local i = r.id
         if r.body then
-          attempt.succeeded(policy, items[i].route, r.info, items[i].started, extra)
-          entries[i] = r.body
+          local late = attempt.succeeded(policy, items[i].route, r.info, items[i].started, extra,
+            items[i].deadline)
+          if late then
+            errors[i] = late
+          else
+            entries[i] = r.body
+          end
         else
           failed(i, r.err)
         end
