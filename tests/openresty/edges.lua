@@ -289,6 +289,16 @@ function edges.in_phase()
   else
     out.batch = { error = fields(entries) }
   end
+  if phase == "server_rewrite" then
+    -- The request's trace context is there to forward.
+    local traced = client { base_url = urls.hub_http, trace_context = true }
+    local ok2, entry = pcall(traced.get_connector_log, traced, 1, "echo", "traced-" .. key)
+    if ok2 then
+      out.traced = entry.headers or {} -- the extra headers that reached the stand-in
+    else
+      out.traced = { error = fields(entry) }
+    end
+  end
 end
 
 -- log_by_lua of /logphase: a call there is refused; what it said is kept

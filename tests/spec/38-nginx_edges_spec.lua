@@ -163,15 +163,18 @@ describe("inside nginx, at its edges", function()
       assert.is_true(out.results.ssl_client_hello.accepted, cjson.encode(out))
     end)
 
-    it("calls in server_rewrite_by_lua succeed", function()
+    it("calls in server_rewrite_by_lua succeed, forwarding trace context", function()
       local key = support.nonce()
-      local out = get("http://127.0.0.3:" .. (port + 1) .. "/?key=" .. key)
+      local traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+      local out = get("http://127.0.0.3:" .. (port + 1) .. "/?key=" .. key, "-H 'traceparent: " .. traceparent .. "'")
       local r = out.results.server_rewrite
       assert(r, cjson.encode(out))
       assert.are.same({ id = "server_rewrite-http-" .. key, scheme = "http" }, r.http)
       assert.are.same({ id = "server_rewrite-https-" .. key, scheme = "https" }, r.https)
       assert.are.same({ key .. "-b1", key .. "-b2" }, r.batch.ids)
       assert.are.equal(0, r.batch.errors)
+      -- trace_context reads the request's headers there too.
+      assert.are.same({ traceparent = traceparent }, r.traced)
     end)
 
     it("a call in log_by_lua is refused, naming the phase and what to do there", function()
