@@ -309,6 +309,10 @@ local function watch_connect(caller, sock, ep, options, ms)
     done, ok, err = wait(lookup, tick)
     if status(lookup) == "dead" then -- the lookup's result, not the tick's
       kill(tick)
+      if ok and abandoned(caller) then -- connected, for nobody
+        sock:close()
+        return nil, "timeout"
+      end
       break
     end
   end
