@@ -282,7 +282,7 @@ describe("inside nginx, at its edges", function()
   describe("a proxy that trickles its CONNECT answer (a byte every 0.5 s)", function()
     local function check(out, took)
       assert.are.equal("TIMEOUT", out.code, cjson.encode(out))
-      assert.is_true(took >= 0.9 and took < 2, "took " .. took .. " s, connect_timeout 1 s, timeout 3 s")
+      assert.is_true(took >= 0.9 and took < 2, "took " .. took .. " s (connect_timeout = 1, timeout = 3)")
     end
 
     it("libcurl: TIMEOUT at connect_timeout, not at timeout", function()
