@@ -41,8 +41,10 @@ local transport = {}
 
 --- The transport module for a client with these settings.
 function transport.pick(settings)
-  if cosocket.available() and not settings.nginx_blocking then
-    return cosocket
+  if cosocket.available() then
+    -- nginx_blocking: libcurl, its calls from request handlers named once
+    -- in nginx's error log.
+    return settings.nginx_blocking and cosocket.blocking(curl) or cosocket
   end
   return curl
 end
