@@ -91,7 +91,9 @@ describe("follow_connector_logs", function()
     add(client, nonce, 2000)
     polls = 0
     assert.are.same(ids(6, 2005), take(it, 2000))
-    assert.is_true(polls >= 20, "paged back with " .. polls .. " requests") -- pages of 100
+    -- More than one page can hold (1000): caught up in windows of time, a
+    -- few requests each holding at most one page.
+    assert.is_true(polls >= 3 and polls <= 10, "caught up with " .. polls .. " requests")
     add(client, nonce, 2)
     assert.are.same(ids(2006, 2007), take(it, 2))
   end)
