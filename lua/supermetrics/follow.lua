@@ -24,6 +24,9 @@ follow.WINDOW_SIZE = core.LIMITS.page_size
 -- least by half, so an honest log never needs more than about 60 (log2 of
 -- 10,000 years in microseconds).
 follow.MAX_NO_PROGRESS = 64
+-- The most requests in a row of one catch-up that bring no new entry (a
+-- search through empty time takes about two per halving of the gap).
+follow.MAX_DRY = 200
 -- The longest wait when the server says to slow down (rate limit).
 local MAX_WAIT = 60
 
@@ -149,6 +152,7 @@ function follow.walk(since)
   local width         -- its span, in microseconds
   local ceiling       -- a window ending past it did not fit a page (nil: none known)
   local idle = 0      -- rounds in a row without a complete window
+  local dry = 0       -- rounds in a row of this catch-up without a new entry
 
   -- new: true, false (older than the mark) or nil (already yielded, or
   -- not placeable twice).
@@ -200,7 +204,17 @@ function follow.walk(since)
 
   --- Starts a catch-up: the next round asks for the newest page.
   function walk.begin()
-    phase, window, idle = "top", nil, 0
+    phase, window, idle, dry = "top", nil, 0, 0
+  end
+
+  -- Counts a request (asked for with before = bound) without a new entry.
+  local function parched(bound)
+    dry = dry + 1
+    if dry >= follow.MAX_DRY then
+      error(invalid_response("the server's pages do not let the log be read forward: " .. dry
+        .. " requests in a row brought no new entry (the last with before="
+        .. (bound and logtime.date_time(bound) or "none") .. ")"))
+    end
   end
 
   local function narrow(tried, oldest, newest)
@@ -273,11 +287,29 @@ function follow.walk(since)
         end
       end
     end
-    -- Complete: nothing new can be past this page. At the mark itself only
-    -- when every entry stamped so is old (since): others may be new ones.
+    -- Complete: nothing new can be past this page. Ending at the mark
+    -- itself, only when every entry stamped so is old (since), or when the
+    -- page moves the mark on and shows no new entry stamped with it: an
+    -- entry stamped with the old mark that no page showed yet is then one
+    -- stamped older than what was yielded, not reported (above). Else the
+    -- rest of the mark's entries may be new.
     local complete = not full or (covered and last.key < as_time(covered).key)
-      or (mark and (last.key < mark.key or (last.key == mark.key and all_at_mark)))
+    if not complete and mark and last.key <= mark.key then
+      complete = last.key < mark.key or all_at_mark
+      if not complete then
+        local newer, late = false, false
+        for i, t in ipairs(parsed) do
+          if t and t.key > mark.key then
+            newer = true
+          elseif t and t.key == mark.key and classify(got[i], t) then
+            late = true
+          end
+        end
+        complete = newer and not late
+      end
+    end
     if not complete then
+      parched(bound)
       if phase == "top" then
         -- More new entries than a poll's page: the newest page at its
         -- largest first (a burst usually fits), then windows.
@@ -307,6 +339,11 @@ function follow.walk(since)
         new[#new + 1] = got[i]
       end
     end
+    if #new > 0 then
+      dry = 0
+    elseif x then
+      parched(bound)
+    end
     if not x then
       if mark and (not covered or later(instant_of(mark), covered)) then
         covered = instant_of(mark)
@@ -317,7 +354,7 @@ function follow.walk(since)
     covered = x
     -- The next window: about 90% of a page at this one's density, from
     -- half as wide to four times.
-    width = width * (#new == 0 and 4 or math.min(4, math.max(0.5, 0.9 * WINDOW_SIZE / #new)))
+    width = math.max(step, floor(width * (#new == 0 and 4 or math.min(4, math.max(0.5, 0.9 * WINDOW_SIZE / #new)))))
     local nxt = align(plus(covered, width), step)
     if ceiling and not later(ceiling, covered) then
       ceiling = nil
