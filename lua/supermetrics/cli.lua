@@ -7,6 +7,7 @@ local core = require "supermetrics.core"
 local supermetrics = require "supermetrics"
 local args = require "supermetrics.cli.args"
 local filter = require "supermetrics.cli.filter"
+local follow = require "supermetrics.follow"
 local logtime = require "supermetrics.logtime"
 local output = require "supermetrics.cli.output"
 local refused = require "supermetrics.cli.refused"
@@ -307,42 +308,47 @@ function COMMANDS.fetch(client, o, emit, stderr)
   return status
 end
 
--- The newest entries (newest first), back to since or up to want of them.
-local function newest(client, o, since, want)
+-- The newest want entries, newest first (tail -n: at most want held).
+local function newest(client, o, want)
   local found = {}
   if want == 0 then
     return found
   end
-  for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = math.min(want or 100, 1000) }) do
+  for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = math.min(want, 1000) }) do
     check_interrupt()
-    local when = filter.when(entry, since, nil)
-    if when == "older" then
+    found[#found + 1] = entry
+    if #found == want then
       break
-    elseif when == "in" then
-      found[#found + 1] = entry
-      if #found == want then
-        break
-      end
     end
   end
   return found
 end
 
--- tail: the entries since --since (or the newest --lines, default 10),
--- oldest first; with --follow, then every new one as it appears (the
--- library's follow_connector_logs, which shows each entry once).
+-- tail: the entries since --since, oldest first, each printed as the
+-- catch-up finds it (one page held at most: supermetrics.follow's windows),
+-- or the newest --lines (default 10); with --follow, then every new one as
+-- it appears (the library's follow_connector_logs, which shows each entry
+-- once).
 function COMMANDS.tail(client, o, emit)
-  local lines = not o.since and (o.lines or 10) or nil
+  local since = o.since and logtime.just_before(o.since)
   if not o.follow then
-    local found = newest(client, o, o.since, lines)
+    if since then
+      local team, connector = o.args[1], o.args[2]
+      for entry in follow.catch_up(function(limit, before)
+        return client:list_connector_logs(team, connector, { limit = limit, before = before })
+      end, since) do
+        emit(entry)
+      end
+      return cli.EXIT.ok
+    end
+    local found = newest(client, o, o.lines or 10)
     for i = #found, 1, -1 do
       emit(found[i])
     end
     return cli.EXIT.ok
   end
-  local since = o.since and logtime.just_before(o.since).text
-  for entry in client:follow_connector_logs(o.args[1], o.args[2], { since = since, last = lines,
-    interval = o.interval }) do
+  for entry in client:follow_connector_logs(o.args[1], o.args[2], { since = since and since.text,
+    last = not since and (o.lines or 10) or nil, interval = o.interval }) do
     emit(entry)
   end
   return cli.EXIT.ok -- not reached: following ends with Ctrl-C

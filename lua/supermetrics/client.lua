@@ -239,7 +239,8 @@ end
 -- Each next page is asked for with `before` just past the last entry's
 -- `log_time` at its own precision; entries sharing that timestamp across a
 -- page edge come once each, whether the server's `before` is inclusive or
--- exclusive (docs/api.md).
+-- exclusive (docs/api.md). Pages that stop moving back in time end it with
+-- `INVALID_RESPONSE` after a bounded number of requests (docs/api.md, No-progress bound).
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
 -- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "...", headers = {...} }`
@@ -260,8 +261,9 @@ end
 --- Follows a connector's log as it grows.
 -- First yields the entries newer than `since`, or the newest `last` ones
 -- (oldest first; with neither, none), then polls every `interval` seconds and yields each new
--- entry once, oldest first, until the loop breaks. It pages back as far as
--- needed when many entries arrived between two polls, waits longer while
+-- entry once, oldest first, until the loop breaks. When many entries are
+-- new it reads them forward in windows of time of one page each, yielding
+-- as it goes (docs/api.md, Catching up), waits longer while
 -- the rate limit runs low or the server asks to (Retry-After), and keeps
 -- following through failures that retries may cure; others raise.
 -- @param team_id as for `get_connector_log`

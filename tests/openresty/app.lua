@@ -441,6 +441,11 @@ function app.gateway()
   ngx.print(cjson.encode(out))
 end
 
+-- GET /paging: the iterators against the paging scenarios (paging_app.lua).
+function app.paging()
+  require("paging_app").run(hub)
+end
+
 -- header_filter cannot yield: the library must say so, not block.
 function app.from_header_filter()
   local c = supermetrics.new { api_key = KEY, base_url = hub.http }

@@ -818,6 +818,7 @@ local LIST_SETS = {
 
 local function handle_list(connector)
     local args = ngx.req.get_uri_args()
+    if connector:find("^hostile%-") then return require("hostile_pages").list(connector, args) end
     if connector == "echo" then
         local entry = seed_fields("echo")
         entry.uri = ngx.var.request_uri
