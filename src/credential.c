@@ -234,8 +234,11 @@ static int same(int c, int want, int folded)
     return c == want || (want == '+' && c == '-') || (want == '/' && c == '_');
 }
 
-/* Whether the unit at s[i] is want; sets *len to its length. An encoded
- * unit is taken when it decodes to want, else the byte itself. */
+/* Whether the unit at s[i] is want; sets *len to its length. The byte
+ * itself first (an echo as written is the one that matters most: for a
+ * credential holding '%', '\\' or '&' it is found as written, its encoded
+ * forms at those characters maybe not), else an encoded unit that decodes
+ * to want. */
 static int unit_is(const char *s, size_t n, size_t i, int want, int folded,
                    size_t *len)
 {
@@ -243,13 +246,13 @@ static int unit_is(const char *s, size_t n, size_t i, int want, int folded,
     size_t k;
     if (i >= n)
         return 0;
+    if (same((unsigned char)s[i], want, folded)) {
+        *len = 1;
+        return 1;
+    }
     k = decode_unit(s, n, i, &c);
     if (k > 1 && same(c, want, folded)) {
         *len = k;
-        return 1;
-    }
-    if (same((unsigned char)s[i], want, folded)) {
-        *len = 1;
         return 1;
     }
     return 0;
@@ -307,24 +310,31 @@ static int echo_char(const sm_redactor *r, const sm_echo *e, size_t j)
                      : (unsigned char)r->key[j];
 }
 
-/* How many bytes of s from i pattern e matches (0: none). */
-static size_t match_at(const sm_redactor *r, const sm_echo *e, const char *s,
+/* How many bytes of s from i pattern e (echoes[x]) matches (0: none). */
+static size_t match_at(const sm_redactor *r, size_t x, const char *s,
                        size_t n, size_t i)
 {
-    size_t at = i, end = i, j = 0, len, k;
+    const sm_echo *e = &r->echoes[x];
+    int tail = r->derived.tail[x];
+    size_t at = i, end = i, j = 0, len;
     int folded = !e->base64;
     while (j < e->count) {
-        size_t next = j > 0 ? skip_break(s, n, at) : at;
-        if (!unit_is(s, n, next, echo_char(r, e, j), folded, &len))
-            break;
+        int want = echo_char(r, e, j);
+        size_t next = at;
+        /* The character itself, else after a break. */
+        if (!unit_is(s, n, next, want, folded, &len)) {
+            next = j > 0 ? skip_break(s, n, at) : at;
+            if (next == at || !unit_is(s, n, next, want, folded, &len))
+                break;
+        }
         at = end = next + len;
         j++;
     }
     if (j < e->need)
         return 0;
-    if (j == e->count && e->tail != 0 &&
-        unit_is(s, n, end, e->tail, 0, &len)) {
+    if (j == e->count && tail != 0 && unit_is(s, n, end, tail, 0, &len)) {
         /* A base64 text that ends with it: its last character, padding. */
+        size_t k;
         end += len;
         for (k = 0; k < e->padding && unit_is(s, n, end, '=', 0, &len); k++)
             end += len;
@@ -332,31 +342,37 @@ static size_t match_at(const sm_redactor *r, const sm_echo *e, const char *s,
     return end - i;
 }
 
-/* Marks the bytes that can start the unit of character c in start[]. */
-static void mark_start(unsigned char start[256], int c, int folded)
+#define SM_BIT_SET(set, c) ((set)[(unsigned char)(c) >> 3] |= 1u << ((c) & 7))
+#define SM_BIT_ISSET(set, c) ((set)[(unsigned char)(c) >> 3] >> ((c) & 7) & 1u)
+
+/* Marks the bytes that can start the unit of character c in start. */
+static void mark_start(unsigned char start[32], int c, int folded)
 {
-    start[(unsigned char)c] = 1;
+    SM_BIT_SET(start, c);
     if (folded) {
         if (c >= 'a' && c <= 'z')
-            start[c - 32] = 1;
+            SM_BIT_SET(start, c - 32);
         else if (c >= 'A' && c <= 'Z')
-            start[c + 32] = 1;
+            SM_BIT_SET(start, c + 32);
     } else if (c == '+') {
-        start['-'] = 1;
+        SM_BIT_SET(start, '-');
     } else if (c == '/') {
-        start['_'] = 1;
+        SM_BIT_SET(start, '_');
     }
 }
 
 void sm_redactor_init(sm_redactor *r, const char *credential)
 {
     size_t i, need;
-    memset(r, 0, sizeof *r);
+    r->key = NULL;
+    r->len = 0;
+    memset(&r->derived, 0, sizeof r->derived);
     if (credential == NULL || credential[0] == '\0')
         return;
     r->key = credential;
     r->len = strlen(credential);
     need = r->len < SM_CREDENTIAL_PREFIX ? r->len : SM_CREDENTIAL_PREFIX;
+    memset(&r->echoes[0], 0, sizeof r->echoes[0]);
     r->echoes[0].count = r->len;
     r->echoes[0].need = need;
     /* base64 of the credential, then of "Bearer " + it, at alignments 0..2 */
@@ -366,6 +382,7 @@ void sm_redactor_init(sm_redactor *r, const char *credential)
         e->base64 = 1;
         e->prefix = i <= 3 ? 0 : 7;
         e->align = (i - 1) % 3;
+        e->padding = 0;
         bytes = e->align + e->prefix + r->len;
         /* Characters whose 6 bits lie within the pattern's own bytes. */
         e->first = (8 * e->align + 5) / 6;
@@ -373,32 +390,47 @@ void sm_redactor_init(sm_redactor *r, const char *credential)
         e->count = end - e->first;
         e->need = 8 * (e->align + e->prefix + need) / 6 - e->first;
         if (e->align == 0 && 8 * bytes % 6 != 0) {
-            e->tail = b64_char(r, e, end);
+            r->derived.tail[i] = (unsigned char)b64_char(r, e, end);
             e->padding = (3 - bytes % 3) % 3;
         }
     }
-    for (i = 0; i < SM_ECHOES; i++)
-        mark_start(r->start, echo_char(r, &r->echoes[i], 0),
-                   !r->echoes[i].base64);
-    r->start['\\'] = r->start['%'] = r->start['&'] = 1;
+    for (i = 0; i < SM_ECHOES; i++) {
+        int c = echo_char(r, &r->echoes[i], 0);
+        r->derived.first[i] = (unsigned char)c;
+        mark_start(r->derived.start, c, !r->echoes[i].base64);
+    }
+    SM_BIT_SET(r->derived.start, '\\');
+    SM_BIT_SET(r->derived.start, '%');
+    SM_BIT_SET(r->derived.start, '&');
 }
 
-void sm_redactor_wipe(sm_redactor *r) { sm_wipe((char *)r, sizeof *r); }
+void sm_redactor_wipe(sm_redactor *r)
+{
+    sm_wipe((char *)&r->derived, sizeof r->derived);
+    r->key = NULL;
+}
 
 size_t sm_redactor_find(const sm_redactor *r, const char *s, size_t n,
                         size_t before, size_t *len)
 {
-    size_t i, e;
+    size_t i, x;
     if (r->key == NULL)
         return n;
     if (before > n)
         before = n;
     for (i = 0; i < before; i++) {
         size_t best = 0;
-        if (!r->start[(unsigned char)s[i]])
+        int c = (unsigned char)s[i];
+        /* An encoded unit starts with one of these: any echo may. */
+        int encoded = c == '\\' || c == '%' || c == '&';
+        if (!SM_BIT_ISSET(r->derived.start, c))
             continue;
-        for (e = 0; e < SM_ECHOES; e++) {
-            size_t m = match_at(r, &r->echoes[e], s, n, i);
+        for (x = 0; x < SM_ECHOES; x++) {
+            size_t m;
+            if (!encoded &&
+                !same(c, r->derived.first[x], !r->echoes[x].base64))
+                continue;
+            m = match_at(r, x, s, n, i);
             if (m > best)
                 best = m;
         }

@@ -61,20 +61,25 @@ typedef struct sm_echo {
     size_t first;      /* base64: its first character that is its own */
     size_t count;      /* characters of the whole pattern */
     size_t need;       /* characters an echo cut short must show at least */
-    int tail;          /* base64 at alignment 0: the character that ends a
-                        * text that ends with the credential (0: none) */
-    size_t padding;    /* and the '=' after it */
+    size_t padding;    /* base64 at alignment 0 whose text ends with the
+                        * credential: its '=' (its last character: tail) */
 } sm_echo;
 
 #define SM_ECHOES 7
 
-/* What finding a credential's echoes takes, made once per text (it holds a
- * pointer to the credential and a few bits derived from it: wipe it). */
+/* What finding a credential's echoes takes, made once per text: a pointer
+ * to the credential, and in `derived` the few bits of it worked out ahead
+ * (sm_redactor_wipe overwrites them; nothing else holds any). */
 typedef struct sm_redactor {
     const char *key; /* NULL: nothing to find */
     size_t len;
     sm_echo echoes[SM_ECHOES];
-    unsigned char start[256]; /* bytes an echo may start with */
+    struct {
+        unsigned char start[32];          /* bit set of the bytes an echo
+                                           * may start with */
+        unsigned char tail[SM_ECHOES];    /* see sm_echo.padding; 0: none */
+        unsigned char first[SM_ECHOES];   /* each echo's first character */
+    } derived;
 } sm_redactor;
 
 /* Readies r for credential (NUL-terminated; NULL or "" finds nothing). */
