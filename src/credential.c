@@ -133,8 +133,9 @@ void sm_wipe_free(char *p, size_t n)
  * control characters (CR, LF, tab, NEL...) holding at least one control
  * character, so an echo split across lines (folded, or wrapped as MIME
  * wraps base64) is one echo. Nothing is copied: the base64 characters are
- * computed from the credential's bytes as they are compared, so there is
- * no derived copy of the credential to wipe. */
+ * computed from the credential's bytes as they are compared; the few worked
+ * out ahead (each pattern's first and last character, and the bytes an echo
+ * may start with) sit in one small block, overwritten after each search. */
 
 #define SM_BREAK_MAX 64
 /* JSON inside JSON inside JSON...: at most this deep an escape. */
@@ -365,18 +366,19 @@ void sm_redactor_init(sm_redactor *r, const char *credential)
 {
     size_t i, need;
     r->key = NULL;
-    r->len = 0;
+    r->len = r->echoes_n = 0;
     memset(&r->derived, 0, sizeof r->derived);
     if (credential == NULL || credential[0] == '\0')
         return;
     r->key = credential;
     r->len = strlen(credential);
+    r->echoes_n = r->len < SM_BASE64_MIN ? 1 : SM_ECHOES;
     need = r->len < SM_CREDENTIAL_PREFIX ? r->len : SM_CREDENTIAL_PREFIX;
     memset(&r->echoes[0], 0, sizeof r->echoes[0]);
     r->echoes[0].count = r->len;
     r->echoes[0].need = need;
     /* base64 of the credential, then of "Bearer " + it, at alignments 0..2 */
-    for (i = 1; i < SM_ECHOES; i++) {
+    for (i = 1; i < r->echoes_n; i++) {
         sm_echo *e = &r->echoes[i];
         size_t bytes, end;
         e->base64 = 1;
@@ -394,7 +396,7 @@ void sm_redactor_init(sm_redactor *r, const char *credential)
             e->padding = (3 - bytes % 3) % 3;
         }
     }
-    for (i = 0; i < SM_ECHOES; i++) {
+    for (i = 0; i < r->echoes_n; i++) {
         int c = echo_char(r, &r->echoes[i], 0);
         r->derived.first[i] = (unsigned char)c;
         mark_start(r->derived.start, c, !r->echoes[i].base64);
@@ -425,7 +427,7 @@ size_t sm_redactor_find(const sm_redactor *r, const char *s, size_t n,
         int encoded = c == '\\' || c == '%' || c == '&';
         if (!SM_BIT_ISSET(r->derived.start, c))
             continue;
-        for (x = 0; x < SM_ECHOES; x++) {
+        for (x = 0; x < r->echoes_n; x++) {
             size_t m;
             if (!encoded &&
                 !same(c, r->derived.first[x], !r->echoes[x].base64))

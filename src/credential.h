@@ -66,6 +66,8 @@ typedef struct sm_echo {
 } sm_echo;
 
 #define SM_ECHOES 7
+/* Shortest credential whose base64 is looked for (8 base64 characters). */
+#define SM_BASE64_MIN 6
 
 /* What finding a credential's echoes takes, made once per text: a pointer
  * to the credential, and in `derived` the few bits of it worked out ahead
@@ -73,6 +75,8 @@ typedef struct sm_echo {
 typedef struct sm_redactor {
     const char *key; /* NULL: nothing to find */
     size_t len;
+    size_t echoes_n; /* 1 (the credential alone) for one shorter than
+                      * SM_BASE64_MIN: its base64 would be too short */
     sm_echo echoes[SM_ECHOES];
     struct {
         unsigned char start[32];          /* bit set of the bytes an echo
