@@ -490,11 +490,13 @@ function cli.failure_line(e, key)
     local ok, s = pcall(tostring, e)
     text = ok and type(s) == "string" and s or ("a " .. type(e) .. " value")
   end
+  if type(key) == "string" then
+    -- As the library takes it: trimmed, without a leading "Bearer ".
+    key = key:match("^%s*(.-)%s*$"):gsub("^Bearer ", "")
+    text = core.redact(text, key)
+  end
   if #text > 1000 then
     text = text:sub(1, 1000) .. "..."
-  end
-  if key then
-    text = core.redact(text, key)
   end
   return "supermetrics-logs: unexpected failure: " .. core.shown(text)
 end
