@@ -23,6 +23,7 @@
  *   json_raw.c   a pass-through entry's text checked, never decoded
  *   buffer.c     the capped body buffer
  *   errors.c     the supermetrics.Error type
+ *   text.c       the one rule for text shown to a person (and JSON's)
  *   bounds.h     the limits, exported as core.LIMITS
  */
 #include <curl/curl.h>
@@ -42,6 +43,7 @@
 #include "outcome.h"
 #include "route.h"
 #include "terminal.h"
+#include "text.h"
 
 /* Pushes a private cjson.safe instance, so that a user's cjson settings
  * (and ours) never leak into each other. */
@@ -111,6 +113,9 @@ int luaopen_supermetrics_core(lua_State *L)
         {"no_core_dumps", sm_lua_no_core_dumps},
         {"trap_interrupt", sm_lua_trap_interrupt},
         {"interrupted", sm_lua_interrupted},
+        {"shown", sm_lua_shown},
+        {"json_string", sm_lua_json_string},
+        {"redact", sm_lua_redact},
         {NULL, NULL},
     };
     int json;

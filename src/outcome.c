@@ -159,9 +159,10 @@ int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_result_rules *rules)
         if (n == 1) {
             if (!rules->info)
                 return 1;
-            /* What an on_response hook is told about a success. */
+            /* What an on_response hook is told about a success: its
+             * request id too is dropped when it shows the credential. */
             lua_createtable(L, 0, 5);
-            set_reply_fields(L, o, o->status, NULL);
+            set_reply_fields(L, o, o->status, rules->credential);
             n = 2;
         }
     } else {

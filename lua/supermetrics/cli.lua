@@ -101,6 +101,13 @@ function cli.describe(err)
   return refused.says(err) or (tostring(err):gsub("^supermetrics: ", ""))
 end
 
+-- Writes one line on stderr, made of the pieces given, as shown text
+-- (core.shown: the library's one rule, src/text.h): whatever a server or a
+-- command line put in it, no control character reaches the terminal.
+local function say(stderr, ...)
+  stderr:write(core.shown(table.concat({ ... })), "\n")
+end
+
 local function fail(status, message)
   error({ fail = message, status = status }, 0)
 end
@@ -206,7 +213,9 @@ local function verbose_hook(stderr)
     if e.error_code then
       result = result .. " " .. e.error_code
     end
-    stderr:write(string.format("supermetrics-logs: %s %s -> %s, attempt %d, %d ms%s%s%s\n", e.method, e.path,
+    -- The event holds no credential (the library drops a request id that
+    -- shows it); the line is shown text all the same.
+    say(stderr, string.format("supermetrics-logs: %s %s -> %s, attempt %d, %d ms%s%s%s", e.method, e.path,
       result, e.attempt, math.floor(e.duration_ms + 0.5),
       e.request_id and (", request id " .. tostring(e.request_id)) or "",
       e.proxy and (", via proxy " .. e.proxy) or "", shown_headers(e.headers)))
@@ -301,7 +310,7 @@ function COMMANDS.fetch(client, o, emit, stderr)
     if entries[i] then
       emit(entries[i])
     else
-      stderr:write(ids[i], ": ", cli.describe(errors[i]), "\n")
+      say(stderr, ids[i], ": ", cli.describe(errors[i]))
       status = cli.worse(status, cli.exit_status(errors[i]))
     end
   end
@@ -371,8 +380,8 @@ local function unknown_field_check(fields, stderr)
     for _, path in ipairs(fields) do
       local top = path:match("^[^.]+")
       if not known[top] and entry[top] == nil then
-        stderr:write("supermetrics-logs: warning: --fields ", top, ": no such field in the entries ",
-          "(the API's are ", table.concat(ENTRY_FIELDS, ", "), ")\n")
+        say(stderr, "supermetrics-logs: warning: --fields ", top, ": no such field in the entries ",
+          "(the API's are ", table.concat(ENTRY_FIELDS, ", "), ")")
       end
     end
   end
@@ -383,11 +392,11 @@ local function env_flag(env, name)
   return v ~= nil and v ~= ""
 end
 
---- Runs the command line; returns the exit status. io: optional
--- `{ env =, stdout =, stderr =, stdin =, stdout_tty =, stderr_tty = }`
--- (defaults: os.getenv, the standard files, isatty).
-function cli.main(argv, io_)
-  io_ = io_ or {}
+-- The key of the run in progress, so that not even an unexpected failure's
+-- line can show it (cli.main).
+local current_key
+
+local function main(argv, io_)
   local env = io_.env or os.getenv
   local out, stderr, stdin = io_.stdout or io.stdout, io_.stderr or io.stderr, io_.stdin or io.stdin
   local stdout_tty, stderr_tty = io_.stdout_tty, io_.stderr_tty
@@ -401,7 +410,8 @@ function cli.main(argv, io_)
   end)
   if not ok then
     if type(o) == "table" and o.usage then
-      stderr:write("supermetrics-logs: ", o.usage, "\nTry supermetrics-logs --help.\n")
+      say(stderr, "supermetrics-logs: ", o.usage)
+      stderr:write("Try supermetrics-logs --help.\n")
       return cli.EXIT.usage
     end
     error(o, 0)
@@ -418,6 +428,9 @@ function cli.main(argv, io_)
     -- Streamed output goes out entry by entry, also into a pipe: a reader
     -- that leaves (`| head -3`) stops the command within one page.
     flush = streaming or stdout_tty,
+    warn = not o.quiet and function(message)
+      say(stderr, "supermetrics-logs: warning: ", message)
+    end or nil,
   })
   -- The progress line is for output going elsewhere (a file, a pipe) while
   -- stderr is a terminal: on one terminal it would mix into the output.
@@ -439,6 +452,7 @@ function cli.main(argv, io_)
   local client
   local function run()
     local key, source = api_key(o, env, stdin, stderr)
+    current_key = key
     local made, c = pcall(supermetrics.new, {
       api_key = key,
       base_url = o.base_url or env("SUPERMETRICS_BASE_URL"),
@@ -476,7 +490,7 @@ function cli.main(argv, io_)
     if e.pipe then
       return cli.EXIT.pipe -- the reader went away (`| head`): nothing to say
     end
-    stderr:write("supermetrics-logs: cannot write the output: ", e.io, "\n")
+    say(stderr, "supermetrics-logs: cannot write the output: ", e.io)
     return cli.EXIT.io
   end
   if interrupted then
@@ -490,22 +504,71 @@ function cli.main(argv, io_)
     return status
   end
   if type(status) == "table" and (status.usage or status.fail) then
-    stderr:write("supermetrics-logs: ", status.usage or status.fail, "\n")
+    say(stderr, "supermetrics-logs: ", status.usage or status.fail)
     return status.usage and cli.EXIT.usage or status.status
   end
   if not supermetrics.is_error(status) then
     error(status, 0)
   end
-  stderr:write("supermetrics-logs: ", cli.describe(status), "\n")
+  say(stderr, "supermetrics-logs: ", cli.describe(status))
   return cli.exit_status(status)
+end
+
+--- What an unexpected failure (a bug, out of memory, a write that raised)
+-- says: one line of shown text, the key redacted in every form.
+function cli.failure_line(e, key)
+  local text
+  if supermetrics.is_error(e) then
+    text = cli.describe(e)
+  elseif type(e) == "string" or type(e) == "number" then
+    text = tostring(e)
+  else
+    local ok, s = pcall(tostring, e)
+    text = ok and type(s) == "string" and s or ("a " .. type(e) .. " value")
+  end
+  if type(key) == "string" then
+    -- As the library takes it: trimmed, without a leading "Bearer ".
+    key = key:match("^%s*(.-)%s*$"):gsub("^Bearer ", "")
+    text = core.redact(text, key)
+  end
+  if #text > 1000 then
+    text = text:sub(1, 1000) .. "..."
+  end
+  return "supermetrics-logs: unexpected failure: " .. core.shown(text)
+end
+
+--- Runs the command line; returns the exit status. io: optional
+-- `{ env =, stdout =, stderr =, stdin =, stdout_tty =, stderr_tty = }`
+-- (defaults: os.getenv, the standard files, isatty). Whatever fails
+-- unexpectedly (no Lua error escapes) is one line on stderr and status 1.
+function cli.main(argv, io_)
+  io_ = io_ or {}
+  current_key = nil
+  local ok, status = pcall(main, argv, io_)
+  local key = current_key
+  current_key = nil
+  if ok then
+    return status
+  end
+  local stderr = io_.stderr or io.stderr
+  pcall(function()
+    stderr:write(cli.failure_line(status, key), "\n")
+  end)
+  return cli.EXIT.other
 end
 
 --- The command line as a process runs it: no core dumps (the key is in
 -- its memory), Ctrl-C ends a request or wait at once (the output so far
 -- stays whole, and so does a wait for the key), then cli.main's status.
 function cli.run(argv)
-  core.trap_interrupt()
-  core.no_core_dumps()
+  local trapped, err = pcall(function()
+    core.trap_interrupt()
+    core.no_core_dumps()
+  end)
+  if not trapped then
+    pcall(function() io.stderr:write(cli.failure_line(err), "\n") end)
+    return cli.EXIT.other
+  end
   return cli.main(argv)
 end
 

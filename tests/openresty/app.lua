@@ -446,6 +446,50 @@ function app.paging()
   require("paging_app").run(hub)
 end
 
+-- GET /hostile?token=T&connector=C&id=ID[&list=1][&https=1]: one call with
+-- credential T against a hostile server (tests/server/hostile_text.lua, for
+-- 37-hostile_text_spec), answered as JSON { entry =, page =, error =
+-- {every field, and tostring(err)}, events = {each on_response event's
+-- request_id, error_code, status} }. One client per token and scheme.
+local hostile_clients = {}
+function app.hostile()
+  local args = ngx.req.get_uri_args()
+  local key = args.token .. (args.https and "|https" or "")
+  local entry = hostile_clients[key]
+  if not entry then
+    local events = {}
+    local client = supermetrics.new { token = args.token, base_url = args.https and hub.https or hub.http,
+      max_retries = 0, on_response = function(e)
+        events[#events + 1] = { request_id = e.request_id or false, error_code = e.error_code or false,
+          status = e.status or false }
+      end }
+    entry = { client = client, events = events }
+    hostile_clients[key] = entry
+  end
+  for i = #entry.events, 1, -1 do
+    entry.events[i] = nil
+  end
+  local client = entry.client
+  local ok, res
+  if args.list then
+    ok, res = pcall(client.list_connector_logs, client, 1, args.connector)
+  else
+    ok, res = pcall(client.get_connector_log, client, 1, args.connector, args.id)
+  end
+  local out = { events = entry.events }
+  if ok and args.list then
+    out.page = res
+  elseif ok then
+    out.entry = res
+  elseif supermetrics.is_error(res) then
+    out.error = error_fields(res)
+    out.error.tostring = tostring(res)
+  else
+    out.raised = tostring(res)
+  end
+  reply_json(out)
+end
+
 -- header_filter cannot yield: the library must say so, not block.
 function app.from_header_filter()
   local c = supermetrics.new { api_key = KEY, base_url = hub.http }

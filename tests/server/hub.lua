@@ -630,6 +630,9 @@ scenarios.fault = require("fault").handler {
     raw_socket = raw_socket, bad_scenario = bad_scenario,
 }
 
+-- A hostile server's text (hostile_text.lua, 37-hostile_text_spec).
+scenarios["hostile-text"] = require("hostile_text").single
+
 ---------------------------------------------------------------------------
 
 -- ---- list endpoint ----
@@ -831,6 +834,9 @@ local function handle_list(connector)
     end
     if LIST_BODIES[connector] then
         return send_json(200, LIST_BODIES[connector])
+    end
+    if connector:find("^hostile%-text%-") then
+        return require("hostile_text").list(connector)
     end
     -- pages-<name>: the page of pages.lua, whatever the limit.
     local page = connector:match("^pages%-(%w+)$")
