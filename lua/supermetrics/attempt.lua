@@ -3,11 +3,13 @@
 -- after a failure the one retry decision both use.
 --
 -- policy: the client's settings for every call, made once in `new`:
--- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait = }`
--- (token_provider, on_response, the proxy's host:port for events, and the
--- options of the same names).
+-- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait =,
+-- budget = }` (token_provider, on_response, the proxy's host:port for
+-- events, the options of the same names, and the key's rate budget:
+-- supermetrics.budget's view).
 -- @module supermetrics.attempt
 
+local budget = require "supermetrics.budget"
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 local retry = require "supermetrics.retry"
@@ -34,8 +36,9 @@ end
 --- Tells the on_response hook about one attempt; what it raises is dropped,
 -- so observing a call can never break it. detail: the info of a success or
 -- the error value of a failure. extra: the call's extra headers (their
--- shown part goes in the event), proxy: the proxy's host:port, or nil.
-function attempt.report(hook, route, number, started, ok, detail, extra, proxy)
+-- shown part goes in the event), proxy: the proxy's host:port, or nil;
+-- view: the client's rate budget, whose warning (once) goes in the event.
+function attempt.report(hook, route, number, started, ok, detail, extra, proxy, view)
   local event = {
     method = "GET", path = route:path(), attempt = number,
     duration_ms = (monotonic() - started) * 1000,
@@ -54,6 +57,9 @@ function attempt.report(hook, route, number, started, ok, detail, extra, proxy)
   if not ok then
     event.error_code = detail.code
   end
+  if view and view.warning then
+    event.budget_warning = budget.take_warning(view)
+  end
   pcall(hook, event)
 end
 
@@ -65,7 +71,7 @@ end
 function attempt.failed(policy, route, err, made, started, extra, deadline)
   local hook = policy.hook
   if hook and err.attempts > made then
-    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy)
+    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy, policy.budget)
   end
   return retry.next_delay(err, err.attempts, policy.max_retries, policy.max_retry_wait,
     deadline - monotonic())
@@ -74,7 +80,8 @@ end
 --- After an attempt that succeeded: reports it to the hook, if any.
 function attempt.succeeded(policy, route, info, started, extra)
   if policy.hook then
-    attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy)
+    attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy,
+      policy.budget)
   end
 end
 
