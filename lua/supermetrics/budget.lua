@@ -223,6 +223,9 @@ function budget.check(view, credential, deadline, made, since)
     verdict, ms, remaining = store:admit(key, now, ttl, view.cosocket, deadline)
     if verdict then
       store_answered(view)
+      if verdict == CLOSED then
+        memory.close(st, now + ms) -- the next calls need not ask
+      end
     else
       store_failed(view, ms)
     end

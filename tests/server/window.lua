@@ -11,7 +11,8 @@
 --
 -- GET .../connectors/windowstats/logs/<token> (no auth) answers what the key's
 -- windows saw: { ok =, limited =, late =, late_after_ms =, windows =,
--- ok_per_window = [...], first_limited_at = } where late counts the
+-- ok_per_window = [...], starts = [when each window opened],
+-- first_limited_at = } where late counts the
 -- requests that arrived while the window was closed after its first 429
 -- had been sent, and late_after_ms is how long after that 429 the last of
 -- them arrived (a client that obeys the window sends none, but requests
@@ -46,6 +47,7 @@ function window.gate(connector, token, send_error)
         DICT:set(k(token, "n"), 0)
         DICT:delete(k(token, "closed_at"))
         DICT:set(k(token, "ok" .. windows), 0)
+        DICT:set(k(token, "start" .. windows), start)
     end
     local n = DICT:incr(k(token, "n"), 1, 0)
     if n <= limit then
@@ -81,15 +83,17 @@ end
 -- The stats of token's windows (see above).
 function window.stats(token)
     local windows = DICT:get(k(token, "windows")) or 0
-    local per = {}
+    local per, starts = {}, {}
     for i = 1, windows do
         per[i] = DICT:get(k(token, "ok" .. i)) or 0
+        starts[i] = DICT:get(k(token, "start" .. i))
     end
     ngx.header["Content-Type"] = "application/json"
     ngx.print(cjson.encode {
         id = token, ok = DICT:get(k(token, "ok")) or 0, limited = DICT:get(k(token, "limited")) or 0,
         late = DICT:get(k(token, "late")) or 0, late_after_ms = DICT:get(k(token, "late_after_ms")) or 0,
-        windows = windows, ok_per_window = per, first_limited_at = DICT:get(k(token, "first_limited_at")),
+        windows = windows, ok_per_window = per, starts = starts,
+        first_limited_at = DICT:get(k(token, "first_limited_at")),
     })
     return ngx.exit(ngx.HTTP_OK)
 end

@@ -126,6 +126,14 @@ function memory.learn(st, now, status, ra_ms, limit, remaining, probe)
   rearm(st)
 end
 
+--- A shared store said the window is closed until c (ms): so it is here.
+function memory.close(st, c)
+  if not (st.c and st.c >= c) then
+    st.c = c
+  end
+  st.armed = true
+end
+
 --- What the window knows: closed_until (ms), limit, remaining.
 function memory.read(st, now)
   expire(st, now)
