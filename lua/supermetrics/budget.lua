@@ -30,8 +30,10 @@
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 local memory = require "supermetrics.budget.memory"
-local dict_store = require "supermetrics.budget.dict"
-local redis_store = require "supermetrics.budget.redis"
+-- The shared stores are loaded when a client asks for one.
+local function store_module(name)
+  return require("supermetrics.budget." .. name)
+end
 
 local monotonic, wall_clock, budget_key = core.monotonic, core.wall_clock, core.budget_key
 local new_error, invalid = errors.new, errors.invalid
@@ -88,6 +90,7 @@ function budget.check_option(v)
     end
     return { kind = "dict", dict = v.dict }
   end
+  local redis_store = store_module("redis")
   local url, why = redis_store.parse(v.redis)
   if not url then
     invalid("budget.redis " .. why, "budget")
@@ -115,7 +118,7 @@ function budget.open(setting, handle, cosocket, max_wait, fixed)
     view.off, view.gate = true, NEVER
     return view
   elseif setting.kind == "dict" then
-    local store = dict_store.new(setting.dict)
+    local store = store_module("dict").new(setting.dict)
     if not store then
       if not ngx then
         invalid("budget.dict needs nginx: a lua_shared_dict exists only inside OpenResty / nginx "
@@ -126,7 +129,7 @@ function budget.open(setting, handle, cosocket, max_wait, fixed)
     end
     view.store = store
   elseif setting.kind == "redis" then
-    view.store = redis_store.new(setting.url, setting.timeout)
+    view.store = store_module("redis").new(setting.url, setting.timeout)
   end
   if fixed then
     view.key = budget_key(handle)
