@@ -210,8 +210,8 @@ end
 -- when the call began waiting for another's probe (the 4th value returned
 -- with a wait for one), or nil.
 function budget.check(view, credential, deadline, made, since)
-  if view.off then
-    return nil
+  if not view.gate.armed then
+    return nil -- nothing known (and no shared store to ask): go
   end
   local key, st = key_of(view, credential)
   if not key then

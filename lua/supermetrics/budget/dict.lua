@@ -117,7 +117,7 @@ function Store:read(key, now)
   local d, f = self.dict, fields(key)
   local c = d:get(f.c)
   if c and c <= now then
-    c = nil
+    return true, nil, d:get(f.l), nil -- reopened: nothing known of the new window yet
   end
   return true, c, d:get(f.l), d:get(f.r)
 end
