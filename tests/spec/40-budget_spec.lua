@@ -577,6 +577,37 @@ describe("the rate budget #abi", function()
     end
   end)
 
+  describe("in the command line", function()
+    local cli = require "tests.spec.cli_support"
+
+    it("sends nothing more after a 429 within a run: fetch's other ids fail as rate limited", function()
+      local key = new_key()
+      local code, out, err = cli.run("fetch 1 window-1-60-429 a b c d e --concurrency 1 --format ndjson",
+        "SUPERMETRICS_API_KEY=" .. key)
+      assert.are.equal(75, code, err)
+      assert.are.same({ "a" }, cli.ids(out))
+      local _, refusals = err:gsub("no request was sent", "")
+      assert.are.equal(3, refusals, err)
+      assert.are.same({ 1, 1, 0 }, { window_stats(key).ok, window_stats(key).limited, window_stats(key).late })
+    end)
+
+    it("shares the window with other runs through SUPERMETRICS_BUDGET_REDIS", function()
+      local srv = redis_start()
+      local key = new_key()
+      local env = "SUPERMETRICS_API_KEY=" .. key .. " SUPERMETRICS_BUDGET_REDIS=" .. srv.url
+      assert.are.equal(75, (cli.run("fetch 1 window-1-60-429 a b --concurrency 1", env)))
+      local code, _, err = cli.run("get 1 window-1-60-429 c", env)
+      assert.are.equal(75, code, err)
+      assert.truthy(err:find("no request was sent", 1, true), err)
+      assert.are.equal(0, window_stats(key).late)
+      -- A URL that is not one: refused in the command line's words, never echoed.
+      code, _, err = cli.run("get 1 T3S70 1", env:gsub("redis://", "redis:/s3cr3t@"))
+      assert.are.equal(64, code, err)
+      assert.truthy(err:find("SUPERMETRICS_BUDGET_REDIS must be", 1, true), err)
+      assert.is_nil(err:find("s3cr3t", 1, true), err)
+    end)
+  end)
+
   describe("inside nginx (a lua_shared_dict shared by the workers)", function()
     local APP4 = support.APP and os.getenv("SM_TEST_APP4_URL")
 
