@@ -66,20 +66,27 @@ local function assert_refused(r, min_ra, max_ra)
   end
 end
 
--- Refused calls fail at once: under 5 ms each. A shared 2-core machine
--- may take the CPU away from a process for longer now and then, whatever
--- it runs: one call in a hundred may be late, no more.
+-- Refused calls fail at once: under 5 ms each, measured in wall time. A
+-- loaded shared machine (the suite's two cores run several suites at once)
+-- takes the CPU away from a process for tens of milliseconds now and then,
+-- whatever it runs: the median must be under 1 ms, 95% under 5 ms, and none
+-- may take 100 ms (a refusal that waited on the network would: a store's
+-- timeout, a request).
 local function assert_quick(results)
-  local slow, worst, n = 0, 0, 0
+  local ms = {}
   for _, r in ipairs(results) do
-    n = n + 1
-    worst = math.max(worst, r.ms)
-    if r.ms >= 5 then
+    ms[#ms + 1] = r.ms
+  end
+  table.sort(ms)
+  local n, slow = #ms, 0
+  for _, v in ipairs(ms) do
+    if v >= 5 then
       slow = slow + 1
     end
   end
-  assert.is_true(slow <= math.floor(n / 100), slow .. " of " .. n .. " refusals took 5 ms or more (worst "
-    .. string.format("%.2f", worst) .. " ms)")
+  local summary = string.format("%d refusals: median %.3f ms, %d at 5 ms or more, worst %.2f ms", n,
+    ms[math.ceil(n / 2)], slow, ms[n])
+  assert.is_true(ms[math.ceil(n / 2)] < 1 and slow <= math.floor(n / 20) and ms[n] < 100, summary)
 end
 
 local function slice(t, from, to)
@@ -640,10 +647,11 @@ describe("the rate budget #abi", function()
           t[k] = t[k] + a[k]
         end
         assert.are.equal(0, a.other, a.first_other)
-        -- At once: under 5 ms (as assert_quick: one in a hundred may be
-        -- late on a busy machine; ngx.now() counts whole milliseconds).
-        assert.is_true(a.refused_over_5ms <= math.floor(a.refused / 100), a.refused_over_5ms .. " of "
-          .. a.refused .. " refusals took 5 ms or more (worst " .. a.refused_max_ms .. " ms)")
+        -- At once: under 5 ms (as assert_quick: 95% of them on a busy
+        -- machine, none 100 ms; ngx.now() counts whole milliseconds).
+        assert.is_true(a.refused_over_5ms <= math.floor(a.refused / 20) and a.refused_max_ms < 100,
+          a.refused_over_5ms .. " of " .. a.refused .. " refusals took 5 ms or more (worst " .. a.refused_max_ms
+          .. " ms)")
         for _, e in ipairs(a.ends) do
           t.ends[#t.ends + 1] = e
         end
@@ -811,7 +819,7 @@ describe("the rate budget over time #abi #slow", function()
     for _, r in ipairs(results) do
       assert.are.equal(0, r.other, r.first_other)
       assert.is_true(r.refused > 20)
-      assert.is_true(r.refused_over_5ms <= math.floor(r.refused / 100) + 1, cjson.encode(r))
+      assert.is_true(r.refused_over_5ms <= math.floor(r.refused / 20) and r.refused_max_ms < 100, cjson.encode(r))
       assert_ends(r.ends, s, 3)
     end
     assert_no_credential(redis_dump(srv), key)
