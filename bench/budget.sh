@@ -95,7 +95,7 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # window_stats KEY FIELD: one field of the stand-in's window stats.
 window_stats() {
     curl -sS --max-time 10 "$SM_TEST_HTTP_URL/v1/teams/1/connector_builder/connectors/windowstats/logs/$1" |
-        lua5.4 -e 'local t = require("cjson").decode(io.read("a")) print(t[arg[1]])' "$2"
+        FIELD=$2 lua5.4 -e 'print(math.floor(require("cjson").decode(io.read("a"))[os.getenv("FIELD")]))'
 }
 nonce() { echo "otok_valid_bench$1$(date +%s%N)"; }
 
