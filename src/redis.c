@@ -371,7 +371,8 @@ static int conn_send(lua_State *L)
 }
 
 /* connection:receive(ms) -> bytes | nil, why: what has arrived, as soon as
- * anything has, within ms. */
+ * anything has, within ms (0: only what is there already). "timeout" leaves
+ * the connection open; any other failure closes it. */
 static int conn_receive(lua_State *L)
 {
     conn_box *c = open_conn(L);
@@ -393,8 +394,10 @@ static int conn_receive(lua_State *L)
                 ms = 0; /* ready: the next recv has it (or the close) */
                 continue;
             }
+            if (rc == 0)
+                return fail(L, "timeout"); /* still open: nothing yet */
             conn_close(c);
-            return fail(L, rc == 0 ? "timeout" : strerror(errno));
+            return fail(L, strerror(errno));
         }
         conn_close(c);
         return fail(L, k == 0 ? "closed" : strerror(errno));

@@ -18,7 +18,8 @@
  *     (an integer is a number, a nil reply false, an array a table)
  *   redis_connect(host, port, ms) -> connection | nil, why
  *     connection:send(bytes, ms) -> true | nil, why ("timeout", "closed", ...)
- *     connection:receive(ms) -> bytes | nil, why
+ *     connection:receive(ms) -> bytes | nil, why ("timeout": nothing came,
+ *     the connection stays open; ms 0 only takes what has arrived)
  *     connection:close(); also on garbage collection. In a forked child
  *     the parent's connection is closed unused ("closed"). */
 void sm_redis_open(lua_State *L);

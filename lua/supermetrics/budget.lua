@@ -222,6 +222,12 @@ function budget.check(view, credential, deadline, made, since)
   local ttl = left > 0 and left * 1000 or 1
   local verdict, ms, remaining
   local store = view.store
+  if store and st.armed then
+    memory.refresh(st, now)
+  end
+  if store and store.known_open and store:known_open(st, view.cosocket) then
+    return nil -- Redis would have said (supermetrics.budget.redis: the subscription)
+  end
   if store and not (st.c and st.c > now) then
     verdict, ms, remaining = store:admit(key, now, ttl, view.cosocket, deadline)
     if verdict then

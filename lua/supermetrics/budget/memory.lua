@@ -126,6 +126,17 @@ function memory.learn(st, now, status, ra_ms, limit, remaining, probe)
   rearm(st)
 end
 
+--- Forgets what a window's passing end made stale (as admit does).
+function memory.refresh(st, now)
+  expire(st, now)
+  rearm(st)
+end
+
+--- The window of key if this process has one, else nil.
+function memory.peek(key)
+  return states[key]
+end
+
 --- A shared store said the window is closed until c (ms): so it is here.
 function memory.close(st, c)
   if not (st.c and st.c >= c) then

@@ -14,9 +14,24 @@
 -- failure (refused, timed out, an error reply) returns nil and why, and
 -- the store rests a while (1 s, doubling up to 8 s) before it is asked
 -- again: meanwhile callers use their process's own budget (budget.lua).
+--
+-- Asking Redis before every request would cost a round trip each. Instead
+-- each process (each nginx worker) also SUBSCRIBEs to CHANNEL, where the
+-- script announces every window it changes: once Redis has answered that a
+-- window holds nothing (never closed, no count of requests left), calls of
+-- that key go without asking while the subscription stands and no
+-- announcement names the window (Store:known_open); an announcement, or a
+-- new subscription, makes the next call ask again. Anything known (a
+-- closed window, a count to take from, a probe) is asked, atomically; a
+-- closed window's end, once asked, is kept here (no more asking until
+-- then). Outside nginx the subscription is a second
+-- connection, read without waiting before each call (PING after a second
+-- of silence: a Redis that stopped answering is noticed); inside nginx a
+-- timer per worker reads it (PING every second).
 -- @module supermetrics.budget.redis
 
 local core = require "supermetrics.core"
+local memory = require "supermetrics.budget.memory"
 
 local monotonic = core.monotonic
 local command, new_reader = core.redis_command, core.redis_reader
@@ -29,8 +44,9 @@ local redis_store = {}
 -- The one script (its SHA-1 below; tests/spec/40-budget_spec.lua checks
 -- the two agree). ARGV[1]: "a" admit (ARGV[2]: the probe's lease in ms)
 -- -> {verdict, ms, limit, remaining}; "l" learn (status, Retry-After ms,
--- limit, remaining, probe "1"/"0"; -1 for none) -> 1; "r" read ->
--- {ms until the window reopens, limit, remaining}. -1: unknown.
+-- limit, remaining, probe "1"/"0"; -1 for none) -> 1, and PUBLISHes the
+-- window's Redis key on CHANNEL; "r" read -> {ms until the window reopens,
+-- limit, remaining}. -1: unknown.
 redis_store.SCRIPT = [[
 -- lua-supermetrics rate budget 1 (lua/supermetrics/budget/redis.lua)
 local k, op = KEYS[1], ARGV[1]
@@ -85,13 +101,16 @@ elseif op == 'l' then
     redis.call('HDEL', k, 'p')
   end
   keep()
+  redis.call('PUBLISH', 'supermetrics:budget', k)
   return 1
 end
 return {c and c - now or -1, l or -1, r or -1}
 ]]
-redis_store.SHA = "2c5e4f8d0a9a5adadc5290dc851600bfcf5bf852"
+redis_store.SHA = "8d70fc8a5b83e4423740708485b9a4a9b8071489"
 
 redis_store.KEY_PREFIX = "supermetrics:budget:"
+-- Where the script announces each window it changed (see Store:subscribed).
+redis_store.CHANNEL = "supermetrics:budget"
 redis_store.DEFAULT_TIMEOUT = 0.2
 
 -- After a failure the store rests this long, doubling up to REST_MAX.
@@ -210,6 +229,10 @@ function redis_store.new(url, timeout)
     hello = hello_bytes, hello_n = hello_n,
     rest_until = 0, rest = 0, why = nil,
     conn = nil, -- outside nginx: the open connection
+    -- The subscription (see Store:subscribed): outside nginx its
+    -- connection's state, inside the timer's; each new or lost one moves
+    -- epoch on.
+    sub = nil, sub_rest_until = 0, sub_started = false, sub_ok = false, epoch = 0, used = 0,
   }, Store)
   stores[id] = s
   return s
@@ -337,6 +360,180 @@ local function run(store, cosocket, key, deadline, args)
   return nil, value, not fresh and value ~= "timeout"
 end
 
+-- ---- the subscription ----
+
+-- What to say after a second of silence, and how long an answer may take.
+local PING_EVERY = 1
+-- Inside nginx, a subscription unused this long (s) ends (the next call
+-- starts another).
+local SUB_IDLE = 60
+
+-- An announcement: the window it names changed, so ask Redis next time.
+local function apply(payload)
+  local key = tostring(payload):match("^supermetrics:budget:(%x+)$")
+  local st = key and memory.peek(key)
+  if st then
+    st.sync = nil
+  end
+end
+
+-- Feeds what the subscription sent to its reader. sub.want: replies still
+-- due before the subscription stands (hello's OKs, then the subscribe
+-- confirmation). Applies every announcement; returns true, or nil and why.
+local function take(sub, data)
+  sub.reader:feed(data)
+  while true do
+    local tag, v = sub.reader:get()
+    if tag == "more" then
+      return true
+    elseif tag ~= "ok" then
+      return nil, "the subscription got " .. tostring(v):sub(1, 200)
+    elseif sub.want > 0 then
+      sub.want = sub.want - 1
+    elseif type(v) == "table" and v[1] == "message" then
+      apply(v[3])
+    elseif type(v) == "table" and v[1] == "pong" then
+      sub.ping = nil
+    end
+  end
+end
+
+-- A new subscription on sock (a fresh connection): sends hello and
+-- SUBSCRIBE. Returns the subscription's state.
+local function subscription(store, sock, cosocket, ms)
+  local sub = { sock = sock, reader = new_reader(), want = store.hello_n + 1, seen = monotonic() }
+  local ok, err = send(sock, cosocket, store.hello .. command("SUBSCRIBE", redis_store.CHANNEL), ms)
+  if not ok then
+    return nil, err
+  end
+  return sub
+end
+
+-- Outside nginx: the subscription, read without waiting. True while it
+-- stands and has been read up to now; false (and it is dropped) otherwise.
+function Store:poll_subscription()
+  local sub = self.sub
+  local now = monotonic()
+  if not sub then
+    if now < self.sub_rest_until then
+      return false
+    end
+    local ms = ceil(self.timeout * 1000)
+    local conn = core.redis_connect(self.address, self.url.port, ms)
+    if conn then
+      sub = subscription(self, conn, false, ms)
+    end
+    if not sub then
+      if conn then
+        conn:close()
+      end
+      self.sub_rest_until = now + REST_MIN
+      return false
+    end
+    self.sub = sub
+  end
+  while true do
+    local data, err = sub.sock:receive(0)
+    if data then
+      sub.seen = monotonic()
+      if not take(sub, data) then
+        break
+      end
+    elseif err ~= "timeout" then
+      break
+    elseif sub.want > 0 then
+      -- Not subscribed yet: wait for the confirmation, within the timeout.
+      if monotonic() - sub.seen > self.timeout then
+        break
+      end
+      data = sub.sock:receive(ceil(self.timeout * 1000))
+      if not data or not take(sub, data) then
+        break
+      end
+      sub.seen = monotonic()
+      if sub.want == 0 then
+        self.epoch = self.epoch + 1 -- a new subscription: windows are asked again
+      end
+    elseif sub.ping and monotonic() - sub.ping > self.timeout then
+      break -- no answer to the PING: Redis stopped answering
+    else
+      if not sub.ping and monotonic() - sub.seen > PING_EVERY then
+        sub.ping = monotonic()
+        if not sub.sock:send(command("PING"), 0) then
+          break
+        end
+      end
+      return true
+    end
+  end
+  sub.sock:close()
+  self.sub = nil
+  self.epoch = self.epoch + 1
+  self.sub_rest_until = monotonic() + REST_MIN
+  return false
+end
+
+-- Inside nginx: a timer per worker holds the subscription (reconnecting
+-- after a rest while the worker runs); self.sub_ok says whether it stands.
+local function subscriber(premature, store)
+  if premature then
+    store.sub_started = false
+    return
+  end
+  local rest = REST_MIN
+  while not ngx.worker.exiting() and monotonic() - store.used < SUB_IDLE do
+    local ms = ceil(store.timeout * 1000)
+    local sock = ngx.socket.tcp()
+    sock:settimeouts(ms, ms, (PING_EVERY + store.timeout) * 1000)
+    local ok = sock:connect(store.address, store.url.port)
+    local sub = ok and subscription(store, sock, true, ms)
+    while sub and not ngx.worker.exiting() and monotonic() - store.used < SUB_IDLE do
+      local data = sock:receiveany(16384)
+      if not data or not take(sub, data) then
+        break
+      end
+      if sub.want == 0 and not store.sub_ok then
+        store.epoch = store.epoch + 1
+        store.sub_ok, rest = true, REST_MIN
+      end
+      if monotonic() - (sub.ping or 0) >= PING_EVERY then
+        sub.ping = monotonic()
+        if not sock:send(command("PING")) then
+          break
+        end
+      end
+    end
+    if store.sub_ok then
+      store.sub_ok = false
+      store.epoch = store.epoch + 1
+    end
+    sock:close()
+    if ngx.worker.exiting() or monotonic() - store.used >= SUB_IDLE then
+      break
+    end
+    ngx.sleep(rest)
+    rest = min(rest * 2, REST_MAX)
+  end
+  store.sub_started = false
+end
+
+--- Whether the subscription stands (started on first use): a window this
+-- process holds in sync under it (st.sync == store.epoch) and knows
+-- nothing of may be used without asking Redis.
+function Store:subscribed(cosocket)
+  if not cosocket then
+    return self:poll_subscription()
+  end
+  self.used = monotonic()
+  if not self.sub_started then
+    if not YIELDABLE[ngx.get_phase()] then
+      return false
+    end
+    self.sub_started = ngx.timer.at(0, subscriber, self) and true
+  end
+  return self.sub_ok
+end
+
 -- ---- the store's operations ----
 
 -- One script run within deadline (and the store's timeout): reply | nil, why.
@@ -382,13 +579,31 @@ local function known(v)
   return v
 end
 
---- As memory.admit: verdict, ms, remaining | nil, why.
-function Store:admit(key, _, ttl_ms, cosocket, deadline)
+--- Whether a call may go without asking: the subscription stands, Redis
+-- answered for the window st under it, and nothing is known of it.
+function Store:known_open(st, cosocket)
+  return self:subscribed(cosocket) and st.sync == self.epoch and not st.armed
+end
+
+--- As memory.admit: verdict, ms, remaining | nil, why. A window Redis
+-- says holds nothing is in sync from now on (while the subscription that
+-- stood when it was asked stands); one with a count of requests left is
+-- known here too (so it is asked next time, to take from it).
+function Store:admit(key, now, ttl_ms, cosocket, deadline)
+  local standing = cosocket and self.sub_ok or (not cosocket and self.sub ~= nil and self.sub.want == 0)
+  local epoch = self.epoch
   local reply, why = self:call(cosocket, key, deadline, { "a", ceil(ttl_ms) })
   if type(reply) ~= "table" then
     return nil, why or "an unexpected reply"
   end
-  return reply[1], reply[2], known(reply[4])
+  local remaining = known(reply[4])
+  local st = reply[1] == memory.GO and memory.peek(key)
+  if st and remaining then
+    st.r, st.seen, st.armed = remaining, now, true
+  elseif st and standing and epoch == self.epoch then
+    st.sync = epoch
+  end
+  return reply[1], reply[2], remaining
 end
 
 --- As memory.learn: true | nil, why.
