@@ -43,7 +43,7 @@ static int budget_key(lua_State *L)
 {
     static const char label[] = "lua-supermetrics rate budget 1\n";
     sm_client *c = sm_check_open_client(L, 1);
-    const char *cred, *why;
+    const char *cred;
     size_t n;
     sm_sha256 s;
     unsigned char out[SM_SHA256_BYTES];
@@ -54,8 +54,7 @@ static int budget_key(lua_State *L)
         n = strlen(cred);
     } else {
         cred = luaL_checklstring(L, 2, &n);
-        why = sm_credential_trim(&cred, &n);
-        if (why != NULL)
+        if (sm_credential_trim(&cred, &n) != NULL)
             return 0; /* the attempt refuses it, in its own words */
     }
     sm_sha256_init(&s);

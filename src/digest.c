@@ -26,7 +26,7 @@ static const uint32_t K[64] = {
 
 static void compress(uint32_t h[8], const unsigned char *p)
 {
-    uint32_t w[64], a, b, c, d, e, f, g, k, t1, t2;
+    uint32_t w[64], a, b, c, d, e, f, g, k;
     int i;
     for (i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
@@ -39,10 +39,10 @@ static void compress(uint32_t h[8], const unsigned char *p)
     a = h[0], b = h[1], c = h[2], d = h[3];
     e = h[4], f = h[5], g = h[6], k = h[7];
     for (i = 0; i < 64; i++) {
-        t1 = k + (ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25)) + ((e & f) ^ (~e & g)) +
-             K[i] + w[i];
-        t2 = (ROTR(a, 2) ^ ROTR(a, 13) ^ ROTR(a, 22)) +
-             ((a & b) ^ (a & c) ^ (b & c));
+        uint32_t t1 = k + (ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25)) +
+                      ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t2 = (ROTR(a, 2) ^ ROTR(a, 13) ^ ROTR(a, 22)) +
+                      ((a & b) ^ (a & c) ^ (b & c));
         k = g, g = f, f = e, e = d + t1;
         d = c, c = b, b = a, a = t1 + t2;
     }
