@@ -456,12 +456,19 @@ describe("the rate budget #abi", function()
       end
       assert_quick(r)
       assert.are.equal(0, window_stats(key).late)
-      -- A client made later knows it too; one of another base URL does not.
+      -- A client made after those are gone knows it too; one of another
+      -- base URL does not.
+      a:close()
+      b:close()
+      a, b, r = nil, nil, nil
+      collectgarbage()
+      collectgarbage()
       local c = client(key)
       assert_refused(calls(c, "window-3-60-429", 1)[1], 57, 60)
       local d = client(key, nil, support.TRANSPORTS[2])
       assert.is_true(calls(d, "T3S70", 1)[1].ok)
-      for _, x in ipairs { a, b, c, d } do x:close() end
+      c:close()
+      d:close()
     end)
 
     it("keys a token_provider's client by the credential it returns", function()

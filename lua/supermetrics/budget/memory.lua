@@ -27,30 +27,26 @@ memory.GO, memory.CLOSED, memory.BUSY, memory.PROBE = 0, 1, 2, 3
 -- window is an hour).
 memory.HOUR_MS = 3600 * 1000
 
--- The most windows kept; past it, those that know nothing are dropped.
-local MAX_KEYS = 1000
-
-local states, count = {}, 0
+-- Every window by key, held as long as a client holds it (its view), and
+-- while it knows something (`kept`) even when no client does: a client made
+-- after the last one of its key went still finds the window closed.
+local states = setmetatable({}, { __mode = "v" })
+local kept = {} -- luacheck: ignore (only holds them)
 
 local function rearm(st)
-  st.armed = st.c ~= nil or st.r ~= nil or st.p ~= nil
+  local armed = st.c ~= nil or st.r ~= nil or st.p ~= nil
+  if armed ~= st.armed then
+    st.armed = armed
+    kept[st.key] = armed and st or nil
+  end
 end
 
 --- The window of key (created empty).
 function memory.state(key)
   local st = states[key]
   if not st then
-    if count >= MAX_KEYS then
-      for k, s in pairs(states) do
-        if not s.armed then
-          states[k] = nil
-          count = count - 1
-        end
-      end
-    end
-    st = { armed = false }
+    st = { armed = false, key = key }
     states[key] = st
-    count = count + 1
   end
   return st
 end
@@ -90,7 +86,7 @@ function memory.admit(st, now, ttl_ms)
     return memory.BUSY, st.p - now
   end
   st.p = now + ttl_ms
-  st.armed = true
+  rearm(st)
   return memory.PROBE, 0
 end
 
@@ -142,7 +138,13 @@ function memory.close(st, c)
   if not (st.c and st.c >= c) then
     st.c = c
   end
-  st.armed = true
+  rearm(st)
+end
+
+--- A shared store said requests are left (remaining): so it is here.
+function memory.remember(st, now, remaining)
+  st.r, st.seen = remaining, now
+  rearm(st)
 end
 
 --- What the window knows: closed_until (ms), limit, remaining.

@@ -599,7 +599,7 @@ function Store:admit(key, now, ttl_ms, cosocket, deadline)
   local remaining = known(reply[4])
   local st = reply[1] == memory.GO and memory.peek(key)
   if st and remaining then
-    st.r, st.seen, st.armed = remaining, now, true
+    memory.remember(st, now, remaining)
   elseif st and standing and epoch == self.epoch then
     st.sync = epoch
   end
