@@ -651,8 +651,10 @@ describe("the rate budget #abi", function()
       return answers
     end
 
-    -- Sums the answers; checks the refusals were quick and named the window's end.
-    local function tally(answers)
+    -- Sums the answers; checks the refusals were quick and named the window's
+    -- end. slow_ms: the most one may take (100; with Redis, 100 more than its
+    -- timeout: a refusal that asked a Redis slow to answer waited for it).
+    local function tally(answers, slow_ms)
       local t = { ok = 0, refused = 0, limited = 0, other = 0, pids = 0, ends = {} }
       local pids = {}
       for _, a in ipairs(answers) do
@@ -662,7 +664,7 @@ describe("the rate budget #abi", function()
         assert.are.equal(0, a.other, a.first_other)
         -- At once: under 5 ms (as assert_quick: 95% of them on a busy
         -- machine, none 100 ms; ngx.now() counts whole milliseconds).
-        assert.is_true(a.refused_over_5ms <= math.floor(a.refused / 20) and a.refused_max_ms < 100,
+        assert.is_true(a.refused_over_5ms <= math.floor(a.refused / 20) and a.refused_max_ms < (slow_ms or 100),
           a.refused_over_5ms .. " of " .. a.refused .. " refusals took 5 ms or more (worst " .. a.refused_max_ms
           .. " ms)")
         for _, e in ipairs(a.ends) do
@@ -710,7 +712,7 @@ describe("the rate budget #abi", function()
       local key = new_key()
       local args = "key=" .. key .. "&connector=window-50-60-429&seconds=1&callers=4&store=redis&redis="
         .. srv.url .. "&redis_timeout=0.1&timeout=1"
-      local t = tally(inside_load(args, 8))
+      local t = tally(inside_load(args, 8), 200)
       local s = window_stats(key)
       assert.are.equal(50, s.ok)
       assert.is_true(s.late <= 32, s.late .. " requests reached the closed window")
@@ -734,7 +736,7 @@ describe("the rate budget #abi", function()
       -- client says so once in the error log.
       local before = warnings()
       key = new_key()
-      t = tally(inside_load(args:gsub("key=[^&]+", "key=" .. key), 8))
+      t = tally(inside_load(args:gsub("key=[^&]+", "key=" .. key), 8), 200)
       assert.are.equal(t.pids, warnings() - before)
       s = window_stats(key)
       assert.are.equal(50, s.ok)
@@ -832,7 +834,8 @@ describe("the rate budget over time #abi #slow", function()
     for _, r in ipairs(results) do
       assert.are.equal(0, r.other, r.first_other)
       assert.is_true(r.refused > 20)
-      assert.is_true(r.refused_over_5ms <= math.floor(r.refused / 20) and r.refused_max_ms < 100, cjson.encode(r))
+      -- (Redis's default timeout is 0.2 s: a refusal that asked it may wait that long.)
+      assert.is_true(r.refused_over_5ms <= math.floor(r.refused / 20) and r.refused_max_ms < 300, cjson.encode(r))
       assert_ends(r.ends, s, 3)
     end
     assert_no_credential(redis_dump(srv), key)
