@@ -25,6 +25,8 @@
  *   errors.c     the supermetrics.Error type
  *   text.c       the one rule for text shown to a person (and JSON's)
  *   bounds.h     the limits, exported as core.LIMITS
+ *   budget.c     the rate budget's keys and clock (digest.c: SHA-256;
+ *                redis.c: Redis's protocol and a blocking connection)
  */
 #include <curl/curl.h>
 #include <lauxlib.h>
@@ -33,6 +35,7 @@
 #include "attempt.h"
 #include "batch.h"
 #include "bounds.h"
+#include "budget.h"
 #include "client.h"
 #include "clock.h"
 #include "codes.h"
@@ -135,6 +138,7 @@ int luaopen_supermetrics_core(lua_State *L)
 
     lua_newtable(L);
     sm_setfuncs(L, functions, 0);
+    sm_budget_open(L);
     sm_errors_open(L);
     lua_setfield(L, -2, "Error");
     push_limits(L);

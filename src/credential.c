@@ -47,6 +47,11 @@ static const char *trim_and_check(const char **s, size_t *n)
     return NULL;
 }
 
+const char *sm_credential_trim(const char **s, size_t *n)
+{
+    return trim_and_check(s, n);
+}
+
 const char *sm_credential_set(sm_credential *c, const char *s, size_t n,
                               int *changed)
 {

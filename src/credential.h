@@ -30,6 +30,11 @@ typedef struct sm_credential {
 const char *sm_credential_set(sm_credential *c, const char *s, size_t n,
                               int *changed);
 
+/* Narrows s[0..*n) to the credential as sm_credential_set would store it
+ * (blanks trimmed, a leading "Bearer " dropped); returns NULL, or what is
+ * wrong with it (without it). */
+const char *sm_credential_trim(const char **s, size_t *n);
+
 /* Wipes and frees; c is then unset. Safe to call twice. */
 void sm_credential_clear(sm_credential *c);
 

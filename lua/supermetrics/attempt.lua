@@ -3,11 +3,13 @@
 -- after a failure the one retry decision both use.
 --
 -- policy: the client's settings for every call, made once in `new`:
--- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait = }`
--- (token_provider, on_response, the proxy's host:port for events, and the
--- options of the same names).
+-- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait =,
+-- budget = }` (token_provider, on_response, the proxy's host:port for
+-- events, the options of the same names, and the key's rate budget:
+-- supermetrics.budget's view).
 -- @module supermetrics.attempt
 
+local budget = require "supermetrics.budget"
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 local retry = require "supermetrics.retry"
@@ -49,8 +51,9 @@ end
 --- Tells the on_response hook about one attempt; what it raises is dropped,
 -- so observing a call can never break it. detail: the info of a success or
 -- the error value of a failure. extra: the call's extra headers (their
--- shown part goes in the event), proxy: the proxy's host:port, or nil.
-function attempt.report(hook, route, number, started, ok, detail, extra, proxy)
+-- shown part goes in the event), proxy: the proxy's host:port, or nil;
+-- view: the client's rate budget, whose warning (once) goes in the event.
+function attempt.report(hook, route, number, started, ok, detail, extra, proxy, view)
   local event = {
     method = "GET", path = route:path(), attempt = number,
     duration_ms = (monotonic() - started) * 1000,
@@ -68,6 +71,9 @@ function attempt.report(hook, route, number, started, ok, detail, extra, proxy)
   end
   if not ok then
     event.error_code = detail.code
+  end
+  if view and view.warning then
+    event.budget_warning = budget.take_warning(view)
   end
   pcall(hook, event)
 end
@@ -90,7 +96,7 @@ end
 function attempt.failed(policy, route, err, made, started, extra, deadline)
   local hook = policy.hook
   if hook and err.attempts > made then
-    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy)
+    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy, policy.budget)
     if monotonic() >= deadline then
       return nil, attempt.late("on_response", err.attempts, outcome(false, err), err.request_id)
     end
@@ -108,7 +114,8 @@ end
 -- after the call's deadline (the answer then counts for nothing).
 function attempt.succeeded(policy, route, info, started, extra, deadline)
   if policy.hook then
-    attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy)
+    attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy,
+      policy.budget)
     if deadline and monotonic() >= deadline then
       return attempt.late("on_response", info.attempts, outcome(true, info), info.request_id)
     end

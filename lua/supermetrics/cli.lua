@@ -62,6 +62,9 @@ Connection:
   --version                   the version
 
 Keys are never taken from the command line (ps and shell history show them).
+The key's rate budget (nothing is sent into a window a 429 closed) lasts the
+run; SUPERMETRICS_BUDGET_REDIS=redis://[:password@]host:port[/db] shares it
+with every process and machine that names the same Redis.
 Exit status: 0 ok, 1 other error, 64 usage, 65 key missing, refused or not
 permitted, 66 not found, 69 server or network unavailable, 74 input or output
 failure, 75 rate limited, 130 interrupted (tail --follow: 0).]]
@@ -459,6 +462,9 @@ local function main(argv, io_)
       ca_file = o.ca_file or env("SUPERMETRICS_CA_FILE"),
       timeout = o.timeout,
       max_retries = o.retries,
+      -- The key's rate budget: this run's, or shared through Redis.
+      budget = (env("SUPERMETRICS_BUDGET_REDIS") or "") ~= "" and { redis = env("SUPERMETRICS_BUDGET_REDIS") }
+        or nil,
       on_response = (o.verbose and verbose_hook(stderr)) or (bar and function(e)
         if not e.error_code then bar.page() end
       end) or nil,

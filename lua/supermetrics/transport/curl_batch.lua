@@ -6,6 +6,7 @@
 -- @module supermetrics.transport.curl_batch
 
 local attempt = require "supermetrics.attempt"
+local budget = require "supermetrics.budget"
 local core = require "supermetrics.core"
 local invalid = require("supermetrics.errors").invalid
 
@@ -83,6 +84,18 @@ local function run(handle, b, sleep)
       credential = got
       now = monotonic() -- the provider took time: the transfer gets what is left
     end
+    -- BUDGET: before an attempt (a wait is scheduled, not slept)
+    local ticket, wait, refused, since = budget.check(policy.budget, credential, item.deadline, item.made,
+      item.busy_since)
+    if refused then
+      errors[i] = refused
+      return
+    elseif wait then
+      item.ready_at, item.busy_since = now + wait, since
+      waiting[#waiting + 1] = i
+      return
+    end
+    item.ticket, item.credential = ticket, credential
     item.started = now
     local started, err = handle:batch_add(item.route, item.deadline - now, credential, item.made,
       hook ~= nil, extra and extra.block or nil, i)
@@ -119,6 +132,10 @@ local function run(handle, b, sleep)
       for _, r in ipairs(finished) do
         running = running - 1
         local i = r.id
+        local item = items[i]
+        if item.ticket or r.info or r.err then -- BUDGET: after a response
+          budget.after(policy.budget, item.credential, item.ticket, r.info or r.err, item.deadline)
+        end
         if r.body then
           local late = attempt.succeeded(policy, items[i].route, r.info, items[i].started, extra,
             items[i].deadline)
