@@ -821,7 +821,9 @@ local LIST_SETS = {
 
 local function handle_list(connector)
     local args = ngx.req.get_uri_args()
-    if connector:find("^hostile%-") then return require("hostile_pages").list(connector, args) end
+    if connector:find("^hostile%-") and not connector:find("^hostile%-text%-") then
+        return require("hostile_pages").list(connector, args)
+    end
     -- window-<limit>-<seconds>-<mode>: a page of paged-10-1 in an enforced rate window (window.lua).
     local admitted = require("window").gate(connector, bearer_token(), send_error)
     if admitted ~= nil then
