@@ -1,17 +1,36 @@
---- The command line's output: entries as JSON, NDJSON, an aligned table or
--- CSV, with the columns `--fields` picks. Every write is checked: a failed
--- one raises `{ io = message }` (or `{ pipe = true }` for a reader that went
--- away), so nothing is reported as written that was not.
--- @module supermetrics.cli.output
--- @local
+--- Writers of log entries: JSON, NDJSON, CSV and an aligned table, exactly as
+-- the command line `supermetrics-logs` writes them (it uses this module).
+-- Every format is safe to print and CSV safe to open in a spreadsheet: text
+-- shown to a person goes through the library's one cleaning rule (C0, DEL and
+-- C1 controls as spaces, bytes that are not UTF-8 as U+FFFD; JSON escapes
+-- them instead), a CSV text cell that starts like a formula gets a leading
+-- `'` (OWASP's advice against CSV injection), and a number JSON cannot hold
+-- (infinity, NaN) is written as null. docs/api.md, Writing entries.
+--
+--     local format = require "supermetrics.format"
+--     local csv = format.writer(io.stdout, { format = "csv" })
+--     for entry in client:each_connector_log(team, connector) do csv:entry(entry) end
+--     csv:finish()
+--
+-- Every write is checked: a failed one raises `{ io = message, pipe = true
+-- when the reader went away (EPIPE) }` (`tostring` gives one line), so
+-- nothing is reported as written that was not.
+-- @module supermetrics.format
 
 local cjson = require "cjson"
 local core = require "supermetrics.core"
 
-local output = {}
+local format = {}
+
+--- The formats a writer takes.
+format.FORMATS = { json = true, ndjson = true, csv = true, table = true }
 
 -- The seed's field order first, then the others by name.
 local ORDER = { "id", "log_time", "status", "event", "request", "duration_ms", "request_id" }
+
+--- The columns of CSV without `fields`: the API's fields of an entry, in
+-- the API's order.
+format.COLUMNS = { "id", "log_time", "status", "event", "request", "duration_ms", "request_id" }
 local TABLE_COLUMNS = { "id", "log_time", "status", "duration_ms", "event", "request" }
 -- Streamed tables cannot measure every row first: columns start this wide
 -- (a typical value) and widen when a longer one comes.
@@ -19,27 +38,44 @@ local STREAM_WIDTH = { id = 8, log_time = 20, status = 6, duration_ms = 11, even
 local EPIPE = 32
 
 local json_string = core.json_string
+local math_type = math.type
+
+--- Server text made safe for a terminal, by the library's one rule
+-- (`core.shown`, src/text.h): C0, DEL and C1 controls (escape sequences,
+-- newlines, tabs, CSI as U+009B) become spaces, ill-formed UTF-8 becomes
+-- U+FFFD. Tables, CSV cells and every line the command line writes on
+-- stderr use it.
+-- @function shown
+-- @string text
+-- @treturn string
+format.shown = core.shown
 
 --- Whether v is a number JSON cannot hold: infinity (a server's 1e400) or
 -- NaN. Every format writes such a number as null (`null` in JSON and
 -- NDJSON, a missing value in a table and in CSV: `-`, an empty cell).
-function output.nonfinite(v)
+-- @param v any value
+-- @treturn boolean
+function format.nonfinite(v)
   return type(v) == "number" and (v ~= v or v == math.huge or v == -math.huge)
 end
+local nonfinite = format.nonfinite
 
 -- JSON text of v with object keys sorted, so that the same entry always
 -- prints the same (cjson follows the table's hash order). Strings go
 -- through core.json_string (text.h): C0, DEL and C1 controls escaped,
--- ill-formed UTF-8 as \ufffd, "/" as it is. seen (a table, or nil) gets
--- nonfinite = true when a number was written as null.
+-- ill-formed UTF-8 as \ufffd, "/" as it is; integers exactly (Lua 5.3+).
+-- seen (a table, or nil) gets nonfinite = true when a number was written as
+-- null.
 local function json_value(v, seen)
   local t = type(v)
   if t == "string" then
     return json_string(v)
   elseif t ~= "table" then
-    if output.nonfinite(v) then
+    if nonfinite(v) then
       if seen then seen.nonfinite = true end
       return "null"
+    elseif math_type and math_type(v) == "integer" then
+      return string.format("%d", v)
     end
     return cjson.encode(v)
   end
@@ -66,6 +102,18 @@ local function json_value(v, seen)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
+--- Any value (an entry, an error's `resume`...) as one line of JSON text:
+-- object keys sorted, strings escaped as the JSON formats escape them,
+-- integers exact, a number JSON cannot hold as null. An empty table is `{}`.
+-- @param v a string, number, boolean, nil, `supermetrics.null` or a table of those
+-- @treturn string
+function format.json(v)
+  if v == nil then
+    return "null"
+  end
+  return json_value(v)
+end
+
 -- The value at a dot path ("request.method"); a key that itself holds a
 -- dot is found too.
 local function lookup(entry, path)
@@ -81,6 +129,7 @@ local function lookup(entry, path)
   end
   return v
 end
+format.lookup = lookup
 
 local function default_keys(entry)
   local keys, seen, rest = {}, {}, {}
@@ -101,9 +150,14 @@ local function default_keys(entry)
   return keys
 end
 
---- One entry as a one-line JSON object: the given fields in order (null
--- when missing), or every key in a stable order. seen: as json_value's.
-function output.entry_json(entry, fields, seen)
+--- One entry as a one-line JSON object (an NDJSON line without its
+-- newline): the given fields in order (null when missing; dot paths reach
+-- nested values), or every key, the API's fields first.
+-- @tab entry
+-- @tparam[opt] {string,...} fields
+-- @param[opt] seen a table that gets `nonfinite = true` when a number was written as null
+-- @treturn string
+function format.entry_json(entry, fields, seen)
   local parts = {}
   for i, k in ipairs(fields or default_keys(entry)) do
     local v = lookup(entry, k)
@@ -119,18 +173,12 @@ local function text_of(v, seen)
     return nil
   elseif type(v) == "string" then
     return v
-  elseif output.nonfinite(v) then
+  elseif nonfinite(v) then
     if seen then seen.nonfinite = true end
     return nil
   end
   return json_value(v, seen)
 end
-
---- Server text made safe for a terminal, by the library's one rule
--- (core.shown, src/text.h): C0, DEL and C1 controls (escape sequences,
--- newlines, tabs, CSI as U+009B) become spaces, ill-formed UTF-8 becomes
--- U+FFFD. Tables, CSV cells and every line on stderr use it.
-output.one_line = core.shown
 
 -- The columns text takes on a terminal: its UTF-8 characters (text is
 -- shown text, so well-formed).
@@ -149,52 +197,99 @@ local function formula_like(text, safe)
   return safe:find("^%s*[=+%-@]") ~= nil or text:find("^[\t\r\n]") ~= nil
 end
 
---- One CSV field for a value (a string, a number, a nested table, or nil
--- for none): RFC 4180, quoted when it holds a comma, quote, CR or LF, quotes
--- doubled. Unless raw, a string has its control characters as spaces
--- (output.one_line) and, when it looks like a formula, a leading `'` and
--- quotes, as OWASP advises; numbers (JSON numbers: -5) are left as they
--- are, a spreadsheet reads them as numbers.
-function output.csv_field(v, raw, seen)
+-- A CSV cell's text before quoting, and whether a formula guard was added.
+local function cell(v, raw, seen)
   local c = text_of(v, seen) or ""
   if not raw and type(v) == "string" then
-    local safe = output.one_line(c)
+    local safe = core.shown(c)
     if formula_like(c, safe) then
-      return "\"'" .. safe:gsub('"', '""') .. '"'
+      return "'" .. safe, true
     end
-    c = safe
+    return safe, false
   end
-  if c:find('[,"\r\n]') then
+  return c, false
+end
+
+--- The text of one CSV cell before RFC 4180 quoting: strings cleaned
+-- (`shown`) and, when they start like a formula, with a leading `'`
+-- (unless raw); numbers as they are (a spreadsheet reads `-5` as a
+-- number); nested values as JSON text; nothing as "".
+-- @param v a value
+-- @bool[opt] raw the text as sent: no cleaning, no formula guard
+-- @treturn string
+function format.csv_text(v, raw)
+  return (cell(v, raw))
+end
+
+--- One CSV field for a value: `csv_text`, quoted per RFC 4180 when it holds a
+-- comma, quote, CR or LF (quotes doubled); a guarded formula is quoted too.
+-- @param v a value
+-- @bool[opt] raw as for `csv_text`
+-- @treturn string
+function format.csv_field(v, raw, seen)
+  local c, guarded = cell(v, raw, seen)
+  if guarded or c:find('[,"\r\n]') then
     c = '"' .. c:gsub('"', '""') .. '"'
   end
   return c
 end
 
---- One CSV record of values (a list, `n` = its length when it has nils),
--- each as output.csv_field makes it; records end with CRLF.
-function output.csv_record(values, raw, seen)
+--- One CSV record: each value as `csv_field` makes it, separated by commas,
+-- ended by CRLF.
+-- @tab values a list (`n` = its length when it holds nils)
+-- @bool[opt] raw as for `csv_text`
+-- @treturn string
+function format.csv_record(values, raw, seen)
   local out = {}
   for i = 1, values.n or #values do
-    out[i] = output.csv_field(values[i], raw, seen)
+    out[i] = format.csv_field(values[i], raw, seen)
   end
   return table.concat(out, ",") .. "\r\n"
 end
 
+-- A write failure, as raised: { io =, pipe = }, one line as a string.
+local WriteError = {
+  __tostring = function(e)
+    return "supermetrics.format: cannot write: " .. tostring(e.pipe and "the reader went away" or e.io)
+  end,
+}
+
+local function write_error(err, code)
+  return setmetatable(code == EPIPE and { pipe = true, io = err } or { io = err }, WriteError)
+end
+
 local COLOR = { [4] = "\27[33m", [5] = "\27[31m" }
 
---- Writes entries to out (a file handle). opts: format, fields (a list or
--- nil), single (one entry: a JSON object, not an array), stream (a table
--- is printed row by row rather than measured first), color (status cells
--- of a table), flush (after every entry: followed output), csv_raw (CSV
--- cells as sent: no formula guard, control characters kept), warn (a
--- function of a message, called once when a number JSON cannot hold was
--- written as null).
-function output.new(out, opts)
-  local format, fields = opts.format, opts.fields
-  local columns = fields or (format == "table" and TABLE_COLUMNS or ORDER)
-  local count, buffered, widths = 0, {}, {}
+--- A writer of entries to out, in one format.
+-- @param out where to write: a file handle, or any value with `out:write(...)`
+-- (returning a true value, or nil, a message and an error number) and
+-- `out:flush()`
+-- @tparam[opt] table opts `format` ("json" (default): an array, or one object
+-- with `single`; "ndjson": one object a line; "csv": RFC 4180, a header row,
+-- CRLF; "table": aligned columns), `fields` (the columns, in order; dot paths
+-- reach nested values; default: every key for JSON, the API's fields for CSV
+-- and tables), `csv_raw` (cells as sent: no cleaning, no formula guard),
+-- `header` (false: no CSV header row, to append to a file that has one),
+-- `single` (JSON: one object), `stream` (a table printed row by row rather
+-- than measured at the end), `color` (a table's 4xx/5xx statuses in color),
+-- `flush` (after every entry), `warn` (a function of a message, called once
+-- when a number JSON cannot hold was written as null)
+-- @return the writer: `writer:entry(entry)` writes one, `writer:finish([state])`
+-- ends the output ("ok"; "failed": a JSON array is closed, nothing is added when
+-- nothing came; "interrupted": a JSON array is left open, visibly unfinished)
+-- and flushes, `writer:flush()`, `writer.count` (entries written)
+-- @raise `{ io = message, pipe = true|nil }` when a write fails
+function format.writer(out, opts)
+  opts = opts or {}
+  local kind, fields = opts.format or "json", opts.fields
+  if not format.FORMATS[kind] then
+    error("supermetrics.format.writer: format must be json, ndjson, csv or table, not " .. tostring(kind), 2)
+  end
+  local columns = fields or (kind == "table" and TABLE_COLUMNS or ORDER)
+  local raw = opts.csv_raw
+  local buffered, widths = {}, {}
   local seen, warned = {}, false
-  local w = {}
+  local w = { count = 0 }
 
   local function note()
     if seen.nonfinite and not warned then
@@ -208,7 +303,7 @@ function output.new(out, opts)
   local function write(...)
     local ok, err, code = out:write(...)
     if not ok then
-      error(code == EPIPE and { pipe = true } or { io = err }, 0)
+      error(write_error(err, code), 0)
     end
   end
 
@@ -231,7 +326,7 @@ function output.new(out, opts)
   local function table_row(cells, status)
     local parts = {}
     for c = 1, #columns do
-      local text = cells[c] and output.one_line(cells[c]) or "-"
+      local text = cells[c] and core.shown(cells[c]) or "-"
       local columns_wide = width(text)
       widths[c] = math.max(widths[c] or 0, columns_wide)
       local padded = c == #columns and text or text .. (" "):rep(widths[c] - columns_wide)
@@ -244,23 +339,34 @@ function output.new(out, opts)
   local function header()
     local cells = {}
     for c, name in ipairs(columns) do
-      cells[c] = output.one_line(name:upper())
+      cells[c] = core.shown(name:upper())
       widths[c] = math.max(width(cells[c]), opts.stream and STREAM_WIDTH[name] or 0)
     end
     return cells
   end
 
-  function w.entry(entry)
-    count = count + 1
-    if format == "ndjson" or (format == "json" and opts.single) then
-      write(output.entry_json(entry, fields, seen), "\n")
-    elseif format == "json" then
-      write(count == 1 and "[\n  " or ",\n  ", output.entry_json(entry, fields, seen))
-    elseif format == "csv" then
+  local function csv_header()
+    if opts.header ~= false then
+      write(format.csv_record(columns, raw))
+    end
+  end
+
+  --- Writes one entry.
+  function w.entry(self, entry)
+    if entry == nil and self ~= w then
+      entry = self -- writer.entry(entry) works too
+    end
+    local count = w.count + 1
+    w.count = count
+    if kind == "ndjson" or (kind == "json" and opts.single) then
+      write(format.entry_json(entry, fields, seen), "\n")
+    elseif kind == "json" then
+      write(count == 1 and "[\n  " or ",\n  ", format.entry_json(entry, fields, seen))
+    elseif kind == "csv" then
       if count == 1 then
-        write(output.csv_record(columns, opts.csv_raw))
+        csv_header()
       end
-      write(output.csv_record(values_of(entry), opts.csv_raw, seen))
+      write(format.csv_record(values_of(entry), raw, seen))
     elseif opts.stream then
       if count == 1 then
         table_row(header())
@@ -275,37 +381,43 @@ function output.new(out, opts)
     end
   end
 
+  --- Flushes out (when it has a flush method).
   function w.flush()
+    if not out.flush then
+      return
+    end
     local ok, err, code = out:flush()
     if not ok then
-      error(code == EPIPE and { pipe = true } or { io = err }, 0)
+      error(write_error(err, code), 0)
     end
   end
 
-  --- Ends the output. state: "ok"; "failed" (nothing is added when nothing
-  -- came before the failure; a JSON array is closed: what it holds is
-  -- whole, and the error says what is missing); "interrupted" (a JSON
-  -- array is left open, visibly unfinished).
-  function w.finish(state)
+  --- Ends the output (state "ok" by default).
+  function w.finish(self, state)
+    if self ~= w then
+      state = self
+    end
+    state = state or "ok"
+    local count = w.count
     if state ~= "ok" and count == 0 then
       return w.flush()
     end
-    if format == "json" and not opts.single then
+    if kind == "json" and not opts.single then
       if state == "interrupted" then
         write("\n")
       else
         write(count == 0 and "[]\n" or "\n]\n")
       end
-    elseif format == "csv" and count == 0 then
-      write(output.csv_record(columns, opts.csv_raw))
-    elseif format == "table" and opts.stream and count == 0 then
+    elseif kind == "csv" and count == 0 then
+      csv_header()
+    elseif kind == "table" and opts.stream and count == 0 then
       table_row(header())
-    elseif format == "table" and not opts.stream then
+    elseif kind == "table" and not opts.stream then
       local head = header()
       for _, entry in ipairs(buffered) do
         local cells = cells_of(entry)
         for c = 1, #columns do
-          widths[c] = math.max(widths[c], width(output.one_line(cells[c] or "-")))
+          widths[c] = math.max(widths[c], width(core.shown(cells[c] or "-")))
         end
       end
       table_row(head)
@@ -320,4 +432,4 @@ function output.new(out, opts)
   return w
 end
 
-return output
+return format
