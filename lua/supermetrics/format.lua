@@ -129,7 +129,6 @@ local function lookup(entry, path)
   end
   return v
 end
-format.lookup = lookup
 
 local function default_keys(entry)
   local keys, seen, rest = {}, {}, {}

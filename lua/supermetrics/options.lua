@@ -125,8 +125,9 @@ local function pick_credential(opts)
   end
   local env = os.getenv("SUPERMETRICS_API_KEY")
   if env == nil then
+    -- The argument at fault is the variable, as for an empty one (src/client.c).
     invalid("no credential: pass api_key, token or token_provider, "
-      .. "or set SUPERMETRICS_API_KEY")
+      .. "or set SUPERMETRICS_API_KEY", "SUPERMETRICS_API_KEY")
   end
   return env, "SUPERMETRICS_API_KEY"
 end

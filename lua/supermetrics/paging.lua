@@ -219,8 +219,8 @@ end
 -- with `before` = T itself. A page with an entry newer than the bound asked
 -- for (a server that ignores `before`) is an error before anything of it is
 -- yielded. `through` is asked for the same way: the first `before` is just
--- after it (to the second, or its own fraction's digit), and what is newer
--- than it is left out.
+-- after it (to the second, or its own fraction's digit), no later one asks
+-- for more, and what is newer than it is left out.
 --
 -- Progress is a full page whose last entry is older than the edge and that
 -- brings something not yet yielded. A request without progress asks for
@@ -257,6 +257,9 @@ function paging.iterator(fetch, page_size, before, opts)
   local pages = r and r.pages or 0   -- pages received
   local oldest            -- the oldest log_time on the pages received, parsed
   local reached = false   -- an entry older than since came: the end
+  -- With through, no request asks for more than the first: just after it
+  -- (an edge of a coarser precision, a date, would ask for the next day).
+  local ceiling = through and paging.through_bound(through)
 
   if r then
     bound = r.bound
@@ -452,6 +455,9 @@ function paging.iterator(fetch, page_size, before, opts)
         limit = math.min(MAX_PAGE_SIZE, limit * 2)
       end
       bound = inclusive and edge or logtime.successor(edge)
+      if ceiling and bound.key > ceiling.key then
+        bound = ceiling
+      end
       if #out > 0 then
         return
       end

@@ -12,7 +12,8 @@
 --   incl (default) / excl   `before` inclusive / strictly before
 --   k<key>        the counter of this export's list requests (with f...)
 --   f<at>x<count> list requests number at..at+count-1 of key answer 503
---                 (a page that fails for good, whatever the retries)
+--                 (a page that fails for good, whatever the retries; a
+--                 server down for a while); several such words, several times
 --   idless        entries have no id
 -- A page is found by arithmetic (no scan), so 100,000 entries page as fast
 -- as a real server's. The entries carry text CSV must quote and guard: an
@@ -92,7 +93,8 @@ function M.list(connector, args, h)
         return h.send_error(400, "BAD_SCENARIO", "export-<n>-<g>[-<word>...]")
     end
     n, g = tonumber(n), tonumber(g)
-    local precision, mode, key, fail_at, fail_count, idless = "sec", "incl", nil, nil, nil, false
+    local precision, mode, key, idless = "sec", "incl", nil, false
+    local failures = {}
     for word in words:gmatch("%-([%w]+)") do
         if STEP[word] then
             precision = word
@@ -103,17 +105,20 @@ function M.list(connector, args, h)
         elseif word:match("^k%w+$") then
             key = word:sub(2)
         elseif word:match("^f%d+x%d+$") then
-            fail_at, fail_count = word:match("^f(%d+)x(%d+)$")
-            fail_at, fail_count = tonumber(fail_at), tonumber(fail_count)
+            local from, count = word:match("^f(%d+)x(%d+)$")
+            failures[#failures + 1] = { tonumber(from), tonumber(count) }
         else
             return h.send_error(400, "BAD_SCENARIO", "unknown export word " .. word)
         end
     end
     DICT:incr("list_requests", 1, 0)
-    if fail_at then
+    if #failures > 0 then
         local seq = DICT:incr("export_" .. (key or connector), 1, 0)
-        if seq >= fail_at and seq < fail_at + fail_count then
-            return h.send_error(503, "SERVICE_UNAVAILABLE", "Export page " .. seq .. " failed.", "req_export_" .. seq)
+        for _, f in ipairs(failures) do
+            if seq >= f[1] and seq < f[1] + f[2] then
+                return h.send_error(503, "SERVICE_UNAVAILABLE", "Export page " .. seq .. " failed.",
+                    "req_export_" .. seq)
+            end
         end
     end
     local limit = tonumber(args.limit or 100)

@@ -282,6 +282,12 @@ function outfile.read_tail(path, o)
   end
   if o.format == "ndjson" then
     result.keep = last_newline(f, size)
+    f:seek("set", 0)
+    if result.keep == 0 and size > 0 and f:read(1) ~= "{" then
+      f:close()
+      refuse(path, "is not NDJSON output (it does not start with a JSON object): give the --format it was "
+        .. "written in")
+    end
     local n = 0
     for line in lines_backward(f, result.keep) do
       n = n + 1
@@ -316,8 +322,14 @@ function outfile.read_tail(path, o)
     local header_line = format.csv_record(o.fields or format.COLUMNS, o.csv_raw)
     local first, ends = csv_record_ends(f)
     if not first then
-      -- Not even a whole header: start again.
+      -- Not even a whole header: start again, if it is the start of one.
+      f:seek("set", 0)
+      local text = f:read(#header_line + 1) or ""
       f:close()
+      if header_line:sub(1, #text) ~= text then
+        refuse(path, "does not start with this command's CSV header (" .. header_line:sub(1, -3)
+          .. "): give the same --fields and --format")
+      end
       return result
     end
     f:seek("set", 0)
