@@ -224,6 +224,7 @@ end
 -- comma, quote, CR or LF (quotes doubled); a guarded formula is quoted too.
 -- @param v a value
 -- @bool[opt] raw as for `csv_text`
+-- @param[opt] seen a table that gets `nonfinite = true` when a number was written as nothing
 -- @treturn string
 function format.csv_field(v, raw, seen)
   local c, guarded = cell(v, raw, seen)
@@ -237,6 +238,7 @@ end
 -- ended by CRLF.
 -- @tab values a list (`n` = its length when it holds nils)
 -- @bool[opt] raw as for `csv_text`
+-- @param[opt] seen as for `csv_field`
 -- @treturn string
 function format.csv_record(values, raw, seen)
   local out = {}
@@ -350,7 +352,7 @@ function format.writer(out, opts)
     end
   end
 
-  --- Writes one entry.
+  -- Writes one entry.
   function w.entry(self, entry)
     if entry == nil and self ~= w then
       entry = self -- writer.entry(entry) works too
@@ -380,7 +382,7 @@ function format.writer(out, opts)
     end
   end
 
-  --- Flushes out (when it has a flush method).
+  -- Flushes out (when it has a flush method).
   function w.flush()
     if not out.flush then
       return
@@ -391,7 +393,7 @@ function format.writer(out, opts)
     end
   end
 
-  --- Ends the output (state "ok" by default).
+  -- Ends the output (state "ok" by default).
   function w.finish(self, state)
     if self ~= w then
       state = self

@@ -198,6 +198,33 @@ describe("each_connector_log: since, through, resume, on_page #abi", function()
   end)
 end)
 
+describe("each_connector_log inside nginx (cosockets)", function()
+  if not support.APP then
+    return -- the nginx specs are not running
+  end
+
+  local function escape(s)
+    return (s:gsub("[^%w%-_.~]", function(c) return string.format("%%%02X", c:byte()) end))
+  end
+
+  local function export(connector, query)
+    return support.inside("/contract?op=export&team=1&base_url=" .. escape(support.HTTP) .. "&connector="
+      .. connector .. "&page_size=10" .. (query or "")).result
+  end
+
+  it("keeps to since and through, and resumes after a failed page", function()
+    local bounds = "&since=" .. escape(at(19)) .. "&through=" .. escape(at(2))
+    local whole = export("export-500-25-excl", bounds)
+    assert.are.same(range(51, 500), whole.ids)
+    local log = "export-500-25-excl-k" .. support.nonce() .. "-f4x1"
+    local first = export(log, bounds)
+    assert.are.equal("SERVICE_UNAVAILABLE", first.code)
+    local rest = export(log, "&resume=" .. escape(first.resume))
+    assert.is_nil(rest.code)
+    assert.are.same(whole.ids, concat(first.ids, rest.ids))
+  end)
+end)
+
 -- ---- the command line ----
 
 local function temp_dir()

@@ -285,7 +285,8 @@ describe("the docs", function()
     assert(support.run("mkdir " .. home) == 0)
     support.defer(function() support.run("rm -rf " .. home) end)
     -- as a user runs it: none of the suite's variables
-    local code, out, err = support.run("unset LUA LD_PRELOAD WERROR LUA_PATH LUA_CPATH LUA_PATH_5_4 LUA_CPATH_5_4 "
+    local code, out, err = support.run("unset LUA LD_PRELOAD WERROR MAKEFLAGS MFLAGS MAKELEVEL LUA_PATH LUA_CPATH "
+      .. "LUA_PATH_5_4 LUA_CPATH_5_4 "
       .. "&& export HOME=" .. home .. " && make -s install PREFIX=\"$HOME/.local\" >/dev/null && cd " .. home
       .. " && " .. block:gsub("\n", " && "):gsub(" && $", "")
       .. " && lua5.4 -e 'io.write(package.searchpath(\"supermetrics\", package.path))'", { limit = 300 })
