@@ -77,11 +77,11 @@ static int file_failure(lua_State *L, int err)
 int sm_lua_sync_file(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC), err;
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return file_failure(L, errno);
     if (fsync(fd) != 0) {
-        err = errno;
+        int err = errno;
         (void)close(fd);
         return file_failure(L, err);
     }
