@@ -103,8 +103,10 @@ describe("README.md", function()
       if b.lang == "sh" and b.text:find("^make") then
         for line in b.text:gmatch("[^\n]+") do
           -- as a user runs it: none of the suite's variables (LUA, the
-          -- sanitizer's preload, WERROR)
-          local code, out, err = support.run("unset LUA LD_PRELOAD WERROR && export HOME=" .. home .. " && "
+          -- sanitizer's preload, WERROR, and make's own: under `make check
+          -- LUA=luajit` MAKEFLAGS passes LUA=luajit on to this make)
+          local code, out, err = support.run("unset LUA LD_PRELOAD WERROR MAKEFLAGS MFLAGS MAKELEVEL && export HOME="
+            .. home .. " && "
             .. line:gsub("%s+#.*$", ""))
           assert.are.equal(0, code, line .. "\n" .. out .. err)
           ran = ran + 1
