@@ -245,8 +245,12 @@ local function progress(stderr, lines)
     if lines then
       stderr:write("supermetrics-logs: ", text, "\n")
     else
-      -- Shorter than the last one: spaces over what it leaves.
-      stderr:write("\rsupermetrics-logs: ", text, (" "):rep(math.max(0, drawn - #text)))
+      -- Shorter than the last one: spaces over the line first (none
+      -- after the text, so that the line ends where the text does).
+      if #text < drawn then
+        stderr:write("\r", (" "):rep(#"supermetrics-logs: " + drawn))
+      end
+      stderr:write("\rsupermetrics-logs: ", text)
       drawn = #text
     end
     stderr:flush()
