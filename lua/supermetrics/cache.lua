@@ -98,6 +98,29 @@ function cache.check_option(v)
   }
 end
 
+-- The short tag that stands for a credential's digest in the client's LRU:
+-- keys stay short, and Lua 5.1 to 5.3 hash every byte of a string of up
+-- to 31 bytes (of a longer one, a sample: ids that differ in a few places
+-- would meet in one bucket). Tags are never reused; after MAX_TAGS
+-- credentials (a token_provider's) the table starts again, and entries
+-- under older tags age out of the LRU.
+local MAX_TAGS = 64
+local function tag_of(view, prefix)
+  local tags = view.tags
+  local tag = tags[prefix]
+  if tag then
+    return tag
+  end
+  if view.ntags >= MAX_TAGS then
+    tags = {}
+    view.tags, view.ntags = tags, 0
+  end
+  view.serial = view.serial + 1
+  tag = view.serial .. "|"
+  tags[prefix], view.ntags = tag, view.ntags + 1
+  return tag
+end
+
 --- The client's cache, from the checked setting. cosocket: the client's
 -- transport is nginx's (its calls may wait for each other); fixed: the
 -- client has a credential of its own (else each call's key is its
@@ -130,8 +153,10 @@ function cache.open(setting, handle, cosocket, fixed)
     end
     view.store = store
   end
+  view.tags, view.ntags, view.serial = {}, 0, 0
   if fixed then
     view.prefix = budget_key(handle)
+    view.tag = tag_of(view, view.prefix)
   end
   return view
 end
@@ -148,31 +173,44 @@ local function part(v)
   end
 end
 
---- The key of an entry, or nil when the call's arguments cannot be one
--- (the call then goes uncached and raises). credential: the one a
--- token_provider gave (nil: the client's own).
+--- The keys of an entry: in the client's LRU (a tag for the credential,
+-- then team, connector and id) and, with a shared dict, in the dict (the
+-- digest of credential and base URL in the tag's place: the workers'
+-- tags differ); nil when the call's arguments cannot be one (the call
+-- then goes uncached and raises). credential: the one a token_provider
+-- gave (nil: the client's own).
 function cache.key(view, credential, team_id, connector_identifier, log_id)
-  local prefix = view.prefix
+  local prefix, tag = view.prefix, view.tag
   if credential ~= nil then
     prefix = budget_key(view.handle, credential)
+    if not prefix then
+      return nil
+    end
+    tag = tag_of(view, prefix)
   end
-  if type(connector_identifier) == "string" and type(log_id) == "string" and prefix then
+  local rest
+  if type(connector_identifier) == "string" and type(log_id) == "string" then
     -- The common case in one concatenation (as part() would make it).
     local tt = type(team_id)
     if tt == "string" then
-      return prefix .. #team_id .. ":" .. team_id .. #connector_identifier .. ":" .. connector_identifier
+      rest = #team_id .. ":" .. team_id .. #connector_identifier .. ":" .. connector_identifier
         .. #log_id .. ":" .. log_id
     elseif tt == "number" and not mtype then -- (5.1, LuaJIT: every number a double)
-      local s = format("%.17g", team_id)
-      return prefix .. #s .. "#" .. s .. #connector_identifier .. ":" .. connector_identifier
-        .. #log_id .. ":" .. log_id
+      local n = format("%.17g", team_id)
+      rest = #n .. "#" .. n .. #connector_identifier .. ":" .. connector_identifier .. #log_id .. ":" .. log_id
     end
   end
-  local t, c, id = part(team_id), part(connector_identifier), part(log_id)
-  if not (prefix and t and c and id) then
-    return nil
+  if not rest then
+    local t, c, id = part(team_id), part(connector_identifier), part(log_id)
+    if not (t and c and id) then
+      return nil
+    end
+    rest = t .. c .. id
   end
-  return prefix .. t .. c .. id
+  if view.store then
+    return tag .. rest, prefix .. rest
+  end
+  return tag .. rest
 end
 
 -- Whether err is a NOT_FOUND answer (the cached kind of error).
@@ -207,24 +245,24 @@ local function serve(item, raw)
 end
 
 -- Keeps item under key, in the LRU and the dict.
-local function remember(view, key, item, now)
+local function remember(view, key, dkey, item, now)
   view.lru:set(key, item)
-  if view.store then
-    view.store:set(key, item, now)
+  if dkey then
+    view.store:set(dkey, item, now)
   end
 end
 
 -- What fetching key gave (ok, res: pcall's) turned into the call's
 -- outcome: { item = (serve it) } or { err = (raise it) }; keeps what the
 -- cache keeps. old: the expired item, or nil.
-local function settle(view, key, ok, res, old)
+local function settle(view, key, dkey, ok, res, old)
   local now = cache.clock()
   local stats = view.stats
   if ok then
     stats.misses = stats.misses + 1
     local fresh = now + view.ttl
     local item = { text = res, fresh = fresh, keep = fresh + view.stale }
-    remember(view, key, item, now)
+    remember(view, key, dkey, item, now)
     return { item = item }
   end
   if not core.is_error(res) then
@@ -234,7 +272,7 @@ local function settle(view, key, ok, res, old)
     stats.misses = stats.misses + 1
     if view.negative_ttl > 0 then
       local fresh = now + view.negative_ttl
-      remember(view, key, {
+      remember(view, key, dkey, {
         err = { code = res.code, message = res.message, status = res.status, request_id = res.request_id,
           description = res.description },
         fresh = fresh, keep = fresh,
@@ -267,6 +305,10 @@ local function poll(cond, deadline)
   end
 end
 
+-- What a waiter finds when the call it waited for was killed before it
+-- settled (its coroutine gone): it then fetches the entry itself.
+local GONE = {}
+
 local function waited_too_long(what)
   return new_error("TIMEOUT", "the call's deadline passed while it waited for " .. what
     .. " fetching the same log entry", { attempts = 0 })
@@ -276,11 +318,14 @@ end
 -- "stale", "wait").
 local function report(hook, team_id, connector_identifier, log_id, how, item, started)
   local ok, route = pcall(core.log_route, team_id, connector_identifier, log_id)
-  local e = item.err
+  local e, status = item.err, 200
+  if e then
+    status = e.status
+  end
   pcall(hook, {
     method = "GET", path = ok and route:path() or nil, attempt = 0, cache = how,
     duration_ms = (monotonic() - started) * 1000,
-    status = e and e.status or 200, request_id = e and e.request_id or nil,
+    status = status, request_id = e and e.request_id or nil,
     error_code = e and e.code or nil,
   })
 end
@@ -305,7 +350,7 @@ end
 -- of the text for every caller of the key. fetch(client, method, t, c, id,
 -- opts, deadline): the uncached call for the text, which raises. hook:
 -- on_response, told of calls served without a request of their own.
-function cache.get(view, key, raw, deadline, hook, fetch, client, method, t, c, id, opts)
+function cache.get(view, key, dkey, raw, deadline, hook, fetch, client, method, t, c, id, opts)
   local now = cache.clock()
   local lru, stats = view.lru, view.stats
   local item = lru:get(key)
@@ -321,10 +366,10 @@ function cache.get(view, key, raw, deadline, hook, fetch, client, method, t, c, 
   end
   local store = view.store
   if store then
-    local shared = store:get(key)
+    local shared = store:get(dkey)
     if shared and now < shared.fresh then
       lru:set(key, shared)
-      return cache.get(view, key, raw, deadline, hook, fetch, client, method, t, c, id, opts)
+      return cache.get(view, key, dkey, raw, deadline, hook, fetch, client, method, t, c, id, opts)
     end
     if shared and not (item and item.keep >= shared.keep) then
       item = shared
@@ -335,27 +380,31 @@ function cache.get(view, key, raw, deadline, hook, fetch, client, method, t, c, 
   local flight = view.flights[key]
   local started = monotonic()
   if flight and view.wait and started < flight.deadline + 1 then
-    local done = poll(function() return flight.outcome end, deadline)
+    local done = poll(function()
+      return flight.outcome or (monotonic() > flight.deadline + 1 and GONE)
+    end, deadline)
     if not done then
       error(waited_too_long("another call"))
     end
-    stats.waits = stats.waits + 1
-    return finish(done, raw, hook, t, c, id, "wait", started)
+    if done ~= GONE then
+      stats.waits = stats.waits + 1
+      return finish(done, raw, hook, t, c, id, "wait", started)
+    end
   end
   flight = { deadline = deadline }
   view.flights[key] = flight
   local locked
   if store and view.wait then
-    locked = store:lock(key, deadline - started + 1)
+    locked = store:lock(dkey, deadline - started + 1)
     if locked == false then
       -- Another worker fetches it: wait for its answer in the dict, or for
       -- its lock to go (failed, or died), then fetch here.
       local shared = poll(function()
-        local s = store:get(key)
+        local s = store:get(dkey)
         if s and cache.clock() < s.fresh then
           return s
         end
-        return not store:locked(key) and {} or nil
+        return not store:locked(dkey) and {} or nil
       end, deadline)
       if shared and shared.fresh then
         view.flights[key] = nil
@@ -368,7 +417,7 @@ function cache.get(view, key, raw, deadline, hook, fetch, client, method, t, c, 
         flight.outcome = { err = waited_too_long("another nginx worker") }
         error(flight.outcome.err)
       end
-      locked = store:lock(key, deadline - monotonic() + 1)
+      locked = store:lock(dkey, deadline - monotonic() + 1)
     end
   end
   local ok, res
@@ -377,9 +426,9 @@ function cache.get(view, key, raw, deadline, hook, fetch, client, method, t, c, 
   else
     ok, res = false, waited_too_long("another nginx worker")
   end
-  local outcome = settle(view, key, ok, res, item)
+  local outcome = settle(view, key, dkey, ok, res, item)
   if locked then
-    store:unlock(key)
+    store:unlock(dkey)
   end
   if view.flights[key] == flight then
     view.flights[key] = nil
@@ -392,23 +441,27 @@ end
 -- the ids left to fetch, each missing entry once. Returns the plan:
 -- { entries =, errors = (the hits'), ids = (to fetch) , keys, at = (per
 -- id to fetch, the indices that want it) }.
-function cache.batch(view, credential, team_id, connector_identifier, log_ids)
+function cache.batch(view, credential, team_id, connector_identifier, log_ids, hook)
   local now = cache.clock()
+  local started = monotonic()
   local lru, stats = view.lru, view.stats
   local entries, errs = {}, {}
-  local ids, keys, at, slot = {}, {}, {}, {}
+  local ids, keys, dkeys, at, slot = {}, {}, {}, {}, {}
   for i = 1, #log_ids do
     local id = log_ids[i]
-    local key = cache.key(view, credential, team_id, connector_identifier, id)
+    local key, dkey = cache.key(view, credential, team_id, connector_identifier, id)
     local item = key and lru:get(key)
-    if not item and key and view.store then
-      item = view.store:get(key)
+    if not item and dkey then
+      item = view.store:get(dkey)
       if item and now < item.fresh then
         lru:set(key, item)
       end
     end
     if item and now < item.fresh then
       stats.hits = stats.hits + 1
+      if hook then
+        report(hook, team_id, connector_identifier, id, "hit", item, started)
+      end
       if item.err then
         stats.negative = stats.negative + 1
         errs[i] = negative_error(item.err)
@@ -427,14 +480,15 @@ function cache.batch(view, credential, team_id, connector_identifier, log_ids)
         stats.waits = stats.waits + 1
       else
         j = #ids + 1
-        ids[j], keys[j], at[j] = id, key or false, { i }
+        ids[j], keys[j], dkeys[j], at[j] = id, key or false, dkey or false, { i }
         if key then
           slot[key] = j
         end
       end
     end
   end
-  return { entries = entries, errors = errs, ids = ids, keys = keys, at = at }
+  return { entries = entries, errors = errs, ids = ids, keys = keys, dkeys = dkeys, at = at, hook = hook,
+    team_id = team_id, connector_identifier = connector_identifier, started = started }
 end
 
 --- After the batch of plan.ids (got: its entries, errs, the texts): every
@@ -449,10 +503,14 @@ function cache.batch_done(view, plan, got, errs, through)
       outcome = text and { item = { text = text } } or { err = errs[j] }
     else
       local old = view.lru:get(key)
-      outcome = settle(view, key, got[j] ~= nil, got[j] or errs[j], old)
+      outcome = settle(view, key, plan.dkeys[j] or nil, got[j] ~= nil, got[j] or errs[j], old)
     end
-    for _, i in ipairs(plan.at[j]) do
+    for n, i in ipairs(plan.at[j]) do
       local item = outcome.item
+      if plan.hook and (n > 1 or outcome.how) then -- (the first's request had its events)
+        report(plan.hook, plan.team_id, plan.connector_identifier, plan.ids[j],
+          n > 1 and "wait" or outcome.how, item or { err = outcome.err }, plan.started)
+      end
       if item then
         local entry, why = decode_entry(item.text)
         if entry then

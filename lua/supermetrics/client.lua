@@ -242,11 +242,11 @@ cached_one = function(self, view, method, raw, team_id, connector_identifier, lo
   local policy = self._policy
   local deadline = monotonic() + self._timeout
   local credential = policy.provider and attempt.credential(policy.provider, 0, deadline)
-  local key = cache.key(view, credential, team_id, connector_identifier, log_id)
+  local key, dkey = cache.key(view, credential, team_id, connector_identifier, log_id)
   if not key then
     return get_one(self, method, raw, team_id, connector_identifier, log_id, opts, deadline)
   end
-  return cache.get(view, key, raw, deadline, policy.hook, fetch_text, self, method, team_id,
+  return cache.get(view, key, dkey, raw, deadline, policy.hook, fetch_text, self, method, team_id,
     connector_identifier, log_id, opts)
 end
 
@@ -381,7 +381,7 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   if view then -- CACHE: the hits taken, each missing entry fetched once (as its text)
     local policy = self._policy
     local credential = policy.provider and attempt.credential(policy.provider, 0, monotonic() + policy.timeout)
-    local plan = cache.batch(view, credential, team_id, connector_identifier, log_ids)
+    local plan = cache.batch(view, credential, team_id, connector_identifier, log_ids, policy.hook)
     local through, call = false, opts.headers and { headers = opts.headers } or nil
     local got, errs = self._transport:batch({
       team_id = team_id, connector_identifier = connector_identifier, log_ids = plan.ids,

@@ -140,7 +140,8 @@ describe("entry cache #abi", function()
       it("fetches 256 copies of one id in a batch with one request, and only a batch's misses", function()
         local nonce = support.nonce()
         local conn = "cache-" .. nonce
-        local c = client()
+        local events = {}
+        local c = client { on_response = function(e) events[#events + 1] = e.cache or "request" end }
         local ids = {}
         for i = 1, 256 do
           ids[i] = "slow50-one"
@@ -153,6 +154,13 @@ describe("entry cache #abi", function()
           assert.are_not.equal(entries[1], entries[i])
         end
         assert.are.equal(1, counts(nonce).total)
+        -- One request's event, and one "wait" for each copy served by it.
+        local seen = {}
+        for _, e in ipairs(events) do
+          seen[e] = (seen[e] or 0) + 1
+        end
+        assert.are.same({ request = 1, wait = 255 }, seen)
+        assert.are.equal(255, c:cache_stats().waits)
         -- Hits taken, misses fetched once each, bad ids failing alone.
         entries, errs = c:get_connector_logs(1, conn, { "slow50-one", "x", "x", "nf-1", "slow50-one", "", "nf-1" })
         assert.are.equal("slow50-one", entries[1].id)
@@ -316,8 +324,12 @@ describe("entry cache #abi", function()
           local growth = v.rss_end - v.rss_warm
           print(string.format("\n  cache (%s, %s): %d ids through size %d: RSS %d KiB warm, %+d KiB after",
             support.LUA, transport.name, run[1], run[2], v.rss_warm, growth))
+          -- Kept past the LRU, one entry's text per id would be 4 MB over the
+          -- 20,000 ids and a key per id 30 MB over the million; what the
+          -- allocator and TLS move meanwhile stays well under these bounds.
           if not os.getenv("SM_TEST_SANITIZER") then
-            assert.is_true(growth < 1024, "RSS grew by " .. growth .. " KiB")
+            local bound = run[3] == "" and 2048 or 1024
+            assert.is_true(growth < bound, "RSS grew by " .. growth .. " KiB (bound " .. bound .. ")")
           end
         end
       end)
