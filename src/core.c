@@ -27,6 +27,7 @@
  *   bounds.h     the limits, exported as core.LIMITS
  *   budget.c     the rate budget's keys and clock (digest.c: SHA-256;
  *                redis.c: Redis's protocol and a blocking connection)
+ *   cache.c      the entry cache's table from the text it keeps
  */
 #include <curl/curl.h>
 #include <lauxlib.h>
@@ -36,6 +37,7 @@
 #include "batch.h"
 #include "bounds.h"
 #include "budget.h"
+#include "cache.h"
 #include "client.h"
 #include "clock.h"
 #include "codes.h"
@@ -141,6 +143,8 @@ int luaopen_supermetrics_core(lua_State *L)
     lua_newtable(L);
     sm_setfuncs(L, functions, 0);
     sm_budget_open(L);
+    lua_getfield(L, json, "decode");
+    sm_cache_open(L);
     sm_errors_open(L);
     lua_setfield(L, -2, "Error");
     push_limits(L);

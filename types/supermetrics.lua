@@ -80,6 +80,7 @@
 ---@field headers? table<string, string> the extra headers sent, less those whose names look secret
 ---@field proxy? string the proxy's host:port, when the request went through one
 ---@field budget_warning? string once, after the rate budget's shared store failed: the client goes on with its process's own budget
+---@field cache? "hit"|"stale"|"wait" a call the entry cache served without a request of its own (`attempt` is then 0)
 
 ---The options of `supermetrics.new`. Give at most one of `api_key`, `token`,
 ---`token_provider`; with none, `SUPERMETRICS_API_KEY` is the credential. An
@@ -104,12 +105,32 @@
 ---@field proxy? string|false `http://[user:pass@]host:port` for https:// base URLs; false: none (else https_proxy / no_proxy from the environment)
 ---@field trace_context? boolean inside nginx: forward the current request's W3C `traceparent` / `tracestate`
 ---@field budget? supermetrics.BudgetOptions|false where the key's rate budget lives: nil, in this process (per key and base URL); `{ dict = "NAME" }`; `{ redis = "redis://..." }`; false: none
+---@field cache? supermetrics.CacheOptions|boolean an entry cache for `get_connector_log[_json]` and `get_connector_logs`: true (the defaults); nil or false: none
 
 ---The option `budget` of `supermetrics.new`: give `dict` or `redis`.
 ---@class supermetrics.BudgetOptions
 ---@field dict? string inside nginx: the name of a `lua_shared_dict` that every worker shares
 ---@field redis? string `redis://[[user]:password@]host[:port][/db]`: a Redis that every process and machine shares
 ---@field timeout? number redis: seconds per Redis operation, 0.001..60 (0.2), never more than the call has left
+
+---The option `cache` of `supermetrics.new`.
+---@class supermetrics.CacheOptions
+---@field size? integer entries kept (per client; inside nginx per worker), 1..10000000 (1000)
+---@field ttl? number seconds an entry is kept, over 0; `math.huge`: for ever (300)
+---@field negative_ttl? number seconds a NOT_FOUND is kept; 0: not kept (5)
+---@field stale_if_error? number seconds an expired entry is still served when the API fails with a retried kind of error (0)
+---@field dict? string inside nginx: a `lua_shared_dict` every worker shares (and the lock that makes one request per missing entry)
+
+---What `client:cache_stats()` returns.
+---@class supermetrics.CacheStats
+---@field hits integer calls served from the cache
+---@field negative integer of the hits, those that were a kept NOT_FOUND
+---@field misses integer requests the cache made (one per missing entry, however many asked)
+---@field stale integer calls served an expired entry because the API failed
+---@field waits integer calls that waited for another's request of the same entry
+---@field entries integer entries in this client's LRU now
+---@field size integer the LRU's size
+---@field dict? string the shared dict's name
 
 ---What `client:rate_limit()` returns.
 ---@class supermetrics.RateLimit
@@ -231,6 +252,10 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
 ---What the key's rate budget knows of its window.
 ---@return supermetrics.RateLimit
 function Client:rate_limit() end
+
+---What the entry cache has done; nil for a client without one.
+---@return supermetrics.CacheStats|nil
+function Client:cache_stats() end
 
 ---Releases the connections and wipes the credential now; safe twice.
 function Client:close() end

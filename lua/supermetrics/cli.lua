@@ -547,6 +547,9 @@ local function main(argv, io_)
       -- The key's rate budget: this run's, or shared through Redis.
       budget = (env("SUPERMETRICS_BUDGET_REDIS") or "") ~= "" and { redis = env("SUPERMETRICS_BUDGET_REDIS") }
         or nil,
+      -- fetch: an entry cache for the run, so that repeated ids cost one request.
+      cache = o.command == "fetch" and { size = math.min(math.max(#o.args - 2, 1), 10000000), ttl = math.huge,
+        negative_ttl = math.huge } or nil,
       on_response = o.verbose and verbose_hook(stderr) or nil,
     })
     if not made then

@@ -19,6 +19,7 @@ local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
 local proxy = require "supermetrics.proxy"
 local transport = require "supermetrics.transport"
+local cache -- CACHE: supermetrics.cache, loaded when a client asks for one
 
 local monotonic = core.monotonic
 local log_route, page_route = core.log_route, core.page_route
@@ -52,9 +53,14 @@ function Client.new(opts)
   s.user_agent = user_agent(via.via, s.user_agent)
   local handle = core.new_client(s)
   local view -- the key's rate budget (supermetrics.budget)
+  local cached -- the entry cache (supermetrics.cache), or nil
   local opened, state = pcall(function()
     proxy.apply(handle, s.proxy)
     view = budget.open(s.budget, handle, via.via == "nginx", s.max_retry_wait, not s.token_provider)
+    if s.cache then -- CACHE: the client's entry cache
+      cache = cache or require "supermetrics.cache"
+      cached = cache.open(s.cache, handle, via.via == "nginx", not s.token_provider)
+    end
     return via.open(handle, s)
   end)
   if not opened then
@@ -89,6 +95,7 @@ function Client.new(opts)
     -- The rate budget, and what the common call reads first (armed: ask it).
     _budget = view,
     _gate = view.gate,
+    _cache = cached, -- CACHE
   }, Client)
 end
 
@@ -178,10 +185,20 @@ end
 -- of what a gateway does; check_self's test inline): its first attempt is
 -- one transport call without a route (_one_call is false once the client
 -- is closed); a failure goes on in the retry loop with the route it gives.
-local function get_one(self, method, raw, team_id, connector_identifier, log_id, opts)
+-- deadline: the call's, when the cache made it (else from now).
+local cached_one -- CACHE
+local function get_one(self, method, raw, team_id, connector_identifier, log_id, opts, deadline)
+  local cached = getmetatable(self) == Client and self._cache
+  if cached and not deadline then -- CACHE: a hit, or one request for every caller of the entry
+    return cached_one(self, cached, method, raw, team_id, connector_identifier, log_id, opts)
+  end
   if opts == nil and getmetatable(self) == Client and self._one_call then
     local timeout = self._timeout
-    local deadline = monotonic() + timeout
+    if deadline then
+      timeout = deadline - monotonic()
+    else
+      deadline = monotonic() + timeout
+    end
     local ticket
     if self._gate.armed then -- BUDGET: before an attempt
       ticket = budget.before(self._budget, nil, deadline, 0, self._transport)
@@ -204,7 +221,33 @@ local function get_one(self, method, raw, team_id, connector_identifier, log_id,
     opts = options.call(opts, method)
     extra = self:_extra_for(opts.headers, method)
   end
-  return (self:_get(log_route(team_id, connector_identifier, log_id, raw), false, nil, nil, extra))
+  return (self:_get(log_route(team_id, connector_identifier, log_id, raw), false, deadline, nil, extra))
+end
+
+-- CACHE: get_one through the client's cache (supermetrics.cache): the
+-- call's checks first (a hit raises what a request would have), then the
+-- key (a token_provider's credential: its key's), then the cache, which
+-- fetches the text on a miss with get_one itself (deadline given).
+local function fetch_text(self, method, team_id, connector_identifier, log_id, opts, deadline)
+  return get_one(self, method, true, team_id, connector_identifier, log_id, opts, deadline)
+end
+
+cached_one = function(self, view, method, raw, team_id, connector_identifier, log_id, opts)
+  if not self._handle then
+    closed()
+  end
+  if opts ~= nil then
+    self:_extra_for(options.call(opts, method).headers, method)
+  end
+  local policy = self._policy
+  local deadline = monotonic() + self._timeout
+  local credential = policy.provider and attempt.credential(policy.provider, 0, deadline)
+  local key, dkey = cache.key(view, credential, team_id, connector_identifier, log_id)
+  if not key then
+    return get_one(self, method, raw, team_id, connector_identifier, log_id, opts, deadline)
+  end
+  return cache.get(view, key, dkey, raw, deadline, policy.hook, fetch_text, self, method, team_id,
+    connector_identifier, log_id, opts)
 end
 
 --- Fetches one Codeless Connector log entry.
@@ -372,6 +415,22 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   -- one-call path (for transports whose batch makes ordinary calls, b.fetch);
   -- get_one's other path is the one below for them.
   local one = extra == nil and self._one_call
+  local view = self._cache
+  if view then -- CACHE: the hits taken, each missing entry fetched once (as its text)
+    local policy = self._policy
+    local credential = policy.provider and attempt.credential(policy.provider, 0, monotonic() + policy.timeout)
+    local plan = cache.batch(view, credential, team_id, connector_identifier, log_ids, policy.hook)
+    local through, call = false, opts.headers and { headers = opts.headers } or nil
+    local got, errs = self._transport:batch({
+      team_id = team_id, connector_identifier = connector_identifier, log_ids = plan.ids,
+      concurrency = opts.concurrency, extra = extra, policy = policy, raw = true,
+      fetch = function(log_id)
+        through = true
+        return get_one(self, "get_connector_logs", true, team_id, connector_identifier, log_id, call)
+      end,
+    })
+    return cache.batch_done(view, plan, got, errs, through)
+  end
   return self._transport:batch({
     team_id = team_id, connector_identifier = connector_identifier, log_ids = log_ids,
     concurrency = opts.concurrency, extra = extra, policy = self._policy,
@@ -396,6 +455,15 @@ function Client:rate_limit()
     closed()
   end
   return budget.read(self._budget)
+end
+
+--- What the entry cache has done (see the option `cache`).
+-- @return `{ hits =, misses =, stale =, waits =, negative =, entries =, size =, dict = }`,
+-- or nil for a client without a cache
+function Client:cache_stats()
+  check_self(self, "cache_stats")
+  local view = self._cache
+  return view and cache.stats(view) or nil
 end
 
 --- Releases the client's connections and credential now. Safe to call twice.

@@ -33,6 +33,7 @@ options.KNOWN = {
   nginx_idle_timeout = true, on_response = true, headers = true, proxy = true,
   trace_context = true,
   budget = true, -- the key's rate budget (supermetrics.budget)
+  cache = true, -- the entry cache (supermetrics.cache)
 }
 local KNOWN = options.KNOWN
 
@@ -267,6 +268,9 @@ function options.check(opts)
     invalid("trace_context must be a boolean", "trace_context")
   end
   s.budget = require("supermetrics.budget").check_option(opts.budget)
+  if opts.cache ~= nil then
+    s.cache = require("supermetrics.cache").check_option(opts.cache)
+  end
   return s
 end
 

@@ -140,6 +140,9 @@ end
 --- `client:rate_limit()`: what the key's rate budget knows, or nil, err.
 -- @function SafeClient:rate_limit
 
+--- `client:cache_stats()`: what the entry cache has done (nil without one).
+-- @function SafeClient:cache_stats
+
 --- Releases the client now; safe to call twice.
 -- @function SafeClient:close
 

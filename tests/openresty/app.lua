@@ -609,4 +609,88 @@ function app.from_header_filter()
   ngx.header["X-Phase-Error"] = ok and "none" or (err.code .. ": " .. err.message)
 end
 
+-- The entry cache (43-cache_spec): one client per worker and setting.
+-- GET /cache?nonce=N&id=ID[&mode=json|table][&dict=NAME][&size=S][&key=K][&ttl=T]
+-- [&callers=C&n=M]: get_connector_log_json (json, the default: the text as
+-- it came) or get_connector_log (table: cjson.encode of it) of team 1,
+-- connector cache-N, id ID, through a client with cache = { dict = NAME
+-- (none: "none"; default sm_cache), size = S }; with callers, C light
+-- threads each make M such calls and the answer is a summary: { ok =,
+-- failed =, first_error =, pid =, stats = (the client's cache_stats) }.
+-- Each call notes the worker's pid (/cache_pids says how many served N).
+local cache_clients = {}
+
+local function cache_client(a)
+  local dict = a.dict or "sm_cache"
+  local id = table.concat({ dict, a.size or "", a.key or "", a.ttl or "", a.https and "s" or "" }, "|")
+  local c = cache_clients[id]
+  if not c then
+    c = supermetrics.new { api_key = a.key or KEY, base_url = a.https and hub.https or hub.http,
+      max_retries = 0, cache = { dict = dict ~= "none" and dict or nil, size = tonumber(a.size) or 1000,
+        ttl = tonumber(a.ttl) or 300 } }
+    cache_clients[id] = c
+  end
+  return c
+end
+
+local function cache_call(c, a, id)
+  if a.mode == "table" then
+    local ok, res = pcall(c.get_connector_log, c, 1, "cache-" .. a.nonce, id)
+    return ok, ok and cjson.encode(res) or res
+  end
+  return pcall(c.get_connector_log_json, c, 1, "cache-" .. a.nonce, id)
+end
+
+function app.cache()
+  local a = ngx.req.get_uri_args()
+  local c = cache_client(a)
+  local pids = ngx.shared.sm_cache_test
+  pids:set("pid:" .. a.nonce .. ":" .. ngx.worker.pid(), true, 600)
+  if not a.callers then
+    local ok, res = cache_call(c, a, a.id)
+    if ok then
+      ngx.header.content_type = "application/json"
+      return ngx.print(res)
+    end
+    ngx.status = 502
+    return reply_json { error = res.code, status = res.status, message = res.message }
+  end
+  local out = { ok = 0, failed = 0, pid = ngx.worker.pid() }
+  local function caller(t)
+    for i = 1, tonumber(a.n) or 1 do
+      local id = a.distinct and (a.id .. "-" .. t .. "-" .. i) or a.id
+      local ok, res = cache_call(c, a, id)
+      if ok then
+        out.ok = out.ok + 1
+      else
+        out.failed = out.failed + 1
+        out.first_error = out.first_error or tostring(res)
+      end
+    end
+  end
+  local threads = {}
+  for t = 1, tonumber(a.callers) do
+    threads[t] = ngx.thread.spawn(caller, t)
+  end
+  for _, t in ipairs(threads) do
+    ngx.thread.wait(t)
+  end
+  out.stats = c:cache_stats()
+  local d = a.dict ~= "none" and ngx.shared[a.dict or "sm_cache"]
+  out.dict_keys = d and #d:get_keys(0) or nil
+  reply_json(out)
+end
+
+-- GET /cache_pids?nonce=N: how many workers served /cache for N.
+function app.cache_pids()
+  local nonce = ngx.req.get_uri_args().nonce
+  local n = 0
+  for _, k in ipairs(ngx.shared.sm_cache_test:get_keys(0)) do
+    if k:find("pid:" .. nonce .. ":", 1, true) == 1 then
+      n = n + 1
+    end
+  end
+  reply_json { pids = n }
+end
+
 return app

@@ -925,6 +925,13 @@ function M.handle()
         return send_error(405, "METHOD_NOT_ALLOWED", "Only GET is supported.")
     end
     connector = decode_segment(connector)
+    if connector:find("^cache") then -- the entry cache's scenarios (cache.lua, 43-cache_spec)
+        local answered = require("cache").handle(connector, decode_segment(log_id), decode_segment(team),
+            ngx.var.http_authorization, authorized, send, send_error)
+        if answered ~= nil then
+            return answered
+        end
+    end
     if connector == "windowstats" then
         return require("window").stats(decode_segment(log_id))
     end

@@ -65,6 +65,10 @@ function SafeClient:get_connector_logs(team_id, connector_identifier, log_ids, o
 ---@return supermetrics.Error? err
 function SafeClient:rate_limit() end
 
+---What the entry cache has done; nil for a client without one.
+---@return supermetrics.CacheStats|nil
+function SafeClient:cache_stats() end
+
 ---Releases the client now; safe twice.
 function SafeClient:close() end
 

@@ -27,7 +27,7 @@ local function run(handle, b, sleep)
   local waiting = {} -- indices whose retry waits until items[i].ready_at
 
   for i = 1, #log_ids do
-    local ok, route = pcall(log_route, b.team_id, b.connector_identifier, log_ids[i])
+    local ok, route = pcall(log_route, b.team_id, b.connector_identifier, log_ids[i], b.raw) -- CACHE: raw
     if ok then
       items[i] = { route = route, made = 0 }
       fresh[#fresh + 1] = i
