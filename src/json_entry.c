@@ -214,17 +214,20 @@ static int set_member(lua_State *L, int t, const sm_json_member *m, int i,
 int sm_json_entry_scan(sm_json_scan *s, sm_json_member *m, int max,
                        sm_entry_facts *f, int *kept)
 {
-    int n = 0, r;
-    *kept = 0;
+    int n = 0, nulls = 0, r;
     while ((r = sm_json_next(s, &m[n])) == 1) {
-        if (m[n].kind == SM_JSON_OBJECT || m[n].kind == SM_JSON_ARRAY ||
+        const sm_json_member *x = &m[n];
+        if (x->kind == SM_JSON_OBJECT || x->kind == SM_JSON_ARRAY ||
             n + 1 == max)
             return -1;
-        if (f != NULL)
-            sm_entry_note(f, &m[n].key, m[n].kind, &m[n].value);
-        *kept += m[n].kind != SM_JSON_NULL;
+        /* Only "id" and "logs" tell anything (escaped, they may spell
+         * it). */
+        if ((x->key.len <= 4 || x->key.escaped) && f != NULL)
+            sm_entry_note(f, &x->key, x->kind, &x->value);
+        nulls += x->kind == SM_JSON_NULL;
         n++;
     }
+    *kept = n - nulls;
     return r == 0 ? n : -1;
 }
 

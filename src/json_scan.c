@@ -33,38 +33,39 @@ static const char *skip_ws(const char *p, const char *end)
 static long hex4(const char *p);
 
 /* In lua-cjson's grammar, the \u escape at p (its four hex digits checked,
- * end - p >= 6): whether cjson decodes it (not a lone or reversed UTF-16
- * surrogate); *next is past it (a pair is one escape). */
-static int cjson_escape_ok(const char *p, const char *end, const char **next)
+ * end - p >= 6): its length when cjson decodes it, 6, or 12 for a UTF-16
+ * pair (a high surrogate, then \u and a low one); 0 for a lone or
+ * reversed surrogate, which it refuses. */
+static int cjson_escape_len(const char *p, const char *end)
 {
     long cp = hex4(p), low;
-    *next = p + 6;
     if ((cp & 0xF800) != 0xD800)
-        return 1;
+        return 6;
     if ((cp & 0x400) != 0 || end - p < 12 || p[6] != '\\' || p[7] != 'u')
         return 0;
     low = hex4(p + 6);
-    if (low < 0 || (low & 0xFC00) != 0xDC00)
-        return 0;
-    *next = p + 12;
-    return 1;
+    return low >= 0 && (low & 0xFC00) == 0xDC00 ? 12 : 0;
 }
 
+/* The bytes that end a run of plain ones in a string: '"', '\\',
+ * controls. */
+static const unsigned char string_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, ['\\'] = 1,
+};
+
 /* p at a string's opening quote: returns the byte after its closing quote,
- * or NULL. Sets *escaped when a backslash escape is inside. */
+ * or NULL. Sets *escaped when a backslash escape is inside. The mode is
+ * read only at what JSON's grammar and lua-cjson's tell apart (a control
+ * character, a \u escape): the loop over plain bytes is the same. */
 static const char *scan_string(const char *p, const char *end, int *escaped,
                                int mode)
 {
-    /* The bytes that end a run of plain ones: '"', '\\', controls. */
-    static const unsigned char stop[256] = {
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        0, 0, 1, ['\\'] = 1,
-    };
     *escaped = 0;
     for (p++; p < end; p++) {
         unsigned char c = (unsigned char)*p;
-        if (!stop[c])
+        if (!string_stop[c])
             continue;
         if (c == '"')
             return p + 1;
@@ -75,26 +76,24 @@ static const char *scan_string(const char *p, const char *end, int *escaped,
                 return NULL;
             continue;
         }
-        if (c != '\\')
-            continue;
         *escaped = 1;
         if (++p == end)
             return NULL;
         if (*p == 'u') {
             int i;
-            const char *next;
             if (end - p < 5)
                 return NULL;
             for (i = 1; i <= 4; i++)
                 if (hex_value(p[i]) < 0)
                     return NULL;
-            if (!(mode & SM_JSON_CJSON_ESCAPES)) {
+            if (mode & SM_JSON_CJSON_ESCAPES) {
+                int n = cjson_escape_len(p - 1, end);
+                if (n == 0)
+                    return NULL;
+                p += n - 2; /* from its 'u' to its last byte */
+            } else {
                 p += 4;
-                continue;
             }
-            if (!cjson_escape_ok(p - 1, end, &next))
-                return NULL;
-            p = next - 1;
         } else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
             return NULL;
         }
