@@ -133,9 +133,9 @@ static void push_string_text(lua_State *L, const sm_json_span *s)
 static void push_id_shown(lua_State *L, const sm_json_span *v,
                           sm_json_kind kind, const char *credential)
 {
-    size_t n;
-    const char *s;
     if (kind == SM_JSON_STRING) {
+        size_t n;
+        const char *s;
         push_string_text(L, v);
         s = lua_tolstring(L, -1, &n);
         push_shown(L, s, n, credential);

@@ -271,7 +271,7 @@ static void push_check(lua_State *L, const check_item *c)
 int sm_json_error_fields(lua_State *L, const char *text, size_t len)
 {
     error_fields f;
-    int t, i;
+    int t;
     memset(&f, 0, sizeof f);
     if (read_fields(text, len, &f) != 0)
         return 0;
@@ -294,6 +294,7 @@ int sm_json_error_fields(lua_State *L, const char *text, size_t len)
     set_string(L, t, "detail", &f.detail);
     set_string(L, t, "message", &f.message);
     if (f.validation) {
+        int i;
         lua_createtable(L, f.checks, 0);
         for (i = 0; i < f.checks; i++) {
             push_check(L, &f.check[i]);

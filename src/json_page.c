@@ -57,6 +57,8 @@ typedef struct page_read {
     int max;
     int logs;          /* LOGS_* */
     size_t n;          /* items of the "logs" array */
+    size_t read;       /* of them, read into items (all, when the page is
+                        * taken) */
     size_t bad;        /* its first item that is not an object or has two
                         * ids, from 1; 0: none */
     int bad_ids;       /* that one has two ids (else it is no object) */
@@ -68,10 +70,9 @@ typedef struct page_read {
 } page_read;
 
 /* Pushes the scratch, taken out of the registry (a new one when there is
- * none, or when another page is using it). */
-static void take_scratch(page_read *pr)
+ * none, or when another page is using it), and sets pr's fields of it. */
+static void take_scratch(lua_State *L, page_read *pr)
 {
-    lua_State *L = pr->L;
     lua_pushlightuserdata(L, (void *)&scratch_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
     if (lua_type(L, -1) == LUA_TUSERDATA) {
@@ -134,9 +135,7 @@ static int read_item(page_read *pr, sm_json_scan *logs, page_item *it,
 {
     sm_json_scan item;
     sm_entry_facts f = {0, 0, SM_JSON_NULL, {NULL, 0, 0}};
-    sm_json_span key, v;
-    sm_json_kind kind;
-    int n, kept, r, nulls = 0;
+    int n, kept;
     make_room(pr);
     it->p = logs->p;
     if (sm_json_enter(logs, &item) != 0)
@@ -154,6 +153,9 @@ static int read_item(page_read *pr, sm_json_scan *logs, page_item *it,
         pr->used += (size_t)n;
     } else {
         /* Again from its start, as cjson reads it, counting. */
+        sm_json_span key, v;
+        sm_json_kind kind;
+        int r, nulls = 0;
         memset(&f, 0, sizeof f);
         if (sm_json_enter(logs, &item) != 0)
             return -1;
@@ -171,6 +173,7 @@ static int read_item(page_read *pr, sm_json_scan *logs, page_item *it,
         }
         if (r != 0)
             return -1;
+        it->first = 0;
         it->n = -1;
         it->kept = nulls;
     }
@@ -189,6 +192,7 @@ static int read_items(page_read *pr, sm_json_scan *page)
     sm_json_kind kind;
     int r, ids;
     pr->n = 0;
+    pr->read = 0;
     pr->bad = 0;
     pr->cost = 0;
     pr->used = 0;
@@ -208,7 +212,7 @@ static int read_items(page_read *pr, sm_json_scan *page)
             continue;
         }
         pr->cost += SM_JSON_COST_ITEM;
-        if (read_item(pr, &logs, &pr->items[pr->n - 1], &ids) != 0)
+        if (read_item(pr, &logs, &pr->items[pr->read++], &ids) != 0)
             return -1;
         if (ids > 1) {
             pr->bad = pr->n;
@@ -295,12 +299,12 @@ static int build(page_read *pr, const sm_json_decoder *d)
     sm_json_keys keys;
     int t;
     size_t i;
-    lua_createtable(L, (int)pr->n, 0);
+    lua_createtable(L, (int)pr->read, 0);
     t = lua_gettop(L);
     lua_createtable(L, SM_JSON_KEYS, 0);
     keys.idx = t + 1;
     keys.n = 0;
-    for (i = 0; i < pr->n; i++) {
+    for (i = 0; i < pr->read; i++) {
         const page_item *it = &pr->items[i];
         if (it->n < 0 ||
             !sm_json_entry_build(L, pr->scratch->m + it->first, it->n,
@@ -322,7 +326,7 @@ int sm_json_page(lua_State *L, const char *text, size_t len, int max,
                  const sm_json_decoder *d, sm_refusal *r)
 {
     page_read pr;
-    int base = lua_gettop(L), built;
+    int base = lua_gettop(L);
     const char *why;
     memset(r, 0, sizeof *r);
     /* The scratch, the array, the keys, an entry and what building one
@@ -333,10 +337,11 @@ int sm_json_page(lua_State *L, const char *text, size_t len, int max,
     pr.max = max < SM_MAX_PAGE_SIZE ? max : SM_MAX_PAGE_SIZE;
     pr.logs = LOGS_NONE;
     pr.n = 0;
+    pr.read = 0;
     pr.bad = 0;
     pr.cost = 0;
     pr.has_id = 0;
-    take_scratch(&pr);
+    take_scratch(L, &pr);
     if (read_page(&pr, text, len) != 0) {
         give_scratch(&pr);
         lua_settop(L, base);
@@ -346,7 +351,7 @@ int sm_json_page(lua_State *L, const char *text, size_t len, int max,
     }
     why = refusal(&pr, d, r);
     if (why == NULL) {
-        built = build(&pr, d);
+        int built = build(&pr, d);
         give_scratch(&pr);
         if (built) {
             lua_replace(L, base + 1); /* the array over the scratch */

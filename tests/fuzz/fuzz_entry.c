@@ -183,8 +183,7 @@ static const char *message_of(lua_State *L, int idx)
 static void check_forms(lua_State *L, const char *text, size_t size, int t,
                         int scanned)
 {
-    int top = lua_gettop(L), verdict, n, oos, n_raw, oos_raw;
-    const char *m;
+    int top = lua_gettop(L), verdict, n, oos;
     verdict = oracle(L, text, size, t);
     n = reply(L, text, size, SM_SHAPE_ENTRY, &oos);
     if (verdict == V_OK) {
@@ -198,6 +197,7 @@ static void check_forms(lua_State *L, const char *text, size_t size, int t,
         fuzz_check_within(L, top + 2, top + 1);
         lua_settop(L, top + 1);
     } else {
+        const char *m;
         FUZZ_ASSERT(n == 2 && lua_isnil(L, top + 1));
         m = message_of(L, top + 2);
         FUZZ_ASSERT(oos == (verdict == V_OUT_OF_STEP));
@@ -212,7 +212,7 @@ static void check_forms(lua_State *L, const char *text, size_t size, int t,
     }
     /* The pass-through form, where JSON's grammar takes the text too. */
     if (scanned && t != 0) {
-        n_raw = reply(L, text, size, SM_SHAPE_RAW, &oos_raw);
+        int oos_raw, n_raw = reply(L, text, size, SM_SHAPE_RAW, &oos_raw);
         FUZZ_ASSERT(oos_raw == oos);
         FUZZ_ASSERT((n_raw == 1) == (n == 1));
         if (n_raw == 1) {

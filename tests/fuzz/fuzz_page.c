@@ -328,7 +328,6 @@ static int one_input(const uint8_t *data, size_t size)
     sm_refusal r;
     char *text;
     int got, max, decoded, cjson_scanned, oos, decode = 1, t;
-    const char *want;
     if (size == 0)
         return 0;
     e.limit = limits[data[0] & 3];
@@ -364,7 +363,7 @@ static int one_input(const uint8_t *data, size_t size)
                                               "JSON object") == 0);
     } else {
         int top = lua_gettop(L);
-        want = oracle(L, text, size, t, max, &oos);
+        const char *want = oracle(L, text, size, t, max, &oos);
         if (want == NULL) {
             if (!got) {
                 fprintf(stderr, "refused: %s\n", r.why);
