@@ -219,7 +219,7 @@ int sm_json_entry_scan(sm_json_scan *s, sm_json_member *m, int max,
         const sm_json_member *x = &m[n];
         if (x->kind == SM_JSON_OBJECT || x->kind == SM_JSON_ARRAY ||
             n + 1 == max)
-            return -1;
+            return -2 - n;
         /* Only "id" and "logs" tell anything (escaped, they may spell
          * it). */
         if ((x->key.len <= 4 || x->key.escaped) && f != NULL)

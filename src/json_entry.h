@@ -66,9 +66,10 @@ typedef struct sm_json_keys {
  * item) into m, at most max, noting in f (when not NULL) what tells which
  * request it answers. When the object is flat (every value a string,
  * number, true, false or null) and in s's grammar, returns how many
- * members it has, *kept of them not null, the scan past the object; else
- * (a nested value, more than max members, bad text) returns -1, the scan
- * left anywhere inside. */
+ * members it has, *kept of them not null, the scan past the object. For a
+ * nested value or more than max - 1 members, returns -2 - k: m[0..k] were
+ * read (the last one stopped it, not noted in f), the scan past m[k]; for
+ * bad text, -1, the scan left anywhere inside. */
 int sm_json_entry_scan(sm_json_scan *s, sm_json_member *m, int max,
                        sm_entry_facts *f, int *kept);
 

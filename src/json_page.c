@@ -7,10 +7,12 @@
  * character...), read again in cjson's grammar with what decoding it would
  * take counted. So the shape, the number of items and the cost are known
  * before any table exists, and a page that is refused costs no decoding.
- * The second builds the array: each flat item from its members, exactly as
- * cjson and shaping would give it, its key strings shared with the item
- * before; every other item (and a flat one the builder is not sure of)
- * decoded alone by cjson, then shaped.
+ * The second builds the array: when every item is flat, each from its
+ * members, exactly as cjson and shaping would give it, its key strings
+ * shared with the item before (a flat one the builder is not sure of is
+ * decoded alone by cjson); else cjson decodes the "logs" array's text in
+ * one call (one call per item would cost a quarter more) and each item is
+ * shaped.
  */
 #include "json_page.h"
 
@@ -63,6 +65,8 @@ typedef struct page_read {
                         * ids, from 1; 0: none */
     int bad_ids;       /* that one has two ids (else it is no object) */
     unsigned long long cost; /* decoding its items with cjson */
+    size_t nested;     /* of them, items only cjson decodes */
+    const char *logs_p, *logs_end; /* the "logs" array's text */
     int has_id;        /* the page has an "id" member: an entry? */
     sm_json_kind id_kind;
     sm_json_span id;
@@ -127,55 +131,84 @@ static int key_is(const sm_json_span *k, const char *name, size_t n)
     return k->len == n && memcmp(k->p, name, n) == 0;
 }
 
+/* What decoding member m takes cjson, beyond a nested value's own. */
+static unsigned long long member_cost(const sm_json_member *m)
+{
+    unsigned long long c =
+        SM_JSON_COST_MEMBER + SM_JSON_COST_STRING + m->key.len;
+    if (m->kind == SM_JSON_STRING)
+        c += SM_JSON_COST_STRING + m->value.len;
+    return c;
+}
+
+/* Reads the rest of the object item is in, in cjson's grammar, counting
+ * what decoding it takes and noting its members in f. Returns 0, or -1 on
+ * bad text. */
+static int read_rest(page_read *pr, sm_json_scan *item, sm_entry_facts *f)
+{
+    sm_json_member m;
+    int r;
+    item->mode = SM_JSON_CJSON;
+    item->cost = &pr->cost;
+    while ((r = sm_json_next(item, &m)) == 1) {
+        pr->cost += member_cost(&m);
+        sm_entry_note(f, &m.key, m.kind, &m.value);
+    }
+    return r == 0 ? 0 : -1;
+}
+
 /* The scan is at item it, an object of "logs" (scan): reads it, as a flat
- * entry into the scratch or else in cjson's grammar with its cost. Returns
- * 0, or -1 on bad text; *ids: its "id" members. */
+ * entry into the scratch or else as one only cjson decodes, with its cost.
+ * Returns 0, or -1 on bad text; *ids: its "id" members. */
 static int read_item(page_read *pr, sm_json_scan *logs, page_item *it,
                      int *ids)
 {
     sm_json_scan item;
     sm_entry_facts f = {0, 0, SM_JSON_NULL, {NULL, 0, 0}};
-    int n, kept;
+    sm_json_member *m;
+    unsigned long long before = pr->cost;
+    int n, kept, i;
     make_room(pr);
+    m = pr->scratch->m + pr->used;
     it->p = logs->p;
     if (sm_json_enter(logs, &item) != 0)
         return -1;
     /* JSON's grammar, with the escapes cjson decodes only: a lone UTF-16
-     * surrogate refuses the whole page in cjson's, before any count. */
+     * surrogate refuses the whole page in cjson's, before any count. A
+     * nested value is skipped with its cost counted (a flat item has
+     * none). */
     item.mode = SM_JSON_CJSON_ESCAPES;
-    item.cost = NULL;
-    n = sm_json_entry_scan(&item, pr->scratch->m + pr->used,
-                           SM_ENTRY_FAST_MEMBERS, &f, &kept);
+    item.cost = &pr->cost;
+    n = sm_json_entry_scan(&item, m, SM_ENTRY_FAST_MEMBERS, &f, &kept);
     if (n >= 0) {
         it->first = pr->used;
         it->n = n;
         it->kept = kept;
         pr->used += (size_t)n;
     } else {
-        /* Again from its start, as cjson reads it, counting. */
-        sm_json_span key, v;
-        sm_json_kind kind;
-        int r, nulls = 0;
-        memset(&f, 0, sizeof f);
-        if (sm_json_enter(logs, &item) != 0)
-            return -1;
-        item.mode = SM_JSON_CJSON;
-        item.cost = &pr->cost;
-        pr->cost += SM_JSON_COST_TABLE;
-        while ((r = sm_json_key(&item, &key)) == 1) {
-            pr->cost += SM_JSON_COST_MEMBER + SM_JSON_COST_STRING + key.len;
-            if (sm_json_value(&item, &v, &kind) != 0)
+        if (n <= -2) {
+            /* Members 0..k read, the scan past the last (nested, or one
+             * too many): they are cjson's now, the rest read as cjson
+             * reads it. */
+            int k = -2 - n;
+            pr->cost += SM_JSON_COST_TABLE;
+            for (i = 0; i <= k; i++)
+                pr->cost += member_cost(&m[i]);
+            sm_entry_note(&f, &m[k].key, m[k].kind, &m[k].value);
+        } else {
+            /* Not JSON (a raw control character, a number such as 1.):
+             * again from its start, as cjson reads it. */
+            pr->cost = before + SM_JSON_COST_TABLE;
+            memset(&f, 0, sizeof f);
+            if (sm_json_enter(logs, &item) != 0)
                 return -1;
-            if (kind == SM_JSON_STRING)
-                pr->cost += SM_JSON_COST_STRING + v.len;
-            nulls |= kind == SM_JSON_NULL;
-            sm_entry_note(&f, &key, kind, &v);
         }
-        if (r != 0)
+        if (read_rest(pr, &item, &f) != 0)
             return -1;
         it->first = 0;
         it->n = -1;
-        it->kept = nulls;
+        it->kept = 1;
+        pr->nested++;
     }
     it->end = item.p;
     sm_json_leave(logs, &item);
@@ -195,7 +228,9 @@ static int read_items(page_read *pr, sm_json_scan *page)
     pr->read = 0;
     pr->bad = 0;
     pr->cost = 0;
+    pr->nested = 0;
     pr->used = 0;
+    pr->logs_p = page->p;
     if (sm_json_enter(page, &logs) != 0)
         return -1;
     while ((r = sm_json_item(&logs)) == 1) {
@@ -222,6 +257,7 @@ static int read_items(page_read *pr, sm_json_scan *page)
     if (r != 0)
         return -1;
     sm_json_leave(page, &logs);
+    pr->logs_end = page->p;
     return 0;
 }
 
@@ -284,6 +320,19 @@ static const char *refusal(page_read *pr, const sm_json_decoder *d,
                                            : "\"logs\" item %d is not an "
                                              "object",
                                (int)pr->bad);
+    if (pr->nested > 0) {
+        /* cjson decodes the flat items too, then: each at most a table, its
+         * members and strings as long as its text. */
+        size_t i;
+        for (i = 0; i < pr->read; i++) {
+            const page_item *it = &pr->items[i];
+            if (it->n >= 0)
+                pr->cost += SM_JSON_COST_TABLE +
+                            (unsigned long long)it->n *
+                                (SM_JSON_COST_MEMBER + 2 * SM_JSON_COST_STRING) +
+                            (unsigned long long)(it->end - it->p);
+        }
+    }
     if (pr->cost > d->cap) {
         r->too_large = 1;
         return "decoding the page would take too much memory";
@@ -299,6 +348,22 @@ static int build(page_read *pr, const sm_json_decoder *d)
     sm_json_keys keys;
     int t;
     size_t i;
+    if (pr->nested > 0) {
+        /* The "logs" array, decoded by cjson at once: a plain array of
+         * plain tables, each shaped in place. */
+        lua_pushvalue(L, d->decode_idx);
+        lua_pushlstring(L, pr->logs_p, (size_t)(pr->logs_end - pr->logs_p));
+        lua_call(L, 1, 1);
+        if (lua_type(L, -1) != LUA_TTABLE)
+            return 0; /* a lone UTF-16 surrogate in a flat item */
+        t = lua_gettop(L);
+        for (i = 1; i <= pr->read; i++) {
+            lua_rawgeti(L, t, (int)i);
+            sm_shape_entry(L, -1, 1);
+            lua_pop(L, 1);
+        }
+        return 1;
+    }
     lua_createtable(L, (int)pr->read, 0);
     t = lua_gettop(L);
     lua_createtable(L, SM_JSON_KEYS, 0);
@@ -340,6 +405,7 @@ int sm_json_page(lua_State *L, const char *text, size_t len, int max,
     pr.read = 0;
     pr.bad = 0;
     pr.cost = 0;
+    pr.nested = 0;
     pr.has_id = 0;
     take_scratch(L, &pr);
     if (read_page(&pr, text, len) != 0) {

@@ -1,10 +1,10 @@
 /*
  * json_page.h: a page of the list route, {"logs":[...]}, read from its
  * JSON text: the shape checked and the items counted before anything is
- * built, then the array of its entries, each built straight from the text
- * when it is the flat entry the API sends (json_entry.h), else decoded
- * alone by lua-cjson and shaped, so every entry is what cjson and shaping
- * give for it.
+ * built, then the array of its entries, built straight from the text when
+ * each is the flat entry the API sends (json_entry.h), else decoded by
+ * lua-cjson and shaped, so every entry is what cjson and shaping give for
+ * it.
  */
 #ifndef SM_JSON_PAGE_H
 #define SM_JSON_PAGE_H
