@@ -131,16 +131,6 @@ static int key_is(const sm_json_span *k, const char *name, size_t n)
     return k->len == n && memcmp(k->p, name, n) == 0;
 }
 
-/* What decoding member m takes cjson, beyond a nested value's own. */
-static unsigned long long member_cost(const sm_json_member *m)
-{
-    unsigned long long c =
-        SM_JSON_COST_MEMBER + SM_JSON_COST_STRING + m->key.len;
-    if (m->kind == SM_JSON_STRING)
-        c += SM_JSON_COST_STRING + m->value.len;
-    return c;
-}
-
 /* Reads the rest of the object item is in, in cjson's grammar, counting
  * what decoding it takes and noting its members in f. Returns 0, or -1 on
  * bad text. */
@@ -151,7 +141,7 @@ static int read_rest(page_read *pr, sm_json_scan *item, sm_entry_facts *f)
     item->mode = SM_JSON_CJSON;
     item->cost = &pr->cost;
     while ((r = sm_json_next(item, &m)) == 1) {
-        pr->cost += member_cost(&m);
+        pr->cost += sm_json_member_cost(&m);
         sm_entry_note(f, &m.key, m.kind, &m.value);
     }
     return r == 0 ? 0 : -1;
@@ -193,7 +183,7 @@ static int read_item(page_read *pr, sm_json_scan *logs, page_item *it,
             int k = -2 - n;
             pr->cost += SM_JSON_COST_TABLE;
             for (i = 0; i <= k; i++)
-                pr->cost += member_cost(&m[i]);
+                pr->cost += sm_json_member_cost(&m[i]);
             sm_entry_note(&f, &m[k].key, m[k].kind, &m[k].value);
         } else {
             /* Not JSON (a raw control character, a number such as 1.):

@@ -87,6 +87,17 @@ typedef struct sm_json_scan {
     unsigned long long *cost;
 } sm_json_scan;
 
+/* What decoding member m takes lua-cjson, beyond a nested value's own
+ * (which a scan with a cost counts as it skips it). */
+static inline unsigned long long sm_json_member_cost(const sm_json_member *m)
+{
+    unsigned long long c =
+        SM_JSON_COST_MEMBER + SM_JSON_COST_STRING + m->key.len;
+    if (m->kind == SM_JSON_STRING)
+        c += SM_JSON_COST_STRING + m->value.len;
+    return c;
+}
+
 /* Starts on text[0..len): whitespace, then '{'; in mode, counting no cost.
  * Returns 0, or -1 when the text does not start with an object. */
 int sm_json_open(sm_json_scan *s, const char *text, size_t len);

@@ -66,30 +66,21 @@ static unsigned long long decode_cap(const sm_buffer *body)
     return cap > SM_DECODED_MIN ? cap : SM_DECODED_MIN;
 }
 
-/* Reads the object in text[0..len) in lua-cjson's grammar: notes its
- * top-level members in f, adds what decoding it takes to *cost, sets
- * *nulls when a top-level member is null. Returns 0, or -1 when the text
- * is not one object followed by whitespace only. */
-static int read_cjson_object(const char *text, size_t len, sm_entry_facts *f,
-                             unsigned long long *cost, int *nulls)
+/* Reads on the members of the object s is in, in lua-cjson's grammar:
+ * notes them in f, adds what decoding them takes to *cost, sets *nulls
+ * when one is null. Returns 0, or -1 when the text is not one object
+ * followed by whitespace only. */
+static int read_cjson_members(sm_json_scan *s, sm_entry_facts *f,
+                              unsigned long long *cost, int *nulls)
 {
-    sm_json_scan s;
-    sm_json_span key, v;
-    sm_json_kind kind;
+    sm_json_member m;
     int r;
-    *nulls = 0;
-    if (sm_json_open_as(&s, text, len, SM_JSON_CJSON) != 0)
-        return -1;
-    s.cost = cost;
-    *cost += SM_JSON_COST_TABLE;
-    while ((r = sm_json_key(&s, &key)) == 1) {
-        *cost += SM_JSON_COST_MEMBER + SM_JSON_COST_STRING + key.len;
-        if (sm_json_value(&s, &v, &kind) != 0)
-            return -1;
-        if (kind == SM_JSON_STRING)
-            *cost += SM_JSON_COST_STRING + v.len;
-        *nulls |= kind == SM_JSON_NULL;
-        sm_entry_note(f, &key, kind, &v);
+    s->mode = SM_JSON_CJSON;
+    s->cost = cost;
+    while ((r = sm_json_next(s, &m)) == 1) {
+        *cost += sm_json_member_cost(&m);
+        *nulls |= m.kind == SM_JSON_NULL;
+        sm_entry_note(f, &m.key, m.kind, &m.value);
     }
     return r == 0 ? 0 : -1;
 }
@@ -107,20 +98,40 @@ static int push_entry(lua_State *L, const char *text, size_t len,
     sm_json_member m[SM_ENTRY_FAST_MEMBERS];
     sm_entry_facts f = {0, 0, SM_JSON_NULL, {NULL, 0, 0}};
     unsigned long long cost = 0;
-    int n = -1, kept = 0, nulls = 1;
+    int n = -1, kept = 0, nulls = 0, i, bad;
     /* JSON's grammar with the escapes cjson decodes: a text cjson refuses
-     * is refused before its id could say anything. */
+     * is refused before its id could say anything. A nested value is
+     * skipped with its cost counted (a flat entry has none). */
     if (rules->shape == SM_SHAPE_ENTRY &&
-        sm_json_open_as(&s, text, len, SM_JSON_CJSON_ESCAPES) == 0)
+        sm_json_open_as(&s, text, len, SM_JSON_CJSON_ESCAPES) == 0) {
+        s.cost = &cost;
         n = sm_json_entry_scan(&s, m, SM_ENTRY_FAST_MEMBERS, &f, &kept);
-    if (n < 0) {
-        /* Not a flat entry in JSON's grammar: read as cjson would. */
-        memset(&f, 0, sizeof f);
-        if (read_cjson_object(text, len, &f, &cost, &nulls) != 0) {
-            r->why = len == 0 ? "the response body is empty"
-                              : "the response body is not a JSON object";
-            return 0;
+    }
+    if (n <= -2) {
+        /* Members 0..k read, the last nested or one too many: the rest is
+         * read on as cjson reads it. */
+        int k = -2 - n;
+        cost += SM_JSON_COST_TABLE;
+        for (i = 0; i <= k; i++) {
+            cost += sm_json_member_cost(&m[i]);
+            nulls |= m[i].kind == SM_JSON_NULL;
         }
+        sm_entry_note(&f, &m[k].key, m[k].kind, &m[k].value);
+        bad = read_cjson_members(&s, &f, &cost, &nulls);
+    } else if (n == -1) {
+        /* Not JSON (a raw control character, a number such as 1.), or
+         * shape NONE: from the start, as cjson reads it. */
+        memset(&f, 0, sizeof f);
+        cost = SM_JSON_COST_TABLE;
+        bad = sm_json_open_as(&s, text, len, SM_JSON_CJSON) != 0 ||
+              read_cjson_members(&s, &f, &cost, &nulls) != 0;
+    } else {
+        bad = 0;
+    }
+    if (bad) {
+        r->why = len == 0 ? "the response body is empty"
+                          : "the response body is not a JSON object";
+        return 0;
     }
     if (rules->shape == SM_SHAPE_ENTRY) {
         r->why = sm_check_entry(L, &f, &rules->expect, rules->credential,

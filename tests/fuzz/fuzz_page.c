@@ -1,10 +1,10 @@
 /*
  * fuzz_page: the page decoder (json_page.c: its first pass over the text in
- * lua-cjson's grammar, flat items built by json_entry.c, the others decoded
- * alone by cjson) against an oracle made of lua-cjson's table of the whole
- * text (the module's settings), entry.c's shaping, and a walk of the text
- * for what cjson's table cannot tell (an array from an object, how many
- * names decode to "id").
+ * lua-cjson's grammar, then flat items built by json_entry.c, or the "logs"
+ * array decoded by cjson when an item needs it) against an oracle made of
+ * lua-cjson's table of the whole text (the module's settings), entry.c's
+ * shaping, and a walk of the text for what cjson's table cannot tell (an
+ * array from an object, how many names decode to "id").
  *
  * Input: one byte whose low two bits pick the page's limit (0: none, so
  * the API's 1000; else 1..3), then the body's bytes.
