@@ -25,7 +25,7 @@ $(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h $(SRCS) src/*.h $(call werror_dep,$(FUZ
 	$(call werror_lost,$(FUZZ))
 	$(SAN_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$(WARN) $(DEFS) -Isrc $(LUA54_CFLAGS) $(CURL_CFLAGS) -o $@ $< \
-		$(SRCS) $(LUA54_LIBS) $(CURL_LIBS) -lm
+		$(SRCS) $(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 
 # C drivers (tests/c): credential wiping, checked on free() through --wrap
 # (plus a mutant whose sm_wipe_free does not wipe, which the check must
@@ -40,7 +40,7 @@ tsan-check: $(CDRV)/threads
 $(CDRV)/wipe: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
 	$(call werror_lost,$(CDRV))
-	$(CC) $(CDRV_FLAGS) -o $@ $< $(SRCS) $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) -lm
+	$(CC) $(CDRV_FLAGS) -o $@ $< $(SRCS) $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 
 $(CDRV)/wipe-mutant: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
@@ -48,10 +48,10 @@ $(CDRV)/wipe-mutant: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h $(call werro
 	sed 's/\*v++ = 0;/v++;/' src/credential.c > $@-credential.c
 	! cmp -s src/credential.c $@-credential.c
 	$(CC) $(CDRV_FLAGS) -Wno-unused-value -o $@ $< $(filter-out src/credential.c,$(SRCS)) \
-		$@-credential.c $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) -lm
+		$@-credential.c $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 
 $(CDRV)/threads: tests/c/threads.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
 	$(call werror_lost,$(CDRV))
 	$(SAN_CC) $(CDRV_FLAGS) -fsanitize=thread -o $@ $< $(SRCS) -pthread \
-		$(LUA54_LIBS) $(CURL_LIBS) -lm
+		$(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm
