@@ -126,8 +126,11 @@ install-lib: $(SO)
 	install -m 0644 lua/supermetrics/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli/
 	install -m 0644 types/supermetrics.d.tl $(DESTDIR)$(LUA_SHAREDIR)/
 	install -m 0644 types/supermetrics/safe.d.tl $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
+	install -m 0644 types/supermetrics/time.d.tl types/supermetrics/format.d.tl $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 	install -m 0644 types/supermetrics.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/
 	install -m 0644 types/supermetrics/safe.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics/
+	install -m 0644 types/supermetrics/time.lua types/supermetrics/format.lua \
+	    $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics/
 
 # The interpreter on the command line's first line: the one this build is
 # for. LuaRocks passes its own (an absolute path) as LUA_INTERPRETER; a build

@@ -115,6 +115,8 @@ int luaopen_supermetrics_core(lua_State *L)
         {"isatty", sm_lua_isatty},
         {"read_key", sm_lua_read_key},
         {"no_core_dumps", sm_lua_no_core_dumps},
+        {"sync_file", sm_lua_sync_file},
+        {"truncate_file", sm_lua_truncate_file},
         {"trap_interrupt", sm_lua_trap_interrupt},
         {"interrupted", sm_lua_interrupted},
         {"shown", sm_lua_shown},

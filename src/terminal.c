@@ -63,6 +63,48 @@ int sm_lua_no_core_dumps(lua_State *L)
     return 0;
 }
 
+/* Pushes nil and the system's words for err; returns 2. */
+static int file_failure(lua_State *L, int err)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(err));
+    return 2;
+}
+
+/* sync_file(path) -> true | nil, message: what was written to path is on
+ * the disk (fsync), a file's data or a directory's entries (after a rename
+ * in it). For the command line's --output, written atomically. */
+int sm_lua_sync_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return file_failure(L, errno);
+    if (fsync(fd) != 0) {
+        int err = errno;
+        (void)close(fd);
+        return file_failure(L, err);
+    }
+    if (close(fd) != 0)
+        return file_failure(L, errno);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* truncate_file(path, size) -> true | nil, message: path cut to size bytes
+ * (the command line's --resume drops a last record written in part). */
+int sm_lua_truncate_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    lua_Number size = luaL_checknumber(L, 2);
+    if (!(size >= 0 && size <= 9007199254740992.0) || (lua_Number)(long long)size != size)
+        return luaL_argerror(L, 2, "a size in bytes");
+    if (truncate(path, (off_t)size) != 0)
+        return file_failure(L, errno);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* Pushes false, why, detail (a failure of read_key); returns 3. */
 static int key_failure(lua_State *L, const char *why, int err)
 {

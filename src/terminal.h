@@ -23,4 +23,10 @@ int sm_lua_read_key(lua_State *L);
 /* Lua: no_core_dumps(): RLIMIT_CORE 0 and, on Linux, not dumpable. */
 int sm_lua_no_core_dumps(lua_State *L);
 
+/* Lua: sync_file(path) -> true | nil, message: fsync of a file or folder. */
+int sm_lua_sync_file(lua_State *L);
+
+/* Lua: truncate_file(path, size) -> true | nil, message. */
+int sm_lua_truncate_file(lua_State *L);
+
 #endif

@@ -51,6 +51,7 @@
 ---@field body? string a non-2xx reply without a usable envelope: its first 1024 bytes, credential redacted, control characters kept (sanitise before printing)
 ---@field cause? any only for a failing `token_provider`: what it raised
 ---@field argument? string INVALID_ARGUMENT only: the argument or option at fault ("team_id", "page_size")
+---@field resume? supermetrics.Resume raised from `each_connector_log`'s loop only: where to go on (its `resume` option)
 ---@operator concat(string): string
 
 ---One log entry: a plain table. Top-level JSON nulls are absent; fields the
@@ -131,8 +132,34 @@
 ---Options of `client:each_connector_log`.
 ---@class supermetrics.EachOptions
 ---@field page_size? integer 1..1000 (100)
----@field before? string an ISO 8601 date or date-time; start before it
+---@field before? string an ISO 8601 date or date-time; start before it, as the server reads it
+---@field since? string an ISO 8601 date or date-time: only entries at or after it; paging stops at the first older one
+---@field through? string an ISO 8601 date or date-time: only entries at or before it, whatever the server's `before` (not with `before`)
+---@field resume? supermetrics.Resume|string what an error of an earlier loop carried (`err.resume`), or its JSON text: go on after its last entry
+---@field on_page? fun(progress: supermetrics.PageEvent) called as each page arrives, before its entries are yielded; what it raises ends the loop
 ---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
+
+---What `on_page` gets as each page of `each_connector_log` arrives.
+---@class supermetrics.PageEvent
+---@field page integer pages received so far (going on from a resume value's count)
+---@field entries integer entries yielded so far, this page's included
+---@field received integer entries on this page as the server sent them
+---@field oldest? string the oldest `log_time` on the pages so far, as sent
+---@field before? string the `before` this page was asked with (RFC 3339); nil for the newest
+
+---Where a loop of `each_connector_log` stopped (`err.resume`): plain data, the
+---same as its JSON text (`supermetrics.format.json(err.resume)`).
+---@class supermetrics.Resume
+---@field version integer 1
+---@field before? string the next request's `before` (RFC 3339); nil: from the newest entry
+---@field edge? string the oldest `log_time` that ended a full page, as sent
+---@field inclusive boolean whether the server showed its `before` to be inclusive
+---@field ids table[] `{ {id, log_time}, ... }`: entries yielded that a later page may show again
+---@field idless table[] `{ {log_time, n}, ... }`: how many entries without id were yielded stamped so
+---@field since? string the loop's `since`, as given
+---@field through? string the loop's `through`, as given
+---@field entries integer entries yielded so far
+---@field pages integer pages received so far
 
 ---Options of `client:follow_connector_logs`.
 ---@class supermetrics.FollowOptions

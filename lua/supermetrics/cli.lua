@@ -8,8 +8,10 @@ local supermetrics = require "supermetrics"
 local args = require "supermetrics.cli.args"
 local filter = require "supermetrics.cli.filter"
 local follow = require "supermetrics.follow"
+local format = require "supermetrics.format"
 local logtime = require "supermetrics.logtime"
-local output = require "supermetrics.cli.output"
+local outfile = require "supermetrics.cli.outfile"
+local paging = require "supermetrics.paging"
 local refused = require "supermetrics.cli.refused"
 
 local cli = {}
@@ -33,6 +35,9 @@ Output:
   -v, --verbose               each HTTP request on stderr (method, path, status,
                               request id, attempt, time, proxy)
   -q, --quiet                 nothing on stderr but errors
+  -o, --output FILE           write FILE whole or not at all: a temporary file
+                              beside it, renamed over it on success, removed on
+                              failure (FILE is then as it was)
 Filters (list, fetch, tail):
   --status 5xx|404|400-499    only these statuses (comma-separated, repeatable)
   --event GLOB                only events matching GLOB (* ? [a-z]; repeatable)
@@ -43,6 +48,11 @@ Filters (list, fetch, tail):
 list:
   --all                       every page, streamed as it comes (else one page)
   --limit N                   entries per page, 1..1000
+  --resume                    with --all --output FILE (ndjson or csv): FILE holds
+                              what an earlier run wrote before it failed; go on
+                              from its last complete entry, appending to it
+  --progress                  with --all: pages and entries so far on stderr, as
+                              lines when stderr is not a terminal (cron)
 tail (oldest first):
   -n, --lines N               the newest N entries (default 10) when no --since
   -f, --follow                then keep printing new entries until Ctrl-C
@@ -225,23 +235,38 @@ local function verbose_hook(stderr)
   end
 end
 
--- A progress line on a terminal's stderr while pages come in; its last
--- state stays as a summary.
-local function progress(stderr)
-  local pages, entries = 0, 0
+-- Progress while pages come in (list --all), from each_connector_log's
+-- on_page: on a terminal one line redrawn in place (\r), else (--progress:
+-- cron, a log file) a line a page; a summary line at the end.
+local function progress(stderr, lines)
+  local pages, entries, drawn = 0, 0, 0
   local p = {}
-  function p.page()
-    pages = pages + 1
-    stderr:write(string.format("\rsupermetrics-logs: %d page%s", pages, pages == 1 and "" or "s"))
+  local function draw(text)
+    if lines then
+      stderr:write("supermetrics-logs: ", text, "\n")
+    else
+      -- Shorter than the last one: spaces over the line first (none
+      -- after the text, so that the line ends where the text does).
+      if #text < drawn then
+        stderr:write("\r", (" "):rep(#"supermetrics-logs: " + drawn))
+      end
+      stderr:write("\rsupermetrics-logs: ", text)
+      drawn = #text
+    end
     stderr:flush()
   end
-  function p.entry()
-    entries = entries + 1
+  function p.page(event)
+    pages, entries = event.page, event.entries
+    draw(core.shown(string.format("page %d, %d entr%s%s", pages, entries, entries == 1 and "y" or "ies",
+      event.oldest and ", back to " .. event.oldest or "")))
   end
   function p.finish()
     if pages > 0 then
-      stderr:write(string.format("\rsupermetrics-logs: %d entr%s in %d page%s\n", entries,
-        entries == 1 and "y" or "ies", pages, pages == 1 and "" or "s"))
+      draw(string.format("%d entr%s in %d page%s", entries, entries == 1 and "y" or "ies", pages,
+        pages == 1 and "" or "s"))
+      if not lines then
+        stderr:write("\n")
+      end
     end
   end
   return p
@@ -264,19 +289,25 @@ function COMMANDS.get(client, o, emit)
   return cli.EXIT.ok
 end
 
+-- list: one page (--until asked for as the library asks for `through`:
+-- just after it, what is newer left out by the filters), or with --all
+-- every entry between --since and --until, exactly, whatever the server's
+-- `before` (the library's since / through), from where --resume says.
 function COMMANDS.list(client, o, emit)
-  local before = o.until_ and logtime.date_time(o.until_)
   if not o.all then
+    local before = o.until_ and logtime.date_time(paging.through_bound(o.until_))
     for _, entry in ipairs(client:list_connector_logs(o.args[1], o.args[2], { limit = o.limit, before = before })) do
       emit(entry)
     end
     return cli.EXIT.ok
   end
-  for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = o.limit, before = before }) do
-    -- Newest first: once one is older than --since, so is the rest.
-    if filter.when(entry, o.since, nil) == "older" then
-      break
-    end
+  local opts = { page_size = o.limit, on_page = o.on_page }
+  if o.resume_value then
+    opts.resume = o.resume_value -- it holds the bounds
+  else
+    opts.since, opts.through = o.since and o.since.text, o.until_ and o.until_.text
+  end
+  for entry in client:each_connector_log(o.args[1], o.args[2], opts) do
     emit(entry)
   end
   return cli.EXIT.ok
@@ -424,30 +455,81 @@ local function main(argv, io_)
     return cli.EXIT.ok
   end
 
+  -- --output FILE: a temporary file renamed over FILE on success (target),
+  -- or with --resume FILE itself, continued from its last entry.
+  local sink, target, continued = out, nil, nil
+  local opened, open_err = pcall(function()
+    if o.output and o.resume then
+      continued = outfile.continue(o.output, o, o.since and o.since.text, o.until_ and o.until_.text)
+      sink, o.resume_value = continued.file, continued.resume
+      local last = continued.last
+      if last and o.until_ and last.key > o.until_.key then
+        continued.file:close()
+        error({ resume = "--resume: " .. o.output .. " ends with an entry stamped " .. last.text
+          .. ", after --until: not this command's output" }, 0)
+      end
+    elseif o.output then
+      target = outfile.atomic(o.output)
+      sink = target.file
+    end
+  end)
+  if not opened then
+    if type(open_err) == "table" and open_err.resume then
+      say(stderr, "supermetrics-logs: ", open_err.resume)
+      return cli.EXIT.usage
+    elseif type(open_err) == "table" and open_err.io then
+      say(stderr, "supermetrics-logs: cannot write the output: ", open_err.io)
+      return cli.EXIT.io
+    end
+    error(open_err, 0)
+  end
+  local to_terminal = stdout_tty and not o.output -- the entries show on the terminal
   local streaming = o.all or o.command == "tail"
-  local w = output.new(out, {
+  local w = format.writer(sink, {
     format = o.format, fields = o.fields, single = o.command == "get", stream = streaming,
-    color = stdout_tty and not o.no_color and not env_flag(env, "NO_COLOR"), csv_raw = o.csv_raw,
+    color = to_terminal and not o.no_color and not env_flag(env, "NO_COLOR"), csv_raw = o.csv_raw,
+    header = not (continued and continued.header),
     -- Streamed output goes out entry by entry, also into a pipe: a reader
     -- that leaves (`| head -3`) stops the command within one page.
-    flush = streaming or stdout_tty,
+    flush = (streaming or stdout_tty) and not o.output,
     warn = not o.quiet and function(message)
       say(stderr, "supermetrics-logs: warning: ", message)
     end or nil,
   })
-  -- The progress line is for output going elsewhere (a file, a pipe) while
-  -- stderr is a terminal: on one terminal it would mix into the output.
-  local bar = stderr_tty and not stdout_tty and o.all and not o.quiet and not o.verbose
-    and progress(stderr)
+  -- Progress (list --all): without --progress, a line redrawn on stderr
+  -- when it is a terminal and the entries go elsewhere (a file, a pipe:
+  -- on one terminal it would mix into them); --progress forces it, as a
+  -- line a page where it cannot be redrawn (not a terminal: cron; or
+  -- between --verbose lines).
+  local bar
+  if o.all and not o.quiet then
+    if o.progress then
+      bar = progress(stderr, not stderr_tty or o.verbose)
+    elseif stderr_tty and not to_terminal and not o.verbose then
+      bar = progress(stderr, false)
+    end
+  end
+  o.on_page = bar and bar.page or nil
   local keep = o.keep
   local unknown_fields = o.fields and not o.quiet and unknown_field_check(o.fields, stderr)
+  -- --resume: entries FILE shows already, by their text there (an id the
+  -- format cleaned may not match the library's), until one is older than
+  -- FILE's last.
+  local printed = continued and continued.last and next(continued.printed) and continued.printed
   local function emit(entry)
-    if bar then bar.entry() end
+    if printed then
+      local t = logtime.parse(entry.log_time)
+      if t and t.key < continued.last.key then
+        printed = nil
+      elseif printed[outfile.printed(o, entry) or ""] then
+        return check_interrupt()
+      end
+    end
     if keep(entry) then
       if unknown_fields then
         unknown_fields = unknown_fields(entry)
       end
-      w.entry(entry)
+      w:entry(entry)
     end
     check_interrupt()
   end
@@ -465,9 +547,7 @@ local function main(argv, io_)
       -- The key's rate budget: this run's, or shared through Redis.
       budget = (env("SUPERMETRICS_BUDGET_REDIS") or "") ~= "" and { redis = env("SUPERMETRICS_BUDGET_REDIS") }
         or nil,
-      on_response = (o.verbose and verbose_hook(stderr)) or (bar and function(e)
-        if not e.error_code then bar.page() end
-      end) or nil,
+      on_response = o.verbose and verbose_hook(stderr) or nil,
     })
     if not made then
       local refused_key = supermetrics.is_error(c) and refused.key(c, source)
@@ -486,8 +566,25 @@ local function main(argv, io_)
   end
   local interrupted = status == INTERRUPTED or (not done and core.interrupted())
   local state = done and "ok" or (interrupted and "interrupted" or "failed")
-  local finished, io_err = pcall(w.finish, state)
+  local finished, io_err = pcall(w.finish, w, state)
   if bar then bar.finish() end
+  -- The output file: renamed over FILE when all went right, else removed
+  -- (FILE as it was); a continued FILE keeps what was appended.
+  if target then
+    if finished and done and status == cli.EXIT.ok then
+      local committed, why = target.commit()
+      if not committed then
+        finished, io_err = false, { io = why }
+      end
+    else
+      target.abort()
+    end
+  elseif continued then
+    local closed, why = continued.file:close()
+    if finished and not closed then
+      finished, io_err = false, { io = why }
+    end
+  end
   if not finished or (not done and type(status) == "table" and (status.io or status.pipe)) then
     local e = finished and status or io_err
     if type(e) ~= "table" or not (e.io or e.pipe) then

@@ -262,21 +262,59 @@ end
 -- page edge come once each, whether the server's `before` is inclusive or
 -- exclusive (docs/api.md). Pages that stop moving back in time end it with
 -- `INVALID_RESPONSE` after a bounded number of requests (docs/api.md, No-progress bound).
+-- `since` and `through` bound it exactly, whatever the server's `before`:
+-- entries at or after `since` (paging stops at the first older one), at or
+-- before `through`. An error raised from the loop carries `err.resume`: plain
+-- data (store it as JSON text, `supermetrics.format.json`) that a new
+-- iterator takes as `resume` to go on after the last entry yielded, every
+-- entry exactly once (docs/api.md, Resuming).
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
--- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "...", headers = {...} }`
+-- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "...", since = "...",
+-- through = "...", resume = err.resume or its JSON text, on_page = function(progress),
+-- headers = {...} }`; `on_page` gets `{ page =, entries =, received =, oldest =, before = }`
+-- as each page arrives
 -- @return an iterator for a generic `for`; it raises `supermetrics.Error` values
 function Client:each_connector_log(team_id, connector_identifier, opts)
   check_self(self, "each_connector_log")
-  opts = options.call(opts, "each_connector_log")
+  local method = "each_connector_log"
+  opts = options.call(opts, method)
   local page_size = opts.page_size
   -- Checks every argument now, before any traffic.
-  local before = logtime.argument(opts.before, "before", "each_connector_log", invalid)
+  local before = logtime.argument(opts.before, "before", method, invalid)
+  local since = logtime.argument(opts.since, "since", method, invalid)
+  local through = logtime.argument(opts.through, "through", method, invalid)
+  if before and through then
+    invalid(method .. ": give before or through, not both (through is at or before, exactly)", "through")
+  end
+  local resume = opts.resume ~= nil and paging.read_resume(opts.resume, invalid, method) or nil
+  if resume then
+    if before then
+      invalid(method .. ": give before or resume, not both (the resume value says where to go on)", "resume")
+    end
+    -- The bounds are the resume value's; given again, they must be the same.
+    for name, given in pairs { since = since, through = through } do
+      local held = resume[name]
+      if given and (not held or held.key ~= given.key) then
+        invalid(method .. ": resume was made with " .. (held and name .. " = " .. held.text or "no " .. name)
+          .. ", not " .. name .. " = " .. given.text, "resume")
+      end
+    end
+    since, through = resume.since, resume.through
+  end
+  if since and through and since.key > through.key then
+    invalid(method .. ": since (" .. since.text .. ") is later than through (" .. through.text .. ")", "since")
+  end
+  local on_page = opts.on_page
+  if on_page ~= nil and type(on_page) ~= "function" and not (getmetatable(on_page) or {}).__call then
+    invalid(method .. ": on_page must be a function", "on_page")
+  end
   page_route(team_id, connector_identifier, page_size, before and before.date_time)
-  local extra = self:_extra_for(opts.headers, "each_connector_log")
+  local extra = self:_extra_for(opts.headers, method)
   return paging.iterator(function(limit, bound)
     return (fetch_page(self, team_id, connector_identifier, limit, bound, extra))
-  end, page_size, before)
+  end, page_size, before, { since = since, through = through, resume = resume, on_page = on_page,
+    resumable = true })
 end
 
 --- Follows a connector's log as it grows.

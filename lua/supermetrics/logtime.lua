@@ -50,6 +50,7 @@ end
 local function key_of(seconds, frac)
   return string.format("%015.0f.%s", seconds + 1e13, (frac .. ("0"):rep(18)):sub(1, 18))
 end
+logtime.key_of = key_of
 
 --- Parses a log_time. Returns a value with fields `seconds` (since the
 -- epoch, UTC), `frac` (the digits after the point, "" for none), `unit`
@@ -198,6 +199,13 @@ function logtime.instant(seconds, frac)
     seconds = seconds, frac = frac, unit = unit, key = key_of(seconds, frac),
     text = format_utc(seconds, unit, frac),
   }
+end
+
+--- The parsed value of a key (the `key` field of a parsed value): the same
+-- instant, in seconds or fractions (what a resume value writes back).
+function logtime.from_key(key)
+  local seconds = tonumber(key:sub(1, 15)) - 10000000000000
+  return logtime.instant(seconds, key:sub(17))
 end
 
 --- The instant 10^-18 s before t (the finest precision parse keeps), as

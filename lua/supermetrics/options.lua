@@ -44,15 +44,16 @@ end
 
 -- The names each method's options table accepts (per method), for
 -- `options.call`: a number's rule, or true for an option checked where it
--- is used (headers: supermetrics.headers; before, since: supermetrics.logtime;
--- limit: the route, in C). The types spec reads the names too.
+-- is used (headers: supermetrics.headers; before, since, through:
+-- supermetrics.logtime; resume, on_page: client.each_connector_log; limit:
+-- the route, in C). The types spec reads the names too.
 options.CALLS = {
   get_connector_log = { headers = true },
   get_connector_log_json = { headers = true },
   list_connector_logs = { limit = true, before = true, headers = true },
   each_connector_log = {
     page_size = number(1, paging.MAX_PAGE_SIZE, true, paging.DEFAULT_PAGE_SIZE),
-    before = true, headers = true,
+    before = true, since = true, through = true, resume = true, on_page = true, headers = true,
   },
   follow_connector_logs = {
     since = true, interval = number(0.01, 3600, false, follow.DEFAULT_INTERVAL, " of seconds"),
@@ -124,8 +125,9 @@ local function pick_credential(opts)
   end
   local env = os.getenv("SUPERMETRICS_API_KEY")
   if env == nil then
+    -- The argument at fault is the variable, as for an empty one (src/client.c).
     invalid("no credential: pass api_key, token or token_provider, "
-      .. "or set SUPERMETRICS_API_KEY")
+      .. "or set SUPERMETRICS_API_KEY", "SUPERMETRICS_API_KEY")
   end
   return env, "SUPERMETRICS_API_KEY"
 end

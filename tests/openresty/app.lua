@@ -395,8 +395,8 @@ end
 --   [&before=B][&page_size=N]
 -- One call of every route through cosockets, for the contract specs
 -- (tests/spec/25-contract_spec.lua) against Prism at URL: op get, list,
--- each (every entry), follow (the first poll's entries, since=before) or
--- batch (ids: id,id,...). Answered as JSON { result = ... } or { error =
+-- each (every entry), follow (the first poll's entries, since=before),
+-- export (each with since, through, resume) or batch (ids: id,id,...). Answered as JSON { result = ... } or { error =
 -- {code, message, status} }. One client per base_url, as an app keeps.
 local contract_clients = {}
 local CONTRACT = {
@@ -414,6 +414,17 @@ local CONTRACT = {
   follow = function(c, a)
     local it = c:follow_connector_logs(a.team, a.connector, { since = a.before, interval = 0.01 })
     return { it() }
+  end,
+  -- every entry with since, through, resume (41-export_spec): the ids, and
+  -- a failure's code and resume value (its JSON text)
+  export = function(c, a)
+    local ids = {}
+    local ok, err = pcall(function()
+      for entry in c:each_connector_log(a.team, a.connector, { page_size = tonumber(a.page_size), since = a.since,
+        through = a.through, resume = a.resume }) do ids[#ids + 1] = entry.id end
+    end)
+    return { ids = ids, code = not ok and err.code or nil,
+      resume = not ok and err.resume and require("supermetrics.format").json(err.resume) or nil }
   end,
   batch = function(c, a)
     local ids = {}

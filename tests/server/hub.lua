@@ -824,6 +824,9 @@ local function handle_list(connector)
     if connector:find("^hostile%-") and not connector:find("^hostile%-text%-") then
         return require("hostile_pages").list(connector, args)
     end
+    if connector:find("^export%-") then -- a log to export (exports.lua, 41-export_spec)
+        return require("exports").list(connector, args, { send_json = send_json, send_error = send_error })
+    end
     -- window-<limit>-<seconds>-<mode>: a page of paged-10-1 in an enforced rate window (window.lua).
     local admitted = require("window").gate(connector, bearer_token(), send_error)
     if admitted ~= nil then

@@ -103,8 +103,10 @@ describe("README.md", function()
       if b.lang == "sh" and b.text:find("^make") then
         for line in b.text:gmatch("[^\n]+") do
           -- as a user runs it: none of the suite's variables (LUA, the
-          -- sanitizer's preload, WERROR)
-          local code, out, err = support.run("unset LUA LD_PRELOAD WERROR && export HOME=" .. home .. " && "
+          -- sanitizer's preload, WERROR, and make's own: under `make check
+          -- LUA=luajit` MAKEFLAGS passes LUA=luajit on to this make)
+          local code, out, err = support.run("unset LUA LD_PRELOAD WERROR MAKEFLAGS MFLAGS MAKELEVEL && export HOME="
+            .. home .. " && "
             .. line:gsub("%s+#.*$", ""))
           assert.are.equal(0, code, line .. "\n" .. out .. err)
           ran = ran + 1
@@ -126,10 +128,15 @@ describe("README.md", function()
     for _, b in ipairs(all) do
       if b.lang == "sh" and not b.text:find("^make") then
         local marked = b.before:match("<!%-%- rock%-install ([%w.]+):[^\n]*%-%->\n$")
+        -- after make install: 42-format_spec runs them
+        local loads = b.before:match("<!%-%- make%-install ([%w.]+):[^\n]*%-%->\n$")
         local is_cli = section_of(b) == "Command line: `supermetrics-logs`"
-        assert.is_true(marked ~= nil or is_cli, b.text)
+        assert.is_true(marked ~= nil or loads ~= nil or is_cli, b.text)
         if marked then
           assert.truthy(rock:find("rock-install", 1, true))
+        end
+        if loads then
+          assert.truthy(cli.read("tests/spec/42-format_spec.lua"):find("make-install", 1, true))
         end
       end
     end

@@ -112,7 +112,7 @@ table.sort(FORMS)
 
 describe("#hostile text shown to a person (issue 26, 6)", function()
   it("is one rule, the C core's, for the library and the command line", function()
-    assert.are.equal(core.shown, require("supermetrics.cli.output").one_line)
+    assert.are.equal(core.shown, require("supermetrics.format").shown)
   end)
 
   it("C0, DEL and C1 controls become spaces, ill-formed UTF-8 U+FFFD", function()

@@ -19,14 +19,14 @@ local VALUED = {
   ["--retries"] = "retries", ["--concurrency"] = "concurrency", ["--limit"] = "limit",
   ["--before"] = "until_", ["--until"] = "until_", ["--since"] = "since",
   ["--status"] = "status", ["--event"] = "event", ["--interval"] = "interval",
-  ["--lines"] = "lines", ["-n"] = "lines",
+  ["--lines"] = "lines", ["-n"] = "lines", ["--output"] = "output", ["-o"] = "output",
 }
 -- Options that may be given more than once (their values accumulate).
 local REPEATED = { status = true, event = true }
 local SWITCHES = {
   ["--all"] = "all", ["--follow"] = "follow", ["-f"] = "follow", ["--verbose"] = "verbose",
   ["-v"] = "verbose", ["--quiet"] = "quiet", ["-q"] = "quiet", ["--no-color"] = "no_color",
-  ["--csv-raw"] = "csv_raw",
+  ["--csv-raw"] = "csv_raw", ["--resume"] = "resume", ["--progress"] = "progress",
   ["-h"] = "help", ["--help"] = "help", ["--version"] = "version",
 }
 -- Credentials on the command line end up in ps and shell history.
@@ -40,11 +40,12 @@ local ONLY = {
   since = { list = true, tail = true }, follow = { tail = true }, interval = { tail = true },
   lines = { tail = true }, concurrency = { fetch = true },
   status = { list = true, fetch = true, tail = true }, event = { list = true, fetch = true, tail = true },
+  resume = { list = true }, progress = { list = true },
 }
 local OPTION_NAME = {
   all = "--all", limit = "--limit", until_ = "--until", since = "--since", follow = "--follow",
   interval = "--interval", lines = "--lines", concurrency = "--concurrency", status = "--status",
-  event = "--event",
+  event = "--event", resume = "--resume", progress = "--progress",
 }
 args.FORMATS = { json = true, ndjson = true, table = true, csv = true }
 
@@ -207,7 +208,32 @@ function args.parse(argv, now)
   if o.verbose and o.quiet then
     usage("--verbose and --quiet do not go together")
   end
+  if o.progress and not o.all then
+    usage("--progress goes with list --all")
+  end
+  if o.progress and o.quiet then
+    usage("--progress and --quiet do not go together")
+  end
+  if o.output == "" then
+    usage("--output needs a file name")
+  end
+  if o.output and o.follow then
+    usage("--output does not go with --follow (the file would appear only at Ctrl-C): redirect instead")
+  end
+  if o.resume and not (o.all and o.output) then
+    usage("--resume goes with list --all --output FILE: it continues FILE")
+  end
+  if o.resume and o.format ~= "ndjson" and o.format ~= "csv" then
+    usage("--resume continues ndjson or csv output (--format ndjson or csv)")
+  end
   convert(o, now)
+  if o.resume and o.fields then
+    local has = {}
+    for _, name in ipairs(o.fields) do has[name] = true end
+    if not (has.id and has.log_time) then
+      usage("--resume needs id and log_time among --fields: they say where to go on")
+    end
+  end
   return o
 end
 

@@ -117,12 +117,14 @@ function filter.when(entry, since, until_)
   return "in"
 end
 
---- One test from the parsed options: true for an entry to print.
+--- One test from the parsed options: true for an entry to print. Without
+-- the time bounds when the library keeps to them (list --all: since and
+-- through of each_connector_log).
 function filter.new(o)
   local tests = {}
   tests[#tests + 1] = filter.status(o.status)
   tests[#tests + 1] = filter.event(o.event)
-  if o.since or o.until_ then
+  if (o.since or o.until_) and not (o.command == "list" and o.all) then
     tests[#tests + 1] = function(entry)
       return filter.when(entry, o.since, o.until_) == "in"
     end
