@@ -64,15 +64,3 @@ void sm_buffer_free(sm_buffer *b)
     free(b->data);
     memset(b, 0, sizeof *b);
 }
-
-int sm_buffer_may_have_nulls(const sm_buffer *b)
-{
-    /* memchr finds each 'n' a word at a time: most entries have few. */
-    const char *p = b->data, *end = p ? p + b->len : p;
-    while (end - p >= 4 && (p = memchr(p, 'n', (size_t)(end - p - 3))) != NULL) {
-        if (memcmp(p, "null", 4) == 0)
-            return 1;
-        p++;
-    }
-    return 0;
-}

@@ -24,8 +24,5 @@ void sm_buffer_reset(sm_buffer *b);
 /* Returns 0 on success; -1 when over the limit or out of memory (flag set). */
 int sm_buffer_append(sm_buffer *b, const char *p, size_t n);
 void sm_buffer_free(sm_buffer *b);
-/* True when the JSON text in b may hold a null (it contains "null"): when
- * not, shaping the decoded entry can skip looking for them. */
-int sm_buffer_may_have_nulls(const sm_buffer *b);
 
 #endif

@@ -21,6 +21,7 @@
  *                (json_scan.c: the scanner it reads through)
  *   json_page.c  a page's array of flat entries, the same way
  *   json_raw.c   a pass-through entry's text checked, never decoded
+ *   json_fields.c an error body's envelope fields, from its text
  *   buffer.c     the capped body buffer
  *   errors.c     the supermetrics.Error type
  *   text.c       the one rule for text shown to a person (and JSON's)

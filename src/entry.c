@@ -1,11 +1,11 @@
 /*
- * entry.c: shapes a decoded LogEntry into what the contract promises.
+ * entry.c: shapes a decoded LogEntry into what the contract promises, and
+ * tells from a body's text whether it answers the request (entry.h).
  */
 #include "entry.h"
 
 #include <lauxlib.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "bounds.h"
@@ -56,41 +56,6 @@ void sm_shape_entry(lua_State *L, int idx, int may_have_nulls)
 #endif
 }
 
-const char *sm_shape_page(lua_State *L, int may_have_nulls)
-{
-    int body = lua_gettop(L), logs = body + 1, out = body + 2;
-    size_t n, count = 0, i;
-    lua_getfield(L, body, "logs");
-    if (lua_type(L, logs) != LUA_TTABLE) {
-        lua_settop(L, body);
-        return "the response has no \"logs\" array";
-    }
-    n = sm_rawlen(L, logs);
-    lua_pushnil(L);
-    while (lua_next(L, logs)) {
-        count++;
-        lua_pop(L, 1);
-    }
-    if (count != n) {
-        lua_settop(L, body);
-        return "\"logs\" is not an array";
-    }
-    lua_createtable(L, (int)n, 0);
-    for (i = 1; i <= n; i++) {
-        lua_rawgeti(L, logs, (int)i);
-        if (lua_type(L, -1) != LUA_TTABLE) {
-            lua_settop(L, body);
-            return lua_pushfstring(L, "\"logs\" item %d is not an object",
-                                   (int)i);
-        }
-        sm_shape_entry(L, -1, may_have_nulls);
-        lua_rawseti(L, out, (int)i);
-    }
-    lua_replace(L, body);
-    lua_settop(L, body);
-    return NULL;
-}
-
 /* ---- does the body answer the request? (entry.h) ---- */
 
 /* Server text in a message: at most this many bytes of it. */
@@ -120,70 +85,110 @@ static void push_shown(lua_State *L, const char *s, size_t n,
     lua_pushlstring(L, out, m);
 }
 
-/* The decimal text of the number at idx when it is an integer (as the API
- * would send an id), else 0. */
-static size_t integer_text(lua_State *L, int idx, char out[32])
+void sm_entry_note_escaped(sm_entry_facts *f, const sm_json_span *key,
+                           sm_json_kind kind, const sm_json_span *value)
 {
-    lua_Number d;
-#if SM_HAVE_INTEGERS
-    if (lua_isinteger(L, idx))
-        return (size_t)snprintf(out, 32, "%lld",
-                                (long long)lua_tointeger(L, idx));
-#endif
-    d = lua_tonumber(L, idx);
-    if (d != floor(d) || !(fabs(d) <= 9007199254740992.0))
-        return 0;
-    return (size_t)snprintf(out, 32, "%.0f", (double)d);
+    if (sm_json_string_is(key, "id", 2)) {
+        f->ids++;
+        f->id_kind = kind;
+        f->id = *value;
+    } else if (sm_json_string_is(key, "logs", 4)) {
+        f->logs = 1;
+    }
 }
 
-/* Whether the field k of the table at idx is present (not nil). */
-static int has_field(lua_State *L, int idx, const char *k)
+/* Pushes the text of string span s as a message may show it: escapes
+ * decoded, one that lua-cjson refuses kept as sent. */
+static void push_string_text(lua_State *L, const sm_json_span *s)
 {
-    int present;
-    lua_getfield(L, idx, k);
-    present = !lua_isnil(L, -1);
-    lua_pop(L, 1);
-    return present;
+    const char *p = s->p, *end = s->p + s->len;
+    luaL_Buffer b;
+    if (!s->escaped) {
+        lua_pushlstring(L, s->p, s->len);
+        return;
+    }
+    luaL_buffinit(L, &b);
+    while (p < end) {
+        const char *bs = memchr(p, '\\', (size_t)(end - p)), *at;
+        char out[4];
+        int n;
+        if (bs == NULL) {
+            luaL_addlstring(&b, p, (size_t)(end - p));
+            break;
+        }
+        luaL_addlstring(&b, p, (size_t)(bs - p));
+        n = sm_json_escape(bs, end, out, &p);
+        if (n > 0) {
+            luaL_addlstring(&b, out, (size_t)n);
+        } else {
+            at = bs + 6 < end ? bs + 6 : end; /* \uXXXX as sent */
+            luaL_addlstring(&b, bs, (size_t)(at - bs));
+            p = at;
+        }
+    }
+    luaL_pushresult(&b);
 }
 
-static const char *entry_mismatch(lua_State *L, int idx, const sm_expect *e,
-                                  const char *credential)
+/* Pushes the id of value v (of kind) as a message shows it. */
+static void push_id_shown(lua_State *L, const sm_json_span *v,
+                          sm_json_kind kind, const char *credential)
 {
-    char digits[32];
-    size_t n = 0;
-    const char *got, *what = "the entry of log id \"%s\"";
+    if (kind == SM_JSON_STRING) {
+        size_t n;
+        const char *s;
+        push_string_text(L, v);
+        s = lua_tolstring(L, -1, &n);
+        push_shown(L, s, n, credential);
+        lua_remove(L, -2);
+    } else if (kind == SM_JSON_NUMBER) {
+        push_shown(L, v->p, v->len, credential); /* its text as sent */
+    } else {
+        lua_pushliteral(L, "?");
+    }
+}
+
+/* Whether id (of kind) is the log id of e. */
+static int id_matches(const sm_json_span *id, sm_json_kind kind,
+                      const sm_expect *e)
+{
+    if (kind == SM_JSON_STRING)
+        return sm_json_string_is(id, e->id, e->id_len);
+    return kind == SM_JSON_NUMBER && id->len == e->id_len &&
+           memcmp(id->p, e->id, e->id_len) == 0 && sm_json_is_integer(id);
+}
+
+const char *sm_check_entry(lua_State *L, const sm_entry_facts *f,
+                           const sm_expect *e, const char *credential,
+                           int *out_of_step)
+{
+    const char *what = "the entry of log id \"%s\"";
     int top = lua_gettop(L);
-    lua_getfield(L, idx, "id");
-    switch (lua_type(L, -1)) {
-    case LUA_TSTRING:
-        got = lua_tolstring(L, -1, &n);
-        if (n == e->id_len && memcmp(got, e->id, n) == 0)
-            break;
-        push_shown(L, got, n, credential);
-        goto mismatch;
-    case LUA_TNUMBER:
-        n = integer_text(L, -1, digits);
-        if (n > 0 && n == e->id_len && memcmp(digits, e->id, n) == 0)
-            break;
-        lua_pushstring(L, n > 0 ? digits : "?");
-        goto mismatch;
-    case LUA_TLIGHTUSERDATA: /* JSON null */
-    case LUA_TNIL:
-        if (lua_touserdata(L, -1) != NULL || !has_field(L, idx, "logs"))
-            break; /* no id to tell by */
+    *out_of_step = 0;
+    if (f->ids > 1)
+        return "the entry has more than one \"id\" member (names must be "
+               "unique)";
+    if (e->id == NULL)
+        return NULL;
+    if (f->ids == 0 || f->id_kind == SM_JSON_NULL) {
+        if (!f->logs)
+            return NULL; /* no id to tell by */
         lua_pushliteral(L, "");
         what = "a page of entries%s";
-        goto mismatch;
-    default:
-        lua_pushstring(L, luaL_typename(L, -1));
+    } else if (id_matches(&f->id, f->id_kind, e)) {
+        return NULL;
+    } else if (f->id_kind == SM_JSON_STRING || f->id_kind == SM_JSON_NUMBER) {
+        push_id_shown(L, &f->id, f->id_kind, credential);
+    } else {
+        /* As lua-cjson would give it: true and false are booleans,
+         * objects and arrays tables. */
+        lua_pushstring(L, f->id_kind == SM_JSON_TRUE ||
+                                  f->id_kind == SM_JSON_FALSE
+                              ? "boolean"
+                              : "table");
         what = "an entry whose id is a %s";
-        goto mismatch;
     }
-    lua_settop(L, top);
-    return NULL;
-mismatch:
-    /* top + 1: the id field, top + 2: how it shows */
-    lua_pushfstring(L, what, lua_tostring(L, top + 2));
+    /* top + 1: how the id shows */
+    lua_pushfstring(L, what, lua_tostring(L, top + 1));
     push_shown(L, e->id, e->id_len, credential);
     lua_pushfstring(L, "the server answered the request for log id \"%s\" "
                        "with %s: its answers are out of step with the "
@@ -191,6 +196,7 @@ mismatch:
                     lua_tostring(L, -1), lua_tostring(L, -2));
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
+    *out_of_step = 1;
     return lua_tostring(L, -1);
 }
 
@@ -199,46 +205,25 @@ int sm_page_max(const sm_expect *e)
     return e->limit > 0 ? e->limit : SM_MAX_PAGE_SIZE;
 }
 
-static const char *page_mismatch(lua_State *L, int idx, const sm_expect *e,
-                                 const char *credential)
+const char *sm_page_got_entry(lua_State *L, const sm_json_span *id,
+                              sm_json_kind kind, const char *credential)
 {
-    int max = sm_page_max(e);
-    size_t n;
-    lua_getfield(L, idx, "logs");
-    if (lua_type(L, -1) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        if (!has_field(L, idx, "id"))
-            return NULL; /* shaping says what is wrong */
-        lua_getfield(L, idx, "id");
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            const char *s = lua_tolstring(L, -1, &n);
-            push_shown(L, s, n, credential);
-        } else {
-            lua_pushliteral(L, "?");
-        }
-        lua_remove(L, -2);
-        lua_pushfstring(L, "the server answered a request for a page of "
-                           "entries with the entry of log id \"%s\": its "
-                           "answers are out of step with the requests",
-                        lua_tostring(L, -1));
-        lua_remove(L, -2);
-        return lua_tostring(L, -1);
-    }
-    n = sm_rawlen(L, -1);
-    lua_pop(L, 1);
-    if (n <= (size_t)max)
-        return NULL;
+    if (kind == SM_JSON_STRING)
+        push_id_shown(L, id, kind, credential);
+    else
+        lua_pushliteral(L, "?");
+    lua_pushfstring(L, "the server answered a request for a page of entries "
+                       "with the entry of log id \"%s\": its answers are out "
+                       "of step with the requests",
+                    lua_tostring(L, -1));
+    lua_remove(L, -2);
+    return lua_tostring(L, -1);
+}
+
+const char *sm_page_too_long(lua_State *L, int max, size_t n)
+{
     return lua_pushfstring(L, "the server answered a request for at most %d "
                               "entries with %d: its answers are out of step "
                               "with the requests",
                            max, (int)(n > 999999 ? 999999 : n));
-}
-
-const char *sm_check_answer(lua_State *L, int idx, const sm_expect *e,
-                            const char *credential)
-{
-    if (idx < 0)
-        idx = lua_gettop(L) + idx + 1;
-    return e->id != NULL ? entry_mismatch(L, idx, e, credential)
-                         : page_mismatch(L, idx, e, credential);
 }

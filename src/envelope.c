@@ -11,6 +11,7 @@
 #include "credential.h"
 #include "bounds.h"
 #include "errors.h"
+#include "json_fields.h"
 #include "text.h"
 
 /* n cut to at most max, before a UTF-8 character that would not fit (at
@@ -329,13 +330,12 @@ static void push_fallback_error(lua_State *L, const sm_reply *r, int decoded)
 }
 
 void sm_push_status_error(lua_State *L, const sm_reply *r, const char *body,
-                          size_t len, int decode_idx)
+                          size_t len)
 {
     int decoded = 0;
-    if (r->status >= 400 && len > 0) {
-        lua_pushvalue(L, decode_idx);
-        lua_pushlstring(L, body, len);
-        lua_call(L, 1, 1);
+    /* Only the fields read below are taken from the body's text
+     * (json_fields.c): nothing else of it is decoded. */
+    if (r->status >= 400 && len > 0 && sm_json_error_fields(L, body, len)) {
         decoded = lua_gettop(L);
         if (push_envelope_error(L, r)) {
             lua_remove(L, decoded);

@@ -17,10 +17,10 @@ typedef struct sm_reply {
     const char *credential;     /* credential to redact from server text, or NULL */
 } sm_reply;
 
-/* Pushes the error for a reply whose status is not 2xx. decode_idx is the
- * stack index of the JSON decode function (cjson.safe semantics). */
+/* Pushes the error for a reply whose status is not 2xx, from the fields
+ * of its body that say why (json_fields.h) and the body's start. */
 void sm_push_status_error(lua_State *L, const sm_reply *r, const char *body,
-                          size_t len, int decode_idx);
+                          size_t len);
 
 /* Sets status, request_id, retry_after and rate-limit fields from r on the
  * error table on top of the stack (the ones not set already). */

@@ -16,10 +16,6 @@
 #include "compat.h"
 #include "json_scan.h"
 
-/* More members than this: declined (an entry has about 7), so the spans
- * fit on the C stack. */
-#define SM_ENTRY_FAST_MEMBERS 64
-
 /* Significant digits a number may have here: below 2^53, so they are an
  * exact double m; with at most 22 after the point, 10^k is exact too and
  * m / 10^k one correctly rounded division: the double strtod gives. */
@@ -48,9 +44,7 @@ int sm_json_ints_of(lua_State *L, int idx)
 #endif
 }
 
-/* Pushes the string of span s, escapes decoded; returns 0 on an escape
- * cjson refuses (what was pushed is the caller's to drop). */
-static int push_string(lua_State *L, const sm_json_span *s)
+int sm_json_push_string(lua_State *L, const sm_json_span *s)
 {
     const char *p = s->p, *end = s->p + s->len;
     luaL_Buffer b;
@@ -162,7 +156,7 @@ static int push_key(lua_State *L, const sm_json_span *k, int i,
         lua_rawgeti(L, keys->idx, i + 1);
         return 1;
     }
-    if (!push_string(L, k))
+    if (!sm_json_push_string(L, k))
         return 0;
     /* Members are read in order: i is at most keys->n. */
     if (keys != NULL && i < SM_JSON_KEYS) {
@@ -185,13 +179,9 @@ static int set_member(lua_State *L, int t, const sm_json_member *m, int i,
         return 0;
     if (m->key.escaped)
         k = lua_tolstring(L, -1, &kn); /* the key as decoded */
-    /* An entry has no "logs": one that does may be a page where an entry
-     * was asked for, which sm_check_answer tells from cjson's table. */
-    if (kn == 4 && memcmp(k, "logs", 4) == 0)
-        return 0;
     switch (m->kind) {
     case SM_JSON_STRING:
-        if (!push_string(L, &m->value))
+        if (!sm_json_push_string(L, &m->value))
             return 0;
         break;
     case SM_JSON_TRUE:
@@ -221,29 +211,30 @@ static int set_member(lua_State *L, int t, const sm_json_member *m, int i,
     return 1;
 }
 
-int sm_json_entry_at(lua_State *L, sm_json_scan *s, int ints,
-                     sm_json_keys *keys)
+int sm_json_entry_scan(sm_json_scan *s, sm_json_member *m, int max,
+                       sm_entry_facts *f, int *kept)
 {
-    sm_json_member m[SM_ENTRY_FAST_MEMBERS];
-    int n = 0, kept = 0, i, r, top = lua_gettop(L);
-    /* The table, a key, a value and a string buffer's box at most. */
-    if (!lua_checkstack(L, 6))
-        return 0;
-    /* First the spans and the count, so the table is made at its size and
-     * nested values decline before anything is built. */
-    for (;;) {
-        if (n == SM_ENTRY_FAST_MEMBERS)
-            return 0;
-        r = sm_json_next(s, &m[n]);
-        if (r != 1)
-            break;
-        if (m[n].kind == SM_JSON_OBJECT || m[n].kind == SM_JSON_ARRAY)
-            return 0;
-        kept += m[n].kind != SM_JSON_NULL;
+    int n = 0, nulls = 0, r;
+    while ((r = sm_json_next(s, &m[n])) == 1) {
+        const sm_json_member *x = &m[n];
+        if (x->kind == SM_JSON_OBJECT || x->kind == SM_JSON_ARRAY ||
+            n + 1 == max)
+            return -2 - n;
+        /* Only "id" and "logs" tell anything (escaped, they may spell
+         * it). */
+        if ((x->key.len <= 4 || x->key.escaped) && f != NULL)
+            sm_entry_note(f, &x->key, x->kind, &x->value);
+        nulls += x->kind == SM_JSON_NULL;
         n++;
     }
-    if (r != 0)
-        return 0;
+    *kept = n - nulls;
+    return r == 0 ? n : -1;
+}
+
+int sm_json_entry_build(lua_State *L, const sm_json_member *m, int n,
+                        int kept, int ints, sm_json_keys *keys)
+{
+    int i, top = lua_gettop(L);
     lua_createtable(L, 0, kept);
     for (i = 0; i < n; i++)
         if (!set_member(L, top + 1, &m[i], i, ints, keys)) {
@@ -256,6 +247,10 @@ int sm_json_entry_at(lua_State *L, sm_json_scan *s, int ints,
 int sm_json_entry(lua_State *L, const char *text, size_t len, int ints)
 {
     sm_json_scan s;
-    return sm_json_open(&s, text, len) == 0 &&
-           sm_json_entry_at(L, &s, ints, NULL);
+    sm_json_member m[SM_ENTRY_FAST_MEMBERS];
+    int n, kept;
+    if (sm_json_open(&s, text, len) != 0 || !lua_checkstack(L, 6))
+        return 0;
+    n = sm_json_entry_scan(&s, m, SM_ENTRY_FAST_MEMBERS, NULL, &kept);
+    return n >= 0 && sm_json_entry_build(L, m, n, kept, ints, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "entry.h"
 #include "json_scan.h"
 
 /* How the decode function (lua-cjson) gives a number without fraction or
@@ -25,15 +26,31 @@ enum {
 /* Which of those the decode function at idx is (one decode of "[1]"). */
 int sm_json_ints_of(lua_State *L, int idx);
 
-/* Pushes the entry in text[0..len) and returns 1 when it is one object
- * whose values are all strings, numbers, true, false or null, and lua-cjson
- * followed by sm_shape_entry would give exactly that table: top-level nulls
- * absent, status and duration_ms integers when integral, other numbers as
- * cjson gives them (ints says how), escapes decoded as cjson does, the last
- * of duplicate keys winning. Returns 0 with nothing pushed for anything
- * else (nested values, a "logs" member, numbers with an exponent or over
- * 15 digits, -0, escapes cjson refuses, text that is not strict JSON). */
-int sm_json_entry(lua_State *L, const char *text, size_t len, int ints);
+/* What decoding with lua-cjson, where this module does not build a body
+ * itself, takes. */
+typedef struct sm_json_decoder {
+    int decode_idx;         /* stack index of its decode function */
+    int ints;               /* how it gives integral numbers */
+    unsigned long long cap; /* the most decoding with it may take, as
+                             * json_scan.h's SM_JSON_COST_* estimate it */
+    const char *credential; /* to keep out of messages, or NULL */
+} sm_json_decoder;
+
+/* Why a 2xx body is refused. */
+typedef struct sm_refusal {
+    const char *why; /* a fixed text, or one pushed */
+    int out_of_step; /* the body answers another request */
+    int too_large;   /* decoding it would take more than the cap */
+} sm_refusal;
+
+/* Pushes the string of span s (read by json_scan.c), escapes decoded as
+ * lua-cjson decodes them; returns 0 on an escape cjson refuses (what was
+ * pushed is the caller's to drop). */
+int sm_json_push_string(lua_State *L, const sm_json_span *s);
+
+/* More members than this: an entry is not built here (the API's has about
+ * 7), so the members read fit on the C stack. */
+#define SM_ENTRY_FAST_MEMBERS 64
 
 /* A page's entries have the same keys in the same order: the strings of
  * the keys last pushed, by position, in the table at stack index idx (the
@@ -45,10 +62,32 @@ typedef struct sm_json_keys {
     sm_json_span raw[SM_JSON_KEYS];
 } sm_json_keys;
 
-/* The same for the object s reads (opened, or entered: a page's item),
- * taking its keys from keys where they are the same (NULL: none kept).
- * On 1 the scan is past the object; on 0 it is left anywhere inside. */
-int sm_json_entry_at(lua_State *L, sm_json_scan *s, int ints,
-                     sm_json_keys *keys);
+/* Reads the members of the object s is in (opened, or entered: a page's
+ * item) into m, at most max, noting in f (when not NULL) what tells which
+ * request it answers. When the object is flat (every value a string,
+ * number, true, false or null) and in s's grammar, returns how many
+ * members it has, *kept of them not null, the scan past the object. For a
+ * nested value or more than max - 1 members, returns -2 - k: m[0..k] were
+ * read (the last one stopped it, not noted in f), the scan past m[k]; for
+ * bad text, -1, the scan left anywhere inside. */
+int sm_json_entry_scan(sm_json_scan *s, sm_json_member *m, int max,
+                       sm_entry_facts *f, int *kept);
+
+/* Pushes the table of the n members m (kept of them not null) that
+ * sm_json_entry_scan read, shaped, and returns 1 when lua-cjson followed
+ * by sm_shape_entry would give exactly that table: top-level nulls absent,
+ * status and duration_ms integers when integral, other numbers as cjson
+ * gives them (ints says how), escapes decoded as cjson does, the last of
+ * duplicate keys winning. Returns 0 with nothing pushed when it cannot be
+ * sure (numbers with an exponent or over 15 digits, -0, escapes cjson
+ * refuses, ints unknown): cjson decodes that one. Takes key strings from
+ * keys where they are the same (NULL: none kept). Needs 6 free stack
+ * slots (the table, a key, a value and a string buffer's box at most). */
+int sm_json_entry_build(lua_State *L, const sm_json_member *m, int n,
+                        int kept, int ints, sm_json_keys *keys);
+
+/* Both on text[0..len) in RFC 8259's grammar, with no answer checked:
+ * pushes the entry and returns 1, or returns 0 with nothing pushed. */
+int sm_json_entry(lua_State *L, const char *text, size_t len, int ints);
 
 #endif

@@ -1,9 +1,10 @@
 /*
- * json_page.h: the fast path of a page of the list route, {"logs":[...]}:
- * the array of its entries built straight from the JSON text, each entry
- * by the flat-entry decoder (json_entry.h), when the page is what the API
- * sends; otherwise it declines and the caller decodes with lua-cjson,
- * checks and shapes as before, so what a caller gets never changes.
+ * json_page.h: a page of the list route, {"logs":[...]}, read from its
+ * JSON text: the shape checked and the items counted before anything is
+ * built, then the array of its entries, built straight from the text when
+ * each is the flat entry the API sends (json_entry.h), else decoded by
+ * lua-cjson and shaped, so every entry is what cjson and shaping give for
+ * it.
  */
 #ifndef SM_JSON_PAGE_H
 #define SM_JSON_PAGE_H
@@ -12,16 +13,19 @@
 
 #include <stddef.h>
 
-/* Pushes the array of the page in text[0..len) and returns 1 when it is
- * one object whose last "logs" member is an array of at most max items,
- * each an entry sm_json_entry takes, and whose other members lua-cjson
- * takes too: then lua-cjson, sm_check_answer for a page of at most max
- * entries and sm_shape_page would pass it and give exactly that array.
- * Returns 0 with nothing pushed for anything else (no "logs" array, more
- * than max items, an item that is not a flat entry, an escaped top-level
- * key, a "logs" that is not an array, text cjson refuses or is not strict
- * JSON): what cjson's path then says, error words included, is as before. */
-int sm_json_page(lua_State *L, const char *text, size_t len, int ints,
-                 int max);
+#include "json_entry.h"
+
+/* Pushes the array of the entries of the page in text[0..len) and returns
+ * 1 when it is one object (lua-cjson's grammar, whitespace only after it)
+ * whose "logs" member (the last, of duplicate names) is an array of at
+ * most max objects, none with two "id" members, whose decoding by cjson
+ * would take at most d->cap. Else returns 0, nothing pushed but maybe the
+ * words of r->why: an entry where a page was asked for (r->out_of_step),
+ * no "logs" array, a "logs" that is not an array, more than max items
+ * (r->out_of_step; nothing built), an item that is not an object or has
+ * two ids (which one is named), too much to decode (r->too_large), text
+ * that is not one JSON object. */
+int sm_json_page(lua_State *L, const char *text, size_t len, int max,
+                 const sm_json_decoder *d, sm_refusal *r);
 
 #endif

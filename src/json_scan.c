@@ -1,7 +1,8 @@
 /*
  * json_scan.c: walks a JSON object's top-level members and checks the
- * grammar on the way (json_scan.h). Everything past the end pointer is
- * never read: the body buffer holds no terminating NUL.
+ * grammar on the way, RFC 8259's or lua-cjson's (json_scan.h). Everything
+ * past the end pointer is never read: the body buffer holds no terminating
+ * NUL.
  */
 #include "json_scan.h"
 
@@ -29,27 +30,52 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/* p at a string's opening quote: returns the byte after its closing quote,
- * or NULL. Sets *escaped when a backslash escape is inside. */
-static const char *scan_string(const char *p, const char *end, int *escaped)
+static long hex4(const char *p);
+
+/* In lua-cjson's grammar, the \u escape at p (its four hex digits checked,
+ * end - p >= 6): its length when cjson decodes it, 6, or 12 for a UTF-16
+ * pair (a high surrogate, then \u and a low one); 0 for a lone or
+ * reversed surrogate, which it refuses. */
+static int cjson_escape_len(const char *p, const char *end)
 {
-    /* The bytes that end a run of plain ones: '"', '\\', controls. */
-    static const unsigned char stop[256] = {
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        0, 0, 1, ['\\'] = 1,
-    };
+    long cp = hex4(p), low;
+    if ((cp & 0xF800) != 0xD800)
+        return 6;
+    if ((cp & 0x400) != 0 || end - p < 12 || p[6] != '\\' || p[7] != 'u')
+        return 0;
+    low = hex4(p + 6);
+    return low >= 0 && (low & 0xFC00) == 0xDC00 ? 12 : 0;
+}
+
+/* The bytes that end a run of plain ones in a string: '"', '\\',
+ * controls. */
+static const unsigned char string_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, ['\\'] = 1,
+};
+
+/* p at a string's opening quote: returns the byte after its closing quote,
+ * or NULL. Sets *escaped when a backslash escape is inside. The mode is
+ * read only at what JSON's grammar and lua-cjson's tell apart (a control
+ * character, a \u escape): the loop over plain bytes is the same. */
+static const char *scan_string(const char *p, const char *end, int *escaped,
+                               int mode)
+{
     *escaped = 0;
     for (p++; p < end; p++) {
         unsigned char c = (unsigned char)*p;
-        if (!stop[c])
+        if (!string_stop[c])
             continue;
         if (c == '"')
             return p + 1;
-        if (c < 0x20)
-            return NULL; /* raw control characters are not JSON */
-        if (c != '\\')
+        if (c < 0x20) {
+            /* Raw control characters are not JSON; lua-cjson takes them
+             * but NUL, where its text ends. */
+            if (!(mode & SM_JSON_CJSON_TEXT) || c == 0)
+                return NULL;
             continue;
+        }
         *escaped = 1;
         if (++p == end)
             return NULL;
@@ -60,7 +86,14 @@ static const char *scan_string(const char *p, const char *end, int *escaped)
             for (i = 1; i <= 4; i++)
                 if (hex_value(p[i]) < 0)
                     return NULL;
-            p += 4;
+            if (mode & SM_JSON_CJSON_ESCAPES) {
+                int n = cjson_escape_len(p - 1, end);
+                if (n == 0)
+                    return NULL;
+                p += n - 2; /* from its 'u' to its last byte */
+            } else {
+                p += 4;
+            }
         } else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
             return NULL;
         }
@@ -96,6 +129,42 @@ static const char *scan_number(const char *p, const char *end)
     return p;
 }
 
+/* A number as lua-cjson reads it (decode_invalid_numbers off): its
+ * tokenizer takes '-' or a digit first, refuses a leading zero before a digit
+ * or an 'x' (hex), and hands the rest to strtod, which takes digits with
+ * at most one '.' (at least one digit) and an exponent with digits. An
+ * 'e' without them ends strtod's number, and no token may follow a value
+ * with an 'e', so that is refused here at once. Returns the byte after
+ * the number, or NULL. */
+static const char *scan_number_cjson(const char *p, const char *end)
+{
+    int digits = 0;
+    if (p < end && *p == '-')
+        p++;
+    else if (p == end || !is_digit(*p))
+        return NULL; /* '.', '+'... start no token of cjson's */
+    if (p == end)
+        return NULL;
+    if (*p == '0' && end - p > 1 && (is_digit(p[1]) || (p[1] | 0x20) == 'x'))
+        return NULL;
+    for (; p < end && is_digit(*p); p++)
+        digits = 1;
+    if (p < end && *p == '.')
+        for (p++; p < end && is_digit(*p); p++)
+            digits = 1;
+    if (!digits)
+        return NULL;
+    if (p < end && (*p | 0x20) == 'e') {
+        if (++p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p == end || !is_digit(*p))
+            return NULL;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    return p;
+}
+
 static const char *scan_word(const char *p, const char *end, const char *w,
                              size_t n)
 {
@@ -105,13 +174,13 @@ static const char *scan_word(const char *p, const char *end, const char *w,
 /* A string, number, true, false or null at p: returns the byte after it,
  * or NULL; *kind says which. */
 static const char *scan_scalar(const char *p, const char *end,
-                               sm_json_kind *kind, int *escaped)
+                               sm_json_kind *kind, int *escaped, int mode)
 {
     *escaped = 0;
     switch (*p) {
     case '"':
         *kind = SM_JSON_STRING;
-        return scan_string(p, end, escaped);
+        return scan_string(p, end, escaped, mode);
     case 't':
         *kind = SM_JSON_TRUE;
         return scan_word(p, end, "true", 4);
@@ -123,25 +192,30 @@ static const char *scan_scalar(const char *p, const char *end,
         return scan_word(p, end, "null", 4);
     default:
         *kind = SM_JSON_NUMBER;
-        return scan_number(p, end);
+        return mode & SM_JSON_CJSON_TEXT ? scan_number_cjson(p, end)
+                                         : scan_number(p, end);
     }
 }
 
 /* p at a nested '{' or '[' that is level `level` of the text (the top
  * object is level 1): returns the byte after its end, or NULL. Iterative,
  * with a stack of what each open level must close with, so no input can
- * run the C stack out. */
-static const char *skip_nested(const char *p, const char *end, int level)
+ * run the C stack out. With cost, adds what decoding it would take. */
+static const char *skip_nested(const char *p, const char *end, int level,
+                               int mode, unsigned long long *cost)
 {
     char close[SM_JSON_MAX_DEPTH];
     int n = 0, escaped;
     sm_json_kind kind;
+    const char *q;
     for (;;) {
         /* p is at a value. */
         if (*p == '{' || *p == '[') {
             /* n levels below `level` are open: this one is level + n. */
             if (level + n > SM_JSON_MAX_DEPTH)
                 return NULL;
+            if (cost != NULL)
+                *cost += SM_JSON_COST_TABLE;
             close[n++] = *p == '{' ? '}' : ']';
             p = skip_ws(p + 1, end);
             if (p == end)
@@ -150,14 +224,19 @@ static const char *skip_nested(const char *p, const char *end, int level)
                 p++;
                 n--;
             } else if (close[n - 1] == ']') {
+                if (cost != NULL)
+                    *cost += SM_JSON_COST_ITEM;
                 continue; /* the array's first value */
             } else {
                 goto key;
             }
         } else {
-            p = scan_scalar(p, end, &kind, &escaped);
-            if (p == NULL)
+            q = scan_scalar(p, end, &kind, &escaped, mode);
+            if (q == NULL)
                 return NULL;
+            if (cost != NULL && kind == SM_JSON_STRING)
+                *cost += SM_JSON_COST_STRING + (unsigned long long)(q - p);
+            p = q;
         }
         /* After a value: close levels, or a comma and the next one. */
         for (;;) {
@@ -176,12 +255,18 @@ static const char *skip_nested(const char *p, const char *end, int level)
         p = skip_ws(p + 1, end);
         if (p == end)
             return NULL;
-        if (close[n - 1] == ']')
+        if (close[n - 1] == ']') {
+            if (cost != NULL)
+                *cost += SM_JSON_COST_ITEM;
             continue;
+        }
     key:
-        if (*p != '"' || (p = scan_string(p, end, &escaped)) == NULL)
+        if (*p != '"' || (q = scan_string(p, end, &escaped, mode)) == NULL)
             return NULL;
-        p = skip_ws(p, end);
+        if (cost != NULL)
+            *cost += SM_JSON_COST_MEMBER + SM_JSON_COST_STRING +
+                     (unsigned long long)(q - p);
+        p = skip_ws(q, end);
         if (p == end || *p != ':')
             return NULL;
         p = skip_ws(p + 1, end);
@@ -190,7 +275,7 @@ static const char *skip_nested(const char *p, const char *end, int level)
     }
 }
 
-int sm_json_open(sm_json_scan *s, const char *text, size_t len)
+int sm_json_open_as(sm_json_scan *s, const char *text, size_t len, int mode)
 {
     /* An empty body may have no buffer at all: NULL + 0 is undefined. */
     const char *end = text != NULL ? text + len : text;
@@ -201,7 +286,14 @@ int sm_json_open(sm_json_scan *s, const char *text, size_t len)
     s->end = end;
     s->started = 0;
     s->level = 1;
+    s->mode = mode;
+    s->cost = NULL;
     return 0;
+}
+
+int sm_json_open(sm_json_scan *s, const char *text, size_t len)
+{
+    return sm_json_open_as(s, text, len, SM_JSON_STRICT);
 }
 
 /* At the end of the object or array s reads (p after its closing bracket):
@@ -246,7 +338,7 @@ int sm_json_key(sm_json_scan *s, sm_json_span *key)
     if (r != 1)
         return r;
     p = s->p;
-    if (*p != '"' || (q = scan_string(p, end, &key->escaped)) == NULL)
+    if (*p != '"' || (q = scan_string(p, end, &key->escaped, s->mode)) == NULL)
         return -1;
     key->p = p + 1;
     key->len = (size_t)(q - p) - 2;
@@ -291,9 +383,9 @@ int sm_json_value(sm_json_scan *s, sm_json_span *v, sm_json_kind *kind)
     if (*p == '{' || *p == '[') {
         *kind = *p == '{' ? SM_JSON_OBJECT : SM_JSON_ARRAY;
         v->escaped = 0;
-        q = skip_nested(p, end, s->level + 1);
+        q = skip_nested(p, end, s->level + 1, s->mode, s->cost);
     } else {
-        q = scan_scalar(p, end, kind, &v->escaped);
+        q = scan_scalar(p, end, kind, &v->escaped, s->mode);
     }
     if (q == NULL)
         return -1;
@@ -324,6 +416,8 @@ int sm_json_enter(const sm_json_scan *s, sm_json_scan *child)
     child->end = s->end;
     child->started = 0;
     child->level = s->level + 1;
+    child->mode = s->mode;
+    child->cost = s->cost;
     return 0;
 }
 
@@ -392,4 +486,38 @@ int sm_json_escape(const char *p, const char *end, char out[4],
     out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
     out[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
+}
+
+int sm_json_string_is(const sm_json_span *s, const char *text, size_t n)
+{
+    const char *p = s->p, *end = s->p + s->len;
+    size_t at = 0;
+    if (!s->escaped)
+        return s->len == n && memcmp(s->p, text, n) == 0;
+    while (p < end) {
+        char out[4];
+        int m = 1;
+        if (*p == '\\') {
+            m = sm_json_escape(p, end, out, &p);
+            if (m == 0)
+                return 0;
+        } else {
+            out[0] = *p++;
+        }
+        if (at + (size_t)m > n || memcmp(text + at, out, (size_t)m) != 0)
+            return 0;
+        at += (size_t)m;
+    }
+    return at == n;
+}
+
+int sm_json_is_integer(const sm_json_span *v)
+{
+    size_t i = v->len > 0 && v->p[0] == '-';
+    if (i == v->len || (v->p[i] == '0' && v->len - i > 1))
+        return 0;
+    for (; i < v->len; i++)
+        if (v->p[i] < '0' || v->p[i] > '9')
+            return 0;
+    return 1;
 }

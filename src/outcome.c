@@ -3,6 +3,11 @@
  */
 #include "outcome.h"
 
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
 #include "compat.h"
 #include "envelope.h"
 #include "errors.h"
@@ -52,84 +57,162 @@ static const char *out_of_step(lua_State *L, sm_result_rules *rules,
     return why;
 }
 
-/* Pushes the body at p[0..n), a JSON object's text, built straight from
- * the text and shaped, and returns 1; returns 0 with nothing pushed when
- * the fast decoders decline (or rules asks for no shape they build). A
- * page is checked as it is built; an entry's id is still to check. */
-static int push_fast(lua_State *L, const char *p, size_t n,
-                     const sm_result_rules *rules)
+/* The most decoding a 2xx body with lua-cjson may take, as json_scan.h
+ * estimates it: a small multiple of max_response_bytes. */
+static unsigned long long decode_cap(const sm_buffer *body)
 {
+    unsigned long long cap =
+        (unsigned long long)body->limit * SM_DECODED_FACTOR;
+    return cap > SM_DECODED_MIN ? cap : SM_DECODED_MIN;
+}
+
+/* Reads on the members of the object s is in, in lua-cjson's grammar:
+ * notes them in f, adds what decoding them takes to *cost, sets *nulls
+ * when one is null. Returns 0, or -1 when the text is not one object
+ * followed by whitespace only. */
+static int read_cjson_members(sm_json_scan *s, sm_entry_facts *f,
+                              unsigned long long *cost, int *nulls)
+{
+    sm_json_member m;
+    int r;
+    s->mode = SM_JSON_CJSON;
+    s->cost = cost;
+    while ((r = sm_json_next(s, &m)) == 1) {
+        *cost += sm_json_member_cost(&m);
+        *nulls |= m.kind == SM_JSON_NULL;
+        sm_entry_note(f, &m.key, m.kind, &m.value);
+    }
+    return r == 0 ? 0 : -1;
+}
+
+/* An entry's body (shape NONE: any object's, as decoded): pushes its table,
+ * checked and shaped, and returns 1; or returns 0 and r says why. Its text
+ * is read first, and tells whether it answers the request; a flat entry
+ * is then built straight from it, anything else decoded by lua-cjson
+ * (when that takes no more than the cap) and shaped. */
+static int push_entry(lua_State *L, const char *text, size_t len,
+                      const sm_result_rules *rules, unsigned long long cap,
+                      sm_refusal *r)
+{
+    sm_json_scan s;
+    sm_json_member m[SM_ENTRY_FAST_MEMBERS];
+    sm_entry_facts f = {0, 0, SM_JSON_NULL, {NULL, 0, 0}};
+    unsigned long long cost = 0;
+    int n = -1, kept = 0, nulls = 0, i, bad;
+    /* JSON's grammar with the escapes cjson decodes: a text cjson refuses
+     * is refused before its id could say anything. A nested value is
+     * skipped with its cost counted (a flat entry has none). */
+    if (rules->shape == SM_SHAPE_ENTRY &&
+        sm_json_open_as(&s, text, len, SM_JSON_CJSON_ESCAPES) == 0) {
+        s.cost = &cost;
+        n = sm_json_entry_scan(&s, m, SM_ENTRY_FAST_MEMBERS, &f, &kept);
+    }
+    if (n <= -2) {
+        /* Members 0..k read, the last nested or one too many: the rest is
+         * read on as cjson reads it. */
+        int k = -2 - n;
+        cost += SM_JSON_COST_TABLE;
+        for (i = 0; i <= k; i++) {
+            cost += sm_json_member_cost(&m[i]);
+            nulls |= m[i].kind == SM_JSON_NULL;
+        }
+        sm_entry_note(&f, &m[k].key, m[k].kind, &m[k].value);
+        bad = read_cjson_members(&s, &f, &cost, &nulls);
+    } else if (n == -1) {
+        /* Not JSON (a raw control character, a number such as 1.), or
+         * shape NONE: from the start, as cjson reads it. */
+        memset(&f, 0, sizeof f);
+        cost = SM_JSON_COST_TABLE;
+        bad = sm_json_open_as(&s, text, len, SM_JSON_CJSON) != 0 ||
+              read_cjson_members(&s, &f, &cost, &nulls) != 0;
+    } else {
+        bad = 0;
+    }
+    if (bad) {
+        r->why = len == 0 ? "the response body is empty"
+                          : "the response body is not a JSON object";
+        return 0;
+    }
+    if (rules->shape == SM_SHAPE_ENTRY) {
+        r->why = sm_check_entry(L, &f, &rules->expect, rules->credential,
+                                &r->out_of_step);
+        if (r->why != NULL)
+            return 0;
+    }
+    if (n >= 0) {
+        if (sm_json_entry_build(L, m, n, kept, rules->json_ints, NULL))
+            return 1;
+        nulls = kept < n; /* numbers or escapes it leaves to cjson */
+    } else if (cost > cap) {
+        r->too_large = 1;
+        return 0;
+    }
+    lua_pushvalue(L, rules->decode_idx);
+    lua_pushlstring(L, text, len);
+    lua_call(L, 1, 1);
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        /* Only a lone UTF-16 surrogate in a flat entry gets here. */
+        lua_pop(L, 1);
+        r->why = "the response body is not a JSON object";
+        return 0;
+    }
     if (rules->shape == SM_SHAPE_ENTRY)
-        return sm_json_entry(L, p, n, rules->json_ints);
-    if (rules->shape == SM_SHAPE_PAGE)
-        return sm_json_page(L, p, n, rules->json_ints,
-                            sm_page_max(&rules->expect));
-    return 0;
+        sm_shape_entry(L, -1, nulls);
+    return 1;
 }
 
 /* Pushes the 2xx body decoded and shaped as rules says and returns 1, or nil
- * and INVALID_RESPONSE and returns 2. */
+ * and INVALID_RESPONSE (RESPONSE_TOO_LARGE when decoding it would take too
+ * much) and returns 2. Nothing is decoded once the text is refused. */
 static int push_success(lua_State *L, const sm_outcome *o,
                         sm_result_rules *rules)
 {
     const sm_buffer *body = o->body;
-    /* An empty body may have no buffer at all: NULL + 0 is undefined. */
-    const char *p = body->data, *end = p ? p + body->len : p, *why;
+    const char *code = "INVALID_RESPONSE";
+    sm_refusal r = {NULL, 0, 0};
     int base = lua_gettop(L);
+    /* The body, a scratch, an entry and what building one takes. */
+    luaL_checkstack(L, 10, NULL);
     if (rules->shape == SM_SHAPE_RAW) {
         /* Passed through as sent, once checked: no table is built. */
-        int mismatch;
-        why = sm_check_raw(L, body->data, body->len, &rules->expect,
-                           rules->credential, rules->decode_idx, &mismatch);
-        if (why == NULL) {
+        r.why = sm_check_raw(L, body->data, body->len, &rules->expect,
+                             rules->credential, &r.out_of_step);
+        if (r.why == NULL) {
             lua_settop(L, base);
             lua_pushlstring(L, body->data, body->len);
             return 1;
         }
-        if (mismatch)
-            why = out_of_step(L, rules, why);
-        goto fail;
-    }
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++;
-    why = body->len == 0 ? "the response body is empty"
-                         : "the response body is not a JSON object";
-    /* cjson decodes arrays to tables too: an object must start with '{'. */
-    if (p < end && *p == '{') {
-        /* A flat entry, or a page of them, is built shaped, straight from
-         * the body; anything else goes through cjson and is shaped after. */
-        int shaped = push_fast(L, p, (size_t)(end - p), rules);
-        if (shaped && rules->shape == SM_SHAPE_PAGE)
+    } else {
+        unsigned long long cap = decode_cap(body);
+        int done;
+        if (rules->shape == SM_SHAPE_PAGE) {
+            sm_json_decoder d;
+            d.decode_idx = rules->decode_idx;
+            d.ints = rules->json_ints;
+            d.cap = cap;
+            d.credential = rules->credential;
+            done = sm_json_page(L, body->data, body->len,
+                                sm_page_max(&rules->expect), &d, &r);
+        } else {
+            done = push_entry(L, body->data, body->len, rules, cap, &r);
+        }
+        if (done)
             return 1;
-        if (!shaped) {
-            lua_pushvalue(L, rules->decode_idx);
-            lua_pushlstring(L, body->data, body->len);
-            lua_call(L, 1, 1);
-        }
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            int checked = rules->shape == SM_SHAPE_PAGE ||
-                          (rules->shape == SM_SHAPE_ENTRY &&
-                           rules->expect.id != NULL);
-            why = checked ? sm_check_answer(L, -1, &rules->expect,
-                                            rules->credential)
-                          : NULL;
-            if (why != NULL) {
-                why = out_of_step(L, rules, why);
-                goto fail;
-            }
-            if (rules->shape == SM_SHAPE_ENTRY && !shaped)
-                sm_shape_entry(L, -1, sm_buffer_may_have_nulls(body));
-            why = rules->shape == SM_SHAPE_PAGE
-                      ? sm_shape_page(L, sm_buffer_may_have_nulls(body))
-                      : NULL;
-            if (why == NULL)
-                return 1;
+        if (r.too_large) {
+            char bytes[32];
+            snprintf(bytes, sizeof bytes, "%llu", cap);
+            code = "RESPONSE_TOO_LARGE";
+            r.why = lua_pushfstring(
+                L, "the response body would take more than %s bytes once "
+                   "decoded (%d times max_response_bytes, at least %d MiB)",
+                bytes, SM_DECODED_FACTOR, (int)(SM_DECODED_MIN >> 20));
         }
     }
-    /* The error copies why before what is above base (the body, and maybe
-     * why itself) goes. */
-fail:
-    sm_push_error(L, "INVALID_RESPONSE", why);
+    if (r.out_of_step)
+        r.why = out_of_step(L, rules, r.why);
+    /* The error copies why before what is above base (maybe why itself)
+     * goes. */
+    sm_push_error(L, code, r.why);
     set_reply_fields(L, o, o->status, rules->credential);
     lua_insert(L, base + 1);
     lua_settop(L, base + 1);
@@ -175,8 +258,7 @@ int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_result_rules *rules)
         r.meta = o->meta;
         r.credential = rules->credential;
         lua_pushnil(L);
-        sm_push_status_error(L, &r, o->body->data, o->body->len,
-                             rules->decode_idx);
+        sm_push_status_error(L, &r, o->body->data, o->body->len);
         n = 2;
     }
     /* This attempt went out: the error or the info counts it. */

@@ -14,6 +14,13 @@
 #include "entry.h"
 #include "response.h"
 
+/* Decoding a 2xx body with lua-cjson (nested values: json_entry.h) may
+ * take at most this many times max_response_bytes in Lua's memory, as
+ * json_scan.h estimates it, and at least SM_DECODED_MIN; a body that would
+ * take more is RESPONSE_TOO_LARGE, never decoded. */
+#define SM_DECODED_FACTOR 4
+#define SM_DECODED_MIN (64ULL << 20)
+
 /* How an attempt failed before a whole response arrived (or, for a 2xx,
  * that none did); each is one code of codes.h. */
 typedef enum sm_failure {
@@ -65,7 +72,7 @@ typedef struct sm_result_rules {
 /* Pushes the decoded 2xx body, shaped (and with rules->info, or when the
  * response carried X-RateLimit headers, its info table), and returns 1 (2), or pushes nil and an error value and returns
  * 2. The error or the info says attempts = rules->made + 1. A 2xx that
- * answers another request (sm_check_answer) is INVALID_RESPONSE with
+ * answers another request (entry.h) is INVALID_RESPONSE with
  * rules->out_of_step set: the caller drops the connection and, unless
  * rules->resent, sends once more on a fresh one, uncounted. A response
  * whose headers never ended is a cut connection, whatever the transport

@@ -11,16 +11,22 @@
  * bit 1: the credential is SECRET_UPPER, which a server could echo as an
  * envelope code (SCREAMING_SNAKE_CASE) rather than SECRET_LOWER.
  *
- * Invariants: a 2xx gives a plain table or INVALID_RESPONSE; anything else
- * gives an error value with a SCREAMING_SNAKE code, the status, and a
- * one-line tostring; and no string the caller can see contains the client's
- * credential, whatever the server echoed.
+ * Invariants: a 2xx gives a plain table, INVALID_RESPONSE or (never for
+ * bodies this short) RESPONSE_TOO_LARGE; anything else gives an error value
+ * with a SCREAMING_SNAKE code, the status, and a one-line tostring; and no
+ * string the caller can see contains the client's credential, whatever the
+ * server echoed. The fields an error is read from (json_fields.c, from the
+ * text) are what lua-cjson's table of the whole body holds at each path
+ * envelope.c reads, the same types and bytes; a body cjson refuses, or with
+ * a NUL, or not an object, gives none.
  */
 #include "harness.h"
 
+#include "bounds.h"
 #include "credential.h"
 #include "entry.h"
 #include "json_entry.h"
+#include "json_fields.h"
 #include "transfer.h"
 
 #define SECRET_LOWER "otok_valid_FuzzS3cret"
@@ -61,6 +67,114 @@ static void check_error(lua_State *L, int idx, long status, const char *secret)
     FUZZ_ASSERT(n > 0 && strchr(s, '\n') == NULL && strlen(s) == n);
     FUZZ_ASSERT(!fuzz_contains(s, n, secret));
     lua_pop(L, 1);
+}
+
+/* What a path of the fields reader holds (json_fields.h). */
+enum { P_TEXT, P_TABLE, P_CHECK, P_LOCATION };
+
+/* The values at a (the reader's) and b (cjson's) are alike as envelope.c
+ * reads a value at a path of that kind: a text only when a string (the
+ * same bytes), a table when an object or an array, a validation item a
+ * table or else false, a location a string, a number (the same value) or
+ * else false; absent where cjson's is. */
+static void check_alike(lua_State *L, int a, int b, int kind)
+{
+    int ta = lua_type(L, a), tb = lua_type(L, b);
+    if (tb == LUA_TNIL) {
+        FUZZ_ASSERT(ta == LUA_TNIL);
+    } else if (tb == LUA_TSTRING && (kind == P_TEXT || kind == P_LOCATION)) {
+        size_t n, m;
+        const char *s, *t;
+        FUZZ_ASSERT(ta == LUA_TSTRING);
+        s = lua_tolstring(L, a, &n);
+        t = lua_tolstring(L, b, &m);
+        FUZZ_ASSERT(n == m && memcmp(s, t, n) == 0);
+    } else if (tb == LUA_TNUMBER && kind == P_LOCATION) {
+        FUZZ_ASSERT(ta == LUA_TNUMBER);
+        FUZZ_ASSERT(lua_tonumber(L, a) == lua_tonumber(L, b));
+    } else if (tb == LUA_TTABLE && (kind == P_TABLE || kind == P_CHECK)) {
+        FUZZ_ASSERT(ta == LUA_TTABLE);
+    } else if (kind == P_CHECK || kind == P_LOCATION) {
+        FUZZ_ASSERT(ta == LUA_TBOOLEAN && !lua_toboolean(L, a));
+    } else {
+        FUZZ_ASSERT(ta == LUA_TNIL);
+    }
+}
+
+/* Compares field k of the tables at a (the reader's) and b (cjson's). */
+static void check_field(lua_State *L, int a, int b, const char *k, int kind)
+{
+    lua_getfield(L, a, k);
+    lua_getfield(L, b, k);
+    check_alike(L, -2, -1, kind);
+    lua_pop(L, 2);
+}
+
+/* json_fields.c against cjson's table of the body. */
+static void check_fields(lua_State *L, const uint8_t *p, size_t n)
+{
+    int top = lua_gettop(L), got, table, a, b, i, j;
+    size_t k = 0;
+    got = sm_json_error_fields(L, (const char *)p, n);
+    FUZZ_ASSERT(lua_gettop(L) == top + got);
+    lua_getfield(L, LUA_REGISTRYINDEX, "sm_fuzz_decode");
+    lua_pushlstring(L, (const char *)p, n);
+    FUZZ_ASSERT(lua_pcall(L, 1, 1, 0) == 0);
+    while (k < n && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r' ||
+                     p[k] == '\n'))
+        k++;
+    table = lua_type(L, -1) == LUA_TTABLE && k < n && p[k] == '{' &&
+            memchr(p, '\0', n) == NULL;
+    FUZZ_ASSERT(got == table);
+    if (!got) {
+        lua_settop(L, top);
+        return;
+    }
+    a = top + 1;
+    b = top + 2;
+    check_field(L, a, b, "title", P_TEXT);
+    check_field(L, a, b, "detail", P_TEXT);
+    check_field(L, a, b, "message", P_TEXT);
+    check_field(L, a, b, "error", P_TABLE);
+    check_field(L, a, b, "meta", P_TABLE);
+    check_field(L, a, b, "validation", P_TABLE);
+    lua_getfield(L, a, "error");
+    lua_getfield(L, b, "error");
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        check_field(L, top + 3, top + 4, "code", P_TEXT);
+        check_field(L, top + 3, top + 4, "message", P_TEXT);
+        check_field(L, top + 3, top + 4, "description", P_TEXT);
+    }
+    lua_settop(L, b);
+    lua_getfield(L, a, "meta");
+    lua_getfield(L, b, "meta");
+    if (lua_type(L, -1) == LUA_TTABLE)
+        check_field(L, top + 3, top + 4, "request_id", P_TEXT);
+    lua_settop(L, b);
+    lua_getfield(L, a, "validation");
+    lua_getfield(L, b, "validation");
+    for (i = 1; i <= SM_VALIDATION_MAX && lua_type(L, top + 4) == LUA_TTABLE;
+         i++) {
+        lua_rawgeti(L, top + 3, i);
+        lua_rawgeti(L, top + 4, i);
+        check_alike(L, top + 5, top + 6, P_CHECK);
+        if (lua_type(L, top + 6) == LUA_TTABLE) {
+            check_field(L, top + 5, top + 6, "message", P_TEXT);
+            check_field(L, top + 5, top + 6, "location", P_TABLE);
+            lua_getfield(L, top + 5, "location");
+            lua_getfield(L, top + 6, "location");
+            for (j = 1; j <= SM_LOCATION_MAX &&
+                        lua_type(L, top + 8) == LUA_TTABLE;
+                 j++) {
+                lua_rawgeti(L, top + 7, j);
+                lua_rawgeti(L, top + 8, j);
+                check_alike(L, -2, -1, P_LOCATION);
+                lua_pop(L, 2);
+            }
+        }
+        lua_settop(L, top + 4);
+    }
+    lua_settop(L, top);
 }
 
 /* Runs in a C closure whose upvalue is the decode function, as perform
@@ -110,6 +224,7 @@ static int run(lua_State *L)
     /* Refused past the cap, as the write callback refuses. */
     if (sm_buffer_append(&body, (const char *)p, (size_t)(end - p)) != 0)
         FUZZ_ASSERT(body.over_limit);
+    check_fields(L, p, (size_t)(end - p));
 
     outcome.failure = mode & 1 ? (sm_failure)(1 + (mode >> 2) % 5) : SM_NO_FAILURE;
     outcome.why = mode & 0x80 ? NULL : "the transport's words";

@@ -13,8 +13,11 @@
 #include "compat.h"
 #include "json_scan.h"
 
+static inline int fuzz_same_table(lua_State *L, int a, int b);
+
 /* The values at a and b are the same: numbers by subtype and bits
- * (NaN-safe, -0 apart), strings byte for byte. */
+ * (NaN-safe, -0 apart), strings byte for byte, tables field by field, JSON
+ * nulls alike. */
 static inline int fuzz_same_value(lua_State *L, int a, int b)
 {
     if (lua_type(L, a) != lua_type(L, b))
@@ -37,9 +40,43 @@ static inline int fuzz_same_value(lua_State *L, int a, int b)
     }
     case LUA_TBOOLEAN:
         return lua_toboolean(L, a) == lua_toboolean(L, b);
+    case LUA_TLIGHTUSERDATA:
+        return lua_touserdata(L, a) == lua_touserdata(L, b);
+    case LUA_TTABLE:
+        return fuzz_same_table(L, a, b);
     default:
-        return 0; /* the fast decoders give no other type */
+        return 0; /* the decoders give no other type */
     }
+}
+
+/* The tables at a and b have the same fields, the same (each compared
+ * once: nesting costs no more than its size). */
+static inline int fuzz_same_table(lua_State *L, int a, int b)
+{
+    int top = lua_gettop(L);
+    size_t n = 0;
+    luaL_checkstack(L, 4, NULL); /* each level of nesting */
+    if (a < 0)
+        a = top + a + 1;
+    if (b < 0)
+        b = top + b + 1;
+    lua_pushnil(L);
+    while (lua_next(L, a)) {
+        lua_pushvalue(L, -2);
+        lua_rawget(L, b);
+        if (!fuzz_same_value(L, -1, -2)) {
+            lua_settop(L, top);
+            return 0;
+        }
+        lua_pop(L, 2);
+        n++;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, b)) {
+        lua_pop(L, 1);
+        n--;
+    }
+    return n == 0;
 }
 
 /* Every field of the table at a is in the table at b, the same. */

@@ -178,7 +178,7 @@ end
 
 -- GET /call?connector=C&id=ID[&team=T][&base_url=URL|&https=1][&timeout=S]
 --   [&connect_timeout=S][&max_retries=N][&max_response_bytes=N]
---   [&ca_file=PATH][&user_agent=UA][&plain=1][&json=1|&list=1[&limit=N]]
+--   [&ca_file=PATH][&user_agent=UA][&plain=1][&json=1|&list=1[&limit=N]][&rss=1]
 -- One get_connector_log (json=1: get_connector_log_json, answered as
 -- { json = text }; list=1: list_connector_logs of connector C, answered as
 -- { page = typed(entries), oracle = typed(page_oracle(C)) for pages-<name>
@@ -198,6 +198,14 @@ local function error_fields(err)
     request_id = err.request_id, retry_after = err.retry_after, attempts = err.attempts, body = err.body,
     is_error = supermetrics.is_error(err), concat = "failed: " .. err,
   }
+end
+
+-- A field of /proc/self/status, in KiB.
+local function status_kib(field)
+  local f = assert(io.open("/proc/self/status"))
+  local text = f:read("*a")
+  f:close()
+  return tonumber(text:match(field .. ":%s*(%d+)"))
 end
 
 function app.call()
@@ -230,6 +238,18 @@ function app.call()
   -- json=1: get_connector_log_json, whose text comes back as the string `json`.
   local method = args.json and client.get_connector_log_json or client.get_connector_log
   local ok, res
+  -- rss=1: what the call cost this worker: its RSS before (after a full
+  -- collection) and its peak during the call (VmHWM, reset just before), in
+  -- KiB; the answer says ok = true instead of what the call returned.
+  local rss
+  if args.rss then
+    collectgarbage()
+    collectgarbage()
+    local f = assert(io.open("/proc/self/clear_refs", "w"))
+    assert(f:write("5"))
+    f:close()
+    rss = { before = status_kib("VmRSS") }
+  end
   if args.list then
     ok, res = pcall(client.list_connector_logs, client, args.team or 1, args.connector,
       { limit = tonumber(args.limit) })
@@ -238,7 +258,13 @@ function app.call()
   end
   ngx.header.content_type = "application/json"
   local out = { events = not args.plain and entry.events.n - before or nil }
-  if ok and args.json then
+  if rss then
+    rss.peak = status_kib("VmHWM")
+    out.rss = rss
+  end
+  if ok and rss then
+    out.ok = true
+  elseif ok and args.json then
     out.json = res
   elseif ok and args.list then
     out.page = typed(res)

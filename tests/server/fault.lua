@@ -124,7 +124,9 @@ local BODIES = {
     nan = '{"id":"nan","status":NaN}',
     hex = '{"id":"hex","status":0x10}',
     -- Duplicate keys: the last one wins (lua-cjson's rule).
-    dup = '{"id":"first","status":1,"id":"dup","status":200}',
+    -- Two "id" members are refused (names must be unique: 35-hostile_decode);
+    -- of other names the last wins.
+    dup = '{"id":"dup","status":1,"event":"first","status":200,"event":"dup"}',
     ["dup-404"] = '{"error":{"code":"FIRST_CODE","message":"first"},'
         .. '"error":{"code":"NOT_FOUND","message":"second"},"meta":{"request_id":"req_dup"}}',
 }

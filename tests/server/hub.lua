@@ -902,6 +902,7 @@ local function handle_list(connector)
 end
 
 local desync = require("desync")
+local hostile_decode = require("hostile_decode")
 
 function M.handle()
     local path = ngx.var.request_uri:match("^[^?]*")
@@ -909,6 +910,10 @@ function M.handle()
     -- desync.lua to its end (a server that answers some requests twice).
     if path:find("/connectors/twice", 1, true) then
         return desync.serve_connection { authorized = authorized, seed_fields = seed_fields }
+    end
+    -- hostile-decode-<name>: bodies of hostile_decode.lua, both routes.
+    if path:find("/connectors/hostile-decode-", 1, true) then
+        return hostile_decode.serve(path, { send = send, authorized = authorized })
     end
     local team, connector, log_id = path:match(ROUTE)
     if not team then

@@ -47,7 +47,8 @@ return {
   escapedkey = '{"\\u006cogs":[{"id":"k1","status":200}]}',
   logsitem = '{"logs":[{"id":"l1","logs":[]}]}',
   control = '{"logs":[{"id":"c1","s":"a\tb"}]}',
-  -- cjson's: "logs" is {} (an empty table to cjson: an empty page).
+  -- Refused: "logs" is {}, an object (an empty table to cjson, which
+  -- took it for an empty page).
   emptyobject = '{"logs":{}}',
   -- The largest page the API sends, and one past it.
   thousand = page(1000),

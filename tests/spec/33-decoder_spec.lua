@@ -192,7 +192,7 @@ end
 
 -- Pages the fast page decoder takes, and pages it leaves to lua-cjson.
 local PAGES_TAKEN = { "flat", "empty", "extra", "dup", "escapes", "thousand", "nested", "bignumbers", "escapedkey",
-  "logsitem", "control", "emptyobject" }
+  "logsitem", "control" }
 
 -- Pages refused, with the words of the refusal (a page past its limit
 -- is an answer out of step: asked again on a fresh connection).
@@ -203,6 +203,9 @@ local PAGES_REFUSED = {
   { "flat", 3, "the server answered a request for at most 3 entries with 4" .. OUT_OF_STEP },
   { "lone", nil, "the response body is not a JSON object" },
   { "dupbad", nil, '"logs" is not an array' },
+  -- An object is no array, not even an empty one (lua-cjson decodes both
+  -- to an empty table): the text tells.
+  { "emptyobject", nil, '"logs" is not an array' },
   { "nullitem", nil, '"logs" item 2 is not an object' },
 }
 
@@ -260,11 +263,9 @@ for _, transport in ipairs(support.TRANSPORTS) do
     end)
 
     it("gives an empty page as an empty plain array", function()
-      for _, name in ipairs { "empty", "emptyobject" } do
-        local page = list(name)
-        assert.is_nil(next(page), name)
-        assert.is_nil(getmetatable(page), name)
-      end
+      local page = list("empty")
+      assert.is_nil(next(page))
+      assert.is_nil(getmetatable(page))
     end)
 
     it("gives the API's largest page, 1000 entries in order", function()
