@@ -161,6 +161,25 @@ static int push_entry(lua_State *L, const char *text, size_t len,
     return 1;
 }
 
+int sm_push_entry_text(lua_State *L, const char *text, size_t len,
+                       int decode_idx, int json_ints)
+{
+    sm_result_rules rules;
+    sm_refusal r = {NULL, 0, 0};
+    unsigned long long cap = (unsigned long long)len * SM_DECODED_FACTOR;
+    int base = lua_gettop(L);
+    memset(&rules, 0, sizeof rules);
+    rules.decode_idx = decode_idx;
+    rules.json_ints = json_ints;
+    rules.shape = SM_SHAPE_ENTRY; /* expect.id NULL: answered already */
+    luaL_checkstack(L, 10, NULL);
+    if (push_entry(L, text, len, &rules, cap > SM_DECODED_MIN ? cap : SM_DECODED_MIN,
+                   &r))
+        return 1;
+    lua_settop(L, base);
+    return 0;
+}
+
 /* Pushes the 2xx body decoded and shaped as rules says and returns 1, or nil
  * and INVALID_RESPONSE (RESPONSE_TOO_LARGE when decoding it would take too
  * much) and returns 2. Nothing is decoded once the text is refused. */

@@ -80,4 +80,12 @@ typedef struct sm_result_rules {
 int sm_push_outcome(lua_State *L, const sm_outcome *o,
                     sm_result_rules *rules);
 
+/* An entry's text that already answered its request (the entry cache keeps
+ * such texts): pushes its table built by the same rules as a response's
+ * body (a flat entry straight from the text, anything else through
+ * lua-cjson at decode_idx, shaped) and returns 1; or pushes nothing and
+ * returns 0 when the text is not one such object. */
+int sm_push_entry_text(lua_State *L, const char *text, size_t len,
+                       int decode_idx, int json_ints);
+
 #endif
