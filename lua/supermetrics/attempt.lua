@@ -3,16 +3,14 @@
 -- after a failure the one retry decision both use.
 --
 -- policy: the client's settings for every call, made once in `new`:
--- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait = }`
--- (token_provider, on_response, the proxy's host:port for events, and the
--- options of the same names).
+-- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait =,
+-- monotonic =, sleep = }` (token_provider, on_response, the proxy's
+-- host:port for events, the options of the same names, and the client's
+-- clock, supermetrics.clock).
 -- @module supermetrics.attempt
 
-local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 local retry = require "supermetrics.retry"
-
-local monotonic = core.monotonic
 
 local attempt = {}
 
@@ -34,11 +32,12 @@ end
 --- Tells the on_response hook about one attempt; what it raises is dropped,
 -- so observing a call can never break it. detail: the info of a success or
 -- the error value of a failure. extra: the call's extra headers (their
--- shown part goes in the event), proxy: the proxy's host:port, or nil.
-function attempt.report(hook, route, number, started, ok, detail, extra, proxy)
+-- shown part goes in the event), proxy: the proxy's host:port, or nil;
+-- now: the clock's reading as the attempt ended.
+function attempt.report(hook, route, number, started, ok, detail, extra, proxy, now)
   local event = {
     method = "GET", path = route:path(), attempt = number,
-    duration_ms = (monotonic() - started) * 1000,
+    duration_ms = (now - started) * 1000,
     status = detail.status, request_id = detail.request_id,
     rate_limit = detail.rate_limit, rate_limit_remaining = detail.rate_limit_remaining,
     proxy = proxy,
@@ -65,16 +64,17 @@ end
 function attempt.failed(policy, route, err, made, started, extra, deadline)
   local hook = policy.hook
   if hook and err.attempts > made then
-    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy)
+    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy, policy.monotonic())
   end
   return retry.next_delay(err, err.attempts, policy.max_retries, policy.max_retry_wait,
-    deadline - monotonic())
+    deadline - policy.monotonic())
 end
 
 --- After an attempt that succeeded: reports it to the hook, if any.
 function attempt.succeeded(policy, route, info, started, extra)
   if policy.hook then
-    attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy)
+    attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy,
+      policy.monotonic())
   end
 end
 

@@ -19,7 +19,6 @@ local paging = require "supermetrics.paging"
 local proxy = require "supermetrics.proxy"
 local transport = require "supermetrics.transport"
 
-local monotonic = core.monotonic
 local log_route, page_route = core.log_route, core.page_route
 local invalid = errors.invalid
 
@@ -45,14 +44,19 @@ end
 -- @tparam[opt] table opts the options; with none, SUPERMETRICS_API_KEY is the credential
 -- @return the client
 -- @raise INVALID_ARGUMENT for a bad option or credential
-function Client.new(opts)
+function Client.new(opts, ...)
   local s = options.check(opts)
   local via = transport.pick(s)
   s.user_agent = user_agent(via.via, s.user_agent)
+  -- An internal second argument (never from supermetrics.new): { clock = }
+  -- gives the clock the client reads and waits on (supermetrics.clock; the
+  -- tests' fake one) instead of its transport's real one.
+  local inner = ...
+  local clock = inner and inner.clock or via.clock
   local handle = core.new_client(s)
   local opened, state = pcall(function()
     proxy.apply(handle, s.proxy)
-    return via.open(handle, s)
+    return via.open(handle, s, clock)
   end)
   if not opened then
     handle:close()
@@ -70,6 +74,8 @@ function Client.new(opts)
       timeout = s.timeout,
       max_retries = s.max_retries,
       max_retry_wait = s.max_retry_wait,
+      monotonic = clock.monotonic,
+      sleep = clock.sleep,
     },
     -- Extra headers: the client's (checked map, and merged set or nil),
     -- and whether to forward nginx's trace context.
@@ -82,6 +88,7 @@ function Client.new(opts)
     _one_call = state.get_log ~= nil and not s.token_provider and not s.on_response
       and not extra and not s.trace_context,
     _timeout = s.timeout,
+    _monotonic = clock.monotonic, -- the fast path's one clock reading
   }, Client)
 end
 
@@ -124,7 +131,7 @@ function Client:_get(route, want_info, deadline, first_err, extra)
     closed()
   end
   local state, policy = self._transport, self._policy
-  deadline = deadline or monotonic() + policy.timeout
+  deadline = deadline or policy.monotonic() + policy.timeout
   local provider, hook = policy.provider, policy.hook
   want_info = want_info or hook ~= nil
   local made = 0 -- HTTP attempts made so far
@@ -139,7 +146,7 @@ function Client:_get(route, want_info, deadline, first_err, extra)
       if not self._handle then
         closed() -- by the on_response hook or the token_provider, between attempts
       end
-      started = hook and monotonic()
+      started = hook and policy.monotonic()
       body, detail = state:attempt(route, deadline, credential, made, want_info, extra and extra.block)
       if body then
         attempt.succeeded(policy, route, detail, started, extra)
@@ -152,7 +159,7 @@ function Client:_get(route, want_info, deadline, first_err, extra)
       error(err)
     end
     made = err.attempts
-    state:sleep(delay)
+    policy.sleep(delay)
   end
 end
 
@@ -164,7 +171,7 @@ end
 local function get_one(self, method, raw, team_id, connector_identifier, log_id, opts)
   if opts == nil and getmetatable(self) == Client and self._one_call then
     local timeout = self._timeout
-    local deadline = monotonic() + timeout
+    local deadline = self._monotonic() + timeout
     local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
       deadline, raw)
     if entry then
@@ -276,9 +283,7 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
   local extra = self:_extra_for(opts.headers, "follow_connector_logs")
   return follow.iterator(function(limit, before)
     return fetch_page(self, team_id, connector_identifier, limit, before, extra)
-  end, function(seconds)
-    self._transport:sleep(seconds)
-  end, since and since.date_time, opts.interval, opts.last)
+  end, self._policy.sleep, since and since.date_time, opts.interval, opts.last)
 end
 
 --- Fetches many log entries of one connector at once.

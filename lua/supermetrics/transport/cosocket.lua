@@ -12,11 +12,11 @@
 -- The interface is supermetrics.transport's.
 -- @module supermetrics.transport.cosocket
 
+local clock = require "supermetrics.clock"
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 
 local ngx = rawget(_G, "ngx")
-local monotonic = core.monotonic
 local invalid = errors.invalid
 local ceil, min = math.ceil, math.min
 local tcp = ngx and ngx.socket and ngx.socket.tcp
@@ -28,10 +28,12 @@ local status = coroutine.status
 
 local cosocket = {
   via = "nginx",
+  clock = clock.nginx,
 }
 
 -- One client's state: its handle, where to connect (open), the response
--- readers not in use, and the TLS session to resume.
+-- readers not in use, the TLS session to resume, and its clock's
+-- monotonic reading (the deadlines are on it).
 local State = {}
 State.__index = State
 
@@ -150,7 +152,7 @@ local function open_tunnel(state, sock, ep, x, deadline)
   local ok, err = sock:send(tunnel.request)
   local head = ""
   while ok do
-    local left = ceil((deadline - monotonic()) * 1000)
+    local left = ceil((deadline - state.monotonic()) * 1000)
     if left <= 0 then
       err = "timeout"
       break
@@ -194,6 +196,7 @@ end
 -- Runs connect(sock, ...) in a light thread and gives up when ms pass:
 -- nginx's resolver keeps to its own resolver_timeout (30 s by default),
 -- not to the socket's timeouts, so a name lookup could outlast the call.
+-- (The timer bounds real I/O: it sleeps in real time whatever the clock.)
 -- Returns ok, err as connect does ("timeout" when the time ran out).
 local function connect_within(sock, ep, options, ms)
   -- Light threads run Lua functions only: connect and sleep are C ones.
@@ -243,8 +246,8 @@ local TLS_PROBE = "\22\3\1\0\4\1\0\0\0"
 -- tells Lua only "handshake failed" (the reason goes to its error log),
 -- where libcurl says "wrong version number"; one probe on a connection of
 -- its own, without the credential, tells the two apart.
-local function speaks_plain_http(ep, deadline)
-  local left = ceil((deadline - monotonic()) * 1000)
+local function speaks_plain_http(state, ep, deadline)
+  local left = ceil((deadline - state.monotonic()) * 1000)
   if left <= 0 then
     return false
   end
@@ -288,7 +291,7 @@ local function round_trip(state, ep, x, head, deadline, fresh, left)
     if not open_tunnel(state, sock, ep, x, deadline) then
       return
     end
-    left = ceil((deadline - monotonic()) * 1000)
+    left = ceil((deadline - state.monotonic()) * 1000)
     if left <= 0 then
       sock:close()
       return x:fail("timeout", "the call's deadline passed before the request was sent")
@@ -309,7 +312,7 @@ local function round_trip(state, ep, x, head, deadline, fresh, left)
         return x:fail("timeout", "the TLS handshake with " .. ep.display .. " timed out")
       end
       -- (Through a tunnel the probe would reach the proxy, not the API.)
-      if not ep.tunnel and speaks_plain_http(ep, deadline) then
+      if not ep.tunnel and speaks_plain_http(state, ep, deadline) then
         err = core.NO_TLS_WORDS
       end
       return x:fail("tls", "TLS handshake with " .. ep.display .. " failed: " .. tostring(err))
@@ -336,7 +339,7 @@ local function round_trip(state, ep, x, head, deadline, fresh, left)
       if done then
         break
       end
-      left = ceil((deadline - monotonic()) * 1000)
+      left = ceil((deadline - state.monotonic()) * 1000)
       if left <= 0 then
         err = "timeout"
       else
@@ -382,7 +385,7 @@ end
 local function send_request(state, ep, x, route, deadline, credential, made, fresh, block, tried)
   for _ = tried or 0, ep.pool_size do
     -- The attempt's one clock reading, for the C side and for the socket.
-    local left = deadline - monotonic()
+    local left = deadline - state.monotonic()
     local head, err = state.handle:request(route, left, credential, made, nil, block, x)
     if not head then
       return nil, err
@@ -424,12 +427,13 @@ end
 
 --- The state of a client; raises INVALID_ARGUMENT for an option nginx's
 -- sockets cannot honour.
-function cosocket.open(handle, settings)
+function cosocket.open(handle, settings, clk)
   return setmetatable({
     handle = handle,
     endpoint = endpoint(handle, settings),
     exchanges = {}, -- spare response readers (see State:attempt)
     tls_session = nil, -- the last handshake's, offered to the next one
+    monotonic = clk.monotonic,
   }, State)
 end
 
@@ -500,11 +504,6 @@ function State:get_log(team_id, connector_identifier, log_id, timeout, deadline,
   end
   spare[#spare + 1] = x
   return body, info, route
-end
-
---- Waits seconds without blocking the worker.
-function State.sleep(_, seconds)
-  ngx.sleep(seconds)
 end
 
 --- get_connector_logs: `concurrency` light threads each take the next id
