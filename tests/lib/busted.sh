@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Sourced by tests/run.sh (make test) and tests/check.sh (make check): runs
-# busted one spec file at a time, each under a wall-clock budget, so that a
-# spec that hangs fails by name and the run goes on. Expects ROOT; adds to
-# the callers' counters $passed and $failed.
+# Sourced by tests/run.sh (make test, make test-all), tests/lib/lanes.sh and
+# tests/check.sh (make check): runs busted one spec file at a time, each
+# under a wall-clock budget, so that a spec that hangs fails by name and the
+# run goes on. Expects ROOT; adds to the callers' counters $passed and
+# $failed.
 #
 # sm_busted NAME INTERP OPENRESTY [BUSTED-OPTION...] SPEC...
 #   Runs each SPEC (a file, or a folder: its *_spec.lua files) with busted
@@ -11,6 +12,11 @@
 #   progress marks (failures, figures). Adds each file's successes to
 #   $passed and its failures and errors to $failed; a file that does not end
 #   within its budget is killed and counts as one failure, named.
+#
+# sm_busted_file NAME INTERP OPENRESTY FILE [BUSTED-OPTION...]
+#   The same for one file (its output in tests/tmp/busted-NAME/), its line
+#   prefixed with SM_BUSTED_LABEL when set; also sets SM_FILE_OK and
+#   SM_FILE_BAD to what it added to $passed and $failed.
 #
 # sm_bounded SECONDS COMMAND...
 #   Runs COMMAND (stdin /dev/null) under `timeout -k`: SIGTERM after SECONDS,
@@ -92,91 +98,106 @@ sm_spec_output() {
 }
 
 sm_busted() {
-    local name=$1 interp=$2 openresty=$3 opts=() specs=() f dir started
-    local base out budget status summary ok failures errors bad tmux_dir took line try tracer_crashed
+    local name=$1 interp=$2 openresty=$3 opts=() specs=() f started
     shift 3
     while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do opts+=("$1"); shift; done
     for f in "$@"; do
         if [ -d "$f" ]; then specs+=("${f%/}"/*_spec.lua); else specs+=("$f"); fi
     done
-    dir=$ROOT/tests/tmp/busted-$name
-    rm -rf "$dir"
-    mkdir -p "$dir"
+    rm -rf "$ROOT/tests/tmp/busted-$name"
     started=$SECONDS
     echo "== busted under $interp: ${#specs[@]} spec file$([ ${#specs[@]} -eq 1 ] || echo s)"
     for f in "${specs[@]}"; do
-        base=$(basename "$f" .lua)
-        out=$dir/$base.out
-        budget=$(sm_spec_budget "$f")
-        if [ "$budget" -le 0 ]; then
-            echo "FAILED: $f under $interp: not run, the suite's time is up"
-            failed=$((failed + 1))
-            continue
-        fi
-        for try in 1 2; do
-            tmux_dir=$(mktemp -d /tmp/sm-tmux.XXXXXX)
-            took=$SECONDS
-            sm_bounded "$budget" env SM_BUILD_DIR="$ROOT/build/$name" LUA="$interp" \
-                SM_TEST_OPENRESTY="$openresty" SM_TEST_TMUX_DIR="$tmux_dir" \
-                "$interp" /usr/bin/busted --helper=tests/spec/helpers.lua "${opts[@]}" "$f" >"$out" 2>&1
-            status=$?
-            took=$((SECONDS - took))
-            sm_sweep_terminals "$tmux_dir"
-            summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" |
-                tail -n 1)
-            # LeakSanitizer's own tracer can crash at exit ("Tracer caught
-            # signal 11"): no leak report, just no leak check. The crash
-            # once seen in about one ASan spec file per run (clang 14
-            # misreading a dynamic TLS block) is avoided by the wrapper's
-            # intercept_tls_get_addr=0 (tests/sanitize/lua5.4-asan); that one
-            # repeated on a second run, decided by what the file allocated.
-            # For any other: the file runs once more; a leak or a failure
-            # still fails, and a run with no summary too.
-            tracer_crashed=0
-            if [ "$SM_KILLED" != 1 ] && [ "$status" -ne 0 ] &&
-                grep -aq 'LeakSanitizer has encountered a fatal error' "$out" &&
-                ! grep -aq 'ERROR: LeakSanitizer: detected memory leaks' "$out"; then
-                tracer_crashed=1
-            fi
-            if [ "$try" = 1 ] && [ "$tracer_crashed" = 1 ]; then
-                echo "  $base: LeakSanitizer's tracer failed at exit (not a leak report): run again"
-                budget=$(sm_spec_budget "$f")
-                [ "$budget" -gt 0 ] && continue
-            fi
-            break
-        done
-        if [ -z "$summary" ]; then
-            if [ "$SM_KILLED" = 1 ]; then
-                echo "FAILED: $f under $interp: over its $budget s budget, killed"
-            else
-                echo "FAILED: $f under $interp: busted printed no summary (exit $status)"
-            fi
-            sm_spec_output "$out" | tail -n 40
-            failed=$((failed + 1))
-            continue
-        fi
-        read -r ok _ _ failures _ _ errors _ <<<"$summary"
-        bad=$((failures + errors))
-        passed=$((passed + ok))
-        failed=$((failed + bad))
-        line="$base: $ok passed"
-        if [ "$tracer_crashed" = 1 ] && [ "$bad" -eq 0 ]; then
-            # Every test passed, twice; only the leak check could not run.
-            line+=" (LeakSanitizer's tracer crashed at exit twice: no leak check of this file)"
-        elif [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
-            # its tests passed, but the process did not end well
-            failed=$((failed + 1))
-            bad=1
-            if [ "$SM_KILLED" = 1 ]; then
-                line+=", then did not exit within its $budget s budget (killed)"
-            else
-                line+=", then exit status $status"
-            fi
-        elif [ "$bad" -gt 0 ]; then
-            line+=", $bad failed"
-        fi
-        if [ "$bad" -gt 0 ]; then echo "FAILED: $f under $interp: $line ($took s)"; else echo "  $line ($took s)"; fi
-        sm_spec_output "$out"
+        sm_busted_file "$name" "$interp" "$openresty" "$f" "${opts[@]}"
     done
     echo "== busted under $interp: done in $((SECONDS - started)) s"
+}
+
+sm_busted_file() {
+    local name=$1 interp=$2 openresty=$3 f=$4 opts=() dir
+    local base out budget status summary ok failures errors bad tmux_dir took line try tracer_crashed
+    shift 4
+    opts=("$@")
+    SM_FILE_OK=0
+    SM_FILE_BAD=0
+    dir=$ROOT/tests/tmp/busted-$name
+    mkdir -p "$dir"
+    base=$(basename "$f" .lua)
+    out=$dir/$base.out
+    budget=$(sm_spec_budget "$f")
+    if [ "$budget" -le 0 ]; then
+        echo "FAILED: $f under $interp: not run, the suite's time is up"
+        failed=$((failed + 1))
+        SM_FILE_BAD=1
+        return
+    fi
+    for try in 1 2; do
+        tmux_dir=$(mktemp -d /tmp/sm-tmux.XXXXXX)
+        took=$SECONDS
+        sm_bounded "$budget" env SM_BUILD_DIR="$ROOT/build/$name" LUA="$interp" \
+            SM_TEST_OPENRESTY="$openresty" SM_TEST_TMUX_DIR="$tmux_dir" \
+            "$interp" /usr/bin/busted --helper=tests/spec/helpers.lua "${opts[@]}" "$f" >"$out" 2>&1
+        status=$?
+        took=$((SECONDS - took))
+        sm_sweep_terminals "$tmux_dir"
+        summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" |
+            tail -n 1)
+        # LeakSanitizer's own tracer can crash at exit ("Tracer caught
+        # signal 11"): no leak report, just no leak check. The crash
+        # once seen in about one ASan spec file per run (clang 14
+        # misreading a dynamic TLS block) is avoided by the wrapper's
+        # intercept_tls_get_addr=0 (tests/sanitize/lua5.4-asan); that one
+        # repeated on a second run, decided by what the file allocated.
+        # For any other: the file runs once more; a leak or a failure
+        # still fails, and a run with no summary too.
+        tracer_crashed=0
+        if [ "$SM_KILLED" != 1 ] && [ "$status" -ne 0 ] &&
+            grep -aq 'LeakSanitizer has encountered a fatal error' "$out" &&
+            ! grep -aq 'ERROR: LeakSanitizer: detected memory leaks' "$out"; then
+            tracer_crashed=1
+        fi
+        if [ "$try" = 1 ] && [ "$tracer_crashed" = 1 ]; then
+            echo "  $base: LeakSanitizer's tracer failed at exit (not a leak report): run again"
+            budget=$(sm_spec_budget "$f")
+            [ "$budget" -gt 0 ] && continue
+        fi
+        break
+    done
+    if [ -z "$summary" ]; then
+        if [ "$SM_KILLED" = 1 ]; then
+            echo "FAILED: $f under $interp: over its $budget s budget, killed"
+        else
+            echo "FAILED: $f under $interp: busted printed no summary (exit $status)"
+        fi
+        sm_spec_output "$out" | tail -n 40
+        failed=$((failed + 1))
+        SM_FILE_BAD=1
+        return
+    fi
+    read -r ok _ _ failures _ _ errors _ <<<"$summary"
+    bad=$((failures + errors))
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    line="${SM_BUSTED_LABEL:+$SM_BUSTED_LABEL }$base: $ok passed"
+    if [ "$tracer_crashed" = 1 ] && [ "$bad" -eq 0 ]; then
+        # Every test passed, twice; only the leak check could not run.
+        line+=" (LeakSanitizer's tracer crashed at exit twice: no leak check of this file)"
+    elif [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
+        # its tests passed, but the process did not end well
+        failed=$((failed + 1))
+        bad=1
+        if [ "$SM_KILLED" = 1 ]; then
+            line+=", then did not exit within its $budget s budget (killed)"
+        else
+            line+=", then exit status $status"
+        fi
+    elif [ "$bad" -gt 0 ]; then
+        line+=", $bad failed"
+    fi
+    if [ "$bad" -gt 0 ]; then echo "FAILED: $f under $interp: $line ($took s)"; else echo "  $line ($took s)"; fi
+    sm_spec_output "$out"
+    # shellcheck disable=SC2034 # the caller's
+    SM_FILE_OK=$ok
+    # shellcheck disable=SC2034
+    SM_FILE_BAD=$bad
 }

@@ -25,7 +25,7 @@ local function collect(it)
   return out
 end
 
-describe("list_connector_logs", function()
+describe("list_connector_logs #abi", function()
   local client
   before_each(function() client = support.client { max_retries = 0 } end)
   after_each(function() client:close() end)
@@ -115,7 +115,7 @@ end)
 -- Every iterator spec runs against a server whose `before` is inclusive and
 -- one whose `before` is exclusive (the stand-in's -incl / -excl switch).
 for _, mode in ipairs { "incl", "excl" } do
-describe("each_connector_log, before " .. mode .. "usive", function()
+describe("each_connector_log, before " .. mode .. "usive #abi", function()
   local function paged(spec) return "paged-" .. spec .. "-" .. mode end
   local client
   before_each(function() client = support.client { max_retries = 0 } end)

@@ -87,7 +87,7 @@ describe("supermetrics-logs", function()
     end)
   end)
 
-  describe("formats and fields", function()
+  describe("formats and fields #abi", function()
     it("prints an aligned table", function()
       local code, out = run("list 1 paged-3-1 --format table")
       assert.are.equal(0, code)
@@ -254,7 +254,7 @@ describe("supermetrics-logs", function()
     end)
   end)
 
-  describe("durations", function()
+  describe("durations #abi", function()
     it("takes --timeout as 30s, 5m, 1m30s or plain seconds", function()
       for _, value in ipairs { "30s", "5m", "1m30s", "2", "0.5m", "1500ms" } do
         local code, _, err = run("get 1 T3S70 1 --timeout " .. value)
