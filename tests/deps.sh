@@ -10,7 +10,7 @@ server="nginx libnginx-mod-http-lua openssl"
 # The OpenResty specs need the LuaJIT build and the curl command line;
 # the command-line specs drive a real terminal with tmux and render the man
 # page with groff; the gateway specs go through tinyproxy.
-# Every Lua ABI the README claims: make test tests them all.
+# Every Lua ABI the README claims: make test and make test-all test them all.
 other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
 # The contract specs run Stoplight Prism (npm, tests/contract/) on node; the
 # gateway specs put tinyproxy in front of the stand-in.
