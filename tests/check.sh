@@ -3,7 +3,7 @@
 # 5.4 and LuaJIT, starts the stand-in, Prism and the OpenResty apps, runs busted
 # under Lua 5.4 (or $LUA), stops the servers and prints "N passed, M failed".
 #   no SPEC     every spec file but the #slow tests, in parallel lanes each
-#               with servers of its own (tests/lib/lanes.sh; SM_LANES, 3):
+#               with servers of its own (tests/lib/lanes.sh; SM_LANES, 2):
 #               make test without the other interpreters, luacheck and the
 #               fuzz replay
 #   SPEC...     those files (or folders) only, #slow tests included, one
@@ -34,7 +34,7 @@ else
     echo "skipped: OpenResty specs (no LuaJIT build)"
 fi
 lanes=1
-[ $# -gt 0 ] || lanes=${SM_LANES:-3}
+[ $# -gt 0 ] || lanes=${SM_LANES:-2}
 trap sm_stop_servers EXIT
 pids=()
 for ((k = 1; k <= lanes; k++)); do
