@@ -230,7 +230,9 @@ if [ "$mode" = all ]; then
         for f in "${specs[@]}"; do
             base=$(basename "$f" .lua)
             needs=(--needs asan)
-            sm_job "asan:$base" "$(($(sm_spec_weight "$f") * 2))" "${needs[@]}" --lock "$base" -- \
+            # Twice each file's budget: everything is slower under ASan.
+            sm_job "asan:$base" "$(($(sm_spec_weight "$f") * 2))" "${needs[@]}" --lock "$base" \
+                --env SM_SPEC_BUDGET_FACTOR=2 -- \
                 spec asan "$ROOT/tests/sanitize/lua5.4-asan" 0 "$f"
         done
         sm_job fuzz-build 40 --gives fuzz -- check fuzz-build make -s -j2 fuzz

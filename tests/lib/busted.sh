@@ -29,23 +29,37 @@
 #   seconds, if set); 0 once it has passed (the step is then not run).
 #
 # Budgets: SM_SPEC_BUDGET seconds per spec file (default 300), unless the
-# file says otherwise in a line "-- budget: N s" among its first 20 lines.
+# file says otherwise in a line "-- budget: N s" among its first 20 lines;
+# times SM_SPEC_BUDGET_FACTOR (1; the ASan run's is 2).
+#
+# Each spec file costs as few processes as the bounds allow: under the ASan
+# run every process here has the sanitizer's runtime preloaded (the
+# wrapper exports it for the specs' child interpreters), and each one,
+# every forked subshell included, pays its start and a leak check at exit.
 
-sm_cap() {
-    local b=$1 left
+# sm_cap_to VAR SECONDS: sm_cap's answer in VAR, without a subshell.
+sm_cap_to() {
+    local b=$2 now
     if [ -n "${SM_SUITE_DEADLINE:-}" ]; then
-        left=$((SM_SUITE_DEADLINE - $(date +%s)))
-        [ "$left" -lt "$b" ] && b=$left
+        printf -v now '%(%s)T' -1
+        [ $((SM_SUITE_DEADLINE - now)) -lt "$b" ] && b=$((SM_SUITE_DEADLINE - now))
     fi
     [ "$b" -gt 0 ] || b=0
+    printf -v "$1" '%s' "$b"
+}
+
+sm_cap() {
+    local b
+    sm_cap_to b "$1"
     echo "$b"
 }
 
 SM_BOUNDED_PID=
 sm_bounded() {
-    local budget=$1 note status
+    local budget=$1 note noted="" status
     shift
-    note=$(mktemp)
+    note=${TMPDIR:-/tmp}/sm-bounded.$BASHPID.$RANDOM
+    : >"$note" || return 1
     # timeout's own messages (--verbose: the signals it sent) go to $note;
     # fd 3 carries stderr past it to the command.
     timeout --verbose -k "${SM_GRACE:-10}" "$budget" \
@@ -57,7 +71,8 @@ sm_bounded() {
     kill -s KILL -- -"$SM_BOUNDED_PID" 2>/dev/null
     SM_BOUNDED_PID=
     SM_KILLED=0
-    grep -q "sending signal" "$note" && SM_KILLED=1
+    IFS= read -r -d '' noted <"$note"
+    [[ $noted == *"sending signal"* ]] && SM_KILLED=1
     rm -f "$note"
     return "$status"
 }
@@ -71,10 +86,23 @@ sm_interrupted() {
 }
 trap sm_interrupted INT TERM
 
+# sm_spec_budget_to VAR FILE: the file's budget (capped) in VAR.
+sm_spec_budget_to() {
+    local line n=0 b=""
+    while [ "$n" -lt 20 ] && IFS= read -r line; do
+        n=$((n + 1))
+        if [[ $line =~ ^--\ budget:\ ([0-9]+)\ s($|[^[:alnum:]_]) ]]; then
+            b=${BASH_REMATCH[1]}
+            break
+        fi
+    done <"$2"
+    sm_cap_to "$1" $((${b:-${SM_SPEC_BUDGET:-300}} * ${SM_SPEC_BUDGET_FACTOR:-1}))
+}
+
 sm_spec_budget() {
     local b
-    b=$(head -n 20 "$1" | sed -n 's/^-- budget: \([0-9][0-9]*\) s\b.*/\1/p' | head -n 1)
-    sm_cap "${b:-${SM_SPEC_BUDGET:-300}}"
+    sm_spec_budget_to b "$1"
+    echo "$b"
 }
 
 # Ends the tmux servers whose sockets are in DIR, and what runs in them
@@ -93,8 +121,7 @@ sm_sweep_terminals() {
 
 # What a spec file printed besides busted's progress marks and summary.
 sm_spec_output() {
-    grep -avE '^[-+*.]*$|^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$1" |
-        sed 's/^/    /'
+    sed -nE '/^[-+*.]*$|^[0-9]+ success(es)? \/ [0-9]+ failures? \/ [0-9]+ errors? \/ [0-9]+ pending/!s/^/    /p' "$1"
 }
 
 sm_busted() {
@@ -121,10 +148,11 @@ sm_busted_file() {
     SM_FILE_OK=0
     SM_FILE_BAD=0
     dir=$ROOT/tests/tmp/busted-$name
-    mkdir -p "$dir"
-    base=$(basename "$f" .lua)
+    [ -d "$dir" ] || mkdir -p "$dir"
+    base=${f##*/}
+    base=${base%.lua}
     out=$dir/$base.out
-    budget=$(sm_spec_budget "$f")
+    sm_spec_budget_to budget "$f"
     if [ "$budget" -le 0 ]; then
         echo "FAILED: $f under $interp: not run, the suite's time is up"
         failed=$((failed + 1))
@@ -132,7 +160,8 @@ sm_busted_file() {
         return
     fi
     for try in 1 2; do
-        tmux_dir=$(mktemp -d /tmp/sm-tmux.XXXXXX)
+        tmux_dir=${TMPDIR:-/tmp}/sm-tmux.$BASHPID.$RANDOM$RANDOM
+        mkdir -m 0700 "$tmux_dir" || return 1
         took=$SECONDS
         sm_bounded "$budget" env SM_BUILD_DIR="$ROOT/build/$name" LUA="$interp" \
             SM_TEST_OPENRESTY="$openresty" SM_TEST_TMUX_DIR="$tmux_dir" \
@@ -140,8 +169,7 @@ sm_busted_file() {
         status=$?
         took=$((SECONDS - took))
         sm_sweep_terminals "$tmux_dir"
-        summary=$(grep -aE '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$out" |
-            tail -n 1)
+        summary=$(sed -nE '/^[0-9]+ success(es)? \/ [0-9]+ failures? \/ [0-9]+ errors? \/ [0-9]+ pending/h; ${x;p}' "$out")
         # LeakSanitizer's own tracer can crash at exit ("Tracer caught
         # signal 11"): no leak report, just no leak check. The crash
         # once seen in about one ASan spec file per run (clang 14
@@ -158,7 +186,7 @@ sm_busted_file() {
         fi
         if [ "$try" = 1 ] && [ "$tracer_crashed" = 1 ]; then
             echo "  $base: LeakSanitizer's tracer failed at exit (not a leak report): run again"
-            budget=$(sm_spec_budget "$f")
+            sm_spec_budget_to budget "$f"
             [ "$budget" -gt 0 ] && continue
         fi
         break

@@ -18,6 +18,7 @@
 #                   file is never run in two lanes at once: its tmp paths,
 #                   its servers' logs)
 #     --show        prints a check's whole output, not only on failure
+#     --env VAR=VAL the job runs with VAR set so (may come again)
 #   Kinds:
 #     spec NAME INTERP OPENRESTY FILE [BUSTED-OPTION...]
 #                   the spec file under INTERP and build/NAME
@@ -42,7 +43,8 @@
 #   running): the first run's order, until tests/tmp/durations has this
 #   machine's.
 sm_spec_weight() {
-    case $(basename "$1" _spec.lua) in
+    local base=${1##*/}
+    case ${base%_spec.lua} in
         17-cosocket) echo 45 ;; 09-list) echo 30 ;; 28-gateway) echo 16 ;; 08-openresty) echo 15 ;;
         13-cli) echo 15 ;; 33-decoder) echo 11 ;; 26-desync) echo 10 ;; 34-json) echo 8 ;;
         25-contract | 22-cli_tail) echo 7 ;; 14-faults) echo 5 ;; 32-bounds | 12-batch) echo 4 ;;
@@ -57,10 +59,11 @@ SM_JOB_NEEDS=()
 SM_JOB_GIVES=()
 SM_JOB_LOCK=()
 SM_JOB_SHOW=()
+SM_JOB_ENV=()
 SM_JOB_CMD=()
 
 sm_job() {
-    local key=$1 weight=$2 lane="" needs="" gives="" lock="" show=0 cmd="" a
+    local key=$1 weight=$2 lane="" needs="" gives="" lock="" show=0 env="" cmd="" a
     shift 2
     while [ $# -gt 0 ]; do
         case $1 in
@@ -69,6 +72,7 @@ sm_job() {
             --gives) gives=$2; shift 2 ;;
             --lock) lock=$2; shift 2 ;;
             --show) show=1; shift ;;
+            --env) env+=" $(printf '%q' "$2")"; shift 2 ;;
             --) shift; break ;;
             *) echo "sm_job: unknown option $1" >&2; return 2 ;;
         esac
@@ -81,6 +85,7 @@ sm_job() {
     SM_JOB_GIVES+=("$gives")
     SM_JOB_LOCK+=("$lock")
     SM_JOB_SHOW+=("$show")
+    SM_JOB_ENV+=("${env# }")
     SM_JOB_CMD+=("${cmd# }")
 }
 
@@ -90,7 +95,7 @@ sm_job_check() {
     local name=$1 log budget status
     shift
     log=$ROOT/tests/tmp/check-$name.log
-    budget=$(sm_cap "${SM_CHECK_BUDGET:-900}")
+    sm_cap_to budget "${SM_CHECK_BUDGET:-900}"
     if [ "$budget" -le 0 ]; then
         echo "FAILED: $name: not run, the suite's time is up"
         failed=$((failed + 1))
@@ -132,13 +137,14 @@ sm_run_job() {
     [ -f "$PRISM_DIR/env" ] && . "$PRISM_DIR/env"
     eval "set -- ${SM_JOB_CMD[$i]}"
     {
+        # (--env: assignments before a function call last for the call.)
         case $1 in
             spec)
                 shift
-                SM_BUSTED_LABEL=$1 sm_busted_file "$@"
+                eval "SM_BUSTED_LABEL=\$1 ${SM_JOB_ENV[$i]} sm_busted_file \"\$@\""
                 echo "$1 $SM_FILE_OK $SM_FILE_BAD" >"$SM_QUEUE/abi.$i"
                 ;;
-            check) shift; sm_job_check "$@" ;;
+            check) shift; eval "${SM_JOB_ENV[$i]} sm_job_check \"\$@\"" ;;
             *) echo "FAILED: ${SM_JOB_KEY[$i]}: unknown kind $1"; failed=1 ;;
         esac
     } >"$out" 2>&1
