@@ -24,6 +24,10 @@ BUILD       ?= build/$(if $(filter luajit,$(LUA)),luajit,lua$(LUA))
 endif
 CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
 CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+# hiredis (Debian libhiredis-dev): Redis's protocol for the rate budget's
+# shared store (src/redis.c).
+HIREDIS_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS   ?= $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null || echo -lhiredis)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -39,7 +43,7 @@ VERSION := $(shell sed -n 's/^Client.VERSION = "\(.*\)"$$/\1/p' lua/supermetrics
 DEFS    := -D_POSIX_C_SOURCE=200809L
 LIBFLAG ?= -shared
 # Never link liblua: the interpreter that loads the module provides it.
-LDLIBS  := $(CURL_LIBS) -lm
+LDLIBS  := $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 
 SO      := $(BUILD)/supermetrics/core.so
 SRCS    := $(wildcard src/*.c)
@@ -70,7 +74,7 @@ werror_lost = $(if $(strip $(WERROR)),,@rm -f $(1)/werror)
 $(BUILD)/obj/%.o: src/%.c src/*.h $(call werror_dep,$(BUILD))
 	@mkdir -p $(dir $@)
 	$(call werror_lost,$(BUILD))
-	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC -fvisibility=hidden $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC -fvisibility=hidden $(LUA_CFLAGS) $(CURL_CFLAGS) $(HIREDIS_CFLAGS) -c $< -o $@
 
 $(SO): $(OBJS)
 	@mkdir -p $(dir $@)
@@ -128,10 +132,12 @@ install: install-lib install-bin
 # this target too, with LUA_SHAREDIR its tree's.
 install-lib: $(SO)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport \
+		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget \
 		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics
 	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 	install -m 0644 lua/supermetrics/transport/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport/
+	install -m 0644 lua/supermetrics/budget/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget/
 	install -m 0644 lua/supermetrics/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli/
 	install -m 0644 types/supermetrics.d.tl $(DESTDIR)$(LUA_SHAREDIR)/
 	install -m 0644 types/supermetrics/safe.d.tl $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/

@@ -22,6 +22,9 @@ external_dependencies = {
   -- Only the library: Debian keeps curl.h in a multiarch folder that
   -- LuaRocks 3.8 does not search, while the compiler finds it there.
   CURL = { library = "curl" },
+  -- hiredis (Debian libhiredis-dev): Redis's protocol, for the rate budget's
+  -- shared store.
+  HIREDIS = { library = "hiredis" },
 }
 build = {
   type = "make",
@@ -32,6 +35,8 @@ build = {
     LUA_INCDIR = "$(LUA_INCDIR)",
     CURL_CFLAGS = "-I$(CURL_INCDIR)",
     CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
+    HIREDIS_CFLAGS = "-I$(HIREDIS_INCDIR)",
+    HIREDIS_LIBS = "-L$(HIREDIS_LIBDIR) -lhiredis",
     -- A user's build never treats warnings as errors, whatever WERROR the
     -- environment holds (make test exports it for the project's builds).
     WERROR = "",

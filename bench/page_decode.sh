@@ -21,7 +21,7 @@ for pc in "$@"; do
     bin=$OUT/page_decode-$pc
     # shellcheck disable=SC2046
     cc -std=c99 -O2 -g -D_POSIX_C_SOURCE=200809L -Isrc $(pkg-config --cflags "$pc" libcurl) \
-        -o "$bin" bench/page_decode.c src/*.c $(pkg-config --libs "$pc" libcurl) -lm
+        -o "$bin" bench/page_decode.c src/*.c $(pkg-config --libs "$pc" libcurl hiredis) -lm
     for gc in 0 1; do
         for n in 100 1000; do
             times=$(for _ in 1 2 3 4 5; do "$bin" "$n" "$ITER" "$gc" | sed 's/.*: \([0-9.]*\) us.*/\1/'; done | sort -n)

@@ -252,6 +252,10 @@ BENCH_LIB_ROOT=$other_root BENCH_RESULTS_DIR=$OUT lua5.4 bench/report.lua "$TMP"
 # It fails when the library failed there: the summary still follows.
 inside=0
 BENCH_CPU=$CPU bench/nginx_inside.sh || inside=$?
+# The rate budget inside nginx (issue 29): requests sent into a closed
+# window and requests/s while open, budget off / per worker / dict / Redis.
+budget=0
+bench/budget.sh || budget=$?
 
 # The summary: issue 21's targets, each with its ratio in this run.
 echo
@@ -262,6 +266,8 @@ if [ -s "$TMP/inside/targets.txt" ]; then
 else
     echo "- inside nginx: no figures (bench/nginx_inside.sh failed, status $inside)"
 fi
+[ "$budget" = 0 ] || echo "- the rate budget's section: bench/budget.sh failed (status $budget)"
 elapsed=$((SECONDS - STARTED))
 echo "(make bench took $((elapsed / 60)) min $((elapsed % 60)) s)"
+[ "$inside" != 0 ] || inside=$budget
 exit "$inside"

@@ -138,7 +138,9 @@ int sm_lua_perform(lua_State *L)
 }
 
 /* handle:get_log(team_id, connector_identifier, log_id, seconds [, raw])
- *   -> entry | nil, error, route
+ *   -> entry [, info] | nil, error, route
+ * (info: when the response carried X-RateLimit headers, for the rate
+ * budget.)
  * The common call in one step: checks the ids (raising INVALID_ARGUMENT
  * before any traffic), writes the path straight into the URL, makes the
  * first attempt with the client's own credential, and shapes the entry
@@ -152,14 +154,16 @@ int sm_lua_get_log(lua_State *L)
     size_t len = sm_log_path(L, 2, path, &id);
     lua_Number left = luaL_checknumber(L, 5);
     sm_result_rules rules;
+    int n;
     sm_result_rules_start(L, &rules);
     rules.shape = lua_toboolean(L, 6) ? SM_SHAPE_RAW : SM_SHAPE_ENTRY;
     rules.expect.id = id.s;
     rules.expect.id_len = id.len;
     /* The handle and the log id (id.s) stay referenced; results go above. */
     lua_settop(L, 4);
-    if (attempt(L, c, path, len, left, 6, &rules, NULL, 0) == 1)
-        return 1;
+    n = attempt(L, c, path, len, left, 6, &rules, NULL, 0);
+    if (!lua_isnil(L, -n))
+        return n; /* the entry [, its info: the response's rate limits] */
     sm_push_route(L, rules.shape, path, len, id.s, id.len, 0);
     return 3;
 }

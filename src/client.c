@@ -180,28 +180,34 @@ static lua_Number opt_number(lua_State *L, int t, const char *k,
     return v;
 }
 
-/* handle:set_proxy(url, source): the proxy of the client's https://
- * requests, as the Lua layer picked it (proxy option or environment,
- * no_proxy applied; source names where it came from, for the message).
- * Raises INVALID_ARGUMENT for a bad URL. Only right after new_client:
- * handles copied from the single-call one keep the settings they had. */
+/* handle:set_proxy(url, source [, check_only]): the proxy of the client's
+ * https:// requests, as the Lua layer picked it (proxy option or
+ * environment, no_proxy applied; source names where it came from, for the
+ * message). Raises INVALID_ARGUMENT for a bad URL, also with check_only
+ * (a proxy option that is not used: http://, or no_proxy) or for an
+ * http:// base_url, which never goes through a proxy. Only right after
+ * new_client: handles copied from the single-call one keep the settings
+ * they had. */
 static int client_set_proxy(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     const char *url = luaL_checkstring(L, 2);
     const char *source = luaL_optstring(L, 3, "proxy");
+    int check_only = lua_toboolean(L, 4);
     const char *why;
     if (c->share != NULL || c->multi != NULL || c->proxy.url != NULL)
         return sm_raise(L, "set_proxy after the client's first use");
-    /* http:// (loopback only) never goes through a proxy. */
-    if (!c->endpoint.is_https)
-        return 0;
     why = sm_proxy_parse(&c->proxy, url);
     if (why != NULL)
         sm_invalid_argument(L, source, "%s %s", source, why);
+    /* http:// (loopback only) never goes through a proxy. */
+    if (check_only || !c->endpoint.is_https) {
+        sm_proxy_free(&c->proxy);
+        return 0;
+    }
     if (sm_endpoint_proxy(&c->endpoint, c->main.easy, &c->proxy) != CURLE_OK) {
         sm_proxy_free(&c->proxy);
-        return sm_raise(L, "could not configure libcurl");
+        return sm_raise(L, "could not configure libcurl for the proxy");
     }
     return 0;
 }

@@ -23,7 +23,10 @@
  *   json_raw.c   a pass-through entry's text checked, never decoded
  *   buffer.c     the capped body buffer
  *   errors.c     the supermetrics.Error type
+ *   text.c       the one rule for text shown to a person (and JSON's)
  *   bounds.h     the limits, exported as core.LIMITS
+ *   budget.c     the rate budget's keys and clock (digest.c: SHA-256;
+ *                redis.c: Redis's protocol and a blocking connection)
  */
 #include <curl/curl.h>
 #include <lauxlib.h>
@@ -32,6 +35,7 @@
 #include "attempt.h"
 #include "batch.h"
 #include "bounds.h"
+#include "budget.h"
 #include "client.h"
 #include "clock.h"
 #include "codes.h"
@@ -42,6 +46,7 @@
 #include "outcome.h"
 #include "route.h"
 #include "terminal.h"
+#include "text.h"
 
 /* Pushes a private cjson.safe instance, so that a user's cjson settings
  * (and ours) never leak into each other. */
@@ -107,9 +112,13 @@ int luaopen_supermetrics_core(lua_State *L)
         {"monotonic", sm_lua_monotonic},
         {"sleep", sm_lua_sleep},
         {"isatty", sm_lua_isatty},
-        {"file_mode", sm_lua_file_mode},
+        {"read_key", sm_lua_read_key},
+        {"no_core_dumps", sm_lua_no_core_dumps},
         {"trap_interrupt", sm_lua_trap_interrupt},
         {"interrupted", sm_lua_interrupted},
+        {"shown", sm_lua_shown},
+        {"json_string", sm_lua_json_string},
+        {"redact", sm_lua_redact},
         {NULL, NULL},
     };
     int json;
@@ -129,6 +138,7 @@ int luaopen_supermetrics_core(lua_State *L)
 
     lua_newtable(L);
     sm_setfuncs(L, functions, 0);
+    sm_budget_open(L);
     sm_errors_open(L);
     lua_setfield(L, -2, "Error");
     push_limits(L);

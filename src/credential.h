@@ -30,6 +30,11 @@ typedef struct sm_credential {
 const char *sm_credential_set(sm_credential *c, const char *s, size_t n,
                               int *changed);
 
+/* Narrows s[0..*n) to the credential as sm_credential_set would store it
+ * (blanks trimmed, a leading "Bearer " dropped); returns NULL, or what is
+ * wrong with it (without it). */
+const char *sm_credential_trim(const char **s, size_t *n);
+
 /* Wipes and frees; c is then unset. Safe to call twice. */
 void sm_credential_clear(sm_credential *c);
 
@@ -40,12 +45,66 @@ void sm_credential_clear(sm_credential *c);
  * when unset. */
 const char *sm_credential_value(const sm_credential *c);
 
-/* Where the credential shows in s[0..n): its first SM_CREDENTIAL_PREFIX
- * characters (all of it when shorter), in any letter case, so that a server
- * quoting it lower-cased or cut short is caught too. Returns the offset of
- * the first match and sets *len to how far it runs (as long as it goes on
- * matching, case aside); returns n when there is none. */
+/* Where the credential shows in s[0..n): every form a server may echo it
+ * in (credential.c says how it reads them): as it is, in any letter case;
+ * written with JSON escapes (\/, \u0041, doubled backslashes), percent-
+ * encoding (upper- or lower-case hex, encoded twice too) or HTML character
+ * references; as base64 of the credential or of "Bearer " + it (standard
+ * or URL-safe alphabet, padded or not, at any byte alignment inside a
+ * longer base64 text); split across lines. In each form at least its first
+ * SM_CREDENTIAL_PREFIX characters (all of it when shorter), so that an echo
+ * cut short is caught too. Linear in the text: each start position costs
+ * a bounded number of steps unless an echo is found there. */
 #define SM_CREDENTIAL_PREFIX 8
+
+/* One pattern an echo may follow (the credential, or one of its base64
+ * forms), as sm_redactor_init derives it. */
+typedef struct sm_echo {
+    int base64;        /* 0: the credential itself, letters in any case */
+    size_t prefix;     /* base64: "Bearer " (7) before the credential, or 0 */
+    size_t align;      /* base64: the bytes before it in its base64 group */
+    size_t first;      /* base64: its first character that is its own */
+    size_t count;      /* characters of the whole pattern */
+    size_t need;       /* characters an echo cut short must show at least */
+    size_t padding;    /* base64 at alignment 0 whose text ends with the
+                        * credential: its '=' (its last character: tail) */
+} sm_echo;
+
+#define SM_ECHOES 7
+/* Shortest credential whose base64 is looked for (8 base64 characters). */
+#define SM_BASE64_MIN 6
+
+/* What finding a credential's echoes takes, made once per text: a pointer
+ * to the credential, and in `derived` the few bits of it worked out ahead
+ * (sm_redactor_wipe overwrites them; nothing else holds any). */
+typedef struct sm_redactor {
+    const char *key; /* NULL: nothing to find */
+    size_t len;
+    size_t echoes_n; /* 1 (the credential alone) for one shorter than
+                      * SM_BASE64_MIN: its base64 would be too short */
+    sm_echo echoes[SM_ECHOES];
+    struct {
+        unsigned char start[32];          /* bit set of the bytes an echo
+                                           * may start with */
+        unsigned char tail[SM_ECHOES];    /* see sm_echo.padding; 0: none */
+        unsigned char first[SM_ECHOES];   /* each echo's first character */
+    } derived;
+} sm_redactor;
+
+/* Readies r for credential (NUL-terminated; NULL or "" finds nothing). */
+void sm_redactor_init(sm_redactor *r, const char *credential);
+
+/* Overwrites r. */
+void sm_redactor_wipe(sm_redactor *r);
+
+/* The offset of the first echo in s[0..n) that starts before `before`
+ * (it may run on past it, up to n), with *len its length in bytes; n when
+ * there is none. */
+size_t sm_redactor_find(const sm_redactor *r, const char *s, size_t n,
+                        size_t before, size_t *len);
+
+/* The same for the whole of s, credential given as a string: returns the
+ * offset of the first echo and sets *len; returns n when there is none. */
 size_t sm_credential_find(const char *s, size_t n, const char *credential,
                           size_t *len);
 

@@ -189,6 +189,46 @@ CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
     return rc;
 }
 
+int sm_proxy_is_peer(const sm_proxy *p, const char *ip, long port)
+{
+    unsigned char want[16], got[16];
+    const char *host = p->host;
+    char literal[64];
+    size_t n;
+    int family = AF_INET;
+    if (p->url == NULL || ip == NULL || port != p->port)
+        return 0;
+    /* A name may resolve to any address: its port has to do. An address
+     * literal must be the very address connected to. */
+    n = strlen(host);
+    if (n > 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof literal) {
+        memcpy(literal, host + 1, n - 2);
+        literal[n - 2] = '\0';
+        host = literal;
+        family = AF_INET6;
+    }
+    if (inet_pton(family, host, want) != 1)
+        return 1;
+    return inet_pton(family, ip, got) == 1 &&
+           memcmp(want, got, family == AF_INET ? 4 : 16) == 0;
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* libcurl's last word before a request goes out on a connection (new or
+ * reused): through a proxy, that connection must be the proxy's. A libcurl
+ * that went around the proxy (7.88 does when it cannot decode the proxy
+ * URL's credentials) has the request refused here, before it is sent. */
+static int through_proxy(void *clientp, char *conn_primary_ip,
+                         char *conn_local_ip, int conn_primary_port,
+                         int conn_local_port)
+{
+    (void)conn_local_ip, (void)conn_local_port;
+    return sm_proxy_is_peer(clientp, conn_primary_ip, conn_primary_port)
+               ? CURL_PREREQFUNC_OK
+               : CURL_PREREQFUNC_ABORT;
+}
+#endif
+
 CURLcode sm_endpoint_proxy(const sm_endpoint *e, CURL *easy,
                            const sm_proxy *p)
 {
@@ -196,10 +236,11 @@ CURLcode sm_endpoint_proxy(const sm_endpoint *e, CURL *easy,
     /* http:// is only allowed to loopback: never through a proxy. */
     if (p->url == NULL || !e->is_https)
         return curl_easy_setopt(easy, CURLOPT_PROXY, "");
-    /* "": no host bypasses it, whatever no_proxy says now (the Lua layer
-     * applied no_proxy when the client was made). The extra headers stay
-     * off the CONNECT request (HEADEROPT), which carries the proxy's
-     * credentials only. */
+    /* Every setting is checked: a failed one fails the client, never leaves
+     * libcurl going direct. "" for NOPROXY: no host bypasses it, whatever
+     * no_proxy says now (the Lua layer applied no_proxy when the client was
+     * made). The extra headers stay off the CONNECT request (HEADEROPT),
+     * which carries the proxy's credentials only. */
     if ((rc = curl_easy_setopt(easy, CURLOPT_PROXY, p->url)) != CURLE_OK ||
         (rc = curl_easy_setopt(easy, CURLOPT_NOPROXY, "")) != CURLE_OK ||
         (rc = curl_easy_setopt(easy, CURLOPT_PROXYTYPE,
@@ -207,9 +248,18 @@ CURLcode sm_endpoint_proxy(const sm_endpoint *e, CURL *easy,
         (rc = curl_easy_setopt(easy, CURLOPT_HTTPPROXYTUNNEL, 1L)) !=
             CURLE_OK ||
         (rc = curl_easy_setopt(easy, CURLOPT_HEADEROPT,
-                               (long)CURLHEADER_SEPARATE)) != CURLE_OK)
+                               (long)CURLHEADER_SEPARATE)) != CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_PROXYAUTH,
+                               (long)CURLAUTH_BASIC)) != CURLE_OK)
         return rc;
-    return curl_easy_setopt(easy, CURLOPT_PROXYAUTH, (long)CURLAUTH_BASIC);
+#if LIBCURL_VERSION_NUM >= 0x075000
+    if ((rc = curl_easy_setopt(easy, CURLOPT_PREREQDATA, (void *)p)) !=
+            CURLE_OK ||
+        (rc = curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, through_proxy)) !=
+            CURLE_OK)
+        return rc;
+#endif
+    return CURLE_OK;
 }
 
 static void base64(const unsigned char *in, size_t n, char *out)
@@ -237,15 +287,19 @@ static void base64(const unsigned char *in, size_t n, char *out)
     *out = '\0';
 }
 
-/* "Basic " and the base64 of user:password into p->auth. */
-static const char *set_auth(sm_proxy *p, const char *user, const char *pass)
+/* "Basic " and the base64 of user:password into p->auth (both as decoded,
+ * with their lengths: no byte is lost to a C string's end). */
+static const char *set_auth(sm_proxy *p, const char *user, size_t nu,
+                            const char *pass, size_t np)
 {
     static const char basic[] = "Basic ";
-    size_t nu = strlen(user), np = strlen(pass), n = nu + 1 + np;
-    char *plain = malloc(n + 1);
+    size_t n = nu + 1 + np;
+    char *plain = malloc(n);
     if (plain == NULL)
         return "could not be stored: out of memory";
-    (void)snprintf(plain, n + 1, "%s:%s", user, pass);
+    memcpy(plain, user, nu);
+    plain[nu] = ':';
+    memcpy(plain + nu + 1, pass, np);
     p->auth_len = sizeof basic - 1 + (n + 2) / 3 * 4;
     p->auth = malloc(p->auth_len + 1);
     if (p->auth != NULL) {
@@ -256,11 +310,107 @@ static const char *set_auth(sm_proxy *p, const char *user, const char *pass)
     return p->auth == NULL ? "could not be stored: out of memory" : NULL;
 }
 
+static int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes raw as libcurl does (a '%' not followed by two hex
+ * digits stays as it is) into a new buffer of *n bytes (NUL after them).
+ * Sets *ctrl when a decoded byte is a control character (NUL, 0x01-0x1F,
+ * DEL): libcurl 7.88 refuses those in a proxy URL's credentials and then
+ * goes on WITHOUT the proxy; the CONNECT would also carry bytes the user
+ * never meant. NULL when out of memory. */
+static char *percent_decode(const char *raw, size_t *n, int *ctrl)
+{
+    size_t len = strlen(raw), i, k = 0;
+    char *out = malloc(len + 1);
+    if (out == NULL)
+        return NULL;
+    for (i = 0; i < len; i++) {
+        int c = (unsigned char)raw[i], hi, lo;
+        if (c == '%' && i + 2 < len && (hi = hex_value(raw[i + 1])) >= 0 &&
+            (lo = hex_value(raw[i + 2])) >= 0) {
+            c = hi << 4 | lo;
+            i += 2;
+        }
+        if (c < 0x20 || c == 0x7f)
+            *ctrl = 1;
+        out[k++] = (char)c;
+    }
+    out[k] = '\0';
+    *n = k;
+    return out;
+}
+
+/* Whether host (as a URL gives it) is plain printable ASCII: what a proxy's
+ * name or address is; never echoed when it is not. */
+static int printable_host(const char *host)
+{
+    const unsigned char *h = (const unsigned char *)host;
+    for (; *h != '\0'; h++) {
+        if (*h <= 0x20 || *h >= 0x7f || *h == '%')
+            return 0;
+    }
+    return 1;
+}
+
+/* The credentials of proxy URL u, decoded and checked, into p->auth (none
+ * when the URL has no user part). Returns NULL or what is wrong. */
+static const char *proxy_credentials(sm_proxy *p, CURLU *u)
+{
+    const char *why = NULL;
+    char *user = NULL, *pass = NULL, *du = NULL, *dp = NULL;
+    size_t nu = 0, np = 0;
+    int ctrl = 0;
+    CURLUcode uc = curl_url_get(u, CURLUPART_USER, &user, 0);
+    if (uc == CURLUE_NO_USER)
+        return NULL;
+    if (uc != CURLUE_OK)
+        return uc == CURLUE_OUT_OF_MEMORY ? "could not be parsed: out of memory"
+                                          : "has user information libcurl cannot read";
+    uc = curl_url_get(u, CURLUPART_PASSWORD, &pass, 0);
+    if (uc != CURLUE_OK && uc != CURLUE_NO_PASSWORD)
+        why = uc == CURLUE_OUT_OF_MEMORY ? "could not be parsed: out of memory"
+                                         : "has a password libcurl cannot read";
+    if (why == NULL) {
+        du = percent_decode(user, &nu, &ctrl);
+        dp = percent_decode(pass != NULL ? pass : "", &np, &ctrl);
+        if (du == NULL || dp == NULL)
+            why = "could not be parsed: out of memory";
+        else if (ctrl)
+            why = "has credentials with a control character or NUL once "
+                  "percent-decoded (%00-%1F, %7F)";
+        else if (memchr(du, ':', nu) != NULL)
+            why = "has a user name with ':' once percent-decoded (Basic "
+                  "credentials cannot carry it; a password can)";
+        else
+            why = set_auth(p, du, nu, dp, np);
+    }
+    if (du != NULL)
+        sm_wipe_free(du, nu);
+    if (dp != NULL)
+        sm_wipe_free(dp, np);
+    if (user != NULL)
+        sm_wipe(user, strlen(user));
+    if (pass != NULL)
+        sm_wipe(pass, strlen(pass));
+    curl_free(user);
+    curl_free(pass);
+    return why;
+}
+
 const char *sm_proxy_parse(sm_proxy *p, const char *s)
 {
     const char *why = NULL;
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL,
-         *part = NULL, *user = NULL, *pass = NULL;
+         *part = NULL;
     size_t n = strlen(s);
     CURLU *u;
     if (n == 0 || n > SM_PROXY_URL_MAX)
@@ -284,6 +434,8 @@ const char *sm_proxy_parse(sm_proxy *p, const char *s)
                 strcmp(path, "/") != 0 && path[0] != '\0')) {
         why = "must be http://[user:password@]host:port, with no path or "
               "query";
+    } else if (!printable_host(host)) {
+        why = "has a host name with characters no host name has";
     } else {
         long portnum = 1080;
         if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
@@ -296,27 +448,17 @@ const char *sm_proxy_parse(sm_proxy *p, const char *s)
             why = "could not be stored: out of memory";
         } else {
             snprintf(p->display, n, "%s:%ld", host, portnum);
-            if (curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE) ==
-                CURLUE_OK) {
-                if (curl_url_get(u, CURLUPART_PASSWORD, &pass,
-                                 CURLU_URLDECODE) != CURLUE_OK)
-                    pass = NULL;
-                why = set_auth(p, user, pass ? pass : "");
-            }
+            why = proxy_credentials(p, u);
         }
         if (why == NULL) {
+            /* libcurl gets the URL as given: it decodes the credentials
+             * itself, to the same bytes as checked above. */
             p->url_len = strlen(s);
             p->url = copy(s, p->url_len);
             if (p->url == NULL)
                 why = "could not be stored: out of memory";
         }
     }
-    if (user != NULL)
-        memset(user, 0, strlen(user));
-    if (pass != NULL)
-        memset(pass, 0, strlen(pass));
-    curl_free(user);
-    curl_free(pass);
     curl_free(part);
     curl_free(path);
     curl_free(port);

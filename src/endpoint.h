@@ -40,10 +40,17 @@ typedef struct sm_proxy {
 } sm_proxy;
 
 /* Checks proxy URL s (http://[user:password@]host[:port], port 1080 when
- * none, as libcurl; no path but "/", no query) and stores it in p (zeroed
- * by the caller). Returns NULL, or what is wrong (to follow "proxy "); the
- * message never contains the URL's credentials. */
+ * none, as libcurl; no path but "/", no query; user and password
+ * percent-decoded as libcurl does, and refused when a decoded byte is a
+ * control character or NUL, or the user has a ':') and stores it in p
+ * (zeroed by the caller). Returns NULL, or what is wrong (to follow
+ * "proxy "); the message never contains the URL or its credentials. */
 const char *sm_proxy_parse(sm_proxy *p, const char *s);
+
+/* Whether a connection to ip:port (as libcurl reports its peer) is one to
+ * proxy p: the port must be p's, and when p's host is an address literal,
+ * the address too. */
+int sm_proxy_is_peer(const sm_proxy *p, const char *ip, long port);
 
 /* Wipes and frees what p holds; safe twice. */
 void sm_proxy_free(sm_proxy *p);
@@ -68,7 +75,11 @@ CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
 
 /* Points easy at proxy p for https://, or at no proxy at all (p unset, or
  * http://): the environment's proxy variables are then never read by
- * libcurl (the Lua layer read them once, when the client was made). */
+ * libcurl (the Lua layer read them once, when the client was made). Every
+ * setting is checked; the first failing one's code is returned. Through a
+ * proxy, a request whose connection is not the proxy's is refused before
+ * it is sent (CURLOPT_PREREQFUNCTION, libcurl 7.80+: CURLE_ABORTED_BY_CALLBACK),
+ * so libcurl never goes around it. p must outlive easy and its copies. */
 CURLcode sm_endpoint_proxy(const sm_endpoint *e, CURL *easy,
                            const sm_proxy *p);
 

@@ -11,6 +11,7 @@
 #include "credential.h"
 #include "bounds.h"
 #include "errors.h"
+#include "text.h"
 
 /* n cut to at most max, before a UTF-8 character that would not fit (at
  * most 3 bytes back: bytes that are not UTF-8 are cut at max). */
@@ -24,32 +25,31 @@ static size_t capped_len(const char *s, size_t n, size_t max)
     return ((unsigned char)s[cut] & 0xC0) == 0x80 ? max : cut;
 }
 
-/* Pushes server text s (n bytes) as an error field holds it: every place
- * the credential shows (sm_credential_find: whole or cut short, any letter
- * case) as [REDACTED], then at most max bytes, and with one_line control
- * characters as spaces (sm_add_one_line, as tostring(err) prints them).
- * Redacting comes first, on no more of s than the result can hold plus
- * the credential's length: the cap never cuts a credential into a part
- * too short to recognise, and a huge body costs no more than its start. */
+/* Pushes server text s (n bytes) as an error field holds it: every echo of
+ * the credential (sm_redactor: any letter case, cut short, JSON-escaped,
+ * percent-encoded, base64, split across lines) as [REDACTED]; with
+ * shown, as shown (text.h's rule: control characters as spaces,
+ * ill-formed UTF-8 as U+FFFD); then at most max bytes, cut before a UTF-8
+ * character that would not fit. Redacting comes first, on the text as
+ * sent, and looks for echoes that start within what the result can hold
+ * (an echo may run on past it): the cap never cuts an echo into a part too
+ * short to recognise, and a huge body costs no more than its start. */
 static void push_server_text(lua_State *L, const char *s, size_t n, size_t max,
-                             const char *credential, int one_line)
+                             const char *credential, int shown)
 {
-    size_t extra = credential != NULL ? strlen(credential) : 0;
     size_t done = 0, out = 0, len = 0, upto = max + 4;
     const char *t;
+    sm_redactor r;
     luaL_Buffer b;
+    sm_redactor_init(&r, credential);
     luaL_buffinit(L, &b);
     /* A few bytes past max: capped_len must see where the next character
      * starts. */
     while (done < n && out < upto) {
-        size_t need = upto - out, slice = n - done, at;
-        if (slice > need + extra)
-            slice = need + extra;
-        /* A match that starts within need lies whole inside the slice;
-         * none at all gives slice. */
-        at = sm_credential_find(s + done, slice, credential, &len);
-        if (at == slice || at >= need) {
-            size_t take = slice < need ? slice : need;
+        size_t need = upto - out, at;
+        at = sm_redactor_find(&r, s + done, n - done, need, &len);
+        if (at == n - done) {
+            size_t take = n - done < need ? n - done : need;
             luaL_addlstring(&b, s + done, take);
             out += take;
             done += take;
@@ -60,16 +60,13 @@ static void push_server_text(lua_State *L, const char *s, size_t n, size_t max,
             done += at + len;
         }
     }
+    sm_redactor_wipe(&r);
     luaL_pushresult(&b);
+    if (shown)
+        sm_text_shown_at(L, -1); /* valid UTF-8 from here: the cut is exact */
     t = lua_tolstring(L, -1, &len);
     n = capped_len(t, len, max);
-    if (one_line) {
-        /* t stays below the buffer, which must see the stack unchanged. */
-        luaL_buffinit(L, &b);
-        sm_add_one_line(&b, t, n);
-        luaL_pushresult(&b);
-        lua_remove(L, -2);
-    } else if (n < len) {
+    if (n < len) {
         lua_pushlstring(L, t, n);
         lua_remove(L, -2);
     }
@@ -134,7 +131,7 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
 
     s = string_field(L, envelope, "message", &n);
     if (s != NULL) {
-        push_server_text(L, s, n, SM_MESSAGE_MAX, r->credential, 0);
+        push_server_text(L, s, n, SM_MESSAGE_MAX, r->credential, 1);
         lua_remove(L, -2);
     } else {
         const char *reason = sm_reason_for_status(r->status);
@@ -144,7 +141,7 @@ static int push_envelope_error(lua_State *L, const sm_reply *r)
 
     s = string_field(L, envelope, "description", &n);
     if (s != NULL) {
-        push_server_text(L, s, n, SM_DESCRIPTION_MAX, r->credential, 0);
+        push_server_text(L, s, n, SM_DESCRIPTION_MAX, r->credential, 1);
         lua_remove(L, -2);
         lua_setfield(L, err, "description");
     }
@@ -348,8 +345,9 @@ void sm_push_status_error(lua_State *L, const sm_reply *r, const char *body,
     }
     push_fallback_error(L, r, decoded);
     /* No usable envelope: what the server sent, for whoever must find out
-     * why (kept as bytes, control characters too: it is never printed by
-     * tostring(err)). */
+     * why: the credential redacted, the bytes otherwise as sent (control
+     * characters too: for programs; neither tostring(err) nor the command
+     * line prints it). */
     if (len > 0) {
         push_server_text(L, body, len, SM_BODY_MAX, r->credential, 0);
         lua_setfield(L, -2, "body");

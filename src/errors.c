@@ -8,14 +8,11 @@
 #include <string.h>
 
 #include "compat.h"
+#include "text.h"
 
 void sm_add_one_line(luaL_Buffer *b, const char *s, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        luaL_addchar(b, (char)(c < 0x20 || c == 0x7f ? ' ' : c));
-    }
+    sm_text_add_shown(b, s, n);
 }
 
 /* The string at idx, or NULL (numbers are not converted: no surprises). */
@@ -116,7 +113,10 @@ void sm_push_error(lua_State *L, const char *code, const char *message)
     lua_createtable(L, 0, 8);
     lua_pushstring(L, code);
     lua_setfield(L, -2, "code");
+    /* Shown text by construction: whatever a transport or a server put in
+     * it, a message never carries a control character or a bad byte. */
     lua_pushstring(L, message);
+    sm_text_shown_at(L, -1);
     lua_setfield(L, -2, "message");
     sm_pushint64(L, 0);
     lua_setfield(L, -2, "attempts");
@@ -182,6 +182,9 @@ int sm_lua_new_error(lua_State *L)
                 lua_pop(L, 1); /* code and message are the arguments' */
                 continue;
             }
+            if (k != NULL && strcmp(k, "description") == 0 &&
+                lua_type(L, -1) == LUA_TSTRING)
+                sm_text_shown_at(L, -1); /* shown text, as message */
             lua_pushvalue(L, -2);
             lua_insert(L, -2);
             lua_rawset(L, err);

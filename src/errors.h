@@ -16,13 +16,13 @@
 /* Creates the metatable in the registry and pushes it. */
 void sm_errors_open(lua_State *L);
 
-/* Appends s (n bytes) with control bytes (below 0x20, and 0x7f) turned into
- * spaces: tostring(err) stays on one line whatever a server sent, and so
- * do the message and description taken from a body that is not the API's
- * envelope (envelope.c). */
+/* Appends s (n bytes) as shown (text.h's one rule: C0, DEL and C1 controls
+ * as spaces, ill-formed UTF-8 as U+FFFD): tostring(err) stays on one line
+ * and obeys no escape sequence whatever a server sent. */
 void sm_add_one_line(luaL_Buffer *b, const char *s, size_t n);
 
-/* Pushes a new error table with code, message and attempts = 0. */
+/* Pushes a new error table with code, message (as shown: text.h) and
+ * attempts = 0. */
 void sm_push_error(lua_State *L, const char *code, const char *message);
 
 /* Raises a plain error (not an error value: the library itself failed, as

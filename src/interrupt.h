@@ -20,4 +20,9 @@ CURLcode sm_interrupt_arm(CURL *easy);
 /* Sets the trap for this process: 0, or -1 with errno set. */
 int sm_interrupt_trap(void);
 
+/* Waits until fd has something to read (or its end): 1; 0 once SIGINT has
+ * arrived (before the wait or during it, although the trap restarts
+ * reads); -1 with errno set when the wait failed. */
+int sm_interrupt_wait_readable(int fd);
+
 #endif

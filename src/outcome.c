@@ -157,11 +157,16 @@ int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_result_rules *rules)
     } else if (o->status >= 200 && o->status <= 299) {
         n = push_success(L, o, rules);
         if (n == 1) {
-            if (!rules->info)
+            /* The info goes with a success when asked for, and when the
+             * response carried rate limits: the rate budget learns from
+             * every response (lua/supermetrics/budget.lua). */
+            if (!rules->info && o->meta->rate_limit < 0 &&
+                o->meta->rate_remaining < 0)
                 return 1;
-            /* What an on_response hook is told about a success. */
+            /* What an on_response hook is told about a success: its
+             * request id too is dropped when it shows the credential. */
             lua_createtable(L, 0, 5);
-            set_reply_fields(L, o, o->status, NULL);
+            set_reply_fields(L, o, o->status, rules->credential);
             n = 2;
         }
     } else {

@@ -62,8 +62,8 @@ typedef struct sm_result_rules {
     const struct sm_proxy *proxy; /* the proxy in use, to name in errors */
 } sm_result_rules;
 
-/* Pushes the decoded 2xx body, shaped (and with rules->info its info
- * table), and returns 1 (2), or pushes nil and an error value and returns
+/* Pushes the decoded 2xx body, shaped (and with rules->info, or when the
+ * response carried X-RateLimit headers, its info table), and returns 1 (2), or pushes nil and an error value and returns
  * 2. The error or the info says attempts = rules->made + 1. A 2xx that
  * answers another request (sm_check_answer) is INVALID_RESPONSE with
  * rules->out_of_step set: the caller drops the connection and, unless

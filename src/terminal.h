@@ -12,11 +12,15 @@ int sm_lua_trap_interrupt(lua_State *L);
 /* Lua: interrupted() -> whether SIGINT came since trap_interrupt(). */
 int sm_lua_interrupted(lua_State *L);
 
-/* Lua: file_mode(path) -> permission bits, "file" | "directory" | "other";
- * or nil, message. */
-int sm_lua_file_mode(lua_State *L);
-
 /* Lua: isatty(fd) -> whether fd is a terminal. */
 int sm_lua_isatty(lua_State *L);
+
+/* Lua: read_key(path) -> key | nil, mode | nil; or false, why, detail:
+ * the first line of a regular file or of standard input ("-"), at most
+ * the credential's length plus one byte read, interruptible by Ctrl-C. */
+int sm_lua_read_key(lua_State *L);
+
+/* Lua: no_core_dumps(): RLIMIT_CORE 0 and, on Linux, not dumpable. */
+int sm_lua_no_core_dumps(lua_State *L);
 
 #endif

@@ -360,6 +360,22 @@ static int proxy_failure(sm_transfer *t, CURLcode rc, const sm_proxy *p)
             t->errbuf[0] = '\0';
         return 1;
     }
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        /* Refused before sending (sm_endpoint_proxy): libcurl had gone
+         * around the proxy. */
+        char *ip = NULL;
+        long port = 0;
+        if (curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK &&
+            curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_PORT, &port) ==
+                CURLE_OK &&
+            !sm_proxy_is_peer(p, ip, port)) {
+            snprintf(t->errbuf, CURL_ERROR_SIZE,
+                     "libcurl connected to %s port %ld instead of the proxy "
+                     "%s: the request was not sent",
+                     ip ? ip : "?", port, p->display);
+            return 1;
+        }
+    }
     if (curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE,
                           &connect_code) != CURLE_OK ||
         connect_code == 0 || (connect_code >= 200 && connect_code <= 299))

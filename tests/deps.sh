@@ -5,16 +5,18 @@
 # Usage: deps.sh demo|test|ci|bench
 set -u
 
-build="gcc make pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev lua-cjson"
+build="gcc make pkg-config liblua5.4-dev lua5.4 libcurl4-openssl-dev libhiredis-dev lua-cjson"
 server="nginx libnginx-mod-http-lua openssl"
 # The OpenResty specs need the LuaJIT build and the curl command line;
 # the command-line specs drive a real terminal with tmux and render the man
-# page with groff; the gateway specs go through tinyproxy.
+# page with groff; the gateway specs go through tinyproxy; the rate budget's
+# specs share windows through redis-server (libhiredis-dev: its protocol, in
+# the module).
 # Every Lua ABI the README claims: make test and make test-all test them all.
 other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
 # The contract specs run Stoplight Prism (npm, tests/contract/) on node; the
 # gateway specs put tinyproxy in front of the stand-in.
-test="lua-busted lua-check curl tmux groff-base tinyproxy luajit2 libluajit2-5.1-dev nodejs npm $other_luas"
+test="lua-busted lua-check curl tmux groff-base tinyproxy redis-server luajit2 libluajit2-5.1-dev nodejs npm $other_luas"
 # CI also runs the static checks, the install checks (LuaRocks, make dist
 # needs zip) and the docs check.
 # Hardening (docs/hardening.md): clang's sanitizer and libFuzzer runtimes (only

@@ -34,7 +34,7 @@ $(FUZZ)/obj/%.o: src/%.c src/*.h $(call werror_dep,$(FUZZ))
 	@mkdir -p $(dir $@)
 	$(call werror_lost,$(FUZZ))
 	$(SAN_CC) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(WARN) $(DEFS) $(LUA54_CFLAGS) $(CURL_CFLAGS) \
-		-c $< -o $@
+		$(HIREDIS_CFLAGS) -c $< -o $@
 
 $(FUZZ)/libsm.a: $(FUZZ_OBJS)
 	rm -f $@
@@ -44,7 +44,7 @@ $(FUZZ)/%: tests/fuzz/%.c tests/fuzz/*.h src/*.h $(FUZZ)/libsm.a $(call werror_d
 	@mkdir -p $(dir $@)
 	$(call werror_lost,$(FUZZ))
 	$(SAN_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(WARN) $(DEFS) -Isrc $(LUA54_CFLAGS) $(CURL_CFLAGS) \
-		-o $@ $< $(FUZZ)/libsm.a $(LUA54_LIBS) $(CURL_LIBS) -lm
+		-o $@ $< $(FUZZ)/libsm.a $(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 
 # The plain replay driver: the Lua 5.4 build's objects (whatever $(LUA) is).
 replay:
@@ -61,7 +61,7 @@ $(REPLAY)/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/*.h src/*.h $(REPLAY)
 		$(call werror_dep,$(REPLAY))
 	$(call werror_lost,$(REPLAY))
 	$(CC) -g -O1 $(WARN) $(DEFS) -Isrc $(LUA54_CFLAGS) $(CURL_CFLAGS) -o $@ $< tests/fuzz/replay.c \
-		$(REPLAY)/libsm.a $(LUA54_LIBS) $(CURL_LIBS) -lm
+		$(REPLAY)/libsm.a $(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 
 # C drivers (tests/c): credential wiping, checked on free() through --wrap
 # (plus a mutant whose sm_wipe_free does not wipe, which the check must
@@ -76,7 +76,7 @@ tsan-check: $(CDRV)/threads
 $(CDRV)/wipe: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
 	$(call werror_lost,$(CDRV))
-	$(CC) $(CDRV_FLAGS) -o $@ $< $(SRCS) $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) -lm
+	$(CC) $(CDRV_FLAGS) -o $@ $< $(SRCS) $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 
 $(CDRV)/wipe-mutant: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
@@ -84,10 +84,10 @@ $(CDRV)/wipe-mutant: tests/c/wipe.c tests/c/embed.h $(SRCS) src/*.h $(call werro
 	sed 's/\*v++ = 0;/v++;/' src/credential.c > $@-credential.c
 	! cmp -s src/credential.c $@-credential.c
 	$(CC) $(CDRV_FLAGS) -Wno-unused-value -o $@ $< $(filter-out src/credential.c,$(SRCS)) \
-		$@-credential.c $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) -lm
+		$@-credential.c $(WRAP) $(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 
 $(CDRV)/threads: tests/c/threads.c tests/c/embed.h $(SRCS) src/*.h $(call werror_dep,$(CDRV))
 	@mkdir -p $(dir $@)
 	$(call werror_lost,$(CDRV))
 	$(SAN_CC) $(CDRV_FLAGS) -fsanitize=thread -o $@ $< $(SRCS) -pthread \
-		$(LUA54_LIBS) $(CURL_LIBS) -lm
+		$(LUA54_LIBS) $(CURL_LIBS) $(HIREDIS_LIBS) -lm

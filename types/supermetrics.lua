@@ -78,6 +78,7 @@
 ---@field rate_limit_remaining? integer `X-RateLimit-Remaining`, when sent
 ---@field headers? table<string, string> the extra headers sent, less those whose names look secret
 ---@field proxy? string the proxy's host:port, when the request went through one
+---@field budget_warning? string once, after the rate budget's shared store failed: the client goes on with its process's own budget
 
 ---The options of `supermetrics.new`. Give at most one of `api_key`, `token`,
 ---`token_provider`; with none, `SUPERMETRICS_API_KEY` is the credential. An
@@ -101,6 +102,21 @@
 ---@field headers? table<string, string> extra headers sent with every request (not the library's own: Authorization, Host, User-Agent, Accept, ...)
 ---@field proxy? string|false `http://[user:pass@]host:port` for https:// base URLs; false: none (else https_proxy / no_proxy from the environment)
 ---@field trace_context? boolean inside nginx: forward the current request's W3C `traceparent` / `tracestate`
+---@field budget? supermetrics.BudgetOptions|false where the key's rate budget lives: nil, in this process (per key and base URL); `{ dict = "NAME" }`; `{ redis = "redis://..." }`; false: none
+
+---The option `budget` of `supermetrics.new`: give `dict` or `redis`.
+---@class supermetrics.BudgetOptions
+---@field dict? string inside nginx: the name of a `lua_shared_dict` that every worker shares
+---@field redis? string `redis://[[user]:password@]host[:port][/db]`: a Redis that every process and machine shares
+---@field timeout? number redis: seconds per Redis operation, 0.001..60 (0.2), never more than the call has left
+
+---What `client:rate_limit()` returns.
+---@class supermetrics.RateLimit
+---@field source "local"|"dict"|"redis"|"off" where it was read ("local" while a shared store fails)
+---@field limit? integer `X-RateLimit-Limit` as last seen
+---@field remaining? integer `X-RateLimit-Remaining` as last seen, less the requests let through since
+---@field closed_until? number seconds since the epoch (UTC): the end of a window a 429 closed
+---@field store_error? string why the shared store failed, while it does
 
 ---Options of `client:get_connector_log` and `client:get_connector_log_json`.
 ---@class supermetrics.GetOptions
@@ -184,6 +200,10 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts) end
 ---@return table<integer, supermetrics.Entry> entries
 ---@return table<integer, supermetrics.Error> errors
 function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts) end
+
+---What the key's rate budget knows of its window.
+---@return supermetrics.RateLimit
+function Client:rate_limit() end
 
 ---Releases the connections and wipes the credential now; safe twice.
 function Client:close() end

@@ -7,6 +7,7 @@ local core = require "supermetrics.core"
 local supermetrics = require "supermetrics"
 local args = require "supermetrics.cli.args"
 local filter = require "supermetrics.cli.filter"
+local follow = require "supermetrics.follow"
 local logtime = require "supermetrics.logtime"
 local output = require "supermetrics.cli.output"
 local refused = require "supermetrics.cli.refused"
@@ -49,8 +50,9 @@ tail (oldest first):
 fetch:
   --concurrency N             requests in flight at once (default 16)
 Connection:
-  --key-file FILE             read the API key from FILE ("-": standard input);
-                              else SUPERMETRICS_API_KEY
+  --key-file FILE             read the API key from the first line of FILE, a
+                              regular file ("-": standard input), at most 16384
+                              bytes; else SUPERMETRICS_API_KEY
   --base-url URL              else SUPERMETRICS_BASE_URL, else the real API
   --ca-file FILE              PEM bundle to trust (else SUPERMETRICS_CA_FILE)
   --timeout DURATION          deadline of each request, retries included
@@ -60,6 +62,9 @@ Connection:
   --version                   the version
 
 Keys are never taken from the command line (ps and shell history show them).
+The key's rate budget (nothing is sent into a window a 429 closed) lasts the
+run; SUPERMETRICS_BUDGET_REDIS=redis://[:password@]host:port[/db] shares it
+with every process and machine that names the same Redis.
 Exit status: 0 ok, 1 other error, 64 usage, 65 key missing, refused or not
 permitted, 66 not found, 69 server or network unavailable, 74 input or output
 failure, 75 rate limited, 130 interrupted (tail --follow: 0).]]
@@ -99,41 +104,77 @@ function cli.describe(err)
   return refused.says(err) or (tostring(err):gsub("^supermetrics: ", ""))
 end
 
+-- Writes one line on stderr, made of the pieces given, as shown text
+-- (core.shown: the library's one rule, src/text.h): whatever a server or a
+-- command line put in it, no control character reaches the terminal.
+local function say(stderr, ...)
+  stderr:write(core.shown(table.concat({ ... })), "\n")
+end
+
 local function fail(status, message)
   error({ fail = message, status = status }, 0)
 end
 
 -- ---- the key ----
 
+-- The longest key (src/credential.h); a key file's first line may be no
+-- longer, and no more than one byte past it is ever read.
+local KEY_MAX = 16384
+
+-- What read_key's failures say (core.read_key's why), and the exit status.
+local KEY_FAILURES = {
+  directory = { cli.EXIT.io, "is a directory, not a file" },
+  ["not a file"] = { cli.EXIT.io, "is not a regular file (a FIFO, device or socket): give a file, "
+    .. "or - for standard input" },
+  ["too long"] = { cli.EXIT.io, "too long: the key (its first line) is at most " .. KEY_MAX .. " bytes" },
+}
+
+-- The key's first line from a stand-in for standard input (cli.main's
+-- io_.stdin, in tests): at most KEY_MAX + 1 bytes of it.
+local function read_stream_key(stdin)
+  local data = stdin:read(KEY_MAX + 1)
+  if not data then
+    return nil
+  end
+  local line = data:match("^([^\n]*)\n")
+  if not line and #data > KEY_MAX then
+    return false, "too long"
+  end
+  return line or data
+end
+
 local function read_key(path, stdin, stderr, quiet)
+  local key, mode, detail
+  if path == "-" and stdin ~= io.stdin then
+    key, mode = read_stream_key(stdin)
+  else
+    -- A regular file or standard input, read in C: bounded, and a wait on
+    -- standard input (or a FIFO behind it) ends at Ctrl-C.
+    key, mode, detail = core.read_key(path)
+  end
+  if key == false then
+    if mode == "interrupted" then
+      fail(cli.EXIT.interrupted, "interrupted")
+    end
+    local known = KEY_FAILURES[mode]
+    if known then
+      fail(known[1], "--key-file " .. path .. ": " .. known[2])
+    end
+    fail(cli.EXIT.io, "--key-file " .. path .. ": cannot " .. (mode == "open" and "open" or "read")
+      .. " it (" .. tostring(detail) .. ")")
+  end
   if path == "-" then
-    local line = stdin:read("*l")
-    if not line then
+    if not key then
       fail(cli.EXIT.auth, "--key-file -: no key on standard input")
     end
-    return line, "standard input"
+    return key, "standard input"
   end
-  local mode, kind = core.file_mode(path)
-  if not mode then
-    fail(cli.EXIT.io, "--key-file " .. path .. ": " .. kind)
-  elseif kind == "directory" then
-    fail(cli.EXIT.io, "--key-file " .. path .. ": is a directory, not a file")
-  end
-  local f, err = io.open(path, "rb")
-  if not f then
-    fail(cli.EXIT.io, "--key-file " .. path .. ": cannot read it (" .. (err:match(": ([^:]+)$") or err) .. ")")
-  end
-  local line, read_err = f:read("*l")
-  f:close()
-  if read_err then
-    fail(cli.EXIT.io, "--key-file " .. path .. ": cannot read it (" .. read_err .. ")")
-  end
-  if kind == "file" and mode % 64 ~= 0 and not quiet then
+  if mode and mode % 64 ~= 0 and not quiet then
     -- Like ssh with a private key: say so, as the key is in the clear.
     stderr:write(string.format("supermetrics-logs: warning: %s can be read by other users (mode %03o); "
       .. "chmod 600 %s\n", path, mode, path))
   end
-  return line or "", "--key-file " .. path
+  return key or "", "--key-file " .. path
 end
 
 local function api_key(o, env, stdin, stderr)
@@ -175,7 +216,9 @@ local function verbose_hook(stderr)
     if e.error_code then
       result = result .. " " .. e.error_code
     end
-    stderr:write(string.format("supermetrics-logs: %s %s -> %s, attempt %d, %d ms%s%s%s\n", e.method, e.path,
+    -- The event holds no credential (the library drops a request id that
+    -- shows it); the line is shown text all the same.
+    say(stderr, string.format("supermetrics-logs: %s %s -> %s, attempt %d, %d ms%s%s%s", e.method, e.path,
       result, e.attempt, math.floor(e.duration_ms + 0.5),
       e.request_id and (", request id " .. tostring(e.request_id)) or "",
       e.proxy and (", via proxy " .. e.proxy) or "", shown_headers(e.headers)))
@@ -270,49 +313,54 @@ function COMMANDS.fetch(client, o, emit, stderr)
     if entries[i] then
       emit(entries[i])
     else
-      stderr:write(ids[i], ": ", cli.describe(errors[i]), "\n")
+      say(stderr, ids[i], ": ", cli.describe(errors[i]))
       status = cli.worse(status, cli.exit_status(errors[i]))
     end
   end
   return status
 end
 
--- The newest entries (newest first), back to since or up to want of them.
-local function newest(client, o, since, want)
+-- The newest want entries, newest first (tail -n: at most want held).
+local function newest(client, o, want)
   local found = {}
   if want == 0 then
     return found
   end
-  for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = math.min(want or 100, 1000) }) do
+  for entry in client:each_connector_log(o.args[1], o.args[2], { page_size = math.min(want, 1000) }) do
     check_interrupt()
-    local when = filter.when(entry, since, nil)
-    if when == "older" then
+    found[#found + 1] = entry
+    if #found == want then
       break
-    elseif when == "in" then
-      found[#found + 1] = entry
-      if #found == want then
-        break
-      end
     end
   end
   return found
 end
 
--- tail: the entries since --since (or the newest --lines, default 10),
--- oldest first; with --follow, then every new one as it appears (the
--- library's follow_connector_logs, which shows each entry once).
+-- tail: the entries since --since, oldest first, each printed as the
+-- catch-up finds it (one page held at most: supermetrics.follow's windows),
+-- or the newest --lines (default 10); with --follow, then every new one as
+-- it appears (the library's follow_connector_logs, which shows each entry
+-- once).
 function COMMANDS.tail(client, o, emit)
-  local lines = not o.since and (o.lines or 10) or nil
+  local since = o.since and logtime.just_before(o.since)
   if not o.follow then
-    local found = newest(client, o, o.since, lines)
+    if since then
+      local team, connector = o.args[1], o.args[2]
+      for entry in follow.catch_up(function(limit, before)
+        return client:list_connector_logs(team, connector, { limit = limit, before = before })
+      end, since) do
+        emit(entry)
+      end
+      return cli.EXIT.ok
+    end
+    local found = newest(client, o, o.lines or 10)
     for i = #found, 1, -1 do
       emit(found[i])
     end
     return cli.EXIT.ok
   end
-  local since = o.since and logtime.just_before(o.since).text
-  for entry in client:follow_connector_logs(o.args[1], o.args[2], { since = since, last = lines,
-    interval = o.interval }) do
+  for entry in client:follow_connector_logs(o.args[1], o.args[2], { since = since and since.text,
+    last = not since and (o.lines or 10) or nil, interval = o.interval }) do
     emit(entry)
   end
   return cli.EXIT.ok -- not reached: following ends with Ctrl-C
@@ -335,8 +383,8 @@ local function unknown_field_check(fields, stderr)
     for _, path in ipairs(fields) do
       local top = path:match("^[^.]+")
       if not known[top] and entry[top] == nil then
-        stderr:write("supermetrics-logs: warning: --fields ", top, ": no such field in the entries ",
-          "(the API's are ", table.concat(ENTRY_FIELDS, ", "), ")\n")
+        say(stderr, "supermetrics-logs: warning: --fields ", top, ": no such field in the entries ",
+          "(the API's are ", table.concat(ENTRY_FIELDS, ", "), ")")
       end
     end
   end
@@ -347,11 +395,11 @@ local function env_flag(env, name)
   return v ~= nil and v ~= ""
 end
 
---- Runs the command line; returns the exit status. io: optional
--- `{ env =, stdout =, stderr =, stdin =, stdout_tty =, stderr_tty = }`
--- (defaults: os.getenv, the standard files, isatty).
-function cli.main(argv, io_)
-  io_ = io_ or {}
+-- The key of the run in progress, so that not even an unexpected failure's
+-- line can show it (cli.main).
+local current_key
+
+local function main(argv, io_)
   local env = io_.env or os.getenv
   local out, stderr, stdin = io_.stdout or io.stdout, io_.stderr or io.stderr, io_.stdin or io.stdin
   local stdout_tty, stderr_tty = io_.stdout_tty, io_.stderr_tty
@@ -365,7 +413,8 @@ function cli.main(argv, io_)
   end)
   if not ok then
     if type(o) == "table" and o.usage then
-      stderr:write("supermetrics-logs: ", o.usage, "\nTry supermetrics-logs --help.\n")
+      say(stderr, "supermetrics-logs: ", o.usage)
+      stderr:write("Try supermetrics-logs --help.\n")
       return cli.EXIT.usage
     end
     error(o, 0)
@@ -382,6 +431,9 @@ function cli.main(argv, io_)
     -- Streamed output goes out entry by entry, also into a pipe: a reader
     -- that leaves (`| head -3`) stops the command within one page.
     flush = streaming or stdout_tty,
+    warn = not o.quiet and function(message)
+      say(stderr, "supermetrics-logs: warning: ", message)
+    end or nil,
   })
   -- The progress line is for output going elsewhere (a file, a pipe) while
   -- stderr is a terminal: on one terminal it would mix into the output.
@@ -403,12 +455,16 @@ function cli.main(argv, io_)
   local client
   local function run()
     local key, source = api_key(o, env, stdin, stderr)
+    current_key = key
     local made, c = pcall(supermetrics.new, {
       api_key = key,
       base_url = o.base_url or env("SUPERMETRICS_BASE_URL"),
       ca_file = o.ca_file or env("SUPERMETRICS_CA_FILE"),
       timeout = o.timeout,
       max_retries = o.retries,
+      -- The key's rate budget: this run's, or shared through Redis.
+      budget = (env("SUPERMETRICS_BUDGET_REDIS") or "") ~= "" and { redis = env("SUPERMETRICS_BUDGET_REDIS") }
+        or nil,
       on_response = (o.verbose and verbose_hook(stderr)) or (bar and function(e)
         if not e.error_code then bar.page() end
       end) or nil,
@@ -440,7 +496,7 @@ function cli.main(argv, io_)
     if e.pipe then
       return cli.EXIT.pipe -- the reader went away (`| head`): nothing to say
     end
-    stderr:write("supermetrics-logs: cannot write the output: ", e.io, "\n")
+    say(stderr, "supermetrics-logs: cannot write the output: ", e.io)
     return cli.EXIT.io
   end
   if interrupted then
@@ -454,20 +510,71 @@ function cli.main(argv, io_)
     return status
   end
   if type(status) == "table" and (status.usage or status.fail) then
-    stderr:write("supermetrics-logs: ", status.usage or status.fail, "\n")
+    say(stderr, "supermetrics-logs: ", status.usage or status.fail)
     return status.usage and cli.EXIT.usage or status.status
   end
   if not supermetrics.is_error(status) then
     error(status, 0)
   end
-  stderr:write("supermetrics-logs: ", cli.describe(status), "\n")
+  say(stderr, "supermetrics-logs: ", cli.describe(status))
   return cli.exit_status(status)
 end
 
---- The command line as a process runs it: Ctrl-C ends a request or wait
--- at once (the output so far stays whole), then cli.main's status.
+--- What an unexpected failure (a bug, out of memory, a write that raised)
+-- says: one line of shown text, the key redacted in every form.
+function cli.failure_line(e, key)
+  local text
+  if supermetrics.is_error(e) then
+    text = cli.describe(e)
+  elseif type(e) == "string" or type(e) == "number" then
+    text = tostring(e)
+  else
+    local ok, s = pcall(tostring, e)
+    text = ok and type(s) == "string" and s or ("a " .. type(e) .. " value")
+  end
+  if type(key) == "string" then
+    -- As the library takes it: trimmed, without a leading "Bearer ".
+    key = key:match("^%s*(.-)%s*$"):gsub("^Bearer ", "")
+    text = core.redact(text, key)
+  end
+  if #text > 1000 then
+    text = text:sub(1, 1000) .. "..."
+  end
+  return "supermetrics-logs: unexpected failure: " .. core.shown(text)
+end
+
+--- Runs the command line; returns the exit status. io: optional
+-- `{ env =, stdout =, stderr =, stdin =, stdout_tty =, stderr_tty = }`
+-- (defaults: os.getenv, the standard files, isatty). Whatever fails
+-- unexpectedly (no Lua error escapes) is one line on stderr and status 1.
+function cli.main(argv, io_)
+  io_ = io_ or {}
+  current_key = nil
+  local ok, status = pcall(main, argv, io_)
+  local key = current_key
+  current_key = nil
+  if ok then
+    return status
+  end
+  local stderr = io_.stderr or io.stderr
+  pcall(function()
+    stderr:write(cli.failure_line(status, key), "\n")
+  end)
+  return cli.EXIT.other
+end
+
+--- The command line as a process runs it: no core dumps (the key is in
+-- its memory), Ctrl-C ends a request or wait at once (the output so far
+-- stays whole, and so does a wait for the key), then cli.main's status.
 function cli.run(argv)
-  core.trap_interrupt()
+  local trapped, err = pcall(function()
+    core.trap_interrupt()
+    core.no_core_dumps()
+  end)
+  if not trapped then
+    pcall(function() io.stderr:write(cli.failure_line(err), "\n") end)
+    return cli.EXIT.other
+  end
   return cli.main(argv)
 end
 

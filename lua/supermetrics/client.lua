@@ -9,6 +9,7 @@
 -- @classmod client
 
 local attempt = require "supermetrics.attempt"
+local budget = require "supermetrics.budget"
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 local follow = require "supermetrics.follow"
@@ -54,8 +55,10 @@ function Client.new(opts, ...)
   local inner = ...
   local clock = inner and inner.clock or via.clock
   local handle = core.new_client(s)
+  local view -- the key's rate budget (supermetrics.budget)
   local opened, state = pcall(function()
     proxy.apply(handle, s.proxy)
+    view = budget.open(s.budget, handle, via.via == "nginx", s.max_retry_wait, not s.token_provider, clock)
     return via.open(handle, s, clock)
   end)
   if not opened then
@@ -74,6 +77,7 @@ function Client.new(opts, ...)
       timeout = s.timeout,
       max_retries = s.max_retries,
       max_retry_wait = s.max_retry_wait,
+      budget = view,
       monotonic = clock.monotonic,
       sleep = clock.sleep,
     },
@@ -88,6 +92,9 @@ function Client.new(opts, ...)
     _one_call = state.get_log ~= nil and not s.token_provider and not s.on_response
       and not extra and not s.trace_context,
     _timeout = s.timeout,
+    -- The rate budget, and what the common call reads first (armed: ask it).
+    _budget = view,
+    _gate = view.gate,
     _monotonic = clock.monotonic, -- the fast path's one clock reading
   }, Client)
 end
@@ -142,21 +149,31 @@ function Client:_get(route, want_info, deadline, first_err, extra)
     if pending then
       detail, pending = pending, nil
     else
-      local credential = provider and attempt.credential(provider, made)
+      -- A callback that returns after the deadline ends the call with
+      -- TIMEOUT there (supermetrics.attempt), not with another attempt.
+      local credential = provider and attempt.credential(provider, made, deadline, policy.monotonic)
       if not self._handle then
         closed() -- by the on_response hook or the token_provider, between attempts
       end
+      -- BUDGET: before an attempt (waits or raises while the window is closed)
+      local ticket = self._gate.armed and budget.before(self._budget, credential, deadline, made)
       started = hook and policy.monotonic()
       body, detail = state:attempt(route, deadline, credential, made, want_info, extra and extra.block)
+      if ticket or detail then -- BUDGET: after a response
+        budget.after(self._budget, credential, ticket or nil, detail, deadline)
+      end
       if body then
-        attempt.succeeded(policy, route, detail, started, extra)
+        local late = attempt.succeeded(policy, route, detail, started, extra, deadline)
+        if late then
+          error(late)
+        end
         return body, detail
       end
     end
     local err = detail
-    local delay = attempt.failed(policy, route, err, made, started, extra, deadline)
+    local delay, final = attempt.failed(policy, route, err, made, started, extra, deadline)
     if not delay then
-      error(err)
+      error(final)
     end
     made = err.attempts
     policy.sleep(delay)
@@ -172,11 +189,20 @@ local function get_one(self, method, raw, team_id, connector_identifier, log_id,
   if opts == nil and getmetatable(self) == Client and self._one_call then
     local timeout = self._timeout
     local deadline = self._monotonic() + timeout
+    local ticket
+    if self._gate.armed then -- BUDGET: before an attempt
+      ticket = budget.before(self._budget, nil, deadline, 0)
+      timeout = deadline - self._monotonic()
+    end
     local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
       deadline, raw)
     if entry then
+      if err or ticket then -- BUDGET: after a response (err: its info, when it had rate headers)
+        budget.after(self._budget, nil, ticket, err, deadline)
+      end
       return entry
     end
+    budget.after(self._budget, nil, ticket, err, deadline) -- BUDGET: after a response
     return (self:_get(route, false, deadline, err))
   end
   check_self(self, method)
@@ -241,7 +267,8 @@ end
 -- Each next page is asked for with `before` just past the last entry's
 -- `log_time` at its own precision; entries sharing that timestamp across a
 -- page edge come once each, whether the server's `before` is inclusive or
--- exclusive (docs/api.md).
+-- exclusive (docs/api.md). Pages that stop moving back in time end it with
+-- `INVALID_RESPONSE` after a bounded number of requests (docs/api.md, No-progress bound).
 -- @param team_id as for `get_connector_log`
 -- @param connector_identifier as for `get_connector_log`
 -- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "...", headers = {...} }`
@@ -262,8 +289,9 @@ end
 --- Follows a connector's log as it grows.
 -- First yields the entries newer than `since`, or the newest `last` ones
 -- (oldest first; with neither, none), then polls every `interval` seconds and yields each new
--- entry once, oldest first, until the loop breaks. It pages back as far as
--- needed when many entries arrived between two polls, waits longer while
+-- entry once, oldest first, until the loop breaks. When many entries are
+-- new it reads them forward in windows of time of one page each, yielding
+-- as it goes (docs/api.md, Catching up), waits longer while
 -- the rate limit runs low or the server asks to (Retry-After), and keeps
 -- following through failures that retries may cure; others raise.
 -- @param team_id as for `get_connector_log`
@@ -321,6 +349,20 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
       return (self:_get(log_route(team_id, connector_identifier, log_id), false, nil, nil, extra))
     end,
   })
+end
+
+--- What the key's rate budget knows (see the option `budget`).
+-- @return `{ source = "local" | "dict" | "redis" | "off", limit =, remaining =,
+-- closed_until = }`: `limit` and `remaining` as the API's X-RateLimit headers
+-- last said (remaining less the requests let through since), `closed_until`
+-- the end of a window a 429 closed (seconds since the epoch) or nil;
+-- `store_error` while a shared store fails (source is then "local")
+function Client:rate_limit()
+  check_self(self, "rate_limit")
+  if not self._handle then
+    closed()
+  end
+  return budget.read(self._budget)
 end
 
 --- Releases the client's connections and credential now. Safe to call twice.

@@ -174,7 +174,7 @@ end
 -- ---- W3C trace context (https://www.w3.org/TR/trace-context/) ----
 
 -- Phases that have a request whose headers can be read (not timers).
-local REQUEST_PHASES = { rewrite = true, access = true, content = true }
+local REQUEST_PHASES = { rewrite = true, server_rewrite = true, access = true, content = true }
 
 local function valid_traceparent(v)
   local version, trace_id, parent_id, rest = v:match(

@@ -188,6 +188,18 @@ function logtime.successor(t)
   }
 end
 
+--- The parsed value of an instant given as whole seconds since the epoch
+-- (UTC) and the digits of its fraction ("" for none; trailing zeros are
+-- dropped): what a window's bound is made of (supermetrics.follow).
+function logtime.instant(seconds, frac)
+  frac = (frac or ""):gsub("0+$", "")
+  local unit = frac == "" and "second" or "fraction"
+  return {
+    seconds = seconds, frac = frac, unit = unit, key = key_of(seconds, frac),
+    text = format_utc(seconds, unit, frac),
+  }
+end
+
 --- The instant 10^-18 s before t (the finest precision parse keeps), as
 -- a parsed value: "after just_before(t)" means "at or after t".
 function logtime.just_before(t)

@@ -32,6 +32,7 @@ options.KNOWN = {
   user_agent = true, nginx_blocking = true, nginx_pool_size = true,
   nginx_idle_timeout = true, on_response = true, headers = true, proxy = true,
   trace_context = true,
+  budget = true, -- the key's rate budget (supermetrics.budget)
 }
 local KNOWN = options.KNOWN
 
@@ -263,6 +264,7 @@ function options.check(opts)
   if s.trace_context ~= nil and type(s.trace_context) ~= "boolean" then
     invalid("trace_context must be a boolean", "trace_context")
   end
+  s.budget = require("supermetrics.budget").check_option(opts.budget)
   return s
 end
 

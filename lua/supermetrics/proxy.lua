@@ -3,7 +3,9 @@
 -- would decide it: the `proxy` option (false: none), else `https_proxy`,
 -- `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`; none when `no_proxy` /
 -- `NO_PROXY` names the host. http:// (loopback only) never goes through a
--- proxy. The URL itself is checked in C (`handle:set_proxy`).
+-- proxy. The URL itself is checked in C (`handle:set_proxy`): its
+-- credentials are percent-decoded there and refused when a byte is a control
+-- character or NUL (libcurl 7.88 would then go around the proxy).
 -- @module supermetrics.proxy
 
 local proxy = {}
@@ -98,13 +100,18 @@ function proxy.pick(option, is_https, host, getenv)
   return url, source
 end
 
---- Applies the pick to a new handle (before its first use).
+--- Applies the pick to a new handle (before its first use). A proxy
+-- option is checked even when no request will use it (an http:// base_url,
+-- or no_proxy naming the host): a bad one is INVALID_ARGUMENT wherever the
+-- client is made, not only where it would go through the proxy.
 function proxy.apply(handle, option)
   local is_https, host = handle:endpoint()
   local url, source = proxy.pick(option, is_https, host)
   if url then
     handle:set_proxy(url, source)
     return handle:proxy()
+  elseif type(option) == "string" then
+    handle:set_proxy(option, "proxy", true)
   end
 end
 

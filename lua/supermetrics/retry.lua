@@ -24,7 +24,9 @@ function retry.retryable(err)
   if row and row.kind == "library" then
     return row.retried
   end
-  return RETRY_STATUS[err.status] == true
+  -- No status: no answer came (the rate budget refused to send): the
+  -- code's own status row says.
+  return RETRY_STATUS[err.status or (row and row.status)] == true
 end
 
 --- Seconds to wait before retry number n (1, 2, ...), or nil to stop now:

@@ -137,6 +137,9 @@ end
 -- @function SafeClient:follow_connector_logs
 -- @param ...
 
+--- `client:rate_limit()`: what the key's rate budget knows, or nil, err.
+-- @function SafeClient:rate_limit
+
 --- Releases the client now; safe to call twice.
 -- @function SafeClient:close
 

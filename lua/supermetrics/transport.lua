@@ -23,7 +23,9 @@
 -- - `state:attempt(route, deadline, credential, made, want_info, block)`:
 --   one HTTP attempt: `body [, info]` or `nil, err` (the error value, its
 --   `attempts` counting this attempt if it reached the network); block:
---   the extra header lines, or nil;
+--   the extra header lines, or nil. info comes with want_info, and with
+--   any response that carried X-RateLimit headers (the rate budget learns
+--   from it: supermetrics.budget);
 -- - `state:batch(b)`: get_connector_logs, returning entries, errors; b is
 --   `{ team_id =, connector_identifier =, log_ids =, concurrency =, extra =,
 --   policy =, fetch = function(log_id) }` (fetch: one ordinary call with
@@ -31,9 +33,10 @@
 -- - optionally `state:get_log(team_id, connector_identifier, log_id, timeout,
 --   deadline, raw)`: the first attempt of the common call without a route
 --   (libcurl: one C call, handle:get_log; cosockets: handle:log_request):
---   `entry` (raw: the body's text, as get_connector_log_json returns it) or
---   `nil, err, route`, used when nothing has to run around it; deadline is
---   the call's, timeout the seconds left of it now.
+--   `entry [, info]` (raw: the body's text, as get_connector_log_json
+--   returns it; info: as for attempt, when the response carried rate
+--   limits) or `nil, err, route`, used when nothing has to run around it;
+--   deadline is the call's, timeout the seconds left of it now.
 -- @module supermetrics.transport
 
 local cosocket = require "supermetrics.transport.cosocket"
@@ -43,8 +46,10 @@ local transport = {}
 
 --- The transport module for a client with these settings.
 function transport.pick(settings)
-  if cosocket.available() and not settings.nginx_blocking then
-    return cosocket
+  if cosocket.available() then
+    -- nginx_blocking: libcurl, its calls from request handlers named once
+    -- in nginx's error log.
+    return settings.nginx_blocking and cosocket.blocking(curl) or cosocket
   end
   return curl
 end

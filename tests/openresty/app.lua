@@ -441,6 +441,155 @@ function app.gateway()
   ngx.print(cjson.encode(out))
 end
 
+-- GET /paging: the iterators against the paging scenarios (paging_app.lua).
+function app.paging()
+  require("paging_app").run(hub)
+end
+
+-- GET /hostile?token=T&connector=C&id=ID[&list=1][&https=1]: one call with
+-- credential T against a hostile server (tests/server/hostile_text.lua, for
+-- 37-hostile_text_spec), answered as JSON { entry =, page =, error =
+-- {every field, and tostring(err)}, events = {each on_response event's
+-- request_id, error_code, status} }. One client per token and scheme.
+local hostile_clients = {}
+function app.hostile()
+  local args = ngx.req.get_uri_args()
+  local key = args.token .. (args.https and "|https" or "")
+  local entry = hostile_clients[key]
+  if not entry then
+    local events = {}
+    local client = supermetrics.new { token = args.token, base_url = args.https and hub.https or hub.http,
+      max_retries = 0, on_response = function(e)
+        events[#events + 1] = { request_id = e.request_id or false, error_code = e.error_code or false,
+          status = e.status or false }
+      end }
+    entry = { client = client, events = events }
+    hostile_clients[key] = entry
+  end
+  for i = #entry.events, 1, -1 do
+    entry.events[i] = nil
+  end
+  local client = entry.client
+  local ok, res
+  if args.list then
+    ok, res = pcall(client.list_connector_logs, client, 1, args.connector)
+  else
+    ok, res = pcall(client.get_connector_log, client, 1, args.connector, args.id)
+  end
+  local out = { events = entry.events }
+  if ok and args.list then
+    out.page = res
+  elseif ok then
+    out.entry = res
+  elseif supermetrics.is_error(res) then
+    out.error = error_fields(res)
+    out.error.tostring = tostring(res)
+  else
+    out.raised = tostring(res)
+  end
+  reply_json(out)
+end
+
+-- GET /budget?key=K&connector=C&seconds=S&callers=N[&store=dict|local|redis|off]
+--   [&redis=URL][&redis_timeout=S][&timeout=S][&max_retry_wait=S][&pause=S]
+-- N light threads calling get_connector_log(1, C, ...) with key K for S
+-- seconds, on one client per option set and worker (the common call's
+-- path: no hook), with the rate budget in the lua_shared_dict sm_budget
+-- (store=dict, the default), in the worker (local), in Redis at URL, or
+-- none (off). After a call that failed, a caller pauses (pause, 0.005 s:
+-- the next request of its user). Answers { pid =, ok =, refused = (calls
+-- the budget refused: TOO_MANY_REQUESTS without a status), limited = (429
+-- answers), other =, first_other =, refused_max_ms =, refused_over_5ms =
+-- (ngx.now() counts whole milliseconds), ends = [the distinct
+-- times, to 0.1 s, a refusal said the window reopens: now + retry_after],
+-- calls_max_ms = } (40-budget_spec).
+local budget_clients = {}
+
+function app.budget()
+  local a = ngx.req.get_uri_args()
+  local store = a.store or "dict"
+  local id = table.concat({ a.key, store, tostring(a.redis), tostring(a.redis_timeout), tostring(a.timeout),
+    tostring(a.max_retry_wait) }, "\0")
+  local client = budget_clients[id]
+  if not client then
+    local opt
+    if store == "dict" then
+      opt = { dict = "sm_budget" }
+    elseif store == "redis" then
+      opt = { redis = a.redis, timeout = tonumber(a.redis_timeout) }
+    elseif store == "off" then
+      opt = false
+    end
+    client = supermetrics.new { api_key = a.key, base_url = hub.http, budget = opt,
+      timeout = tonumber(a.timeout) or 5, max_retry_wait = tonumber(a.max_retry_wait) or 0 }
+    budget_clients[id] = client
+  end
+  local seconds, pause = tonumber(a.seconds) or 3, tonumber(a.pause) or 0.005
+  local out = { pid = ngx.worker.pid(), ok = 0, refused = 0, limited = 0, other = 0, refused_max_ms = 0,
+    refused_over_5ms = 0, calls_max_ms = 0 }
+  local ends = {}
+  ngx.update_time()
+  local stop = ngx.now() + seconds
+  local function caller(c)
+    local i = 0
+    while true do
+      ngx.update_time()
+      local t0 = ngx.now()
+      if t0 >= stop then
+        return
+      end
+      i = i + 1
+      local ok, err = pcall(client.get_connector_log, client, 1, a.connector, "c" .. c .. "-" .. i)
+      ngx.update_time()
+      local ms = (ngx.now() - t0) * 1000
+      out.calls_max_ms = math.max(out.calls_max_ms, ms)
+      if ok then
+        out.ok = out.ok + 1
+      else
+        if supermetrics.is_error(err) and err.code == "TOO_MANY_REQUESTS" and err.status == nil then
+          out.refused = out.refused + 1
+          out.refused_max_ms = math.max(out.refused_max_ms, ms)
+          if ms >= 5 then
+            out.refused_over_5ms = out.refused_over_5ms + 1
+          end
+          if err.retry_after then
+            ends[math.floor((t0 + err.retry_after) * 10) / 10] = true
+          end
+        elseif supermetrics.is_error(err) and err.status == 429 then
+          out.limited = out.limited + 1
+        else
+          out.other = out.other + 1
+          out.first_other = out.first_other or tostring(err)
+        end
+        ngx.sleep(pause)
+      end
+    end
+  end
+  local threads = {}
+  for c = 1, tonumber(a.callers) or 16 do
+    threads[c] = ngx.thread.spawn(caller, c)
+  end
+  for _, t in ipairs(threads) do
+    ngx.thread.wait(t)
+  end
+  out.ends = {}
+  for t in pairs(ends) do
+    out.ends[#out.ends + 1] = t
+  end
+  table.sort(out.ends)
+  reply_json(out)
+end
+
+-- GET /budget_dict: every key and value of the lua_shared_dict sm_budget.
+function app.budget_dict()
+  local d = ngx.shared.sm_budget
+  local out = {}
+  for _, k in ipairs(d:get_keys(0)) do
+    out[#out + 1] = { key = k, value = tostring(d:get(k)) }
+  end
+  reply_json(out)
+end
+
 -- header_filter cannot yield: the library must say so, not block.
 function app.from_header_filter()
   local c = supermetrics.new { api_key = KEY, base_url = hub.http }

@@ -4,6 +4,9 @@
 # workers (default 1). Writes DIR/env with VAR=its URL (default
 # SM_TEST_APP_URL). Needs the LuaJIT build: make LUA=luajit. SM_APP_ENV:
 # nginx `env` directives to add (e.g. "env https_proxy; env no_proxy;").
+# SM_APP_TEMPLATE: another template of this folder (default nginx.conf.in;
+# 38-nginx_edges_spec starts edges.conf.in), from port SM_APP_FIRST_PORT
+# (default 39280), @HTTPS_PORT@ being SM_APP_GAP above it (default 0).
 # Usage: start.sh DIR HUB_ENV [WORKERS VAR]
 set -euo pipefail
 
@@ -21,8 +24,9 @@ DIR=$(cd "$1" && pwd)
 "$ROOT/tests/server/stop.sh" "$DIR"
 # shellcheck source=tests/lib/nginx.sh
 . "$ROOT/tests/lib/nginx.sh"
-sm_nginx_start "$DIR" "$APP_DIR/nginx.conf.in" 39280 0 \
-    -e "s|@ROOT@|$ROOT|g" -e "s|@APP_DIR@|$APP_DIR|g" \
+sm_nginx_start "$DIR" "$APP_DIR/${SM_APP_TEMPLATE:-nginx.conf.in}" "${SM_APP_FIRST_PORT:-39280}" \
+    "${SM_APP_GAP:-0}" \
+    -e "s|@ROOT@|$ROOT|g" -e "s|@APP_DIR@|$APP_DIR|g" -e "s|@HUB_DIR@|$SM_TEST_DIR|g" \
     -e "s|@HUB_HTTP@|$SM_TEST_HTTP_URL|g" -e "s|@HUB_HTTPS@|$SM_TEST_HTTPS_LOCALHOST_URL|g" \
     -e "s|@HUB_CA@|$SM_TEST_CA|g" -e "s|@WORKERS@|${3:-1}|g" \
     -e "s|@ENV_DIRECTIVES@|${SM_APP_ENV:-}|g"

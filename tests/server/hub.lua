@@ -630,6 +630,9 @@ scenarios.fault = require("fault").handler {
     raw_socket = raw_socket, bad_scenario = bad_scenario,
 }
 
+-- A hostile server's text (hostile_text.lua, 37-hostile_text_spec).
+scenarios["hostile-text"] = require("hostile_text").single
+
 ---------------------------------------------------------------------------
 
 -- ---- list endpoint ----
@@ -831,6 +834,14 @@ local LIST_SETS = {
 
 local function handle_list(connector)
     local args = ngx.req.get_uri_args()
+    if connector:find("^hostile%-") and not connector:find("^hostile%-text%-") then
+        return require("hostile_pages").list(connector, args)
+    end
+    -- window-<limit>-<seconds>-<mode>: a page of paged-10-1 in an enforced rate window (window.lua).
+    local admitted = require("window").gate(connector, bearer_token(), send_error)
+    if admitted ~= nil then
+        return admitted and list_page(dataset(10, 1), args, "incl")
+    end
     if connector == "echo" then
         local entry = seed_fields("echo")
         entry.uri = ngx.var.request_uri
@@ -843,6 +854,9 @@ local function handle_list(connector)
     end
     if LIST_BODIES[connector] then
         return send_json(200, LIST_BODIES[connector])
+    end
+    if connector:find("^hostile%-text%-") then
+        return require("hostile_text").list(connector)
     end
     -- pages-<name>: the page of pages.lua, whatever the limit.
     local page = connector:match("^pages%-(%w+)$")
@@ -921,12 +935,20 @@ function M.handle()
         return send_error(405, "METHOD_NOT_ALLOWED", "Only GET is supported.")
     end
     connector = decode_segment(connector)
+    if connector == "windowstats" then
+        return require("window").stats(decode_segment(log_id))
+    end
     if connector ~= "stats" and not authorized(ngx.var.http_authorization) then
         return send_error(401, "UNAUTHORIZED", "Authentication is required.", "req_unauthorized01")
     end
     local live = connector:match("^live%-(%w+)$")
     if live then
         return live_add(live, decode_segment(log_id))
+    end
+    -- window-<limit>-<seconds>-<mode>: the seed in an enforced rate window (window.lua).
+    local admitted = require("window").gate(connector, bearer_token(), send_error)
+    if admitted ~= nil then
+        return admitted and send_seed(decode_segment(log_id))
     end
     local scenario = scenarios[connector]
     if scenario then

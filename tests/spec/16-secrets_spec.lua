@@ -1,9 +1,11 @@
 -- The credential never shows: every kind of failure is made with one
 -- recognisable credential (tests/tools/secrets.lua, in a fresh interpreter), and
 -- everything the process printed, which includes every error string,
--- tostring(err) and tostring(client), is searched for it. The library
--- itself prints nothing, so its own output is in there too.
+-- tostring(err), tostring(client) and every on_response event, is searched
+-- for it, in every form a server echoes it in (tests/server/hostile_text.lua's
+-- oracle). The library itself prints nothing, so its own output is in there too.
 local support = require "tests.spec.support"
+local hostile = require "tests.server.hostile_text"
 
 local SECRET = "Zq8SECRETxyz"
 
@@ -39,6 +41,15 @@ describe("the credential", function()
     local at = out:find(SECRET, 1, true)
     assert.is_nil(at, at and ("leaked: " .. out:sub(math.max(1, at - 200), at + 40)))
     assert.is_nil(err:find(SECRET, 1, true), "leaked on stderr")
+  end)
+
+  it("appears in no form (escaped, percent-encoded, base64, split) in any line printed", function()
+    assert.truthy(out:find("\necho b64align2 text\t", 1, true), "the hostile server's cases did not run")
+    assert.truthy(out:find("\nevent\t", 1, true), "no on_response event was printed")
+    for line in (out .. err):gmatch("[^\n]+") do
+      local l = hostile.leak(line, SECRET)
+      assert.is_nil(l, l)
+    end
   end)
 end)
 

@@ -1,10 +1,14 @@
 -- Every kind of failure with one recognisable credential, in a fresh
--- interpreter (tests/spec/16-secrets_spec.lua greps all it prints for the
--- credential). Prints, for each case, every string field of the error
--- value, tostring(err) and tostring(client); then "codes=..." with every
--- code seen and "cases=N".
+-- interpreter (tests/spec/16-secrets_spec.lua searches all it prints for the
+-- credential, in every form: tests/server/hostile_text.lua's oracle).
+-- Prints, for each case, every string field of the error value,
+-- tostring(err) and tostring(client), and every on_response event's; then
+-- "codes=..." with every code seen and "cases=N". The hostile server echoes
+-- the credential in every form it has (JSON escapes, percent-encoding,
+-- base64, letter case, split across lines), as errors' text and bodies and
+-- as the X-Request-Id of errors and of successes.
 -- Usage: secrets.lua SECRET   (SM_BUILD_DIR and the stand-in's SM_TEST_*)
-package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
+package.path = "./lua/?.lua;./lua/?/init.lua;./?.lua;" .. package.path
 package.cpath = assert(os.getenv("SM_BUILD_DIR")) .. "/?.so;" .. package.cpath
 local supermetrics = require "supermetrics"
 
@@ -30,8 +34,21 @@ local function show(label, err)
   print(label, tostring(err), table.concat(fields, " | "))
 end
 
+-- Every attempt's event, printed as the hook sees it.
+local function on_response(e)
+  local fields = {}
+  for k, v in pairs(e) do
+    if type(v) == "string" or type(v) == "number" then
+      fields[#fields + 1] = k .. "=" .. tostring(v)
+    end
+  end
+  table.sort(fields)
+  print("event", table.concat(fields, " | "))
+end
+
 local function client(opts)
-  local o = { token = "otok_valid_" .. secret, base_url = http, max_retry_wait = 0.01, max_retries = 1 }
+  local o = { token = "otok_valid_" .. secret, base_url = http, max_retry_wait = 0.01, max_retries = 1,
+    on_response = on_response }
   for k, v in pairs(opts or {}) do o[k] = v end
   if o.token_provider or o.api_key then o.token = nil end
   if o.token == false then o.token = nil end
@@ -74,6 +91,16 @@ end
 for _, id in ipairs { "echo-credential", "echo-credential-header", "longer", "cut-headers", "gzip-corrupt",
   "bomb", "deep", "header-line-100k" } do
   call("fault " .. id, c, "fault", id)
+end
+-- A hostile server's echoes (tests/server/hostile_text.lua): every form, in
+-- an envelope, a problem and a plain body; as a success's X-Request-Id.
+local forms = {}
+for name in pairs(require("tests.server.hostile_text").FORMS) do forms[#forms + 1] = name end
+table.sort(forms)
+for _, form in ipairs(forms) do
+  for _, where in ipairs { "env", "problem", "text", "ok" } do
+    call("echo " .. form .. " " .. where, c, "hostile-text", "echo-" .. form .. "-" .. where)
+  end
 end
 call("closed early", c, "close", "x")
 call("redirect", c, "redirect", "other")

@@ -60,6 +60,11 @@ function SafeClient:follow_connector_logs(team_id, connector_identifier, opts) e
 ---@return table<integer, supermetrics.Error>|supermetrics.Error|nil errors per item, or the call's error
 function SafeClient:get_connector_logs(team_id, connector_identifier, log_ids, opts) end
 
+---What the key's rate budget knows, or `nil, err` (a closed client).
+---@return supermetrics.RateLimit|nil
+---@return supermetrics.Error? err
+function SafeClient:rate_limit() end
+
 ---Releases the client now; safe twice.
 function SafeClient:close() end
 

@@ -6,6 +6,7 @@
 -- @local
 
 local cjson = require "cjson"
+local core = require "supermetrics.core"
 
 local output = {}
 
@@ -17,13 +18,30 @@ local TABLE_COLUMNS = { "id", "log_time", "status", "duration_ms", "event", "req
 local STREAM_WIDTH = { id = 8, log_time = 20, status = 6, duration_ms = 11, event = 24 }
 local EPIPE = 32
 
+local json_string = core.json_string
+
+--- Whether v is a number JSON cannot hold: infinity (a server's 1e400) or
+-- NaN. Every format writes such a number as null (`null` in JSON and
+-- NDJSON, a missing value in a table and in CSV: `-`, an empty cell).
+function output.nonfinite(v)
+  return type(v) == "number" and (v ~= v or v == math.huge or v == -math.huge)
+end
+
 -- JSON text of v with object keys sorted, so that the same entry always
--- prints the same (cjson follows the table's hash order).
-local function json_value(v)
-  if type(v) ~= "table" then
-    -- Debian's lua-cjson escapes every "/" as "\/": valid, but noisy;
-    -- every "/" it writes is escaped, so this only undoes that.
-    return (cjson.encode(v):gsub("\\/", "/"))
+-- prints the same (cjson follows the table's hash order). Strings go
+-- through core.json_string (text.h): C0, DEL and C1 controls escaped,
+-- ill-formed UTF-8 as \ufffd, "/" as it is. seen (a table, or nil) gets
+-- nonfinite = true when a number was written as null.
+local function json_value(v, seen)
+  local t = type(v)
+  if t == "string" then
+    return json_string(v)
+  elseif t ~= "table" then
+    if output.nonfinite(v) then
+      if seen then seen.nonfinite = true end
+      return "null"
+    end
+    return cjson.encode(v)
   end
   local n, keys = 0, {}
   for k in pairs(v) do
@@ -33,7 +51,7 @@ local function json_value(v)
   local parts = {}
   if n > 0 and #v == n then
     for i = 1, n do
-      parts[i] = json_value(v[i])
+      parts[i] = json_value(v[i], seen)
     end
     return "[" .. table.concat(parts, ",") .. "]"
   end
@@ -43,7 +61,7 @@ local function json_value(v)
     if value == nil then
       value = v[tonumber(k)]
     end
-    parts[i] = json_value(k) .. ":" .. json_value(value)
+    parts[i] = json_string(k) .. ":" .. json_value(value, seen)
   end
   return "{" .. table.concat(parts, ",") .. "}"
 end
@@ -84,31 +102,44 @@ local function default_keys(entry)
 end
 
 --- One entry as a one-line JSON object: the given fields in order (null
--- when missing), or every key in a stable order.
-function output.entry_json(entry, fields)
+-- when missing), or every key in a stable order. seen: as json_value's.
+function output.entry_json(entry, fields, seen)
   local parts = {}
   for i, k in ipairs(fields or default_keys(entry)) do
     local v = lookup(entry, k)
-    parts[i] = json_value(k) .. ":" .. (v == nil and "null" or json_value(v))
+    parts[i] = json_string(k) .. ":" .. (v == nil and "null" or json_value(v, seen))
   end
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
 -- A value as text for a table or CSV cell: strings as they are, nested
--- values as JSON, nothing (nil, null) as nil.
-local function text_of(v)
+-- values as JSON, nothing (nil, null, a number JSON cannot hold) as nil.
+local function text_of(v, seen)
   if v == nil or v == cjson.null then
     return nil
   elseif type(v) == "string" then
     return v
+  elseif output.nonfinite(v) then
+    if seen then seen.nonfinite = true end
+    return nil
   end
-  return json_value(v)
+  return json_value(v, seen)
 end
 
---- Server text made safe for a terminal: control characters (escape
--- sequences, newlines, tabs) become spaces. Tables and CSV cells use it.
-function output.one_line(text)
-  return (text:gsub("%c", " "))
+--- Server text made safe for a terminal, by the library's one rule
+-- (core.shown, src/text.h): C0, DEL and C1 controls (escape sequences,
+-- newlines, tabs, CSI as U+009B) become spaces, ill-formed UTF-8 becomes
+-- U+FFFD. Tables, CSV cells and every line on stderr use it.
+output.one_line = core.shown
+
+-- The columns text takes on a terminal: its UTF-8 characters (text is
+-- shown text, so well-formed).
+local function width(text)
+  if not text:find("[\128-\255]") then
+    return #text
+  end
+  local _, continuation = text:gsub("[\128-\191]", "")
+  return #text - continuation
 end
 
 -- OWASP's CSV injection: a spreadsheet reads a cell as a formula when it
@@ -124,8 +155,8 @@ end
 -- (output.one_line) and, when it looks like a formula, a leading `'` and
 -- quotes, as OWASP advises; numbers (JSON numbers: -5) are left as they
 -- are, a spreadsheet reads them as numbers.
-function output.csv_field(v, raw)
-  local c = text_of(v) or ""
+function output.csv_field(v, raw, seen)
+  local c = text_of(v, seen) or ""
   if not raw and type(v) == "string" then
     local safe = output.one_line(c)
     if formula_like(c, safe) then
@@ -141,10 +172,10 @@ end
 
 --- One CSV record of values (a list, `n` = its length when it has nils),
 -- each as output.csv_field makes it; records end with CRLF.
-function output.csv_record(values, raw)
+function output.csv_record(values, raw, seen)
   local out = {}
   for i = 1, values.n or #values do
-    out[i] = output.csv_field(values[i], raw)
+    out[i] = output.csv_field(values[i], raw, seen)
   end
   return table.concat(out, ",") .. "\r\n"
 end
@@ -155,12 +186,24 @@ local COLOR = { [4] = "\27[33m", [5] = "\27[31m" }
 -- nil), single (one entry: a JSON object, not an array), stream (a table
 -- is printed row by row rather than measured first), color (status cells
 -- of a table), flush (after every entry: followed output), csv_raw (CSV
--- cells as sent: no formula guard, control characters kept).
+-- cells as sent: no formula guard, control characters kept), warn (a
+-- function of a message, called once when a number JSON cannot hold was
+-- written as null).
 function output.new(out, opts)
   local format, fields = opts.format, opts.fields
   local columns = fields or (format == "table" and TABLE_COLUMNS or ORDER)
   local count, buffered, widths = 0, {}, {}
+  local seen, warned = {}, false
   local w = {}
+
+  local function note()
+    if seen.nonfinite and not warned then
+      warned = true
+      if opts.warn then
+        opts.warn("a number JSON cannot hold (infinity or NaN: a server's 1e400) was written as null")
+      end
+    end
+  end
 
   local function write(...)
     local ok, err, code = out:write(...)
@@ -172,7 +215,7 @@ function output.new(out, opts)
   local function cells_of(entry)
     local cells = { n = #columns } -- nil where a value is missing
     for i, name in ipairs(columns) do
-      cells[i] = text_of(lookup(entry, name))
+      cells[i] = text_of(lookup(entry, name), seen)
     end
     return cells
   end
@@ -189,8 +232,9 @@ function output.new(out, opts)
     local parts = {}
     for c = 1, #columns do
       local text = cells[c] and output.one_line(cells[c]) or "-"
-      widths[c] = math.max(widths[c] or 0, #text)
-      local padded = c == #columns and text or text .. (" "):rep(widths[c] - #text)
+      local columns_wide = width(text)
+      widths[c] = math.max(widths[c] or 0, columns_wide)
+      local padded = c == #columns and text or text .. (" "):rep(widths[c] - columns_wide)
       local color = opts.color and columns[c] == "status" and COLOR[math.floor((status or 0) / 100)]
       parts[c] = color and color .. padded .. "\27[0m" or padded
     end
@@ -200,8 +244,8 @@ function output.new(out, opts)
   local function header()
     local cells = {}
     for c, name in ipairs(columns) do
-      cells[c] = name:upper()
-      widths[c] = math.max(#cells[c], opts.stream and STREAM_WIDTH[name] or 0)
+      cells[c] = output.one_line(name:upper())
+      widths[c] = math.max(width(cells[c]), opts.stream and STREAM_WIDTH[name] or 0)
     end
     return cells
   end
@@ -209,14 +253,14 @@ function output.new(out, opts)
   function w.entry(entry)
     count = count + 1
     if format == "ndjson" or (format == "json" and opts.single) then
-      write(output.entry_json(entry, fields), "\n")
+      write(output.entry_json(entry, fields, seen), "\n")
     elseif format == "json" then
-      write(count == 1 and "[\n  " or ",\n  ", output.entry_json(entry, fields))
+      write(count == 1 and "[\n  " or ",\n  ", output.entry_json(entry, fields, seen))
     elseif format == "csv" then
       if count == 1 then
         write(output.csv_record(columns, opts.csv_raw))
       end
-      write(output.csv_record(values_of(entry), opts.csv_raw))
+      write(output.csv_record(values_of(entry), opts.csv_raw, seen))
     elseif opts.stream then
       if count == 1 then
         table_row(header())
@@ -225,6 +269,7 @@ function output.new(out, opts)
     else
       buffered[#buffered + 1] = entry
     end
+    note()
     if opts.flush then
       w.flush()
     end
@@ -260,13 +305,14 @@ function output.new(out, opts)
       for _, entry in ipairs(buffered) do
         local cells = cells_of(entry)
         for c = 1, #columns do
-          widths[c] = math.max(widths[c], #(cells[c] or "-"))
+          widths[c] = math.max(widths[c], width(output.one_line(cells[c] or "-")))
         end
       end
       table_row(head)
       for _, entry in ipairs(buffered) do
         table_row(cells_of(entry), tonumber(entry.status))
       end
+      note()
     end
     w.flush()
   end

@@ -38,6 +38,7 @@ local SAYS = {
   base_url = "--base-url must be an https:// URL (http:// only for this machine) without "
     .. "user information, query or fragment",
   ca_file = "--ca-file must name a readable file of PEM certificates",
+  budget = "SUPERMETRICS_BUDGET_REDIS must be a redis://[:password@]host:port[/db] URL",
 }
 
 local refused = {}

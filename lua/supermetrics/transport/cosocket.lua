@@ -17,6 +17,9 @@ local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 
 local ngx = rawget(_G, "ngx")
+-- Real time, for the timers that bound real I/O (a name lookup); the
+-- deadlines are on the client's clock (state.monotonic).
+local monotonic = core.monotonic
 local invalid = errors.invalid
 local ceil, min = math.ceil, math.min
 local tcp = ngx and ngx.socket and ngx.socket.tcp
@@ -24,7 +27,10 @@ local sleep = ngx and ngx.sleep
 local get_phase = ngx and ngx.get_phase
 local thread = ngx and ngx.thread or {}
 local spawn, wait, kill = thread.spawn, thread.wait, thread.kill
-local status = coroutine.status
+-- Inside nginx, lua-nginx-module's own coroutine.status: it knows light
+-- threads, and names a killed one "dead" at once.
+local status, running = coroutine.status, coroutine.running
+local unpack = table.unpack or unpack
 
 local cosocket = {
   via = "nginx",
@@ -32,8 +38,7 @@ local cosocket = {
 }
 
 -- One client's state: its handle, where to connect (open), the response
--- readers not in use, the TLS session to resume, and its clock's
--- monotonic reading (the deadlines are on it).
+-- readers not in use, and the TLS session to resume.
 local State = {}
 State.__index = State
 
@@ -44,17 +49,40 @@ function cosocket.available()
     and type(ngx.get_phase) == "function" and type(ngx.socket) == "table"
 end
 
--- Phases where cosockets and ngx.sleep may be used.
-local YIELDABLE = { rewrite = true, access = true, content = true, timer = true }
+-- Phases where lua-nginx-module (0.10.23, Debian 12's, and later) gives
+-- cosockets, ngx.sleep and light threads (its NGX_HTTP_LUA_CONTEXT_YIELDABLE),
+-- as ngx.get_phase names them. (server_rewrite_by_lua* came in 0.10.22,
+-- ssl_client_hello_by_lua* in 0.10.21.)
+local YIELDABLE = {
+  rewrite = true, server_rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_client_hello = true, ssl_session_fetch = true,
+}
+
+-- For the other phases: what to do there instead.
+local ELSEWHERE = {
+  init = "make the client there if you like (it holds no connection) and call it from a request "
+    .. "handler or a timer; or, to call the API while nginx starts, create that client with "
+    .. "nginx_blocking = true",
+  init_worker = "start a timer there (ngx.timer.at(0, f)) and call from it",
+  set = "call from rewrite_by_lua* or access_by_lua* and pass the result on in ngx.ctx or a variable",
+  header_filter = "call from access_by_lua* or content_by_lua*, before the response starts, and keep "
+    .. "what the filter needs in ngx.ctx",
+  body_filter = "call from access_by_lua* or content_by_lua*, before the response starts, and keep "
+    .. "what the filter needs in ngx.ctx",
+  log = "start a timer there (ngx.timer.at(0, f)) and call from it",
+  balancer = "call from access_by_lua* and keep what balancer_by_lua* needs in ngx.ctx",
+  ssl_session_store = "start a timer there (ngx.timer.at(0, f)) and call from it",
+  exit_worker = "the worker is stopping: make the call before, from a request handler or a timer",
+}
 
 local function check_phase()
   local phase = get_phase()
   if not YIELDABLE[phase] then
     invalid("cannot call the Hub API in nginx's " .. phase .. " phase: nginx offers no "
       .. "non-blocking sockets there, and a blocking call would stall every request of the "
-      .. "worker; call it from rewrite, access, content or a timer (ngx.timer.at also "
-      .. "serves init_worker_by_lua), or create the client with nginx_blocking = true "
-      .. "(meant for init_by_lua and the resty command line)")
+      .. "worker; " .. (ELSEWHERE[phase] or "call from another phase") .. ". Calls work in "
+      .. "rewrite, server_rewrite, access and content handlers, in ssl_certificate, "
+      .. "ssl_client_hello and ssl_session_fetch handlers, and in timers")
   end
 end
 
@@ -129,6 +157,22 @@ end
 -- A reused connection that the server had closed: try again on another.
 local STALE = {}
 
+-- What nginx's connect says when it could not open a connection at all:
+-- the errno that nginx picks up then is a leftover of an earlier system
+-- call, never a reason of connect()'s own. The common cause is a worker
+-- with every one of its worker_connections in use (nginx's error log then
+-- says "worker_connections are not enough"; Lua is told nothing more).
+local NO_CONNECTION = {
+  ["operation now in progress"] = true, -- EINPROGRESS: a connect before
+  ["operation already in progress"] = true,
+  ["resource temporarily unavailable"] = true, -- EAGAIN: a read before
+  ["interrupted system call"] = true,
+  ["no such file or directory"] = true,
+  ["error"] = true, -- no errno at all
+}
+-- Out of file descriptors: socket() itself failed.
+local NO_DESCRIPTOR = { ["too many open files"] = true, ["too many open files in system"] = true }
+
 local function connect_failed(x, ep, err)
   if err == "timeout" then
     return x:fail("timeout", "connecting to " .. ep.connect_display .. " timed out")
@@ -138,6 +182,17 @@ local function connect_failed(x, ep, err)
       .. "directive (add one to nginx.conf: `resolver local=on;` on OpenResty 1.19.3+, else "
       .. "`resolver ADDRESS;` with a nameserver of /etc/resolv.conf)")
   end
+  if NO_CONNECTION[err] then
+    -- (x:fail keeps 255 bytes: the cause first.)
+    return x:fail("connect", "could not connect to " .. ep.connect_display .. ": no free connection in "
+      .. "this nginx worker (worker_connections all in use? its error log then says \"worker_connections "
+      .. "are not enough\"; raise it or make fewer calls at once) [" .. err .. "]")
+  end
+  if NO_DESCRIPTOR[err] then
+    return x:fail("connect", "could not connect to " .. ep.connect_display .. ": no free file descriptor "
+      .. "in this nginx worker (" .. err .. "): raise worker_rlimit_nofile (and ulimit -n), or make "
+      .. "fewer calls at once")
+  end
   x:fail("connect", "could not connect to " .. ep.connect_display .. ": " .. err)
 end
 
@@ -146,18 +201,21 @@ local TUNNEL_HEAD_MAX = 16384
 
 -- Asks the proxy on a new connection for a tunnel to the API; true once
 -- it is open, else x says why (the socket is closed). The proxy's answer
--- is read to its blank line, within the connect timeout.
-local function open_tunnel(state, sock, ep, x, deadline)
+-- is read to its blank line by connect_by (the connection's start plus
+-- connect_timeout: as libcurl, whose connect timeout covers the tunnel)
+-- and within the call's deadline, whichever comes first.
+local function open_tunnel(state, sock, ep, x, deadline, connect_by)
   local tunnel = ep.tunnel
   local ok, err = sock:send(tunnel.request)
   local head = ""
+  local by = min(deadline, connect_by)
   while ok do
-    local left = ceil((deadline - state.monotonic()) * 1000)
+    local left = ceil((by - state.monotonic()) * 1000)
     if left <= 0 then
       err = "timeout"
       break
     end
-    sock:settimeout(min(ep.connect_ms, left))
+    sock:settimeout(left)
     local data
     data, err = sock:receiveany(TUNNEL_HEAD_MAX)
     if not data then
@@ -186,45 +244,130 @@ local function open_tunnel(state, sock, ep, x, deadline)
   end
   sock:close()
   if err == "timeout" then
-    x:fail("timeout", "the proxy " .. tunnel.display .. " did not open the tunnel in time")
+    x:fail("timeout", "the proxy " .. tunnel.display .. " did not open the tunnel in time ("
+      .. (connect_by <= deadline and "connect_timeout" or "the call's deadline") .. ")")
   else
     x:fail("connect", "the proxy " .. tunnel.display .. " did not open a tunnel: " .. tostring(err))
   end
   return false
 end
 
--- Runs connect(sock, ...) in a light thread and gives up when ms pass:
--- nginx's resolver keeps to its own resolver_timeout (30 s by default),
--- not to the socket's timeouts, so a name lookup could outlast the call.
--- (The timer bounds real I/O: it sleeps in real time whatever the clock.)
--- Returns ok, err as connect does ("timeout" when the time ran out).
-local function connect_within(sock, ep, options, ms)
-  -- Light threads run Lua functions only: connect and sleep are C ones.
-  local lookup = spawn(function()
-    return sock:connect(ep.address, ep.port, options)
-  end)
-  local done, ok, err
-  if status(lookup) == "dead" then -- a pooled connection: no lookup
-    done, ok, err = wait(lookup)
-  else
-    local timer = spawn(function()
-      sleep(ms / 1000)
-    end)
-    done, ok, err = wait(lookup, timer)
-    if status(lookup) ~= "dead" then
+-- Cancellation. ngx.thread.kill ends the light thread it is given, and its
+-- pending socket operation or sleep with it, but not the light threads
+-- that thread spawned: those run on, holding the request, and only their
+-- own parent may kill them (lua-nginx-module 0.10.23, uthread.c). So a
+-- helper that does what a call cannot stop itself (a name lookup, a
+-- batch's items) runs as the child of a watcher thread that the call
+-- spawns, and the watcher looks every POLL seconds whether the call still
+-- lives: once the call's thread is killed (coroutine.status names it
+-- "dead" at once), the watcher kills the helpers and ends, within one
+-- POLL. What the call does in its own thread (connect, TLS, send, read,
+-- the waits between attempts and polls) ends with the kill itself.
+local POLL = 0.05
+
+-- The coroutine whose end also ends another's work: a batch item's thread
+-- works for the batch's caller. Weak keys: an entry goes with its thread.
+local owners = setmetatable({}, { __mode = "k" })
+
+-- Whether the call that coroutine co works for was given up: co, or one it
+-- works for, was killed. (A call waiting on its helpers is never "dead".)
+local function abandoned(co)
+  while co do
+    if status(co) == "dead" then
+      return true
+    end
+    co = owners[co]
+  end
+  return false
+end
+
+-- Light threads run Lua functions only: connect and sleep are C ones.
+local function connect_thread(sock, ep, options)
+  return sock:connect(ep.address, ep.port, options)
+end
+
+local function sleep_thread(seconds)
+  sleep(seconds)
+end
+
+-- The watcher of a name lookup, the child of the call's thread (caller):
+-- runs connect in a thread of its own and gives up when ms pass or the
+-- call is killed. Returns ok, err as connect does ("timeout" when the
+-- time ran out).
+local function watch_connect(caller, sock, ep, options, ms)
+  local lookup = spawn(connect_thread, sock, ep, options)
+  local deadline, done, ok, err
+  while true do
+    if status(lookup) == "zombie" then -- it ended (a pooled connection: at once)
+      done, ok, err = wait(lookup)
+      break
+    end
+    deadline = deadline or monotonic() + ms / 1000
+    local left = deadline - monotonic()
+    if left <= 0 or abandoned(caller) then
       kill(lookup)
       sock:close()
       return nil, "timeout"
     end
-    kill(timer)
+    local tick = spawn(sleep_thread, min(POLL, left))
+    done, ok, err = wait(lookup, tick)
+    if status(lookup) == "dead" then -- the lookup's result, not the tick's
+      kill(tick)
+      if ok and abandoned(caller) then -- connected, for nobody
+        sock:close()
+        return nil, "timeout"
+      end
+      break
+    end
   end
   if not done then
     return nil, tostring(ok) -- connect raised
   end
-  if ok == nil and err == nil then -- the timer's result, both done at once
-    return nil, "timeout"
+  return ok, err
+end
+
+-- Connects with a name lookup, given up when ms pass: nginx's resolver
+-- keeps to its own resolver_timeout (30 s by default), not to the socket's
+-- timeouts, so a lookup could outlast the call.
+local function connect_within(sock, ep, options, ms)
+  local done, ok, err = wait(spawn(watch_connect, running(), sock, ep, options, ms))
+  if not done then
+    return nil, tostring(ok)
   end
   return ok, err
+end
+
+-- Runs the light threads (children of the running thread, which the call
+-- in caller spawned) to their end, and kills those still running as soon
+-- as stop() says so or the call is killed: looked at as each ends and
+-- every POLL seconds. Returns true when the call was killed.
+local function supervise(threads, caller, stop)
+  while true do
+    local live = 0
+    for i = 1, #threads do
+      local t = threads[i]
+      local state = status(t)
+      if state == "zombie" then
+        wait(t)
+      elseif state ~= "dead" then
+        live = live + 1
+        threads[live] = t
+      end
+    end
+    for i = #threads, live + 1, -1 do
+      threads[i] = nil
+    end
+    local given_up = abandoned(caller)
+    if live == 0 or given_up or stop() then
+      for i = 1, live do
+        kill(threads[i])
+      end
+      return given_up
+    end
+    local tick = spawn(sleep_thread, POLL)
+    wait(tick, unpack(threads))
+    kill(tick) -- still asleep, or ended with another: either way done
+  end
 end
 
 -- Connects for one request; fresh: never a pooled connection.
@@ -260,6 +403,39 @@ local function speaks_plain_http(state, ep, deadline)
   return head == "HTTP/"
 end
 
+-- The TLS version a handshake settled on (0x0303: TLS 1.2), read from the
+-- session that sslhandshake returns (lua-resty-core gives it as a cdata
+-- SSL_SESSION pointer) with OpenSSL's SSL_SESSION_get_protocol_version,
+-- which nginx's process has loaded: LuaJIT's FFI reaches it. nil where it
+-- cannot be seen (no FFI, OpenSSL older than 1.1.0 or linked without its
+-- symbols, no session).
+local TLS_FLOOR = 0x0303
+local tls_version = function() return nil end
+if ngx then
+  local has_ffi, ffi = pcall(require, "ffi")
+  if has_ffi then
+    -- (Declared already by another library: its declaration serves.)
+    pcall(ffi.cdef, "int SSL_SESSION_get_protocol_version(const void *session);")
+    local found, get = pcall(function() return ffi.C.SSL_SESSION_get_protocol_version end)
+    if found then
+      tls_version = function(session)
+        if type(session) ~= "cdata" or session == nil then
+          return nil
+        end
+        local ok, version = pcall(get, session)
+        return ok and tonumber(version) or nil
+      end
+    end
+  end
+end
+
+local function tls_name(version)
+  if version < 0x0301 then
+    return "SSL " .. (version == 0x0300 and "3.0" or string.format("0x%04x", version))
+  end
+  return "TLS 1." .. (version - 0x0301)
+end
+
 -- One request on one connection; fills x and returns the socket while the
 -- connection may carry another request (the caller keeps or closes it once
 -- it knows the answer was this request's), or STALE. left: the seconds
@@ -288,7 +464,9 @@ local function round_trip(state, ep, x, head, deadline, fresh, left)
   end
   local reused = sock:getreusedtimes()
   if ep.tunnel and reused == 0 then
-    if not open_tunnel(state, sock, ep, x, deadline) then
+    -- The connection started when the attempt read the clock (left):
+    -- connecting and the tunnel get connect_timeout from then.
+    if not open_tunnel(state, sock, ep, x, deadline, deadline - (left - connect_ms) / 1000) then
       return
     end
     left = ceil((deadline - state.monotonic()) * 1000)
@@ -316,6 +494,15 @@ local function round_trip(state, ep, x, head, deadline, fresh, left)
         err = core.NO_TLS_WORDS
       end
       return x:fail("tls", "TLS handshake with " .. ep.display .. " failed: " .. tostring(err))
+    end
+    local version = tls_version(session)
+    if version and version < TLS_FLOOR then
+      -- nginx's lua_ssl_protocols allowed it: refused before a byte of
+      -- the request (and so the credential) goes out.
+      sock:close()
+      return x:fail("tls", "TLS handshake with " .. ep.display .. " settled on " .. tls_name(version)
+        .. ", below TLS 1.2, the least this library accepts; nothing was sent. Set "
+        .. "`lua_ssl_protocols TLSv1.2 TLSv1.3;` in nginx.conf")
     end
     state.tls_session = session
   end
@@ -433,7 +620,7 @@ function cosocket.open(handle, settings, clk)
     endpoint = endpoint(handle, settings),
     exchanges = {}, -- spare response readers (see State:attempt)
     tls_session = nil, -- the last handshake's, offered to the next one
-    monotonic = clk.monotonic,
+    monotonic = clk.monotonic, -- the client's clock: the deadlines are on it
   }, State)
 end
 
@@ -506,17 +693,16 @@ function State:get_log(team_id, connector_identifier, log_id, timeout, deadline,
   return body, info, route
 end
 
---- get_connector_logs: `concurrency` light threads each take the next id
--- and make an ordinary call (b.fetch), so retries, the token_provider and
--- on_response work as for single calls, each with the batch's extra
--- headers.
-function State.batch(_, b)
-  check_phase()
+-- The batch's own thread, the child of the call's (caller): spawns the
+-- item threads and supervises them. Returns entries, errs, and whether an
+-- item raised something other than a supermetrics.Error, and what.
+local function run_batch(caller, b)
   local entries, errs = {}, {}
   local log_ids, fetch = b.log_ids, b.fetch
   local n, next_item = #log_ids, 1
+  local raised, failure = false, nil
   local function worker()
-    while next_item <= n do
+    while next_item <= n and not raised do
       local i = next_item
       next_item = i + 1
       local ok, res = pcall(fetch, log_ids[i])
@@ -525,24 +711,83 @@ function State.batch(_, b)
       elseif getmetatable(res) == core.Error then
         errs[i] = res
       else
-        error(res, 0)
+        raised, failure = true, res
       end
     end
   end
   local threads = {}
   for t = 1, min(b.concurrency, n) do
-    threads[t] = ngx.thread.spawn(worker)
+    local co = spawn(worker)
+    owners[co] = caller
+    threads[t] = co
   end
-  for t = 1, #threads do
-    local ok, err = ngx.thread.wait(threads[t])
-    if not ok then
-      for k = t + 1, #threads do
-        ngx.thread.kill(threads[k])
-      end
-      error(err, 0)
-    end
+  supervise(threads, caller, function() return raised end)
+  return entries, errs, raised, failure
+end
+
+--- get_connector_logs: `concurrency` light threads each take the next id
+-- and make an ordinary call (b.fetch), so retries, the token_provider and
+-- on_response work as for single calls, each with the batch's extra
+-- headers. They run under a thread of the batch's own, which kills them
+-- when the caller's thread is killed (see POLL).
+function State.batch(_, b)
+  check_phase()
+  if #b.log_ids == 0 then
+    return {}, {}
+  end
+  local done, entries, errs, raised, failure = wait(spawn(run_batch, running(), b))
+  if not done then
+    error(entries, 0)
+  end
+  if raised then
+    error(failure, 0)
   end
   return entries, errs
+end
+
+--- For clients made with nginx_blocking = true inside nginx: the libcurl
+-- transport, whose calls block the worker. Used from a request handler,
+-- that stalls every request the worker serves, so the first such call in
+-- a worker is named in nginx's error log (once: a log line per call would
+-- flood it).
+local REQUEST_PHASES = {
+  set = true, rewrite = true, server_rewrite = true, access = true, content = true,
+  header_filter = true, body_filter = true, log = true, balancer = true, ssl_cert = true,
+  ssl_client_hello = true, ssl_session_fetch = true, ssl_session_store = true,
+}
+local warned = false
+
+local function warn_blocking()
+  local phase = get_phase()
+  if REQUEST_PHASES[phase] then
+    warned = true
+    ngx.log(ngx.WARN, "supermetrics: a client made with nginx_blocking = true was called in nginx's ",
+      phase, " phase: each of its calls blocks this worker, and every request the worker serves ",
+      "waits, for up to the call's timeout; in request handlers use a client without ",
+      "nginx_blocking (it is meant for init_by_lua and the resty command line). Said once per worker.")
+  end
+end
+
+function cosocket.blocking(transport)
+  return {
+    via = transport.via,
+    clock = transport.clock,
+    open = function(handle, settings, clk)
+      local state = transport.open(handle, settings, clk)
+      for _, name in ipairs { "attempt", "get_log", "batch" } do
+        local method = state[name]
+        if method then
+          state[name] = function(...)
+            if not warned then
+              warn_blocking()
+            end
+            return method(...)
+          end
+        end
+      end
+      return state
+    end,
+  }
 end
 
 return cosocket

@@ -6,6 +6,7 @@
 -- @module supermetrics.transport.curl_batch
 
 local attempt = require "supermetrics.attempt"
+local budget = require "supermetrics.budget"
 local core = require "supermetrics.core"
 local invalid = require("supermetrics.errors").invalid
 
@@ -45,13 +46,13 @@ local function run(handle, b)
 
   local function failed(i, err)
     local item = items[i]
-    local delay = attempt.failed(policy, item.route, err, item.made, item.started, extra, item.deadline)
+    local delay, final = attempt.failed(policy, item.route, err, item.made, item.started, extra, item.deadline)
     item.made = err.attempts
     if delay then
       item.ready_at = monotonic() + delay
       waiting[#waiting + 1] = i
     else
-      errors[i] = err
+      errors[i] = final
     end
   end
 
@@ -75,13 +76,27 @@ local function run(handle, b)
     item.deadline = item.deadline or now + policy.timeout
     local credential
     if provider then
-      local ok, got = pcall(attempt.credential, provider, item.made)
+      -- Past the deadline when it returns: TIMEOUT (supermetrics.attempt).
+      local ok, got = pcall(attempt.credential, provider, item.made, item.deadline, monotonic)
       if not ok then
         errors[i] = got
         return
       end
       credential = got
+      now = monotonic() -- the provider took time: the transfer gets what is left
     end
+    -- BUDGET: before an attempt (a wait is scheduled, not slept)
+    local ticket, wait, refused, since = budget.check(policy.budget, credential, item.deadline, item.made,
+      item.busy_since)
+    if refused then
+      errors[i] = refused
+      return
+    elseif wait then
+      item.ready_at, item.busy_since = now + wait, since
+      waiting[#waiting + 1] = i
+      return
+    end
+    item.ticket, item.credential = ticket, credential
     item.started = now
     local started, err = handle:batch_add(item.route, item.deadline - now, credential, item.made,
       hook ~= nil, extra and extra.block or nil, i)
@@ -118,9 +133,18 @@ local function run(handle, b)
       for _, r in ipairs(finished) do
         running = running - 1
         local i = r.id
+        local item = items[i]
+        if item.ticket or r.info or r.err then -- BUDGET: after a response
+          budget.after(policy.budget, item.credential, item.ticket, r.info or r.err, item.deadline)
+        end
         if r.body then
-          attempt.succeeded(policy, items[i].route, r.info, items[i].started, extra)
-          entries[i] = r.body
+          local late = attempt.succeeded(policy, items[i].route, r.info, items[i].started, extra,
+            items[i].deadline)
+          if late then
+            errors[i] = late
+          else
+            entries[i] = r.body
+          end
         else
           failed(i, r.err)
         end
