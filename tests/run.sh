@@ -181,7 +181,8 @@ for a in "${abis[@]}"; do
             spec "$name" "$interp" 0 "$f" "${tags[@]}"
     done
 done
-sm_job luacheck 15 -- check luacheck luacheck --no-color --quiet lua tests examples bench bin
+sm_job luacheck 15 -- check luacheck luacheck --no-color --quiet --cache "$ROOT/tests/tmp/luacheck.cache" \
+    lua tests examples bench bin
 sm_job build-replay 10 --gives replay -- check build-replay make -s -j2 replay
 sm_job replay 5 --needs replay -- check fuzz-replay-plain tests/fuzz/run.sh replay-plain
 
@@ -259,6 +260,7 @@ if [ "$mode" = all ]; then
     done
 fi
 
+echo "lanes start after $(($(date +%s) - started)) s (builds, servers)"
 sm_lanes "$lanes"
 while IFS= read -r line; do
     [ -n "$line" ] && skip "$line"

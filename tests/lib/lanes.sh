@@ -150,6 +150,7 @@ sm_run_job() {
     } >"$out" 2>&1
     echo "$passed $failed" >"$SM_QUEUE/res.$i"
     echo "${SM_JOB_KEY[$i]} $((SECONDS - started))" >"$SM_QUEUE/took.$i"
+    SM_LANE_BUSY=$((SM_LANE_BUSY + SECONDS - started))
     if [ -n "${SM_JOB_GIVES[$i]}" ]; then
         if [ "$failed" -eq 0 ]; then : >"$SM_QUEUE/gave.${SM_JOB_GIVES[$i]}"; else : >"$SM_QUEUE/failed.${SM_JOB_GIVES[$i]}"; fi
     fi
@@ -172,7 +173,8 @@ sm_unrun_job() {
 
 # Lane K: takes jobs until none is left that it may run.
 sm_lane_loop() {
-    local k=$1 i ran waiting lane needs lock t ready broken
+    local k=$1 i ran waiting lane needs lock t ready broken lane_started=$SECONDS
+    SM_LANE_BUSY=0
     # A subshell: the runner's traps are not ours. TERM from the runner
     # ends the command in flight (its process group) and the lane.
     trap sm_interrupted TERM INT
@@ -225,6 +227,7 @@ sm_lane_loop() {
             sleep 0.2 # another lane holds what the next job waits for
         fi
     done
+    echo "lane $k: $SM_LANE_BUSY s of jobs, done after $((SECONDS - lane_started)) s" >"$SM_QUEUE/lane.$k"
 }
 
 # The order jobs are taken in: builds (jobs that give a token) first, then
@@ -266,6 +269,7 @@ sm_lanes() {
     done
     for k in "${SM_LANE_PIDS[@]}"; do wait "$k"; done
     trap sm_interrupted INT TERM
+    cat "$SM_QUEUE"/lane.* 2>/dev/null
     for i in "${!SM_JOB_KEY[@]}"; do
         if [ -f "$SM_QUEUE/res.$i" ]; then
             read -r ok bad <"$SM_QUEUE/res.$i"

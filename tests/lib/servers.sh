@@ -115,6 +115,8 @@ sm_start_openresty() {
     if [ "$example" = 1 ]; then
         "$ROOT/tests/openresty/start-example.sh" "$HUB_DIR/env" "$EXAMPLE_LOG" || return 1
     fi
+    # Their error logs, for the specs that read them (each lane's own).
+    export SM_TEST_APP_LOG=$APP_DIR/error.log SM_TEST_APP4_LOG=$APP4_DIR/error.log
     set -a
     # shellcheck disable=SC1091
     . "$APP_DIR/env"
