@@ -87,7 +87,7 @@ int sm_lua_read_key(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     const size_t cap = SM_CREDENTIAL_MAX + 1;
-    int from_stdin = strcmp(path, "-") == 0, fd = 0, err = 0, flags;
+    int from_stdin = strcmp(path, "-") == 0, fd = 0, err = 0;
     const char *why = NULL;
     char *buf, *newline = NULL;
     size_t n = 0;
@@ -111,7 +111,7 @@ int sm_lua_read_key(lua_State *L)
             return key_failure(L, S_ISDIR(st.st_mode) ? "directory" : "not a file", 0);
         }
         /* A regular file: reads block (briefly) as usual again. */
-        flags = fcntl(fd, F_GETFL);
+        int flags = fcntl(fd, F_GETFL);
         if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
             err = errno;
             (void)close(fd);

@@ -172,9 +172,10 @@ describe("proxy URLs checked after decoding", function()
       "cp src/*.c src/*.h " .. dir .. "/src/",
       "sed -i 's/else if (ctrl)$/else if (ctrl \\&\\& 0)/' " .. dir .. "/src/endpoint.c",
       "! cmp -s src/endpoint.c " .. dir .. "/src/endpoint.c",
+      -- (the module's own link line: libcurl and hiredis)
       "cc -std=c99 -O0 -D_POSIX_C_SOURCE=200809L -fPIC -shared -fvisibility=hidden $(pkg-config --cflags " .. pc
-        .. " libcurl hiredis) -o " .. dir .. "/supermetrics/core.so " .. dir .. "/src/*.c $(pkg-config --libs libcurl"
-        .. " hiredis) -lm",
+        .. " libcurl hiredis) -o " .. dir .. "/supermetrics/core.so " .. dir
+        .. "/src/*.c $(pkg-config --libs libcurl hiredis) -lm",
     }, " && ")
     -- (not under the sanitizer run's preloaded runtime: the compiler has
     -- leaks of its own)
