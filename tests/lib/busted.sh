@@ -163,7 +163,9 @@ sm_busted_file() {
         tmux_dir=${TMPDIR:-/tmp}/sm-tmux.$BASHPID.$RANDOM$RANDOM
         mkdir -m 0700 "$tmux_dir" || return 1
         took=$SECONDS
-        sm_bounded "$budget" env SM_BUILD_DIR="$ROOT/build/$name" LUA="$interp" \
+        # (The budget factor is this file's, not its children's: 32-bounds
+        # runs this runner again with budgets of its own.)
+        sm_bounded "$budget" env -u SM_SPEC_BUDGET_FACTOR SM_BUILD_DIR="$ROOT/build/$name" LUA="$interp" \
             SM_TEST_OPENRESTY="$openresty" SM_TEST_TMUX_DIR="$tmux_dir" \
             "$interp" /usr/bin/busted --helper=tests/spec/helpers.lua "${opts[@]}" "$f" >"$out" 2>&1
         status=$?
