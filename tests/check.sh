@@ -33,6 +33,7 @@ if pkg-config --exists luajit && make -s LUA=luajit; then
 else
     echo "skipped: OpenResty specs (no LuaJIT build)"
 fi
+mkdir -p "$ROOT/tests/tmp"
 lanes=1
 [ $# -gt 0 ] || lanes=${SM_LANES:-2}
 trap sm_stop_servers EXIT
