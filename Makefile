@@ -53,7 +53,7 @@ PREFIX  ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
 LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
-.PHONY: all test check demo clean install install-lib install-bin doc bench dist FORCE
+.PHONY: all test test-all check demo clean install install-lib install-bin doc bench dist FORCE
 
 all: $(SO)
 
@@ -81,18 +81,33 @@ $(SO): $(OBJS)
 	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 # The project's own builds treat warnings as errors (sub-makes inherit it).
-test check: export WERROR = $(STRICT)
+test test-all check: export WERROR = $(STRICT)
 
-# Both first install what a bare Debian/Ubuntu lacks (as root), then build.
-# make test's clock (tests/run.sh prints the time it took) starts here.
+# The gates (tests/README.md says what runs where). Both first install what
+# a bare Debian/Ubuntu lacks (as root), then build; their clock (tests/run.sh
+# prints the time it took) starts here.
+# make test: before every commit, a few minutes: every spec under Lua 5.4
+# and inside nginx (not the #slow ones), the #abi ones under 5.1, 5.2, 5.3
+# and LuaJIT, luacheck, the fuzz corpora replayed.
 test: export SM_SUITE_STARTED := $(shell date +%s)
 test:
 	tests/deps.sh test
 	$(MAKE) all
-	tests/run.sh
+	tests/run.sh quick
 
-# The quick loop: Lua 5.4 and the OpenResty specs only, no package installs;
-# `make check SPEC=tests/spec/08-openresty_spec.lua` runs one file.
+# make test-all: everything (CI runs it, .ci/run, after tests/deps.sh ci):
+# the whole suite under every Lua and the ASan build, fuzzing, valgrind, the
+# C drivers, the static checks, packaging and docs; what this machine lacks
+# is named as not tested.
+test-all: export SM_SUITE_STARTED := $(shell date +%s)
+test-all:
+	tests/deps.sh test
+	$(MAKE) all
+	tests/run.sh all
+
+# The quick loop: Lua 5.4 and the OpenResty specs (not the #slow ones), no
+# package installs; `make check SPEC=tests/spec/08-openresty_spec.lua` runs
+# one file (#slow tests included).
 check:
 	tests/check.sh $(SPEC)
 

@@ -12,7 +12,7 @@ server="nginx libnginx-mod-http-lua openssl"
 # page with groff; the gateway specs go through tinyproxy; the rate budget's
 # specs share windows through redis-server (libhiredis-dev: its protocol, in
 # the module).
-# Every Lua ABI the README claims: make test tests them all.
+# Every Lua ABI the README claims: make test and make test-all test them all.
 other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
 # The contract specs run Stoplight Prism (npm, tests/contract/) on node; the
 # gateway specs put tinyproxy in front of the stand-in.

@@ -4,17 +4,15 @@
 --
 -- policy: the client's settings for every call, made once in `new`:
 -- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait =,
--- budget = }` (token_provider, on_response, the proxy's host:port for
--- events, the options of the same names, and the key's rate budget:
--- supermetrics.budget's view).
+-- budget =, monotonic =, sleep = }` (token_provider, on_response, the
+-- proxy's host:port for events, the options of the same names, the key's
+-- rate budget: supermetrics.budget's view, and the client's clock:
+-- supermetrics.clock).
 -- @module supermetrics.attempt
 
 local budget = require "supermetrics.budget"
-local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 local retry = require "supermetrics.retry"
-
-local monotonic = core.monotonic
 
 local attempt = {}
 
@@ -31,8 +29,9 @@ end
 --- Asks the token_provider for this attempt's credential (made: HTTP
 -- attempts so far). Raises INVALID_ARGUMENT when it fails, TIMEOUT when it
 -- returned after deadline (the library cannot cut it short: it is the
--- caller's code; the call ends as soon as it is back).
-function attempt.credential(provider, made, deadline)
+-- caller's code; the call ends as soon as it is back). monotonic: the
+-- client's clock (policy.monotonic).
+function attempt.credential(provider, made, deadline, monotonic)
   local ok, credential = pcall(provider)
   if not ok then
     error(errors.new("INVALID_ARGUMENT", "token_provider raised an error (see err.cause)",
@@ -52,11 +51,12 @@ end
 -- so observing a call can never break it. detail: the info of a success or
 -- the error value of a failure. extra: the call's extra headers (their
 -- shown part goes in the event), proxy: the proxy's host:port, or nil;
--- view: the client's rate budget, whose warning (once) goes in the event.
-function attempt.report(hook, route, number, started, ok, detail, extra, proxy, view)
+-- view: the client's rate budget, whose warning (once) goes in the event;
+-- now: the clock's reading as the attempt ended.
+function attempt.report(hook, route, number, started, ok, detail, extra, proxy, view, now)
   local event = {
     method = "GET", path = route:path(), attempt = number,
-    duration_ms = (monotonic() - started) * 1000,
+    duration_ms = (now - started) * 1000,
     status = detail.status, request_id = detail.request_id,
     rate_limit = detail.rate_limit, rate_limit_remaining = detail.rate_limit_remaining,
     proxy = proxy,
@@ -96,13 +96,14 @@ end
 function attempt.failed(policy, route, err, made, started, extra, deadline)
   local hook = policy.hook
   if hook and err.attempts > made then
-    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy, policy.budget)
-    if monotonic() >= deadline then
+    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy, policy.budget,
+      policy.monotonic())
+    if policy.monotonic() >= deadline then
       return nil, attempt.late("on_response", err.attempts, outcome(false, err), err.request_id)
     end
   end
   local delay = retry.next_delay(err, err.attempts, policy.max_retries, policy.max_retry_wait,
-    deadline - monotonic())
+    deadline - policy.monotonic())
   if delay then
     return delay
   end
@@ -115,8 +116,8 @@ end
 function attempt.succeeded(policy, route, info, started, extra, deadline)
   if policy.hook then
     attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy,
-      policy.budget)
-    if deadline and monotonic() >= deadline then
+      policy.budget, policy.monotonic())
+    if deadline and policy.monotonic() >= deadline then
       return attempt.late("on_response", info.attempts, outcome(true, info), info.request_id)
     end
   end

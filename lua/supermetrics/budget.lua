@@ -35,7 +35,7 @@ local function store_module(name)
   return require("supermetrics.budget." .. name)
 end
 
-local monotonic, wall_clock, budget_key = core.monotonic, core.wall_clock, core.budget_key
+local monotonic, budget_key = core.monotonic, core.budget_key
 local new_error, invalid = errors.new, errors.invalid
 local GO, CLOSED, PROBE = memory.GO, memory.CLOSED, memory.PROBE
 local ceil, floor, min = math.ceil, math.floor, math.min
@@ -56,8 +56,15 @@ local BUSY_POLL = 0.05
 local ALWAYS = { armed = true }
 local NEVER = { armed = false }
 
-local function now_ms()
-  return wall_clock() * 1000
+-- The client's wall clock (supermetrics.clock), in ms: windows end on it.
+local function now_ms(view)
+  return view.clock.wall() * 1000
+end
+
+-- A deadline on the client's clock moved onto the real one: a shared
+-- store's I/O is real, and bounded in real time.
+local function real(view, deadline)
+  return monotonic() + (deadline - view.clock.monotonic())
 end
 
 --- Checks the option `budget` of `new`: nil (this process), false (none),
@@ -107,12 +114,14 @@ end
 --- The client's view of its budget, from the checked setting: its store,
 -- its key (for a fixed credential), what it has warned of. cosocket: the
 -- client's transport is nginx's (the store's connections are cosockets
--- too); max_wait: its max_retry_wait. Raises INVALID_ARGUMENT when the
--- store cannot be had (a dict outside nginx or not declared).
-function budget.open(setting, handle, cosocket, max_wait, fixed)
+-- too); max_wait: its max_retry_wait; clock: the client's
+-- (supermetrics.clock: the call's waits and the windows' time). Raises
+-- INVALID_ARGUMENT when the store cannot be had (a dict outside nginx or
+-- not declared).
+function budget.open(setting, handle, cosocket, max_wait, fixed, clock)
   local view = {
     kind = setting.kind, source = setting.kind, handle = handle, cosocket = cosocket,
-    max_wait = max_wait, gate = ALWAYS,
+    max_wait = max_wait, gate = ALWAYS, clock = clock,
   }
   if setting.kind == "off" then
     view.off, view.gate = true, NEVER
@@ -217,8 +226,8 @@ function budget.check(view, credential, deadline, made, since)
   if not key then
     return nil
   end
-  local left = deadline - monotonic()
-  local now = now_ms()
+  local left = deadline - view.clock.monotonic()
+  local now = now_ms(view)
   local ttl = left > 0 and left * 1000 or 1
   local verdict, ms, remaining
   local store = view.store
@@ -229,7 +238,7 @@ function budget.check(view, credential, deadline, made, since)
     return nil -- Redis would have said (supermetrics.budget.redis: the subscription)
   end
   if store and not (st.c and st.c > now) then
-    verdict, ms, remaining = store:admit(key, now, ttl, view.cosocket, deadline)
+    verdict, ms, remaining = store:admit(key, now, ttl, view.cosocket, real(view, deadline))
     if verdict then
       store_answered(view)
       if verdict == CLOSED then
@@ -255,7 +264,7 @@ function budget.check(view, credential, deadline, made, since)
     return nil, nil, closed_error(now + ms, wait, made)
   end
   -- Another request probes: look again soon, as long as waiting fits.
-  local t = monotonic()
+  local t = view.clock.monotonic()
   since = since or t
   local poll = min(BUSY_POLL, wait + 0.001)
   if t + poll - since <= view.max_wait and poll < left then
@@ -265,9 +274,9 @@ function budget.check(view, credential, deadline, made, since)
 end
 
 --- budget.check's answer obeyed: returns the ticket once the attempt may
--- go, after waiting (state:sleep, the transport's) where the window says
--- so; raises the error when the call must not wait.
-function budget.before(view, credential, deadline, made, state)
+-- go, after waiting (the client's clock) where the window says so; raises
+-- the error when the call must not wait.
+function budget.before(view, credential, deadline, made)
   local since
   while true do
     local ticket, wait, err, busy_since = budget.check(view, credential, deadline, made, since)
@@ -278,7 +287,7 @@ function budget.before(view, credential, deadline, made, state)
       return ticket
     end
     since = busy_since
-    state:sleep(wait)
+    view.clock.sleep(wait)
   end
 end
 
@@ -308,12 +317,12 @@ function budget.after(view, credential, ticket, detail, deadline)
   view.limit = limit or view.limit
   local ra = status == 429 and detail.retry_after
   local ra_ms = ra and ra * 1000 or nil
-  local now = now_ms()
+  local now = now_ms(view)
   memory.learn(st, now, status, ra_ms, limit, remaining, probe)
   local store = view.store
   if store then
     local ok, why = store:learn(key, now, status, ra_ms, limit, remaining, probe, view.cosocket,
-      deadline or monotonic() + 1)
+      deadline and real(view, deadline) or monotonic() + 1)
     if ok then
       store_answered(view)
     else
@@ -335,7 +344,7 @@ function budget.read(view)
   if not key then
     return out
   end
-  local now = now_ms()
+  local now = now_ms(view)
   local c, l, r = memory.read(st, now)
   local store = view.store
   if store then

@@ -51,7 +51,7 @@ local FIRST_POLL, LAST_POLL = 0.001, 0.02
 --- The clock items' times are read on, in seconds: inside nginx its
 -- cached wall clock (ngx.now: no system call; every worker reads the same),
 -- elsewhere the monotonic one (the specs move it forward to expire entries
--- without waiting). Deadlines are the calls' own, on core.monotonic.
+-- without waiting). Deadlines are the calls' own, on the client's clock.
 cache.clock = ngx and ngx.now or monotonic
 
 local function seconds(v, name, zero_ok)
@@ -124,8 +124,10 @@ end
 --- The client's cache, from the checked setting. cosocket: the client's
 -- transport is nginx's (its calls may wait for each other); fixed: the
 -- client has a credential of its own (else each call's key is its
--- token_provider's). Raises INVALID_ARGUMENT when the dict cannot be had.
-function cache.open(setting, handle, cosocket, fixed)
+-- token_provider's). clock: the client's (supermetrics.clock), which the
+-- calls' deadlines are on and waits for another call's fetch take.
+-- Raises INVALID_ARGUMENT when the dict cannot be had.
+function cache.open(setting, handle, cosocket, fixed, clock)
   local lru
   local ok, lrucache = false, nil
   if ngx then
@@ -139,6 +141,7 @@ function cache.open(setting, handle, cosocket, fixed)
   local view = {
     lru = lru, size = setting.size, ttl = setting.ttl, negative_ttl = setting.negative_ttl,
     stale = setting.stale_if_error, wait = cosocket, handle = handle, flights = {},
+    monotonic = clock.monotonic, sleep = clock.sleep,
     stats = { hits = 0, misses = 0, stale = 0, waits = 0, negative = 0 },
   }
   if setting.dict then
@@ -287,20 +290,20 @@ local function settle(view, key, dkey, ok, res, old)
   return { err = res }
 end
 
--- Sleeps (nginx) while cond() is false, up to deadline; returns cond()'s
--- last answer.
-local function poll(cond, deadline)
+-- Sleeps (nginx, on the client's clock) while cond() is false, up to
+-- deadline; returns cond()'s last answer.
+local function poll(view, cond, deadline)
   local wait = FIRST_POLL
   while true do
     local got = cond()
     if got then
       return got
     end
-    local left = deadline - monotonic()
+    local left = deadline - view.monotonic()
     if left <= 0 then
       return nil
     end
-    ngx.sleep(min(wait, left))
+    view.sleep(min(wait, left))
     wait = min(wait * 2, LAST_POLL)
   end
 end
@@ -316,7 +319,7 @@ end
 
 -- The on_response event of a call served by the cache (how: "hit",
 -- "stale", "wait").
-local function report(hook, team_id, connector_identifier, log_id, how, item, started)
+local function report(hook, team_id, connector_identifier, log_id, how, item, started, now)
   local ok, route = pcall(core.log_route, team_id, connector_identifier, log_id)
   local e, status = item.err, 200
   if e then
@@ -324,19 +327,19 @@ local function report(hook, team_id, connector_identifier, log_id, how, item, st
   end
   pcall(hook, {
     method = "GET", path = ok and route:path() or nil, attempt = 0, cache = how,
-    duration_ms = (monotonic() - started) * 1000,
+    duration_ms = (now - started) * 1000,
     status = status, request_id = e and e.request_id or nil,
     error_code = e and e.code or nil,
   })
 end
 
 -- The outcome of a flight or a settle: served or raised.
-local function finish(outcome, raw, hook, t, c, id, how, started)
+local function finish(view, outcome, raw, hook, t, c, id, how, started)
   local item = outcome.item
   if item then
     how = outcome.how or how
     if hook and how ~= "miss" then -- (a miss's request had events of its own)
-      report(hook, t, c, id, how, item, started)
+      report(hook, t, c, id, how, item, started, view.monotonic())
     end
     return serve(item, raw)
   end
@@ -360,7 +363,8 @@ function cache.get(view, key, dkey, raw, deadline, hook, fetch, client, method, 
       stats.negative = stats.negative + 1
     end
     if hook then
-      report(hook, t, c, id, "hit", item, monotonic())
+      local now_m = view.monotonic()
+      report(hook, t, c, id, "hit", item, now_m, now_m)
     end
     return serve(item, raw)
   end
@@ -378,17 +382,18 @@ function cache.get(view, key, dkey, raw, deadline, hook, fetch, client, method, 
   -- This worker's flight of the key, if any (a holder past its deadline
   -- is gone: its coroutine was killed).
   local flight = view.flights[key]
-  local started = monotonic()
+  local now_of = view.monotonic
+  local started = now_of()
   if flight and view.wait and started < flight.deadline + 1 then
-    local done = poll(function()
-      return flight.outcome or (monotonic() > flight.deadline + 1 and GONE)
+    local done = poll(view, function()
+      return flight.outcome or (now_of() > flight.deadline + 1 and GONE)
     end, deadline)
     if not done then
       error(waited_too_long("another call"))
     end
     if done ~= GONE then
       stats.waits = stats.waits + 1
-      return finish(done, raw, hook, t, c, id, "wait", started)
+      return finish(view, done, raw, hook, t, c, id, "wait", started)
     end
   end
   flight = { deadline = deadline }
@@ -399,7 +404,7 @@ function cache.get(view, key, dkey, raw, deadline, hook, fetch, client, method, 
     if locked == false then
       -- Another worker fetches it: wait for its answer in the dict, or for
       -- its lock to go (failed, or died), then fetch here.
-      local shared = poll(function()
+      local shared = poll(view, function()
         local s = store:get(dkey)
         if s and cache.clock() < s.fresh then
           return s
@@ -411,17 +416,17 @@ function cache.get(view, key, dkey, raw, deadline, hook, fetch, client, method, 
         lru:set(key, shared)
         flight.outcome = { item = shared }
         stats.waits = stats.waits + 1
-        return finish(flight.outcome, raw, hook, t, c, id, "wait", started)
+        return finish(view, flight.outcome, raw, hook, t, c, id, "wait", started)
       elseif not shared then
         view.flights[key] = nil
         flight.outcome = { err = waited_too_long("another nginx worker") }
         error(flight.outcome.err)
       end
-      locked = store:lock(dkey, deadline - monotonic() + 1)
+      locked = store:lock(dkey, deadline - now_of() + 1)
     end
   end
   local ok, res
-  if monotonic() < deadline then
+  if now_of() < deadline then
     ok, res = pcall(fetch, client, method, t, c, id, opts, deadline)
   else
     ok, res = false, waited_too_long("another nginx worker")
@@ -434,7 +439,7 @@ function cache.get(view, key, dkey, raw, deadline, hook, fetch, client, method, 
     view.flights[key] = nil
   end
   flight.outcome = outcome
-  return finish(outcome, raw, hook, t, c, id, "miss", started)
+  return finish(view, outcome, raw, hook, t, c, id, "miss", started)
 end
 
 --- get_connector_logs through the cache, before the batch: the hits, and
@@ -443,7 +448,7 @@ end
 -- id to fetch, the indices that want it) }.
 function cache.batch(view, credential, team_id, connector_identifier, log_ids, hook)
   local now = cache.clock()
-  local started = monotonic()
+  local started = view.monotonic()
   local lru, stats = view.lru, view.stats
   local entries, errs = {}, {}
   local ids, keys, dkeys, at, slot = {}, {}, {}, {}, {}
@@ -460,7 +465,7 @@ function cache.batch(view, credential, team_id, connector_identifier, log_ids, h
     if item and now < item.fresh then
       stats.hits = stats.hits + 1
       if hook then
-        report(hook, team_id, connector_identifier, id, "hit", item, started)
+        report(hook, team_id, connector_identifier, id, "hit", item, started, started)
       end
       if item.err then
         stats.negative = stats.negative + 1
@@ -509,7 +514,7 @@ function cache.batch_done(view, plan, got, errs, through)
       local item = outcome.item
       if plan.hook and (n > 1 or outcome.how) then -- (the first's request had its events)
         report(plan.hook, plan.team_id, plan.connector_identifier, plan.ids[j],
-          n > 1 and "wait" or outcome.how, item or { err = outcome.err }, plan.started)
+          n > 1 and "wait" or outcome.how, item or { err = outcome.err }, plan.started, view.monotonic())
       end
       if item then
         local entry, why = decode_entry(item.text)

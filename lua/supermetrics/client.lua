@@ -21,7 +21,6 @@ local proxy = require "supermetrics.proxy"
 local transport = require "supermetrics.transport"
 local cache -- CACHE: supermetrics.cache, loaded when a client asks for one
 
-local monotonic = core.monotonic
 local log_route, page_route = core.log_route, core.page_route
 local invalid = errors.invalid
 
@@ -47,21 +46,26 @@ end
 -- @tparam[opt] table opts the options; with none, SUPERMETRICS_API_KEY is the credential
 -- @return the client
 -- @raise INVALID_ARGUMENT for a bad option or credential
-function Client.new(opts)
+function Client.new(opts, ...)
   local s = options.check(opts)
   local via = transport.pick(s)
   s.user_agent = user_agent(via.via, s.user_agent)
+  -- An internal second argument (never from supermetrics.new): { clock = }
+  -- gives the clock the client reads and waits on (supermetrics.clock; the
+  -- tests' fake one) instead of its transport's real one.
+  local inner = ...
+  local clock = inner and inner.clock or via.clock
   local handle = core.new_client(s)
   local view -- the key's rate budget (supermetrics.budget)
   local cached -- the entry cache (supermetrics.cache), or nil
   local opened, state = pcall(function()
     proxy.apply(handle, s.proxy)
-    view = budget.open(s.budget, handle, via.via == "nginx", s.max_retry_wait, not s.token_provider)
+    view = budget.open(s.budget, handle, via.via == "nginx", s.max_retry_wait, not s.token_provider, clock)
     if s.cache then -- CACHE: the client's entry cache
       cache = cache or require "supermetrics.cache"
-      cached = cache.open(s.cache, handle, via.via == "nginx", not s.token_provider)
+      cached = cache.open(s.cache, handle, via.via == "nginx", not s.token_provider, clock)
     end
-    return via.open(handle, s)
+    return via.open(handle, s, clock)
   end)
   if not opened then
     handle:close()
@@ -80,6 +84,8 @@ function Client.new(opts)
       max_retries = s.max_retries,
       max_retry_wait = s.max_retry_wait,
       budget = view,
+      monotonic = clock.monotonic,
+      sleep = clock.sleep,
     },
     -- Extra headers: the client's (checked map, and merged set or nil),
     -- and whether to forward nginx's trace context.
@@ -96,6 +102,7 @@ function Client.new(opts)
     _budget = view,
     _gate = view.gate,
     _cache = cached, -- CACHE
+    _monotonic = clock.monotonic, -- the fast path's one clock reading
   }, Client)
 end
 
@@ -138,7 +145,7 @@ function Client:_get(route, want_info, deadline, first_err, extra)
     closed()
   end
   local state, policy = self._transport, self._policy
-  deadline = deadline or monotonic() + policy.timeout
+  deadline = deadline or policy.monotonic() + policy.timeout
   local provider, hook = policy.provider, policy.hook
   want_info = want_info or hook ~= nil
   local made = 0 -- HTTP attempts made so far
@@ -151,13 +158,13 @@ function Client:_get(route, want_info, deadline, first_err, extra)
     else
       -- A callback that returns after the deadline ends the call with
       -- TIMEOUT there (supermetrics.attempt), not with another attempt.
-      local credential = provider and attempt.credential(provider, made, deadline)
+      local credential = provider and attempt.credential(provider, made, deadline, policy.monotonic)
       if not self._handle then
         closed() -- by the on_response hook or the token_provider, between attempts
       end
       -- BUDGET: before an attempt (waits or raises while the window is closed)
-      local ticket = self._gate.armed and budget.before(self._budget, credential, deadline, made, state)
-      started = hook and monotonic()
+      local ticket = self._gate.armed and budget.before(self._budget, credential, deadline, made)
+      started = hook and policy.monotonic()
       body, detail = state:attempt(route, deadline, credential, made, want_info, extra and extra.block)
       if ticket or detail then -- BUDGET: after a response
         budget.after(self._budget, credential, ticket or nil, detail, deadline)
@@ -176,7 +183,7 @@ function Client:_get(route, want_info, deadline, first_err, extra)
       error(final)
     end
     made = err.attempts
-    state:sleep(delay)
+    policy.sleep(delay)
   end
 end
 
@@ -195,14 +202,14 @@ local function get_one(self, method, raw, team_id, connector_identifier, log_id,
   if opts == nil and getmetatable(self) == Client and self._one_call then
     local timeout = self._timeout
     if deadline then
-      timeout = deadline - monotonic()
+      timeout = deadline - self._monotonic()
     else
-      deadline = monotonic() + timeout
+      deadline = self._monotonic() + timeout
     end
     local ticket
     if self._gate.armed then -- BUDGET: before an attempt
-      ticket = budget.before(self._budget, nil, deadline, 0, self._transport)
-      timeout = deadline - monotonic()
+      ticket = budget.before(self._budget, nil, deadline, 0)
+      timeout = deadline - self._monotonic()
     end
     local entry, err, route = self._transport:get_log(team_id, connector_identifier, log_id, timeout,
       deadline, raw)
@@ -240,8 +247,8 @@ cached_one = function(self, view, method, raw, team_id, connector_identifier, lo
     self:_extra_for(options.call(opts, method).headers, method)
   end
   local policy = self._policy
-  local deadline = monotonic() + self._timeout
-  local credential = policy.provider and attempt.credential(policy.provider, 0, deadline)
+  local deadline = policy.monotonic() + self._timeout
+  local credential = policy.provider and attempt.credential(policy.provider, 0, deadline, policy.monotonic)
   local key, dkey = cache.key(view, credential, team_id, connector_identifier, log_id)
   if not key then
     return get_one(self, method, raw, team_id, connector_identifier, log_id, opts, deadline)
@@ -385,9 +392,7 @@ function Client:follow_connector_logs(team_id, connector_identifier, opts)
   local extra = self:_extra_for(opts.headers, "follow_connector_logs")
   return follow.iterator(function(limit, before)
     return fetch_page(self, team_id, connector_identifier, limit, before, extra)
-  end, function(seconds)
-    self._transport:sleep(seconds)
-  end, since and since.date_time, opts.interval, opts.last)
+  end, self._policy.sleep, since and since.date_time, opts.interval, opts.last)
 end
 
 --- Fetches many log entries of one connector at once.
@@ -418,7 +423,8 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   local view = self._cache
   if view then -- CACHE: the hits taken, each missing entry fetched once (as its text)
     local policy = self._policy
-    local credential = policy.provider and attempt.credential(policy.provider, 0, monotonic() + policy.timeout)
+    local credential = policy.provider
+      and attempt.credential(policy.provider, 0, policy.monotonic() + policy.timeout, policy.monotonic)
     local plan = cache.batch(view, credential, team_id, connector_identifier, log_ids, policy.hook)
     local through, call = false, opts.headers and { headers = opts.headers } or nil
     local got, errs = self._transport:batch({

@@ -16,7 +16,10 @@ local supermetrics = {
   --- True for error values raised by this library, false for anything else.
   is_error = core.is_error,
   --- Creates a client; the options are in the README's table and docs/api.md.
-  new = Client.new,
+  -- (Client.new's internal second argument never comes from here.)
+  new = function(opts)
+    return Client.new(opts)
+  end,
 }
 
 return supermetrics

@@ -9,10 +9,13 @@
 --
 -- - `via`: what the default User-Agent names after the Lua version
 --   ("libcurl/8.5.0", "nginx");
--- - `open(handle, settings) -> state`: the transport's own state for one
---   client (spare readers, the TLS session, the batch in progress...),
---   from the client's handle (`core.new_client`) and its checked options
---   (supermetrics.options); raises INVALID_ARGUMENT for an option it
+-- - `clock`: the real clock of its clients (supermetrics.clock): how they
+--   wait between attempts and polls;
+-- - `open(handle, settings, clock) -> state`: the transport's own state for
+--   one client (spare readers, the TLS session, the batch in progress...),
+--   from the client's handle (`core.new_client`), its checked options
+--   (supermetrics.options) and the clock its deadlines are read on (the
+--   module's, or a test's); raises INVALID_ARGUMENT for an option it
 --   cannot honour.
 --
 -- The state provides:
@@ -23,7 +26,6 @@
 --   the extra header lines, or nil. info comes with want_info, and with
 --   any response that carried X-RateLimit headers (the rate budget learns
 --   from it: supermetrics.budget);
--- - `state:sleep(seconds)`: a wait between attempts or polls;
 -- - `state:batch(b)`: get_connector_logs, returning entries, errors; b is
 --   `{ team_id =, connector_identifier =, log_ids =, concurrency =, extra =,
 --   policy =, fetch = function(log_id) }` (fetch: one ordinary call with

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer harnesses built by `make fuzz` (build/fuzz).
+# Runs the fuzz harnesses: the libFuzzer ones built by `make fuzz`
+# (build/fuzz), or the plain ones built by `make replay` (build/replay).
 #   run.sh replay          every input of tests/fuzz/regress/NAME and
-#                          tests/fuzz/corpus/NAME, once (seconds)
-#   run.sh fuzz SECONDS    each harness for SECONDS, two at a time (2 cores),
-#                          starting from its corpus; new inputs go to
-#                          tests/tmp/fuzz/NAME, crashes to tests/tmp/fuzz/
+#                          tests/fuzz/corpus/NAME, once, through libFuzzer
+#                          and the sanitizers (seconds)
+#   run.sh replay-plain    the same through the plain driver (replay.c: no
+#                          libFuzzer, no sanitizer; make test)
+#   run.sh fuzz SECONDS [NAME...]
+#                          each harness (or those named) for SECONDS, two at
+#                          a time (FUZZ_JOBS, 2 cores), starting from its
+#                          corpus; new inputs go to tests/tmp/fuzz/NAME,
+#                          crashes to tests/tmp/fuzz/
 # Exits non-zero on any crash, leak, timeout or failed invariant. A crash
 # found here becomes a regression: copy the crash file into
 # tests/fuzz/regress/NAME/ with a name that says what it was.
@@ -27,12 +33,12 @@ dict_of() {
 }
 
 replay() {
-    local name files rc=0
+    local bin=$1 name files rc=0
     for name in $names; do
         files=$(find "tests/fuzz/regress/$name" "tests/fuzz/corpus/$name" -type f 2>/dev/null)
         [ -n "$files" ] || continue
         # shellcheck disable=SC2086
-        if "$BIN/$name" $files >"$OUT/replay-$name.log" 2>&1; then
+        if "$bin/$name" $files >"$OUT/replay-$name.log" 2>&1; then
             echo "$name: $(echo "$files" | wc -l) inputs replayed"
         else
             echo "$name: FAILED on a stored input"; tail -n 30 "$OUT/replay-$name.log"
@@ -53,6 +59,8 @@ fuzz_one() {
 
 fuzz() {
     local seconds=$1 name rc=0 pids=() running=0
+    shift
+    [ $# -gt 0 ] && names=$*
     for name in $names; do
         fuzz_one "$name" "$seconds" &
         pids+=("$!:$name")
@@ -77,7 +85,8 @@ fuzz() {
 }
 
 case "${1:-}" in
-    replay) replay ;;
-    fuzz) fuzz "${2:-15}" ;;
-    *) echo "usage: $0 replay | fuzz SECONDS" >&2; exit 2 ;;
+    replay) replay "$BIN" ;;
+    replay-plain) replay "$ROOT/build/replay" ;;
+    fuzz) shift; fuzz "${1:-15}" "${@:2}" ;;
+    *) echo "usage: $0 replay | replay-plain | fuzz SECONDS [NAME...]" >&2; exit 2 ;;
 esac

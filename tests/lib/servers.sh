@@ -1,12 +1,32 @@
 # shellcheck shell=bash
-# Sourced by tests/run.sh (make test) and tests/check.sh (make check): the
-# servers every busted run needs. Expects ROOT; sets HUB_DIR, APP_DIR,
-# APP4_DIR, EXAMPLE_LOG and exports what the specs read.
+# Sourced by tests/run.sh (make test, make test-all) and tests/check.sh (make
+# check): the servers every busted run needs. Expects ROOT; sets HUB_DIR,
+# APP_DIR, APP4_DIR, PROXY_DIR, EXAMPLE_LOG and exports what the specs read.
 #
+# Specs run in lanes (tests/lib/lanes.sh), each with servers of its own:
+# the stand-in counts requests (stats, await<n>, connection ids) and the
+# specs read those counts, so two lanes never share one. Lane 1's live in
+# tests/tmp (hub, openresty, openresty-4, proxy), lane K's in
+# tests/tmp/lane-K/; Prism is shared (only 25-contract uses it, and a spec
+# file never runs in two lanes at once), and so is examples/openresty (its
+# port is fixed: lane 1 only).
+#
+# sm_lane K           points HUB_DIR, APP_DIR, APP4_DIR, PROXY_DIR at lane
+#                     K's servers (1 when never called)
+# sm_start_lane K OPENRESTY
+#                     starts lane K's stand-in, its OpenResty apps (with
+#                     OPENRESTY=1; they need the LuaJIT build) and its
+#                     proxies (when tinyproxy is installed), and writes what
+#                     its specs read to tests/tmp/lane-K.env. Returns
+#                     non-zero (the reason on stderr) when one cannot start
+# sm_start_example    examples/openresty, as its header says, on lane 1's
+#                     stand-in (port 8080: one per machine); adds its URL
+#                     to tests/tmp/lane-1.env
 # sm_start_hub        the Hub API stand-in, plus the blackhole helper
-# sm_start_openresty  the OpenResty test app (one worker, and four), and
-#                     examples/openresty, on the LuaJIT build; returns
-#                     non-zero if they cannot start
+# sm_start_openresty [EXAMPLE]
+#                     the OpenResty test app (one worker, and four), and
+#                     examples/openresty unless EXAMPLE is 0, on the LuaJIT
+#                     build; returns non-zero if they cannot start
 # sm_start_prism      Stoplight Prism mocking the API from its OpenAPI
 #                     document (tests/contract/), twice: the official
 #                     document and paging.yaml; returns 2 (and sets
@@ -14,24 +34,67 @@
 # sm_start_proxies    tinyproxy on free loopback ports (tests/lib/proxy.sh), in
 #                     front of the stand-in's HTTPS; returns non-zero if
 #                     they cannot start (the gateway specs then skip)
-# sm_stop_servers     stops them all (idempotent), and any OpenResty app a
-#                     spec started (tests/tmp/openresty-gw*)
+# sm_stop_servers     stops them all, every lane's (idempotent), and any
+#                     OpenResty app a spec started (tests/tmp/openresty-gw*)
 # shellcheck source=tests/lib/nginx.sh
 . "$ROOT/tests/lib/nginx.sh" # sm_port_busy
-HUB_DIR=$ROOT/tests/tmp/hub
 PRISM_DIR=$ROOT/tests/tmp/prism
 CONTRACT_DIR=$ROOT/tests/contract
-PROXY_DIR=$ROOT/tests/tmp/proxy
-APP_DIR=$ROOT/tests/tmp/openresty
-APP4_DIR=$ROOT/tests/tmp/openresty-4
 EXAMPLE_LOG=$ROOT/tests/tmp/openresty-example.log
+
+# The folder of lane K's servers (lane 1: tests/tmp itself, where the
+# specs that name a path expect them).
+sm_lane_base() {
+    if [ "$1" = 1 ]; then echo "$ROOT/tests/tmp"; else echo "$ROOT/tests/tmp/lane-$1"; fi
+}
+
+sm_lane() {
+    local base
+    base=$(sm_lane_base "$1")
+    HUB_DIR=$base/hub
+    APP_DIR=$base/openresty
+    APP4_DIR=$base/openresty-4
+    PROXY_DIR=$base/proxy
+}
+sm_lane 1
+
+# What a lane's specs read: the SM_TEST_* and key exported by the starts.
+sm_lane_env() {
+    export -p | sed -n 's/^declare -x \(SM_TEST_[A-Z0-9_]*=\)/export \1/p; s/^declare -x \(SUPERMETRICS_API_KEY=\)/export \1/p'
+}
+
+sm_start_lane() {
+    local k=$1 openresty=$2
+    sm_lane "$k"
+    sm_start_hub || return 1
+    if [ "$openresty" = 1 ] && ! sm_start_openresty 0; then
+        echo "the OpenResty test apps of lane $k did not start" >&2
+        return 1
+    fi
+    if command -v tinyproxy >/dev/null 2>&1; then
+        sm_start_proxies || {
+            echo "the test proxies (tinyproxy) of lane $k did not start" >&2
+            return 1
+        }
+    fi
+    sm_lane_env >"$ROOT/tests/tmp/lane-$k.env"
+}
+
+sm_start_example() {
+    sm_lane 1
+    "$ROOT/tests/openresty/start-example.sh" "$HUB_DIR/env" "$EXAMPLE_LOG" || return 1
+    sed 's/^/export /' "$EXAMPLE_LOG.env" >>"$ROOT/tests/tmp/lane-1.env"
+}
 
 sm_start_hub() {
     # A loopback port whose connects hang, for the connect_timeout specs.
     export SM_TEST_BLACKHOLE=$ROOT/tests/tmp/blackhole
     mkdir -p "$ROOT/tests/tmp"
-    ${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$SM_TEST_BLACKHOLE" "$ROOT/tests/tools/blackhole.c" ||
-        return 1
+    # (Built aside and moved in: lanes start their servers side by side.)
+    if ! [ "$SM_TEST_BLACKHOLE" -nt "$ROOT/tests/tools/blackhole.c" ]; then
+        ${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$SM_TEST_BLACKHOLE.$$" "$ROOT/tests/tools/blackhole.c" &&
+            mv -f "$SM_TEST_BLACKHOLE.$$" "$SM_TEST_BLACKHOLE" || return 1
+    fi
     "$ROOT/tests/server/start.sh" "$HUB_DIR" || return 1
     set -a
     # shellcheck disable=SC1091
@@ -42,20 +105,27 @@ sm_start_hub() {
 }
 
 sm_start_openresty() {
+    local example=${1:-1}
     make -s -C "$ROOT" LUA=luajit >"$ROOT/tests/tmp/build-luajit.log" 2>&1 || {
         cat "$ROOT/tests/tmp/build-luajit.log"
         return 1
     }
     "$ROOT/tests/openresty/start.sh" "$APP_DIR" "$HUB_DIR/env" &&
-        "$ROOT/tests/openresty/start.sh" "$APP4_DIR" "$HUB_DIR/env" 4 SM_TEST_APP4_URL &&
+        "$ROOT/tests/openresty/start.sh" "$APP4_DIR" "$HUB_DIR/env" 4 SM_TEST_APP4_URL || return 1
+    if [ "$example" = 1 ]; then
         "$ROOT/tests/openresty/start-example.sh" "$HUB_DIR/env" "$EXAMPLE_LOG" || return 1
+    fi
+    # Their error logs, for the specs that read them (each lane's own).
+    export SM_TEST_APP_LOG=$APP_DIR/error.log SM_TEST_APP4_LOG=$APP4_DIR/error.log
     set -a
     # shellcheck disable=SC1091
     . "$APP_DIR/env"
     # shellcheck disable=SC1091
     . "$APP4_DIR/env"
-    # shellcheck disable=SC1091
-    . "$EXAMPLE_LOG.env"
+    if [ "$example" = 1 ]; then
+        # shellcheck disable=SC1091
+        . "$EXAMPLE_LOG.env"
+    fi
     set +a
 }
 
@@ -129,15 +199,21 @@ sm_stop_prism() {
     kill -KILL "$pid" 2>/dev/null
 }
 
+# Also writes what the specs read (or why they skip) to PRISM_DIR/env.
 sm_start_prism() {
+    local status=0
     mkdir -p "$PRISM_DIR"
+    rm -f "$PRISM_DIR/env"
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         export SM_TEST_PRISM_SKIP="no node and npm (Debian: nodejs npm; sudo tests/deps.sh test)"
-        return 2
+        status=2
+    else
+        sm_install_prism &&
+            sm_prism_instance official "$CONTRACT_DIR/openapi-spec.yaml" SM_TEST_PRISM_URL &&
+            sm_prism_instance paging "$CONTRACT_DIR/paging.yaml" SM_TEST_PRISM_PAGING_URL || status=1
     fi
-    sm_install_prism &&
-        sm_prism_instance official "$CONTRACT_DIR/openapi-spec.yaml" SM_TEST_PRISM_URL &&
-        sm_prism_instance paging "$CONTRACT_DIR/paging.yaml" SM_TEST_PRISM_PAGING_URL
+    export -p | sed -n 's/^declare -x \(SM_TEST_PRISM_[A-Z_]*=\)/export \1/p' >"$PRISM_DIR/env"
+    return $status
 }
 
 sm_start_proxies() {
@@ -149,12 +225,19 @@ sm_start_proxies() {
 }
 
 sm_stop_servers() {
-    local d
-    for d in "$HUB_DIR" "$APP_DIR" "$APP4_DIR" "$ROOT"/tests/tmp/openresty-gw*; do
+    local d base
+    for base in "$ROOT/tests/tmp" "$ROOT"/tests/tmp/lane-*/; do
+        base=${base%/}
+        [ -d "$base" ] || continue
+        for d in "$base/hub" "$base/openresty" "$base/openresty-4"; do
+            "$ROOT/tests/server/stop.sh" "$d"
+        done
+        "$ROOT/tests/lib/proxy.sh" stop "$base/proxy"
+    done
+    for d in "$ROOT"/tests/tmp/openresty-gw*; do
         "$ROOT/tests/server/stop.sh" "$d"
     done
     "$ROOT/tests/openresty/start-example.sh" stop
     sm_stop_prism official
     sm_stop_prism paging
-    "$ROOT/tests/lib/proxy.sh" stop "$PROXY_DIR"
 }

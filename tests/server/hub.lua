@@ -682,9 +682,22 @@ local function dataset(n, group, precision)
 end
 
 -- A log_time or before value as a comparable key (the same instant for
--- every precision; a date is its midnight), or nil.
+-- every precision; a date is its midnight), or nil. Remembered per text:
+-- a page scans its dataset from the newest entry, and a walk of small
+-- pages would otherwise read every log_time again for each one.
+local time_keys = {} -- text -> key, or false
+local parse_time_key
 local function time_key(s)
-    local y, mo, d, rest = tostring(s):match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+    s = tostring(s)
+    local k = time_keys[s]
+    if k == nil then
+        k = parse_time_key(s) or false
+        time_keys[s] = k
+    end
+    return k or nil
+end
+function parse_time_key(s)
+    local y, mo, d, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
     if not y then
         return nil
     end

@@ -20,7 +20,7 @@ local function invalid(pattern, f, ...)
   return err
 end
 
-describe("get_connector_log arguments", function()
+describe("get_connector_log arguments #abi", function()
   local client
   before_each(function() client = nowhere() end)
   after_each(function() client:close() end)
@@ -80,7 +80,7 @@ describe("get_connector_log arguments", function()
   end)
 end)
 
-describe("supermetrics.new options", function()
+describe("supermetrics.new options #abi", function()
   local function new(opts)
     return supermetrics.new(opts)
   end
@@ -197,7 +197,7 @@ describe("supermetrics.new options", function()
   end)
 end)
 
-describe("err.argument", function()
+describe("err.argument #abi", function()
   it("names the argument or option at fault, whichever half refused it", function()
     local client = nowhere()
     local cases = {

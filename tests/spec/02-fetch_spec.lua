@@ -6,7 +6,7 @@ local support = require "tests.spec.support"
 local has_integers = math.type ~= nil
 
 for _, transport in ipairs(support.TRANSPORTS) do
-  describe("get_connector_log over " .. transport.name, function()
+  describe("get_connector_log over " .. transport.name .. " #abi", function()
     local client
     before_each(function() client = support.client({}, transport) end)
     after_each(function() client:close() end)

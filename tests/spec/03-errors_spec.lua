@@ -19,7 +19,7 @@ local function status_error(log_id)
   return support.fetch_error(client, "status", log_id)
 end
 
-describe("errors from the envelope", function()
+describe("errors from the envelope #abi", function()
   for status, code in pairs(CANONICAL) do
     it("HTTP " .. status .. " gives " .. code .. " with every envelope field", function()
       local err = status_error(tostring(status))
@@ -57,7 +57,7 @@ describe("errors from the envelope", function()
   end)
 end)
 
-describe("errors without a usable envelope", function()
+describe("errors without a usable envelope #abi", function()
   for status, code in pairs(CANONICAL) do
     for _, body in ipairs { "html", "empty", "broken" } do
       it("HTTP " .. status .. " with a " .. body .. " body gives " .. code, function()
@@ -89,7 +89,7 @@ describe("errors without a usable envelope", function()
   end
 end)
 
-describe("errors from a body that is not the envelope but says why", function()
+describe("errors from a body that is not the envelope but says why #abi", function()
   local DETAIL = "Your request is not valid and no HTTP validation response was found in the spec, "
     .. "so Prism is generating this error for you."
 
@@ -153,7 +153,7 @@ describe("errors from a body that is not the envelope but says why", function()
   end)
 end)
 
-describe("the body of an error without a usable envelope", function()
+describe("the body of an error without a usable envelope #abi", function()
   it("is what the server sent (HTML, broken JSON)", function()
     assert.are.equal("<html><body><h1>502 Bad Gateway</h1></body></html>", status_error("502-html").body)
     assert.are.equal('{"error": {"code": ', status_error("404-broken").body)
@@ -181,7 +181,7 @@ describe("the body of an error without a usable envelope", function()
   end)
 end)
 
-describe("a 2xx that is not a JSON object", function()
+describe("a 2xx that is not a JSON object #abi", function()
   for _, shape in ipairs { "array", "string", "number", "null", "notjson", "empty" } do
     it("(" .. shape .. ") gives INVALID_RESPONSE", function()
       local err = support.fetch_error(client, "shape", shape)
@@ -306,7 +306,7 @@ describe("a server that quotes the credential back", function()
   end)
 end)
 
-describe("error values", function()
+describe("error values #abi", function()
   it("concatenate as their one line, on either side of ..", function()
     local err = status_error("404")
     assert.are.equal("failed: " .. tostring(err), "failed: " .. err)

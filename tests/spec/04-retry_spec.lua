@@ -19,7 +19,7 @@ local function timed(f, ...)
   return ok, res, support.now() - t0
 end
 
-describe("retries", function()
+describe("retries #abi", function()
   for _, status in ipairs { 429, 500, 502, 503, 504 } do
     it("retries HTTP " .. status .. " and succeeds", function()
       local c = support.client { max_retries = 2 }
@@ -78,7 +78,17 @@ describe("retries", function()
     assert.are.equal(1, err.attempts)
   end)
 
-  it("waits Retry-After seconds before the retry", function()
+  it("waits Retry-After seconds before the retry (on a fake clock)", function()
+    local c, clock = support.fake_client { max_retries = 1, max_retry_wait = 5 }
+    local ok, entry, took = timed(c.get_connector_log, c, 1, "retry", scenario(1, 429, "1"))
+    c:close()
+    assert.is_true(ok, tostring(entry))
+    assert.are.equal(2, entry.attempts_seen)
+    assert.are.same({ 1 }, clock.sleeps)
+    assert.is_true(took < 0.9, "took " .. took .. " s of real time")
+  end)
+
+  it("waits Retry-After seconds before the retry, in real time #slow", function()
     local c = support.client { max_retries = 1, max_retry_wait = 5 }
     local ok, entry, took = timed(c.get_connector_log, c, 1, "retry", scenario(1, 429, "1"))
     c:close()
@@ -87,7 +97,18 @@ describe("retries", function()
     assert.is_true(took >= 0.99 and took < 2.5, "took " .. took)
   end)
 
-  it("understands Retry-After as an HTTP-date", function()
+  it("understands Retry-After as an HTTP-date (on a fake clock)", function()
+    local c, clock = support.fake_client { max_retries = 1, max_retry_wait = 5 }
+    local ok, entry, took = timed(c.get_connector_log, c, 1, "retry", scenario(1, 503, "date2"))
+    c:close()
+    assert.is_true(ok, tostring(entry))
+    -- A date has one-second resolution: 2 s ahead is 1..2 s from now.
+    assert.are.equal(1, #clock.sleeps)
+    assert.is_true(clock.sleeps[1] >= 0.9 and clock.sleeps[1] <= 2, "waited " .. clock.sleeps[1])
+    assert.is_true(took < 0.9, "took " .. took .. " s of real time")
+  end)
+
+  it("understands Retry-After as an HTTP-date, in real time #slow", function()
     local c = support.client { max_retries = 1, max_retry_wait = 5 }
     local ok, entry, took = timed(c.get_connector_log, c, 1, "retry", scenario(1, 503, "date2"))
     c:close()
@@ -129,6 +150,19 @@ describe("retries", function()
     assert.is_true(took < 0.5, "took " .. took)
   end)
 
+  it("counts the waits towards the deadline (on a fake clock)", function()
+    -- Retry-After: 1 each time, a 2.5 s deadline: two waits fit, a third
+    -- would pass it.
+    local c, clock = support.fake_client { max_retries = 5, max_retry_wait = 5, timeout = 2.5 }
+    local ok, err, took = timed(c.get_connector_log, c, 1, "retry", scenario(5, 503, "1"))
+    c:close()
+    assert.is_false(ok)
+    assert.are.equal("SERVICE_UNAVAILABLE", err.code)
+    assert.are.equal(3, err.attempts)
+    assert.are.same({ 1, 1 }, clock.sleeps)
+    assert.is_true(took < 0.9, "took " .. took .. " s of real time")
+  end)
+
   it("gives a retry only the time left of the deadline", function()
     -- First attempt: 503 after no delay; second: would take 3 s, the deadline
     -- is 0.5 s after the start.
@@ -143,7 +177,7 @@ describe("retries", function()
   end)
 end)
 
-describe("token_provider", function()
+describe("token_provider #abi", function()
   it("is called before every attempt", function()
     local calls = 0
     local c = support.client { api_key = false, max_retries = 2, token_provider = function()
@@ -179,7 +213,7 @@ describe("token_provider", function()
   end
 end)
 
-describe("retry.delay", function()
+describe("retry.delay #abi", function()
   local function fixed(v) return function() return v end end
 
   it("uses full jitter in [0, min(max_wait, 0.5 * 2^(n-1))]", function()
@@ -199,7 +233,7 @@ describe("retry.delay", function()
   end)
 end)
 
-describe("a client closed between attempts", function()
+describe("a client closed between attempts #abi", function()
   it("by the on_response hook: the call raises INVALID_ARGUMENT, the client is closed", function()
     local c
     c = support.client { max_retries = 2, on_response = function() c:close() end }

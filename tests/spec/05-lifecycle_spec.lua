@@ -3,7 +3,7 @@
 local supermetrics = require "supermetrics"
 local support = require "tests.spec.support"
 
-describe("client lifecycle", function()
+describe("client lifecycle #abi", function()
   it("close() releases the client; every later call raises INVALID_ARGUMENT", function()
     local c = support.client()
     assert.are.same(support.SEED, c:get_connector_log(support.TEAM, "T3S70", "123"))
@@ -86,7 +86,7 @@ describe("client lifecycle", function()
   end)
 end)
 
-describe("the module", function()
+describe("the module #abi", function()
   it("has a semver _VERSION", function()
     assert.truthy(supermetrics._VERSION:find("^%d+%.%d+%.%d+$"))
   end)

@@ -2,7 +2,7 @@
 -- connection throughout, flat memory.
 local support = require "tests.spec.support"
 
-describe("10,000 calls on one client", function()
+describe("10,000 calls on one client #abi", function()
   it("use one connection and keep RSS flat", function()
     local code, out, err = support.run(table.concat({ "SM_BUILD_DIR=" .. os.getenv("SM_BUILD_DIR"),
       support.LUA, "tests/tools/soak.lua", support.HTTP, "10000" }, " "))

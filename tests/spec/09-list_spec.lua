@@ -25,7 +25,7 @@ local function collect(it)
   return out
 end
 
-describe("list_connector_logs", function()
+describe("list_connector_logs #abi", function()
   local client
   before_each(function() client = support.client { max_retries = 0 } end)
   after_each(function() client:close() end)
@@ -115,7 +115,7 @@ end)
 -- Every iterator spec runs against a server whose `before` is inclusive and
 -- one whose `before` is exclusive (the stand-in's -incl / -excl switch).
 for _, mode in ipairs { "incl", "excl" } do
-describe("each_connector_log, before " .. mode .. "usive", function()
+describe("each_connector_log, before " .. mode .. "usive #abi", function()
   local function paged(spec) return "paged-" .. spec .. "-" .. mode end
   local client
   before_each(function() client = support.client { max_retries = 0 } end)
@@ -183,7 +183,7 @@ describe("each_connector_log, before " .. mode .. "usive", function()
     for _, case in ipairs { { 600, 40, 100 }, { 2500, 3, 100 }, { 2500, 3, 7 }, { 95, 3, 10 }, { 60, 25, 10 },
         { 30, 1, 10 }, { 40, 40, 10 } } do
       local n, group, size = case[1], case[2], case[3]
-      -- 358 small pages each: left to make test (make check skips #slow)
+      -- 358 small pages each: left to make test-all (make test and make check skip #slow)
       local slow = n / size > 100 and " #slow" or ""
       it(n .. " entries in runs of " .. group .. " stamped to the " .. precision .. ", pages of " .. size .. slow,
         function()

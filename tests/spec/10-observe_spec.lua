@@ -9,7 +9,7 @@ local function recording(opts)
   return support.client(opts), events
 end
 
-describe("on_response", function()
+describe("on_response #abi", function()
   it("is called once for a successful call, with what the server said", function()
     local c, events = recording()
     c:get_connector_log(1, "ratelimit", "742")
@@ -86,7 +86,7 @@ describe("on_response", function()
   end)
 end)
 
-describe("rate-limit figures on errors", function()
+describe("rate-limit figures on errors #abi", function()
   it("are set when the server sent them", function()
     local c = support.client { max_retries = 0 }
     local err = support.fetch_error(c, "status", "429")

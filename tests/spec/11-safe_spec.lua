@@ -9,7 +9,7 @@ local function new(opts)
   return safe.new(o)
 end
 
-describe("supermetrics.safe", function()
+describe("supermetrics.safe #abi", function()
   it("shares the module's fields", function()
     assert.are.equal(supermetrics._VERSION, safe._VERSION)
     assert.are.equal(supermetrics.null, safe.null)

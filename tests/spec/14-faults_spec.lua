@@ -124,7 +124,7 @@ describe("a server that drips one byte per second", function()
   end)
 end)
 
-describe("odd JSON in a 200", function()
+describe("odd JSON in a 200 #abi", function()
   local client
   before_each(function() client = support.client { max_retries = 0 } end)
   after_each(function() client:close() end)

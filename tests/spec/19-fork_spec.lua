@@ -32,7 +32,7 @@ local function set_of(entries)
 end
 
 for _, transport in ipairs(support.TRANSPORTS) do
-  describe("fork with a warm client over " .. transport.name, function()
+  describe("fork with a warm client over " .. transport.name .. " #abi", function()
     local client
     before_each(function() client = support.client({ max_retries = 0 }, transport) end)
     after_each(function() client:close() end)

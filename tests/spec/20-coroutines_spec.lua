@@ -32,7 +32,7 @@ end
 
 local HAS_YIELDABLE_PCALL = _VERSION ~= "Lua 5.1" or type(jit) == "table"
 
-describe("a batch suspended by its on_response hook", function()
+describe("a batch suspended by its on_response hook #abi", function()
   if not HAS_YIELDABLE_PCALL then
     -- Lua 5.1 cannot yield across pcall: the hook's yield is an error that
     -- the library drops, and the batch simply runs to its end.
@@ -117,7 +117,7 @@ describe("a batch suspended by its on_response hook", function()
   end)
 end)
 
-describe("a batch whose token_provider yields", function()
+describe("a batch whose token_provider yields #abi", function()
   if not HAS_YIELDABLE_PCALL then
     return
   end

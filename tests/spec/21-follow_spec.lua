@@ -26,7 +26,7 @@ local function ids(from, to)
   return out
 end
 
-describe("follow_connector_logs", function()
+describe("follow_connector_logs #abi", function()
   local client, polls
   before_each(function()
     polls = 0
@@ -157,17 +157,20 @@ describe("follow_connector_logs", function()
 
   -- Polls of a follow over listing (live-<nonce>-<mode>) until one new
   -- entry is added, one second after the start: the poll times, from 0.
-  local function poll_times(nonce, mode)
-    local times, started, added = {}, support.now(), false
-    local c = support.client { max_retries = 0, on_response = function(e)
+  -- clock: a fake one (support.fake_clock) or nil (real time).
+  local function poll_times(nonce, mode, clock)
+    local now = clock and clock.monotonic or support.now
+    local times, started, added = {}, now(), false
+    local opts = { max_retries = 0, on_response = function(e)
       if e.path:find("/logs?", 1, true) then
-        times[#times + 1] = support.now() - started
+        times[#times + 1] = now() - started
         if not added and times[#times] >= 1 then
           added = true
           add(client, nonce, 1)
         end
       end
     end }
+    local c = clock and support.fake_client(opts, nil, clock) or support.client(opts)
     local it = c:follow_connector_logs(1, "live-" .. nonce .. "-" .. mode, { since = "2020-01-01", interval = 0.02 })
     assert.are.equal("L1", it().id)
     assert.are.equal("L2", it().id)
@@ -175,25 +178,33 @@ describe("follow_connector_logs", function()
     return times
   end
 
-  it("slows down while the rate limit runs low, and waits as long as Retry-After says #slow", function()
-    local nonce = support.nonce()
-    add(client, nonce, 1)
-    -- 1 request of 100 left on every answer: the wait doubles from 0.02 s,
-    -- so about six polls in the first second instead of fifty.
-    local low = poll_times(nonce, "low")
-    local in_first_second = 0
-    for _, t in ipairs(low) do
-      if t < 1 then in_first_second = in_first_second + 1 end
-    end
-    assert.is_true(in_first_second <= 8, in_first_second .. " polls in one second")
-    -- Every other poll is a 429 with Retry-After: 1: the poll after it
-    -- comes a second later, not after the 0.02 s interval.
-    local busy_nonce = support.nonce()
-    add(client, busy_nonce, 1)
-    local busy = poll_times(busy_nonce, "busy")
-    assert.is_true(#busy >= 2)
-    assert.is_true(busy[2] - busy[1] >= 0.95, "the poll after a 429 came after " .. (busy[2] - busy[1]) .. " s")
-  end)
+  for _, fake in ipairs { true, false } do
+    it("slows down while the rate limit runs low, and waits as long as Retry-After says"
+      .. (fake and " (on a fake clock)" or ", in real time #slow"), function()
+      local nonce = support.nonce()
+      add(client, nonce, 1)
+      local t0 = support.now()
+      -- 1 request of 100 left on every answer: the wait doubles from 0.02 s,
+      -- so about six polls in the first second instead of fifty.
+      local low = poll_times(nonce, "low", fake and support.fake_clock())
+      local in_first_second = 0
+      for _, t in ipairs(low) do
+        if t < 1 then in_first_second = in_first_second + 1 end
+      end
+      assert.is_true(in_first_second <= 8, in_first_second .. " polls in one second")
+      -- Every other poll is a 429 with Retry-After: 1: the poll after it
+      -- comes a second later, not after the 0.02 s interval.
+      local busy_nonce = support.nonce()
+      add(client, busy_nonce, 1)
+      local busy = poll_times(busy_nonce, "busy", fake and support.fake_clock())
+      assert.is_true(#busy >= 2)
+      assert.is_true(busy[2] - busy[1] >= 0.95, "the poll after a 429 came after " .. (busy[2] - busy[1]) .. " s")
+      if fake then
+        local took = support.now() - t0
+        assert.is_true(took < 1.5, "took " .. took .. " s of real time")
+      end
+    end)
+  end
 
   it("refuses bad options before any traffic", function()
     for _, opts in ipairs { { interval = 0 }, { interval = "1" }, { since = "yesterday" }, { since = 5 },

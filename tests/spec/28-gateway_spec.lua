@@ -173,7 +173,7 @@ end
 -- Checks before any traffic.
 ---------------------------------------------------------------------------
 
-describe("extra headers: refused before any traffic", function()
+describe("extra headers: refused before any traffic #abi", function()
   local function refused(opts, call_headers)
     local o = { api_key = support.KEY, base_url = NOWHERE, max_retries = 0 }
     for k, v in pairs(opts or {}) do
@@ -262,7 +262,7 @@ describe("extra headers: refused before any traffic", function()
   end)
 end)
 
-describe("proxy option: refused before any traffic", function()
+describe("proxy option: refused before any traffic #abi", function()
   for _, case in ipairs {
     { "socks5://u:hunter22@127.0.0.1:1080", "must be an http:// proxy" },
     { "https://u:hunter22@127.0.0.1:3128", "must be an http:// proxy" },

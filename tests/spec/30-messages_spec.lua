@@ -9,7 +9,7 @@ local support = require "tests.spec.support"
 local METHODS = { "get_connector_log", "list_connector_logs", "each_connector_log",
   "follow_connector_logs", "get_connector_logs" }
 
-describe("messages for first mistakes", function()
+describe("messages for first mistakes #abi", function()
   it("client.method(...) for client:method(...) is INVALID_ARGUMENT naming the method", function()
     local client = support.client()
     for _, method in ipairs(METHODS) do

@@ -27,7 +27,7 @@ local DOCS = {
   { "docs/api.md", "| code | when | retried |" },
 }
 
-describe("the table of codes", function()
+describe("the table of codes #abi", function()
   it("has a status, a reason and a retry rule for each status code, and an exit status", function()
     for code, row in pairs(core.CODES) do
       assert.truthy(code:match("^[A-Z][A-Z0-9_]*$"), code)

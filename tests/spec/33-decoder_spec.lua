@@ -73,7 +73,7 @@ local TAKEN = { "flat", "nulls", "escapes", "numbers", "precise", "spaced", "big
   "escapedid", "77" }
 
 for _, transport in ipairs(support.TRANSPORTS) do
-  describe("the entry decoder over " .. transport.name, function()
+  describe("the entry decoder over " .. transport.name .. " #abi", function()
     local client
     before_each(function() client = support.client({}, transport) end)
     after_each(function() client:close() end)
@@ -210,7 +210,7 @@ local PAGES_REFUSED = {
 }
 
 for _, transport in ipairs(support.TRANSPORTS) do
-  describe("the page decoder over " .. transport.name, function()
+  describe("the page decoder over " .. transport.name .. " #abi", function()
     local client
     before_each(function() client = support.client({}, transport) end)
     after_each(function() client:close() end)

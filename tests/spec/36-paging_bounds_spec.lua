@@ -52,9 +52,9 @@ local function key_of(entry)
   return entry.id or ("n" .. tostring(entry.n))
 end
 
-describe("paging bounds #abi", function()
+describe("paging bounds", function()
   for _, mode in ipairs { "incl", "excl" } do
-    describe("each_connector_log, before " .. mode .. "usive", function()
+    describe("each_connector_log #abi, before " .. mode .. "usive", function()
       for _, page_size in ipairs { 1, 7, 100, 1000 } do
         for _, case in ipairs(scenarios(mode)) do
           it(case.name .. ": INVALID_RESPONSE within the bound, pages of " .. page_size, function()
@@ -82,7 +82,7 @@ describe("paging bounds #abi", function()
       end
     end)
 
-    describe("follow_connector_logs, before " .. mode .. "usive", function()
+    describe("follow_connector_logs #abi, before " .. mode .. "usive", function()
       for _, case in ipairs(scenarios(mode)) do
         for _, opts in ipairs { { last = 10 }, { since = "2025-05-01T00:00:00Z" } } do
           it(case.name .. ", " .. support.describe(opts) .. ": INVALID_RESPONSE, bounded", function()
@@ -105,9 +105,9 @@ describe("paging bounds #abi", function()
     end)
   end
 
-  describe("catching up from since", function()
+  describe("catching up from since #abi", function()
     for _, connector in ipairs { ENDLESS, ENDLESS .. "-excl" } do
-      it("yields as it goes, oldest first, with flat memory (" .. connector .. ")", function()
+      it("#slow yields as it goes, oldest first, with flat memory (" .. connector .. ")", function()
         local code, out, err = support.run(table.concat({ "SM_BUILD_DIR=" .. os.getenv("SM_BUILD_DIR"),
           support.LUA, "tests/tools/catchup_rss.lua", support.HTTP, connector, SINCE, "50000", BUDGET }, " "),
           { limit = 120 })
@@ -169,7 +169,7 @@ describe("paging bounds #abi", function()
       end
     end
 
-    it("follow_connector_logs catches up from since as it goes, with flat memory", function()
+    it("#slow follow_connector_logs catches up from since as it goes, with flat memory", function()
       local got = inside("op=follow&connector=" .. ENDLESS .. "&since=" .. SINCE .. "&max=50000")
       assert.is_nil(got.error, cjson.encode(got))
       assert.are.equal(50000, got.count)
@@ -197,7 +197,7 @@ describe("paging bounds #abi", function()
       end
     end
 
-    it("tail --since prints as it catches up, with flat memory", function()
+    it("#slow tail --since prints as it catches up, with flat memory", function()
       -- The pid first, then the command line's output, line by line.
       local p = support.spawn("echo $$; " .. support.SIGNALLED .. "exec " .. cli.command() .. " tail 1 " .. ENDLESS
         .. " --since " .. SINCE .. " --format ndjson --fields id", { limit = 60 })

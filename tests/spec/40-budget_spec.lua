@@ -443,6 +443,25 @@ describe("the rate budget #abi", function()
       assert.are.same({ source = "off" }, c:rate_limit())
       c:close()
     end)
+
+    -- (The real-time twin: "waits for the window when the wait fits
+    -- max_retry_wait", #slow, below.)
+    it("waits for a closed window on the client's clock: a fake one takes no time", function()
+      local key = new_key()
+      local a = client(key)
+      calls(a, "window-3-2-429", 4) -- 3 go through, the 4th closes the window
+      local b, clock = support.fake_client { api_key = key, max_retry_wait = 3, max_retries = 0 }
+      local t0 = support.now()
+      pcall(b.get_connector_log, b, 1, "window-3-2-429", "x")
+      local took = support.now() - t0
+      -- The budget waited the window out (about 2 s, at most max_retry_wait)
+      -- before anything was sent, on the fake clock: no real time.
+      assert.is_true(#clock.sleeps >= 1, "no wait")
+      assert.is_true(clock.sleeps[1] > 0.5 and clock.sleeps[1] <= 3.01, "waited " .. clock.sleeps[1] .. " s")
+      assert.is_true(took < 1, "took " .. took .. " s")
+      a:close()
+      b:close()
+    end)
   end)
 
   describe("between the clients of a process", function()

@@ -30,8 +30,8 @@ support.TRANSPORTS = {
   { name = "https", base_url = support.HTTPS, ca_file = support.CA },
 }
 
---- A client on the stand-in; opts override the test defaults (quick retries).
-function support.client(opts, transport)
+-- The options of a test client: the test defaults (quick retries), then opts.
+local function client_options(opts, transport)
   transport = transport or support.TRANSPORTS[1]
   local o = {
     api_key = support.KEY,
@@ -45,7 +45,27 @@ function support.client(opts, transport)
   if o.api_key == false then
     o.api_key = nil
   end
-  return supermetrics.new(o)
+  return o
+end
+
+--- A client on the stand-in; opts override the test defaults (quick retries).
+function support.client(opts, transport)
+  return supermetrics.new(client_options(opts, transport))
+end
+
+--- A fake clock (supermetrics.clock.fake): waits take no time and are
+-- recorded (clock.sleeps, clock.slept); clock.monotonic() is the real
+-- clock plus the seconds slept, so real I/O still counts.
+function support.fake_clock()
+  return require("supermetrics.clock").fake()
+end
+
+--- A client as support.client gives, on a fake clock (clock, or a new
+-- one): its retry waits, batch waits and follow polls take no real time.
+-- Returns the client and its clock.
+function support.fake_client(opts, transport, clock)
+  clock = clock or support.fake_clock()
+  return require("supermetrics.client").new(client_options(opts, transport), { clock = clock }), clock
 end
 
 --- Calls f(...) expecting it to raise; returns the error value.

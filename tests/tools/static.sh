@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks of the C code (src/ and the C files of tests/), for
-# `make test`: cppcheck, then clang-tidy. Each must be clean.
+# `make test-all`: cppcheck, then clang-tidy. Each must be clean.
 #   static.sh cppcheck | clang-tidy
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1

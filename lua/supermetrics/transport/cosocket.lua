@@ -12,10 +12,13 @@
 -- The interface is supermetrics.transport's.
 -- @module supermetrics.transport.cosocket
 
+local clock = require "supermetrics.clock"
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
 
 local ngx = rawget(_G, "ngx")
+-- Real time, for the timers that bound real I/O (a name lookup); the
+-- deadlines are on the client's clock (state.monotonic).
 local monotonic = core.monotonic
 local invalid = errors.invalid
 local ceil, min = math.ceil, math.min
@@ -31,6 +34,7 @@ local unpack = table.unpack or unpack
 
 local cosocket = {
   via = "nginx",
+  clock = clock.nginx,
 }
 
 -- One client's state: its handle, where to connect (open), the response
@@ -206,7 +210,7 @@ local function open_tunnel(state, sock, ep, x, deadline, connect_by)
   local head = ""
   local by = min(deadline, connect_by)
   while ok do
-    local left = ceil((by - monotonic()) * 1000)
+    local left = ceil((by - state.monotonic()) * 1000)
     if left <= 0 then
       err = "timeout"
       break
@@ -385,8 +389,8 @@ local TLS_PROBE = "\22\3\1\0\4\1\0\0\0"
 -- tells Lua only "handshake failed" (the reason goes to its error log),
 -- where libcurl says "wrong version number"; one probe on a connection of
 -- its own, without the credential, tells the two apart.
-local function speaks_plain_http(ep, deadline)
-  local left = ceil((deadline - monotonic()) * 1000)
+local function speaks_plain_http(state, ep, deadline)
+  local left = ceil((deadline - state.monotonic()) * 1000)
   if left <= 0 then
     return false
   end
@@ -465,7 +469,7 @@ local function round_trip(state, ep, x, head, deadline, fresh, left)
     if not open_tunnel(state, sock, ep, x, deadline, deadline - (left - connect_ms) / 1000) then
       return
     end
-    left = ceil((deadline - monotonic()) * 1000)
+    left = ceil((deadline - state.monotonic()) * 1000)
     if left <= 0 then
       sock:close()
       return x:fail("timeout", "the call's deadline passed before the request was sent")
@@ -486,7 +490,7 @@ local function round_trip(state, ep, x, head, deadline, fresh, left)
         return x:fail("timeout", "the TLS handshake with " .. ep.display .. " timed out")
       end
       -- (Through a tunnel the probe would reach the proxy, not the API.)
-      if not ep.tunnel and speaks_plain_http(ep, deadline) then
+      if not ep.tunnel and speaks_plain_http(state, ep, deadline) then
         err = core.NO_TLS_WORDS
       end
       return x:fail("tls", "TLS handshake with " .. ep.display .. " failed: " .. tostring(err))
@@ -522,7 +526,7 @@ local function round_trip(state, ep, x, head, deadline, fresh, left)
       if done then
         break
       end
-      left = ceil((deadline - monotonic()) * 1000)
+      left = ceil((deadline - state.monotonic()) * 1000)
       if left <= 0 then
         err = "timeout"
       else
@@ -568,7 +572,7 @@ end
 local function send_request(state, ep, x, route, deadline, credential, made, fresh, block, tried)
   for _ = tried or 0, ep.pool_size do
     -- The attempt's one clock reading, for the C side and for the socket.
-    local left = deadline - monotonic()
+    local left = deadline - state.monotonic()
     local head, err = state.handle:request(route, left, credential, made, nil, block, x)
     if not head then
       return nil, err
@@ -610,12 +614,13 @@ end
 
 --- The state of a client; raises INVALID_ARGUMENT for an option nginx's
 -- sockets cannot honour.
-function cosocket.open(handle, settings)
+function cosocket.open(handle, settings, clk)
   return setmetatable({
     handle = handle,
     endpoint = endpoint(handle, settings),
     exchanges = {}, -- spare response readers (see State:attempt)
     tls_session = nil, -- the last handshake's, offered to the next one
+    monotonic = clk.monotonic, -- the client's clock: the deadlines are on it
   }, State)
 end
 
@@ -686,11 +691,6 @@ function State:get_log(team_id, connector_identifier, log_id, timeout, deadline,
   end
   spare[#spare + 1] = x
   return body, info, route
-end
-
---- Waits seconds without blocking the worker.
-function State.sleep(_, seconds)
-  ngx.sleep(seconds)
 end
 
 -- The batch's own thread, the child of the call's (caller): spawns the
@@ -771,8 +771,9 @@ end
 function cosocket.blocking(transport)
   return {
     via = transport.via,
-    open = function(handle, settings)
-      local state = transport.open(handle, settings)
+    clock = transport.clock,
+    open = function(handle, settings, clk)
+      local state = transport.open(handle, settings, clk)
       for _, name in ipairs { "attempt", "get_log", "batch" } do
         local method = state[name]
         if method then

@@ -1,30 +1,32 @@
 --- Internal: The libcurl transport: every call outside nginx, and inside it for
 -- clients made with `nginx_blocking = true`. One attempt is one
--- `curl_easy_perform` on the client's handle; waits block the thread.
+-- `curl_easy_perform` on the client's handle; waits block the thread
+-- (its real clock: supermetrics.clock's blocking one).
 -- The interface is supermetrics.transport's.
 -- @module supermetrics.transport.curl
 
+local clock = require "supermetrics.clock"
 local core = require "supermetrics.core"
 local curl_batch = require "supermetrics.transport.curl_batch"
 
-local monotonic, sleep = core.monotonic, core.sleep
-
 local curl = {
   via = "libcurl/" .. core.curl_version,
+  clock = clock.blocking,
 }
 
--- One client's state: its handle, and (curl_batch) the batch in progress.
+-- One client's state: its handle, its clock's monotonic reading, and
+-- (curl_batch) the batch in progress.
 local State = {}
 State.__index = State
 
 --- The state of a client: nothing to check, nothing to set up.
-function curl.open(handle)
-  return setmetatable({ handle = handle }, State)
+function curl.open(handle, _, clk)
+  return setmetatable({ handle = handle, monotonic = clk.monotonic }, State)
 end
 
 --- One attempt: body [, info] | nil, err.
 function State:attempt(route, deadline, credential, made, want_info, block)
-  return self.handle:perform(route, deadline - monotonic(), credential, made, want_info, block)
+  return self.handle:perform(route, deadline - self.monotonic(), credential, made, want_info, block)
 end
 
 --- The common call's first attempt in one C call.
@@ -32,14 +34,9 @@ function State:get_log(team_id, connector_identifier, log_id, timeout, _, raw)
   return self.handle:get_log(team_id, connector_identifier, log_id, timeout, raw)
 end
 
---- Waits seconds, blocking the calling thread.
-function State.sleep(_, seconds)
-  sleep(seconds)
-end
-
 --- get_connector_logs on libcurl's multi interface (curl_batch).
 function State:batch(b)
-  return curl_batch.run(self, b, sleep)
+  return curl_batch.run(self, b)
 end
 
 return curl

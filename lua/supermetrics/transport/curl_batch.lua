@@ -10,7 +10,7 @@ local budget = require "supermetrics.budget"
 local core = require "supermetrics.core"
 local invalid = require("supermetrics.errors").invalid
 
-local monotonic, log_route = core.monotonic, core.log_route
+local log_route = core.log_route
 local is_error = core.is_error
 
 local curl_batch = {}
@@ -18,8 +18,9 @@ local curl_batch = {}
 -- Longest single wait for activity: bounds how late a retry may start.
 local MAX_POLL = 0.5
 
-local function run(handle, b, sleep)
+local function run(handle, b)
   local policy, extra, log_ids = b.policy, b.extra, b.log_ids
+  local monotonic, sleep = policy.monotonic, policy.sleep
   local provider, hook = policy.provider, policy.hook
   local entries, errors = {}, {}
   local items = {}   -- i -> { route =, made =, deadline =, started = }
@@ -76,7 +77,7 @@ local function run(handle, b, sleep)
     local credential
     if provider then
       -- Past the deadline when it returns: TIMEOUT (supermetrics.attempt).
-      local ok, got = pcall(attempt.credential, provider, item.made, item.deadline)
+      local ok, got = pcall(attempt.credential, provider, item.made, item.deadline, monotonic)
       if not ok then
         errors[i] = got
         return
@@ -156,7 +157,8 @@ local WEAK_VALUES = { __mode = "v" }
 
 --- Runs the batch b (supermetrics.transport's `state:batch`) on the curl
 -- transport's state; returns entries, errors (exactly one set per index).
--- sleep(seconds) waits when nothing is in flight but a retry is pending.
+-- The client's clock (b.policy's monotonic and sleep) times the items; it
+-- waits when nothing is in flight but a retry is pending.
 --
 -- The slots are the client's, so one batch runs on a client at a time. An
 -- on_response hook or token_provider that yields (a coroutine) can leave a
@@ -165,7 +167,7 @@ local WEAK_VALUES = { __mode = "v" }
 -- deadlines hold: libcurl times its transfers out meanwhile). If that
 -- coroutine was dropped instead, its batch is garbage: a full collection
 -- notices, and the slots it held come back.
-function curl_batch.run(state, b, sleep)
+function curl_batch.run(state, b)
   local owner = state.batch_owner
   if not owner then
     owner = setmetatable({}, WEAK_VALUES)
@@ -181,7 +183,7 @@ function curl_batch.run(state, b, sleep)
   local running = {} -- alive while this batch is, in whatever coroutine
   owner.running = running
   state.handle:batch_reset()
-  local ok, entries, errs = pcall(run, state.handle, b, sleep)
+  local ok, entries, errs = pcall(run, state.handle, b)
   if owner.running == running then
     owner.running = nil
   end
