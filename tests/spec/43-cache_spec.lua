@@ -8,7 +8,8 @@
 -- reaches it (tests/server/cache.lua: connector cache-<nonce>, stats by
 -- cachectl), so a hit is told from a miss by the requests it did not make.
 -- The cache's clock (supermetrics.cache.clock) is moved forward to expire
--- entries without waiting. #abi: hits decode the kept text in C.
+-- entries without waiting. #abi (the option and libcurl parts): hits decode
+-- the kept text in C.
 local cjson = require "cjson"
 local cache = require "supermetrics.cache"
 local supermetrics = require "supermetrics"
@@ -31,7 +32,7 @@ local function advance(seconds)
   skew = skew + seconds
 end
 
-describe("entry cache #abi", function()
+describe("entry cache", function()
   before_each(function()
     skew = 0
     cache.clock = function()
@@ -43,7 +44,7 @@ describe("entry cache #abi", function()
     support.cleanup()
   end)
 
-  describe("the option", function()
+  describe("the option #abi", function()
     it("is checked like every option of new", function()
       for _, bad in ipairs {
         { 1, "cache must be a table" },
@@ -76,7 +77,7 @@ describe("entry cache #abi", function()
   end)
 
   for _, transport in ipairs(support.TRANSPORTS) do
-    describe("through libcurl (" .. transport.name .. ")", function()
+    describe("through libcurl (" .. transport.name .. ") #abi", function()
       local function client(opts)
         local o = { max_retries = 0, cache = {} }
         for k, v in pairs(opts or {}) do
