@@ -107,7 +107,7 @@ describe("inside nginx", function()
     end
   end)
 
-  it("200 concurrent 1 s calls finish together, and a plain location answers in under 10 ms", function()
+  it("200 concurrent 1 s calls finish together, and a plain location answers in under 100 ms", function()
     local urls = {}
     for i = 1, 200 do
       urls[i] = "'" .. APP .. log_path("slow", "1000-" .. support.nonce() .. "x" .. i) .. "'"
@@ -130,7 +130,9 @@ describe("inside nginx", function()
     assert.is_true(inflight >= 200, "in flight: " .. inflight)
     assert.are.equal(200, ok)
     assert.are.equal(0, probe_code)
-    assert.is_true(tonumber(probe) < 0.01, "plain location took " .. probe .. " s")
+    -- A worker the calls blocked would answer after their 1 s; 100 ms
+    -- leaves room for a loaded machine (13 ms seen at load 6).
+    assert.is_true(tonumber(probe) < 0.1, "plain location took " .. probe .. " s")
     assert.is_true(took < 4, "200 calls took " .. took .. " s")
   end)
 
