@@ -37,6 +37,12 @@ function State.sleep(_, seconds)
   sleep(seconds)
 end
 
+--- Page requests may go out at once on the batch slots (each_connector_log's
+-- slices: supermetrics.slices).
+function State.page_slots()
+  return true
+end
+
 --- get_connector_logs on libcurl's multi interface (curl_batch).
 function State:batch(b)
   return curl_batch.run(self, b, sleep)
