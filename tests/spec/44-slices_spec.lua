@@ -90,6 +90,8 @@ describe("each_connector_log with slices #abi", function()
 end)
 
 describe("supermetrics-logs list --all --parallel", function()
+  after_each(support.cleanup)
+
   -- The issue's "done when": 20,000 entries since the bound, 25 a log_time.
   local function args(fmt, file, parallel)
     return "--all --limit 250 --since " .. at(799) .. " --until " .. at(0) .. " --format " .. fmt
