@@ -158,6 +158,7 @@
 ---@field through? string an ISO 8601 date or date-time: only entries at or before it, whatever the server's `before` (not with `before`)
 ---@field resume? supermetrics.Resume|string what an error of an earlier loop carried (`err.resume`), or its JSON text: go on after its last entry
 ---@field on_page? fun(progress: supermetrics.PageEvent) called as each page arrives, before its entries are yielded; what it raises ends the loop
+---@field slices? integer 1..64: split since..through into that many slices of time fetched at once, yielded newest first (needs since; not with before)
 ---@field headers? table<string, string|false> extra request headers of this call, over the client's (`false` drops one of the client's)
 
 ---What `on_page` gets as each page of `each_connector_log` arrives.

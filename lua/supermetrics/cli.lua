@@ -19,7 +19,7 @@ local cli = {}
 cli.USAGE = [[
 Usage: supermetrics-logs [options] get TEAM CONNECTOR LOG
        supermetrics-logs [options] list TEAM CONNECTOR [--all] [--limit N]
-                         [--since WHEN] [--until WHEN]
+                         [--since WHEN] [--until WHEN] [--parallel K]
        supermetrics-logs [options] fetch TEAM CONNECTOR LOG...
        supermetrics-logs [options] tail TEAM CONNECTOR [--since WHEN | -n N]
                          [--follow] [--interval DURATION]
@@ -53,6 +53,8 @@ list:
                               from its last complete entry, appending to it
   --progress                  with --all: pages and entries so far on stderr, as
                               lines when stderr is not a terminal (cron)
+  --parallel K                with --all --since: K slices of the time range
+                              fetched at once (1..64), written newest first
 tail (oldest first):
   -n, --lines N               the newest N entries (default 10) when no --since
   -f, --follow                then keep printing new entries until Ctrl-C
@@ -301,7 +303,7 @@ function COMMANDS.list(client, o, emit)
     end
     return cli.EXIT.ok
   end
-  local opts = { page_size = o.limit, on_page = o.on_page }
+  local opts = { page_size = o.limit, on_page = o.on_page, slices = o.parallel }
   if o.resume_value then
     opts.resume = o.resume_value -- it holds the bounds
   else

@@ -18,6 +18,7 @@ local logtime = require "supermetrics.logtime"
 local options = require "supermetrics.options"
 local paging = require "supermetrics.paging"
 local proxy = require "supermetrics.proxy"
+local slices = require "supermetrics.slices"
 local transport = require "supermetrics.transport"
 local cache -- CACHE: supermetrics.cache, loaded when a client asks for one
 
@@ -26,6 +27,7 @@ local invalid = errors.invalid
 
 local Client = {}
 Client.__index = Client
+local sliced -- each_connector_log with slices (below)
 
 Client.VERSION = "0.1.0"
 
@@ -306,6 +308,52 @@ function Client:list_connector_logs(team_id, connector_identifier, opts)
   return (fetch_page(self, team_id, connector_identifier, opts.limit, before and before.date_time, extra))
 end
 
+-- each_connector_log with slices = k (> 1): the range split into k slices
+-- of time walked at the same time (supermetrics.slices), yielded newest
+-- first. An error carries the resume value of one loop over the range: the
+-- failed slice's, with the range's since, and through its slice's own
+-- (everything newer was yielded).
+sliced = function(self, team_id, connector_identifier, page_size, since, through, resume, on_page, extra, k)
+  local list = slices.plan(since, through, k, resume and (resume.edge or resume.bound))
+  list[1].resume = resume
+  local pages, entries = resume and resume.pages or 0, resume and resume.entries or 0
+  local yielded = entries
+  local function open(slice, ystate)
+    -- ystate: the slices' event loop's transport state (their attempts go out together)
+    -- and its waits between attempts are handed to that loop too.
+    local target = self
+    if ystate then
+      target = setmetatable({ _transport = ystate,
+        _policy = setmetatable({ sleep = ystate.sleep }, { __index = self._policy }) }, { __index = self })
+    end
+    local counted = slice.resume and slice.resume.entries or 0
+    return paging.iterator(function(limit, bound)
+      return (fetch_page(target, team_id, connector_identifier, limit, bound, extra))
+    end, page_size, nil, { since = slice.since, through = slice.through, resume = slice.resume, resumable = true,
+      on_page = function(p)
+        pages, entries, counted = pages + 1, entries + p.entries - counted, p.entries
+        if on_page then
+          on_page({ page = pages, entries = entries, received = p.received, oldest = p.oldest, before = p.before })
+        end
+      end })
+  end
+  local function finish(err)
+    local r = core.is_error(err) and err.resume
+    if type(r) == "table" then
+      r.since, r.entries, r.pages = since.text, yielded, pages
+    end
+    return err
+  end
+  local it = slices.iterator(self._transport, list, open, finish)
+  return function()
+    local entry = it()
+    if entry ~= nil then
+      yielded = yielded + 1
+    end
+    return entry
+  end
+end
+
 --- Iterates over every log entry, newest first, fetching pages as needed.
 -- Each next page is asked for with `before` just past the last entry's
 -- `log_time` at its own precision; entries sharing that timestamp across a
@@ -322,8 +370,9 @@ end
 -- @param connector_identifier as for `get_connector_log`
 -- @param[opt] opts `{ page_size = 1..1000 (default 100), before = "...", since = "...",
 -- through = "...", resume = err.resume or its JSON text, on_page = function(progress),
--- headers = {...} }`; `on_page` gets `{ page =, entries =, received =, oldest =, before = }`
--- as each page arrives
+-- slices = 1..64, headers = {...} }`; `on_page` gets `{ page =, entries =, received =, oldest =,
+-- before = }` as each page arrives; `slices` (needs since) fetches since..through in that
+-- many slices of time at once, yielding newest first all the same (docs/api.md, Parallel slices)
 -- @return an iterator for a generic `for`; it raises `supermetrics.Error` values
 function Client:each_connector_log(team_id, connector_identifier, opts)
   check_self(self, "each_connector_log")
@@ -342,10 +391,12 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
     if before then
       invalid(method .. ": give before or resume, not both (the resume value says where to go on)", "resume")
     end
-    -- The bounds are the resume value's; given again, they must be the same.
+    -- The bounds are the resume value's; given again, they must be the same
+    -- (or through later: a sliced loop's value holds the slice's through,
+    -- everything newer being yielded already).
     for name, given in pairs { since = since, through = through } do
       local held = resume[name]
-      if given and (not held or held.key ~= given.key) then
+      if given and not (held and (held.key == given.key or (name == "through" and held.key < given.key))) then
         invalid(method .. ": resume was made with " .. (held and name .. " = " .. held.text or "no " .. name)
           .. ", not " .. name .. " = " .. given.text, "resume")
       end
@@ -361,6 +412,15 @@ function Client:each_connector_log(team_id, connector_identifier, opts)
   end
   page_route(team_id, connector_identifier, page_size, before and before.date_time)
   local extra = self:_extra_for(opts.headers, method)
+  if opts.slices and opts.slices > 1 then
+    if not since then
+      invalid(method .. ": slices needs since (the older end of the range it splits)", "slices")
+    elseif before then
+      invalid(method .. ": give before or slices, not both (slices split since..through)", "slices")
+    end
+    return sliced(self, team_id, connector_identifier, page_size, since, through, resume, on_page, extra,
+      opts.slices)
+  end
   return paging.iterator(function(limit, bound)
     return (fetch_page(self, team_id, connector_identifier, limit, bound, extra))
   end, page_size, before, { since = since, through = through, resume = resume, on_page = on_page,

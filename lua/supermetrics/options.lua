@@ -55,6 +55,7 @@ options.CALLS = {
   each_connector_log = {
     page_size = number(1, paging.MAX_PAGE_SIZE, true, paging.DEFAULT_PAGE_SIZE),
     before = true, since = true, through = true, resume = true, on_page = true, headers = true,
+    slices = number(1, 64, true, nil),
   },
   follow_connector_logs = {
     since = true, interval = number(0.01, 3600, false, follow.DEFAULT_INTERVAL, " of seconds"),

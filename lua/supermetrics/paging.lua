@@ -190,7 +190,8 @@ end
 -- Both kinds of server then show every entry stamped through; what is newer
 -- is for the caller to leave out.
 function paging.through_bound(through)
-  return logtime.successor(logtime.instant(through.seconds, through.frac))
+  local after = logtime.successor(logtime.instant(through.seconds, through.frac))
+  return logtime.instant(after.seconds, after.frac) -- no trailing zeros (a slice's through: .999...)
 end
 
 --- An iterator over every entry from `before` back (all when nil): a

@@ -15,6 +15,8 @@
 --                 (a page that fails for good, whatever the retries; a
 --                 server down for a while); several such words, several times
 --   idless        entries have no id
+--   l<ms>         each list request answers after ms milliseconds (a real
+--                 link's round trip: 44-slices_spec)
 -- A page is found by arithmetic (no scan), so 100,000 entries page as fast
 -- as a real server's. The entries carry text CSV must quote and guard: an
 -- event with a quote and a comma every 7th, a request that starts like a
@@ -95,11 +97,14 @@ function M.list(connector, args, h)
     n, g = tonumber(n), tonumber(g)
     local precision, mode, key, idless = "sec", "incl", nil, false
     local failures = {}
+    local latency -- seconds each list request waits before its answer (l<ms>)
     for word in words:gmatch("%-([%w]+)") do
         if STEP[word] then
             precision = word
         elseif word == "incl" or word == "excl" then
             mode = word
+        elseif word:match("^l%d+$") then
+            latency = tonumber(word:sub(2)) / 1000
         elseif word == "idless" then
             idless = true
         elseif word:match("^k%w+$") then
@@ -112,6 +117,9 @@ function M.list(connector, args, h)
         end
     end
     DICT:incr("list_requests", 1, 0)
+    if latency then
+        ngx.sleep(latency)
+    end
     if #failures > 0 then
         local seq = DICT:incr("export_" .. (key or connector), 1, 0)
         for _, f in ipairs(failures) do

@@ -20,6 +20,7 @@ local VALUED = {
   ["--before"] = "until_", ["--until"] = "until_", ["--since"] = "since",
   ["--status"] = "status", ["--event"] = "event", ["--interval"] = "interval",
   ["--lines"] = "lines", ["-n"] = "lines", ["--output"] = "output", ["-o"] = "output",
+  ["--parallel"] = "parallel",
 }
 -- Options that may be given more than once (their values accumulate).
 local REPEATED = { status = true, event = true }
@@ -40,12 +41,12 @@ local ONLY = {
   since = { list = true, tail = true }, follow = { tail = true }, interval = { tail = true },
   lines = { tail = true }, concurrency = { fetch = true },
   status = { list = true, fetch = true, tail = true }, event = { list = true, fetch = true, tail = true },
-  resume = { list = true }, progress = { list = true },
+  resume = { list = true }, progress = { list = true }, parallel = { list = true },
 }
 local OPTION_NAME = {
   all = "--all", limit = "--limit", until_ = "--until", since = "--since", follow = "--follow",
   interval = "--interval", lines = "--lines", concurrency = "--concurrency", status = "--status",
-  event = "--event", resume = "--resume", progress = "--progress",
+  event = "--event", resume = "--resume", progress = "--progress", parallel = "--parallel",
 }
 args.FORMATS = { json = true, ndjson = true, table = true, csv = true }
 
@@ -108,7 +109,7 @@ local function convert(o, now)
     o.interval = args.duration(o.interval, true)
       or usage("--interval needs a duration such as 2s, 1m or plain seconds")
   end
-  for _, name in ipairs { "retries", "concurrency", "limit", "lines" } do
+  for _, name in ipairs { "retries", "concurrency", "limit", "lines", "parallel" } do
     if o[name] then
       o[name] = integer(name == "lines" and "--lines" or "--" .. name, o[name])
     end
@@ -208,6 +209,9 @@ function args.parse(argv, now)
   if o.verbose and o.quiet then
     usage("--verbose and --quiet do not go together")
   end
+  if o.parallel and not (o.all and o.since) then
+    usage("--parallel goes with list --all --since WHEN: it splits --since..--until into slices")
+  end
   if o.progress and not o.all then
     usage("--progress goes with list --all")
   end
@@ -227,6 +231,9 @@ function args.parse(argv, now)
     usage("--resume continues ndjson or csv output (--format ndjson or csv)")
   end
   convert(o, now)
+  if o.parallel and (o.parallel < 1 or o.parallel > 64) then
+    usage("--parallel must be 1..64")
+  end
   if o.resume and o.fields then
     local has = {}
     for _, name in ipairs(o.fields) do has[name] = true end

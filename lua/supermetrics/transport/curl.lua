@@ -21,7 +21,7 @@ State.__index = State
 
 --- The state of a client: nothing to check, nothing to set up.
 function curl.open(handle, _, clk)
-  return setmetatable({ handle = handle, monotonic = clk.monotonic }, State)
+  return setmetatable({ handle = handle, monotonic = clk.monotonic, sleep = clk.sleep }, State)
 end
 
 --- One attempt: body [, info] | nil, err.
@@ -32,6 +32,12 @@ end
 --- The common call's first attempt in one C call.
 function State:get_log(team_id, connector_identifier, log_id, timeout, _, raw)
   return self.handle:get_log(team_id, connector_identifier, log_id, timeout, raw)
+end
+
+--- Page requests may go out at once on the batch slots (each_connector_log's
+-- slices: supermetrics.slices).
+function State.page_slots()
+  return true
 end
 
 --- get_connector_logs on libcurl's multi interface (curl_batch).
