@@ -26,6 +26,12 @@ end
 
 slices.MAX = 64
 
+-- The most entries the older slices hold fetched ahead of the one being
+-- yielded: past it they fetch no further page until it is drawn down, so
+-- memory stays bounded whatever the range (the one being yielded always
+-- goes on). Each slice may overshoot by one page.
+slices.AHEAD = 50000
+
 -- Whether a coroutine may yield from inside pcall (paging's fetch is
 -- called so): Lua 5.2 and later, and LuaJIT.
 local YIELDS = _VERSION ~= "Lua 5.1" or type(jit) == "table"
@@ -181,16 +187,27 @@ local function concurrent(state, list, open, finish)
     end
   end
 
+  local cur, given = 1, 0
+
   -- Moves every slice on as far as it goes without waiting more than
-  -- `wait` seconds for the network (0: not at all).
+  -- `wait` seconds for the network (0: not at all); the older slices only
+  -- while what they hold ahead is under slices.AHEAD.
   local function pump(wait)
     local now = monotonic()
+    local ahead = 0
+    for i = cur + 1, #runs do
+      ahead = ahead + runs[i].n - runs[i].qi
+    end
     for i, r in ipairs(runs) do
       if r.status == "sleep" and r.ready_at <= now then
         r.status, r.args = "run", { n = 0 }
       end
-      if r.status == "run" then
+      if r.status == "run" and (i <= cur or ahead < slices.AHEAD) then
+        local held = r.n
         step(i)
+        if i > cur then
+          ahead = ahead + r.n - held
+        end
       end
     end
     if running == 0 then
@@ -227,7 +244,6 @@ local function concurrent(state, list, open, finish)
     end
   end
 
-  local cur, given = 1, 0
   return function()
     while true do
       local r = runs[cur]

@@ -75,6 +75,35 @@ describe("each_connector_log with slices #abi", function()
     end
   end)
 
+  it("older slices hold at most slices.AHEAD entries ahead (and a page), and the output stays the same", function()
+    local slices = require "supermetrics.slices"
+    local cap = slices.AHEAD
+    slices.AHEAD = 10
+    local done, err = pcall(function()
+      local log = "export-600-25-excl" -- 24 s of runs of 25
+      local one = {}
+      for entry in client:each_connector_log(1, log, { page_size = 10, since = at(20), through = at(1) }) do
+        one[#one + 1] = entry.id
+      end
+      local got, at_100 = {}, nil
+      local before = list_requests()
+      for entry in client:each_connector_log(1, log, { page_size = 10, since = at(20), through = at(1), slices = 4 }) do
+        got[#got + 1] = entry.id
+        if #got == 100 then
+          at_100 = list_requests() - before
+        end
+      end
+      assert.are.same(one, got)
+      -- 100 entries into the newest slice (about 5 s of runs of 25): its own
+      -- 10 or 11 pages, and the three older slices a page or two each
+      -- before the cap held them (18 seen; without the cap they keep pace:
+      -- 44 requests by then).
+      assert.is_true(at_100 <= 24, "requests after 100 entries: " .. tostring(at_100))
+    end)
+    slices.AHEAD = cap
+    assert(done, err)
+  end)
+
   it("refuses slices without since, or with before", function()
     local cases = { { slices = 2 }, { slices = 2, since = at(9), before = at(1) }, { slices = 0, since = at(9) },
       { slices = 65, since = at(9) } }
