@@ -90,10 +90,11 @@ sm_start_hub() {
     # A loopback port whose connects hang, for the connect_timeout specs.
     export SM_TEST_BLACKHOLE=$ROOT/tests/tmp/blackhole
     mkdir -p "$ROOT/tests/tmp"
-    # (Built aside and moved in: lanes start their servers side by side.)
+    # (Built aside and moved in: lanes start their servers side by side, in
+    # subshells of one shell: $BASHPID, not $$, tells them apart.)
     if ! [ "$SM_TEST_BLACKHOLE" -nt "$ROOT/tests/tools/blackhole.c" ]; then
-        ${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$SM_TEST_BLACKHOLE.$$" "$ROOT/tests/tools/blackhole.c" &&
-            mv -f "$SM_TEST_BLACKHOLE.$$" "$SM_TEST_BLACKHOLE" || return 1
+        ${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$SM_TEST_BLACKHOLE.$BASHPID" "$ROOT/tests/tools/blackhole.c" &&
+            mv -f "$SM_TEST_BLACKHOLE.$BASHPID" "$SM_TEST_BLACKHOLE" || return 1
     fi
     "$ROOT/tests/server/start.sh" "$HUB_DIR" || return 1
     set -a
