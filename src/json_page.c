@@ -157,7 +157,7 @@ static int read_item(page_read *pr, sm_json_scan *logs, page_item *it,
     sm_entry_facts f = {0, 0, SM_JSON_NULL, {NULL, 0, 0}};
     sm_json_member *m;
     unsigned long long before = pr->cost;
-    int n, kept, i;
+    int n, kept;
     make_room(pr);
     m = pr->scratch->m + pr->used;
     it->p = logs->p;
@@ -182,7 +182,7 @@ static int read_item(page_read *pr, sm_json_scan *logs, page_item *it,
              * reads it. */
             int k = -2 - n;
             pr->cost += SM_JSON_COST_TABLE;
-            for (i = 0; i <= k; i++)
+            for (int i = 0; i <= k; i++)
                 pr->cost += sm_json_member_cost(&m[i]);
             sm_entry_note(&f, &m[k].key, m[k].kind, &m[k].value);
         } else {

@@ -98,7 +98,7 @@ static int push_entry(lua_State *L, const char *text, size_t len,
     sm_json_member m[SM_ENTRY_FAST_MEMBERS];
     sm_entry_facts f = {0, 0, SM_JSON_NULL, {NULL, 0, 0}};
     unsigned long long cost = 0;
-    int n = -1, kept = 0, nulls = 0, i, bad;
+    int n = -1, kept = 0, nulls = 0, bad;
     /* JSON's grammar with the escapes cjson decodes: a text cjson refuses
      * is refused before its id could say anything. A nested value is
      * skipped with its cost counted (a flat entry has none). */
@@ -112,7 +112,7 @@ static int push_entry(lua_State *L, const char *text, size_t len,
          * read on as cjson reads it. */
         int k = -2 - n;
         cost += SM_JSON_COST_TABLE;
-        for (i = 0; i <= k; i++) {
+        for (int i = 0; i <= k; i++) {
             cost += sm_json_member_cost(&m[i]);
             nulls |= m[i].kind == SM_JSON_NULL;
         }

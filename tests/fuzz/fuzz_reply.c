@@ -246,9 +246,13 @@ static int run(lua_State *L)
     want.proxy = NULL;
     pushed = sm_push_outcome(L, &outcome, &want);
     FUZZ_ASSERT(lua_gettop(L) == pushed);
-    if (pushed == 1) {
+    if (pushed == 1 || (pushed == 2 && !lua_isnil(L, 1))) {
+        /* A success; with its info table too when the response carried
+         * rate limits (want.info is 0). */
         FUZZ_ASSERT(!(mode & 1) && headers_ended && status >= 200 && status <= 299);
         FUZZ_ASSERT(lua_type(L, 1) == LUA_TTABLE);
+        FUZZ_ASSERT(pushed == 1 || ((meta.rate_limit >= 0 || meta.rate_remaining >= 0) &&
+                                    lua_type(L, 2) == LUA_TTABLE));
         lua_getfield(L, 1, "status");
         FUZZ_ASSERT(lua_type(L, -1) != LUA_TLIGHTUSERDATA);
         lua_pop(L, 1);

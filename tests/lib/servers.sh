@@ -67,6 +67,11 @@ sm_start_lane() {
     local k=$1 openresty=$2
     sm_lane "$k"
     sm_start_hub || return 1
+    # The test apps listen with reuseport (one socket per worker), so a
+    # second nginx binding a port another lane's app took at the same
+    # moment is not refused: the two would share it. Each lane's apps look
+    # for free ports in a range of their own.
+    export SM_APP_FIRST_PORT=$((39280 + 40 * (k - 1)))
     if [ "$openresty" = 1 ] && ! sm_start_openresty 0; then
         echo "the OpenResty test apps of lane $k did not start" >&2
         return 1
