@@ -5,6 +5,8 @@
 -- Usage: lua5.4 cache_report.lua TMP CONNECTIONS SECONDS ROUNDS COMMIT
 local tmp, conns, secs, rounds, commit = arg[1], arg[2], arg[3], tonumber(arg[4]), arg[5]
 local out_dir = assert(os.getenv("BENCH_RESULTS_DIR"))
+package.path = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/?.lua;" .. package.path
+local report_lib = require "report_lib"
 local SECTION = "## The entry cache inside nginx (one worker, wrk -c " .. conns .. ")"
 local ORDER = { "proxy_cache", "proxy", "floor", "hit_json", "hit_table", "lib_json", "lib" }
 local LABEL = {
@@ -70,34 +72,4 @@ for _, t in ipairs(targets) do section[#section + 1] = t end
 section[#section + 1] = ""
 section[#section + 1] = "lua-supermetrics library code as of commit " .. commit .. "."
 
-local path = out_dir .. "/RESULTS.md"
-local old = {}
-local f = io.open(path)
-if f then
-  for line in f:lines() do old[#old + 1] = line end
-  f:close()
-end
-local result, skipping, placed = {}, false, false
-for _, line in ipairs(old) do
-  if line == SECTION or (line:find("^## The entry cache inside nginx") and not placed) then
-    skipping, placed = true, true
-    for _, l in ipairs(section) do result[#result + 1] = l end
-    result[#result + 1] = ""
-  elseif skipping and line:match("^## ") then
-    skipping = false
-    result[#result + 1] = line
-  elseif not skipping then
-    result[#result + 1] = line
-  end
-end
-if not placed then
-  if #result > 0 and result[#result] ~= "" then result[#result + 1] = "" end
-  for _, l in ipairs(section) do result[#result + 1] = l end
-end
-f = assert(io.open(path, "w"))
-f:write(table.concat(result, "\n"), "\n")
-f:close()
-f = assert(io.open(tmp .. "/targets.txt", "w"))
-f:write(table.concat(targets, "\n"), "\n")
-f:close()
-print(table.concat(section, "\n"))
+report_lib.place_section(out_dir .. "/RESULTS.md", section, "## The entry cache inside nginx")

@@ -1,5 +1,5 @@
--- What bench/report.lua and bench/inside_report.lua both need: reading the
--- measurements' TSV files, package versions, numbers with thousands commas.
+-- What the bench reports share: reading the measurements' TSV files,
+-- package versions, numbers with thousands commas, a section of RESULTS.md.
 local report_lib = {}
 
 --- The rows of a tab-separated file, each a list of its fields (empty ones
@@ -49,6 +49,40 @@ end
 --- v rounded, with commas between thousands: 1234567 -> "1,234,567".
 function report_lib.thousands(v)
   return (string.format("%.0f", v):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^(-?),", "%1"))
+end
+
+--- Writes section (a list of lines, its heading first) into path's
+-- Markdown (RESULTS.md): in place of the section with the same heading, or
+-- of the first whose heading starts with `prefix` (an older run's with other
+-- settings), else at the end. Prints it too.
+function report_lib.place_section(path, section, prefix)
+  local old = {}
+  local f = io.open(path)
+  if f then
+    for line in f:lines() do old[#old + 1] = line end
+    f:close()
+  end
+  local result, skipping, placed = {}, false, false
+  for _, line in ipairs(old) do
+    if line == section[1] or (line:find(prefix, 1, true) == 1 and not placed) then
+      skipping, placed = true, true
+      for _, l in ipairs(section) do result[#result + 1] = l end
+      result[#result + 1] = ""
+    elseif skipping and line:match("^## ") then
+      skipping = false
+      result[#result + 1] = line
+    elseif not skipping then
+      result[#result + 1] = line
+    end
+  end
+  if not placed then
+    if #result > 0 and result[#result] ~= "" then result[#result + 1] = "" end
+    for _, l in ipairs(section) do result[#result + 1] = l end
+  end
+  f = assert(io.open(path, "w"))
+  f:write(table.concat(result, "\n"), "\n")
+  f:close()
+  print(table.concat(section, "\n"))
 end
 
 return report_lib
