@@ -197,11 +197,12 @@ end
 -- deadline: the call's, when the cache made it (else from now).
 local cached_one -- CACHE
 local function get_one(self, method, raw, team_id, connector_identifier, log_id, opts, deadline)
-  local cached = getmetatable(self) == Client and self._cache
-  if cached and not deadline then -- CACHE: a hit, or one request for every caller of the entry
+  local mine = getmetatable(self) == Client
+  local cached = mine and not deadline and self._cache
+  if cached then -- CACHE: a hit, or one request for every caller of the entry
     return cached_one(self, cached, method, raw, team_id, connector_identifier, log_id, opts)
   end
-  if opts == nil and getmetatable(self) == Client and self._one_call then
+  if opts == nil and mine and self._one_call then
     local timeout = self._timeout
     if deadline then
       timeout = deadline - self._monotonic()
