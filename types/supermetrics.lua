@@ -2,7 +2,7 @@
 -- lua-supermetrics for lua-language-server (LuaCATS annotations): what
 -- `require "supermetrics"` returns, its client, errors, entries and options.
 -- Definitions only, never loaded by the library: add this folder to
--- `workspace.library` (README.md, "Editor support"). types/supermetrics.d.tl
+-- `workspace.library` (docs/api.md, "Editor support"). types/supermetrics.d.tl
 -- says the same for Teal; tests/spec/27-types_spec.lua checks both against
 -- the code. docs/api.md has the details behind every line.
 

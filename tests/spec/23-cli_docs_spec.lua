@@ -1,6 +1,6 @@
 -- What documents the command line agrees with it: the man page and the
 -- bash completion know every option --help shows, and every example in the
--- README's command-line section runs against the stand-in.
+-- README's command-line section (under Quick start) runs against the stand-in.
 local support = require "tests.spec.support"
 local cli = require "tests.spec.cli_support"
 
@@ -48,10 +48,12 @@ describe("the man page", function()
   it("says what --help says about --since and --until", function()
     local _, text = cli.run("--help")
     local man = cli.read(MAN):gsub("\\%-", "-"):gsub("\\f[BIRP]", "")
-    local readme = cli.read("README.md")
     assert.truthy(text:find("at or after / at or before", 1, true))
     assert.truthy(man:find("at or after, at or before", 1, true))
-    assert.truthy(readme:gsub("%s+", " "):find("at or after / at or before", 1, true))
+    -- the README in brief, docs/api.md's command line in full
+    for _, doc in ipairs { "README.md", "docs/api.md" } do
+      assert.truthy(cli.read(doc):gsub("%s+", " "):find("at or after / at or before", 1, true), doc)
+    end
   end)
 end)
 
@@ -76,7 +78,7 @@ end)
 describe("the README's command-line examples", function()
   it("all run against the stand-in", function()
     local readme = cli.read("README.md")
-    local section = readme:match("\n## Command line: `supermetrics%-logs`\n(.-)\n## ")
+    local section = readme:match("\n### Command line: `supermetrics%-logs`\n(.-)\n##")
     local block = assert(section:match("```sh\n(.-)```"))
     local home = os.tmpname()
     os.remove(home)

@@ -22,9 +22,10 @@ local function blocks()
   end
 end
 
+-- The heading (## or ###) the block is under.
 local function section_of(block)
   local heading
-  for h in block.before:gmatch("\n## ([^\n]+)") do heading = h end
+  for h in block.before:gmatch("\n###? ([^\n]+)") do heading = h end
   return heading
 end
 
@@ -53,6 +54,44 @@ end
 
 describe("README.md", function()
   local all = blocks()
+
+  -- The front page of the manual (issue 28): under 300 lines, with install,
+  -- the quick starts, the tables and the gates; the rest is in docs/.
+  it("is the manual's front page: under 300 lines, the rest linked", function()
+    local lines = select(2, README:gsub("\n", "\n"))
+    assert.is_true(lines < 300, lines .. " lines")
+    local headings = {}
+    for h in ("\n" .. README):gmatch("\n###? ([^\n]+)") do headings[#headings + 1] = h end
+    for _, want in ipairs { "Install", "Debian packages", "From a source rock (LuaRocks)", "With make",
+      "Quick start", "Lua", "OpenResty / nginx", "Command line: `supermetrics-logs`", "API", "Errors",
+      "Security", "Which gate to run" } do
+      local found = false
+      for _, h in ipairs(headings) do found = found or h == want end
+      assert.is_true(found, "no heading " .. want)
+    end
+    for _, table_header in ipairs { "| method | returns |", "| option of `new` | default | meaning |",
+      "| code | when | retried |", "| exit status | when |" } do
+      assert.truthy(README:find(table_header, 1, true), table_header)
+    end
+    for _, gate in ipairs { "`make check`", "`make test`", "`make test-all`" } do
+      assert.truthy(README:find("\n%- " .. gate:gsub("%p", "%%%0")), gate .. " has no line of its own")
+    end
+    for _, doc in ipairs { "docs/api.md", "docs/nginx.md", "docs/hardening.md", "docs/design.md",
+      "tests/README.md", "SECURITY.md" } do
+      assert.truthy(README:find("](" .. doc, 1, true), doc .. " is not linked")
+    end
+  end)
+
+  -- Every option of new() the library accepts has a row in the README's
+  -- table (and docs/api.md has its details).
+  it("lists every option of new", function()
+    local api = cli.read("docs/api.md")
+    local at = assert(README:find("| option of `new` |", 1, true))
+    local rows = README:sub(at):match("^(.-)\n\n")
+    for option in api:match("| option | default | meaning |\n(.-)\n\n"):gmatch("\n| `([%w_]+)` |") do
+      assert.truthy(rows:find("`" .. option .. "`", 1, true), option .. " is not in the README's table")
+    end
+  end)
 
   it("has no block this spec does not know how to check", function()
     for _, b in ipairs(all) do
