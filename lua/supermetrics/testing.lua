@@ -467,7 +467,8 @@ end
 -- given one must equal the request's.
 --
 -- how: `status` (with the API's error envelope: `code` (default the
--- status's), `message`, `description`, `request_id`; `envelope = false`
+-- status's), `message`, `description`, `request_id` (every answer carries
+-- an X-Request-Id, `req_fake_<n>` unless given; false: none); `envelope = false`
 -- for none: `body` or empty), `retry_after` (seconds or the header's text),
 -- `rate_limit = { limit =, remaining = }` (X-RateLimit headers), `headers`
 -- (more), `problem = { title =, detail =, type = }` (application/problem+json),

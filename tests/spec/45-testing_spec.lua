@@ -140,7 +140,7 @@ describe("supermetrics.testing #abi", function()
     add("truncated", { truncated = true, times = "always" }, "CONNECTION_ERROR")
     add("TLS_ERROR", { tls = true }, "TLS_ERROR")
     add("RESPONSE_TOO_LARGE", { body = '{"pad":"' .. string.rep("x", 2000) .. '"}' }, "RESPONSE_TOO_LARGE",
-      { max_response_bytes = 1000 }, RANDOM_ID)
+      { max_response_bytes = 1000 })
     add("invalid JSON", { invalid_json = true }, "INVALID_RESPONSE")
     add("another id's entry", { other_id = "zz", times = "always" }, "INVALID_RESPONSE")
     add("another id's entry once", { other_id = "zz" }, "x")
