@@ -293,8 +293,12 @@ local function envelope(code, message, request_id, description)
   return concat(parts)
 end
 
+local REASONS = { [200] = "OK", [201] = "Created", [204] = "No Content", [301] = "Moved Permanently",
+  [302] = "Found", [304] = "Not Modified", [405] = "Method Not Allowed", [418] = "I'm a teapot" }
+
 local function response_bytes(status, headers, body, declared)
-  local lines = { format("HTTP/1.1 %d %s", status, BY_STATUS[status] and BY_STATUS[status].reason or "Status") }
+  local reason = BY_STATUS[status] and BY_STATUS[status].reason or REASONS[status] or "Status"
+  local lines = { format("HTTP/1.1 %d %s", status, reason) }
   local names = {}
   for name in pairs(headers) do
     names[#names + 1] = name
@@ -857,6 +861,82 @@ function testing.record(file, options)
   local client = require("supermetrics.client").new(opts, { transport = module })
   save()
   return client
+end
+
+
+---------------------------------------------------------------------------
+-- The server form: the same fixtures over HTTP on 127.0.0.1.
+---------------------------------------------------------------------------
+
+-- A socket in the place of an exchange: what the script plays is written
+-- to it (a failure: the connection closed, after `hold` seconds for a
+-- timeout).
+local function socket_exchange(conn, hold, sleep)
+  local x = { closed = false }
+  function x.feed(_, bytes)
+    conn:send(bytes)
+    return true
+  end
+  function x.eof()
+    x.closed = true
+  end
+  function x.fail(_, kind)
+    if kind == "timeout" then
+      sleep(hold)
+    end
+    x.closed = true
+  end
+  return x
+end
+
+--- Answers HTTP/1.1 requests on 127.0.0.1 from a fixture file, as a fake
+-- Hub loaded with it answers its clients (any credential accepted), for
+-- black-box tests of an nginx configuration or of code in other languages
+-- (`supermetrics-logs serve FIXTURES --port N`). One connection at a time;
+-- a scripted timeout holds its connection `hold` seconds (default 5), then
+-- closes it. opts: `port` (default 0: any free one), `requests` (stop after
+-- that many), `hold`, `ready` (called with the port once listening).
+-- Needs LuaSocket.
+function testing.serve(fixtures, opts)
+  opts = opts or {}
+  local has, socket = pcall(require, "socket")
+  if not has then
+    error("supermetrics.testing.serve needs LuaSocket (Debian: lua-socket; luarocks install luasocket)", 2)
+  end
+  local hub = testing.hub():load(fixtures)
+  local server = assert(socket.bind("127.0.0.1", opts.port or 0))
+  local _, port = server:getsockname()
+  if opts.ready then
+    opts.ready(tonumber(port))
+  end
+  local served, limit = 0, opts.requests or huge
+  while served < limit do
+    local conn = server:accept()
+    if conn then
+      conn:settimeout(30)
+      while served < limit do
+        local lines = {}
+        local line, err = conn:receive("*l")
+        while line and line ~= "" do
+          lines[#lines + 1] = line
+          line, err = conn:receive("*l")
+        end
+        if err or #lines == 0 then
+          break
+        end
+        served = served + 1
+        local head = concat(lines, "\r\n") .. "\r\n\r\n"
+        local x = socket_exchange(conn, opts.hold or 5, socket.sleep)
+        hub:_serve(head, x, huge)
+        if x.closed or head:lower():find("\r\nconnection:%s*close") then
+          break
+        end
+      end
+      conn:close()
+    end
+  end
+  server:close()
+  return served
 end
 
 return testing
