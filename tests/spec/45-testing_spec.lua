@@ -346,3 +346,82 @@ describe("supermetrics.testing record and replay", function()
     os.remove(file)
   end)
 end)
+
+describe("supermetrics-logs --record and serve", function()
+  local cli = require "tests.spec.cli_support"
+
+  it("records the stand-in's answers without the key, and serves them back over HTTP", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert.are.equal(0, (support.run("mkdir -p " .. dir)))
+    local fixture = dir .. "/fixture.lua"
+    local args = "list 936506 paged-9-2 --all --limit 4 --format ndjson"
+    local code, want, err = cli.run("--record " .. fixture .. " " .. args)
+    assert.are.equal(0, code, err)
+    assert.are.equal(9, #cli.lines(want))
+    local text = cli.read(fixture)
+    assert.falsy(text:find(KEY, 1, true))
+    assert.truthy(text:find("paged-9-2", 1, true))
+    -- The server form answers the same requests from the file (its port
+    -- named on stderr, polled for with a bound); any key will do.
+    local script = table.concat({
+      cli.command() .. " serve " .. fixture .. " --port 0 2>" .. dir .. "/serve.err & s=$!",
+      "for i in $(seq 100); do grep -q 127.0.0.1 " .. dir .. "/serve.err && break; sleep 0.05; done",
+      "port=$(sed -n 's/.*127\\.0\\.0\\.1://p' " .. dir .. "/serve.err)",
+      cli.command("SUPERMETRICS_API_KEY=another_key") .. " --base-url http://127.0.0.1:$port " .. args,
+      "rc=$?; kill $s; exit $rc",
+    }, "\n")
+    local served_code, got, served_err = support.run("bash -c " .. support.quote(script))
+    assert.are.equal(0, served_code, served_err)
+    assert.are.equal(want, got)
+    support.run("rm -rf " .. dir)
+  end)
+
+  it("names serve's fixture error", function()
+    local code, _, err = cli.run("serve /nonexistent/fixture.lua --port 0")
+    assert.are.equal(1, code)
+    assert.truthy(err:find("cannot read /nonexistent/fixture.lua", 1, true), err)
+  end)
+end)
+
+-- types/supermetrics/testing.lua and .d.tl name what the module has.
+describe("supermetrics.testing's editor types", function()
+  local function read(path)
+    local f = assert(io.open(path, "rb"))
+    local s = f:read("*a")
+    f:close()
+    return s
+  end
+
+  it("declare every public function and hub method, and nothing else", function()
+    local truth, hub_truth = {}, {}
+    for k, v in pairs(testing) do
+      if type(k) == "string" and k:sub(1, 1) ~= "_" then
+        truth[k] = true
+      end
+      assert.is_true(type(v) == "function" or k == "START" or k == "FORMAT" or k == "null", k)
+    end
+    for k, v in pairs(getmetatable(testing.hub())) do
+      if type(v) == "function" and k:sub(1, 1) ~= "_" then
+        hub_truth[k] = true
+      end
+    end
+    local luals = read("types/supermetrics/testing.lua")
+    local declared, hub_declared = {}, {}
+    for name in luals:gmatch("\nfunction testing%.([%w_]+)%(") do declared[name] = true end
+    for name in luals:gmatch("\n%-%-%-@field ([%w_]+) [^\n]*\nlocal testing") do declared[name] = true end
+    for name in luals:gmatch("%-%-%-@field (%u[%w_]*) ") do declared[name] = true end
+    declared.null = luals:find("---@field null table", 1, true) and true or nil
+    for name in luals:gmatch("\nfunction Hub:([%w_]+)%(") do hub_declared[name] = true end
+    assert.are.same(truth, declared)
+    assert.are.same(hub_truth, hub_declared)
+    local teal = read("types/supermetrics/testing.d.tl")
+    local tl, tl_hub = {}, {}
+    local module_part = teal:match("\n   START: integer.-\nend")
+    for name in module_part:gmatch("\n   ([%w_]+):") do tl[name] = true end
+    local hub_part = teal:match("\n   record Hub\n(.-)\n   end")
+    for name in hub_part:gmatch("\n?      ([%w_]+): function") do tl_hub[name] = true end
+    assert.are.same(truth, tl)
+    assert.are.same(hub_truth, tl_hub)
+  end)
+end)
