@@ -425,3 +425,26 @@ describe("supermetrics.testing's editor types", function()
     assert.are.same(hub_truth, tl_hub)
   end)
 end)
+
+describe("docs/testing.md's examples", function()
+  it("run as written: the script, and the hand-written fixture", function()
+    local f = assert(io.open("docs/testing.md", "rb"))
+    local doc = f:read("*a")
+    f:close()
+    local blocks = {}
+    for code in doc:gmatch("```lua\n(.-)```") do
+      blocks[#blocks + 1] = code
+    end
+    assert.are.equal(2, #blocks)
+    assert((loadstring or load)(blocks[1], "=docs/testing.md"))()
+    local file = os.tmpname()
+    local out = assert(io.open(file, "wb"))
+    out:write(blocks[2])
+    out:close()
+    local hub = testing.hub():load(file)
+    os.remove(file)
+    local client = hub:client()
+    assert.are.equal(503, client:get_connector_log(1, "shop", "a1").status)
+    assert.are.equal("LOG_NOT_FOUND", support.catch(client.get_connector_log, client, 1, "shop", "a2").code)
+  end)
+end)
