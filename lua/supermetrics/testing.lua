@@ -927,7 +927,7 @@ function testing.serve(fixtures, opts)
         served = served + 1
         local head = concat(lines, "\r\n") .. "\r\n\r\n"
         local x = socket_exchange(conn, opts.hold or 5, socket.sleep)
-        hub:_serve(head, x, huge)
+        hub:_serve(head, x, 0)
         if x.closed or head:lower():find("\r\nconnection:%s*close") then
           break
         end
