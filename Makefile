@@ -132,19 +132,21 @@ install: install-lib install-bin
 # this target too, with LUA_SHAREDIR its tree's.
 install-lib: $(SO)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport \
-		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget \
+		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/testing \
 		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics
 	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 	install -m 0644 lua/supermetrics/transport/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport/
 	install -m 0644 lua/supermetrics/budget/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget/
 	install -m 0644 lua/supermetrics/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli/
+	install -m 0644 lua/supermetrics/testing/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/testing/
 	install -m 0644 types/supermetrics.d.tl $(DESTDIR)$(LUA_SHAREDIR)/
 	install -m 0644 types/supermetrics/safe.d.tl $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
-	install -m 0644 types/supermetrics/time.d.tl types/supermetrics/format.d.tl $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
+	install -m 0644 types/supermetrics/time.d.tl types/supermetrics/format.d.tl types/supermetrics/testing.d.tl \
+	    $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 	install -m 0644 types/supermetrics.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/
 	install -m 0644 types/supermetrics/safe.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics/
-	install -m 0644 types/supermetrics/time.lua types/supermetrics/format.lua \
+	install -m 0644 types/supermetrics/time.lua types/supermetrics/format.lua types/supermetrics/testing.lua \
 	    $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics/
 
 # The interpreter on the command line's first line: the one this build is

@@ -16,7 +16,9 @@ server="nginx libnginx-mod-http-lua openssl"
 other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
 # The contract specs run Stoplight Prism (npm, tests/contract/) on node; the
 # gateway specs put tinyproxy in front of the stand-in.
-test="lua-busted lua-check curl tmux groff-base tinyproxy redis-server luajit2 libluajit2-5.1-dev nodejs npm $other_luas"
+# supermetrics.testing's server form (supermetrics-logs serve) listens
+# through LuaSocket.
+test="lua-busted lua-check curl tmux groff-base tinyproxy redis-server luajit2 libluajit2-5.1-dev nodejs npm lua-socket $other_luas"
 # CI also runs the static checks, the install checks (LuaRocks, make dist
 # needs zip) and the docs check.
 # Hardening (docs/hardening.md): clang's sanitizer and libFuzzer runtimes (only

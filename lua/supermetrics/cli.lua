@@ -23,6 +23,7 @@ Usage: supermetrics-logs [options] get TEAM CONNECTOR LOG
        supermetrics-logs [options] fetch TEAM CONNECTOR LOG...
        supermetrics-logs [options] tail TEAM CONNECTOR [--since WHEN | -n N]
                          [--follow] [--interval DURATION]
+       supermetrics-logs serve FIXTURES [--port N]
        (after "--" every argument is taken as is, for ids that start with "-")
 
 Output:
@@ -70,6 +71,12 @@ Connection:
   --timeout DURATION          deadline of each request, retries included
                               (30s, 5m, or plain seconds; default 30s)
   --retries N                 retries after a failed attempt (default 2)
+  --record FILE               get, list, fetch, tail: write the API's answers to
+                              FILE as a supermetrics.testing fixture, the key
+                              redacted (docs/testing.md)
+serve (a fake Hub for tests, docs/testing.md):
+  --port N                    answer on 127.0.0.1:N from the fixture file
+                              FIXTURES (default 0: any free port, named on stderr)
   -h, --help                  this text
   --version                   the version
 
@@ -456,6 +463,22 @@ local function main(argv, io_)
     out:write(o.help and cli.USAGE or ("supermetrics-logs (lua-supermetrics) " .. supermetrics._VERSION), "\n")
     return cli.EXIT.ok
   end
+  if o.command == "serve" then
+    -- The fake Hub over HTTP (supermetrics.testing.serve), until killed.
+    local served, why = pcall(require("supermetrics.testing").serve, o.args[1], {
+      port = o.port,
+      ready = function(port)
+        if not o.quiet then
+          say(stderr, "supermetrics-logs: serving ", o.args[1], " on http://127.0.0.1:", tostring(port))
+        end
+      end,
+    })
+    if not served then
+      say(stderr, "supermetrics-logs: serve: ", tostring(why))
+      return cli.EXIT.other
+    end
+    return cli.EXIT.ok
+  end
 
   -- --output FILE: a temporary file renamed over FILE on success (target),
   -- or with --resume FILE itself, continued from its last entry.
@@ -540,7 +563,11 @@ local function main(argv, io_)
   local function run()
     local key, source = api_key(o, env, stdin, stderr)
     current_key = key
-    local made, c = pcall(supermetrics.new, {
+    -- --record FILE: a client that writes what the API answered to FILE
+    -- (supermetrics.testing.record, the key redacted).
+    local new = o.record and function(opts) return require("supermetrics.testing").record(o.record, opts) end
+      or supermetrics.new
+    local made, c = pcall(new, {
       api_key = key,
       base_url = o.base_url or env("SUPERMETRICS_BASE_URL"),
       ca_file = o.ca_file or env("SUPERMETRICS_CA_FILE"),

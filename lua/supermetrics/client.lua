@@ -50,12 +50,14 @@ end
 -- @raise INVALID_ARGUMENT for a bad option or credential
 function Client.new(opts, ...)
   local s = options.check(opts)
-  local via = transport.pick(s)
-  s.user_agent = user_agent(via.via, s.user_agent)
   -- An internal second argument (never from supermetrics.new): { clock = }
   -- gives the clock the client reads and waits on (supermetrics.clock; the
-  -- tests' fake one) instead of its transport's real one.
+  -- tests' fake one) instead of its transport's real one; { transport = }
+  -- a transport module (supermetrics.transport's interface) instead of
+  -- the one picked for these settings (supermetrics.testing's fake Hub).
   local inner = ...
+  local via = inner and inner.transport or transport.pick(s)
+  s.user_agent = user_agent(via.via, s.user_agent)
   local clock = inner and inner.clock or via.clock
   local handle = core.new_client(s)
   local view -- the key's rate budget (supermetrics.budget)

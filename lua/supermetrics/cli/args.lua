@@ -20,7 +20,7 @@ local VALUED = {
   ["--before"] = "until_", ["--until"] = "until_", ["--since"] = "since",
   ["--status"] = "status", ["--event"] = "event", ["--interval"] = "interval",
   ["--lines"] = "lines", ["-n"] = "lines", ["--output"] = "output", ["-o"] = "output",
-  ["--parallel"] = "parallel",
+  ["--parallel"] = "parallel", ["--record"] = "record", ["--port"] = "port",
 }
 -- Options that may be given more than once (their values accumulate).
 local REPEATED = { status = true, event = true }
@@ -34,7 +34,9 @@ local SWITCHES = {
 local SECRET = { ["--api-key"] = true, ["--key"] = true, ["--token"] = true }
 
 -- Positional arguments per command: exactly, or at least (fetch).
-local ARITY = { get = 3, list = 2, fetch = 3, tail = 2 }
+local ARITY = { get = 3, list = 2, fetch = 3, tail = 2, serve = 1 }
+-- What serve goes with: nothing about the API's requests or output.
+local CALLS = { get = true, list = true, fetch = true, tail = true }
 -- Which command each option goes with (options not named here go with all).
 local ONLY = {
   all = { list = true }, limit = { list = true }, until_ = { list = true },
@@ -42,11 +44,13 @@ local ONLY = {
   lines = { tail = true }, concurrency = { fetch = true },
   status = { list = true, fetch = true, tail = true }, event = { list = true, fetch = true, tail = true },
   resume = { list = true }, progress = { list = true }, parallel = { list = true },
+  record = CALLS, port = { serve = true },
 }
 local OPTION_NAME = {
   all = "--all", limit = "--limit", until_ = "--until", since = "--since", follow = "--follow",
   interval = "--interval", lines = "--lines", concurrency = "--concurrency", status = "--status",
   event = "--event", resume = "--resume", progress = "--progress", parallel = "--parallel",
+  record = "--record", port = "--port",
 }
 args.FORMATS = { json = true, ndjson = true, table = true, csv = true }
 
@@ -109,10 +113,13 @@ local function convert(o, now)
     o.interval = args.duration(o.interval, true)
       or usage("--interval needs a duration such as 2s, 1m or plain seconds")
   end
-  for _, name in ipairs { "retries", "concurrency", "limit", "lines", "parallel" } do
+  for _, name in ipairs { "retries", "concurrency", "limit", "lines", "parallel", "port" } do
     if o[name] then
       o[name] = integer(name == "lines" and "--lines" or "--" .. name, o[name])
     end
+  end
+  if o.port and (o.port < 0 or o.port > 65535) then
+    usage("--port must be 0..65535 (0: any free port)")
   end
   if o.lines and o.lines < 0 then
     usage("--lines must be 0 or more")
@@ -182,11 +189,11 @@ function args.parse(argv, now)
   end
   local want = ARITY[o.command]
   if not want then
-    usage(o.command and ("unknown command " .. o.command) or "a command is needed (get, list, fetch or tail)")
+    usage(o.command and ("unknown command " .. o.command) or "a command is needed (get, list, fetch, tail or serve)")
   end
   if #o.args < want or (o.command ~= "fetch" and #o.args > want) then
     usage(o.command .. " takes " .. ({ get = "TEAM CONNECTOR LOG", list = "TEAM CONNECTOR",
-      fetch = "TEAM CONNECTOR LOG...", tail = "TEAM CONNECTOR" })[o.command])
+      fetch = "TEAM CONNECTOR LOG...", tail = "TEAM CONNECTOR", serve = "FIXTURES" })[o.command])
   end
   for field, commands in pairs(ONLY) do
     local given = o[field]
