@@ -1,6 +1,7 @@
 /*
  * core.c: luaopen_supermetrics_core, the C half of lua-supermetrics. It only
  * wires the pieces together; each has a file of its own:
+ *   handle.c     the handle's one table of methods (above every file below)
  *   client.c     the handle's lifetime, credential and connection pool
  *   endpoint.c   the base_url rules, the proxy, libcurl's fixed settings
  *   attempt.c    one HTTP attempt, the same for every route
@@ -34,8 +35,6 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "attempt.h"
-#include "batch.h"
 #include "bounds.h"
 #include "budget.h"
 #include "cache.h"
@@ -45,6 +44,7 @@
 #include "compat.h"
 #include "cosocket.h"
 #include "errors.h"
+#include "handle.h"
 #include "json_scan.h"
 #include "outcome.h"
 #include "route.h"
@@ -134,11 +134,11 @@ int luaopen_supermetrics_core(lua_State *L)
     push_json(L);
     json = lua_gettop(L);
     /* The route's and the exchange's metatables first: the handle's
-     * methods keep them as upvalues (client.h). */
+     * methods keep them as upvalues (client.h, handle.c). */
     sm_route_open(L);
     sm_cosocket_open(L);
     lua_getfield(L, json, "decode");
-    sm_client_open(L, -1);
+    sm_handle_open(L, -1);
     lua_pop(L, 1);
 
     lua_newtable(L);
