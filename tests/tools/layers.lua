@@ -14,7 +14,7 @@
 local LAYERS = {
   { "bytes: plain C, or Lua's API with nothing of ours",
     "bounds", "codes", "compat", "buffer", "segment", "sockets", "json_scan", "credential",
-    "digest", "text", "interrupt" },
+    "digest", "text", "cancel" },
   { "protocol: statuses, errors, HTTP/1.1, Redis, the endpoint's settings",
     "response", "errors", "redis", "http1", "endpoint" },
   { "decoders: entries, pages, error envelopes",
@@ -26,7 +26,7 @@ local LAYERS = {
   { "the methods: routes, attempts, batches, cosockets, budget, cache",
     "route", "attempt", "batch", "cosocket", "budget", "cache" },
   { "the module's faces: the handle's method table, luaopen",
-    "handle", "core", "terminal" },
+    "handle", "core" },
   { "the command line's own module (supermetrics.cli_native)",
     "cli/terminal", "cli/sigint" },
 }
