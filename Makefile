@@ -48,6 +48,13 @@ LDLIBS  := $(CURL_LIBS) $(HIREDIS_LIBS) -lm
 SO      := $(BUILD)/supermetrics/core.so
 SRCS    := $(wildcard src/*.c)
 OBJS    := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+# The command line's own module, supermetrics.cli_native (src/cli/: the
+# terminal, the key read, Ctrl-C), which only the command line loads; it
+# shares the core's credential.c (the wipe) and reaches the core's cancel
+# flag through the Lua registry (src/cancel.h).
+CLI_SO  := $(BUILD)/supermetrics/cli_native.so
+CLI_SRCS := $(wildcard src/cli/*.c)
+CLI_OBJS := $(CLI_SRCS:src/cli/%.c=$(BUILD)/cli/obj/%.o) $(BUILD)/obj/credential.o
 
 PREFIX  ?= /usr/local
 LUA_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
@@ -55,7 +62,7 @@ LUA_SHAREDIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
 
 .PHONY: all test test-all check demo clean install install-lib install-bin doc bench dist FORCE
 
-all: $(SO)
+all: $(SO) $(CLI_SO)
 
 # A build folder's file `werror` says that what is in it was built with
 # $(WERROR): a build that asks for warnings as errors (make test, make
@@ -79,6 +86,16 @@ $(BUILD)/obj/%.o: src/%.c src/*.h $(call werror_dep,$(BUILD))
 $(SO): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+# Hidden the same way: cli_native.so exports luaopen_supermetrics_cli_native.
+$(BUILD)/cli/obj/%.o: src/cli/%.c src/cli/*.h src/*.h $(call werror_dep,$(BUILD))
+	@mkdir -p $(dir $@)
+	$(call werror_lost,$(BUILD))
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) -fPIC -fvisibility=hidden $(LUA_CFLAGS) $(CURL_CFLAGS) -c $< -o $@
+
+$(CLI_SO): $(CLI_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(CLI_OBJS) $(CURL_LIBS)
 
 # The project's own builds treat warnings as errors (sub-makes inherit it).
 test test-all check: export WERROR = $(STRICT)
@@ -125,16 +142,18 @@ bench:
 
 install: install-lib install-bin
 
-# The library, and its types for editors (README.md, "Editor support"):
+# The library (with the command line's own module beside it: cli.lua and
+# cli/*.lua are installed here too), and its types for editors (README.md, "Editor support"):
 # Teal's beside the modules, where tl looks; lua-language-server's in a
 # folder of their own for its workspace.library (never beside the modules,
 # where a supermetrics.lua would hide supermetrics/init.lua). LuaRocks runs
 # this target too, with LUA_SHAREDIR its tree's.
-install-lib: $(SO)
+install-lib: $(SO) $(CLI_SO)
 	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport \
 		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/testing \
 		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics
 	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
+	install -m 0755 $(CLI_SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/cli_native.so
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 	install -m 0644 lua/supermetrics/transport/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport/
 	install -m 0644 lua/supermetrics/budget/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget/

@@ -51,10 +51,12 @@ build = {
     -- The command's first line: this Lua, or LuaJIT for a LuaJIT build.
     LUA_INTERPRETER = "$(LUA)",
   },
+  -- make all: supermetrics/core.so, the library's C, and
+  -- supermetrics/cli_native.so, the command line's own (src/cli/).
   build_target = "all",
-  -- make install: the modules, the types for editors (README.md, "Editor
-  -- support": Teal's beside the modules, lua-language-server's in
-  -- supermetrics/types) and the command line.
+  -- make install: the modules (both C modules among them), the types for
+  -- editors (README.md, "Editor support": Teal's beside the modules,
+  -- lua-language-server's in supermetrics/types) and the command line.
   install_target = "install",
 }
 -- The command is not wrapped: LuaRocks' wrapper runs LuaRocks' own Lua

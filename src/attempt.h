@@ -46,7 +46,7 @@ const sm_credential *sm_attempt_begin(lua_State *L, sm_client *c, int cred_idx,
                                       sm_credential *own, lua_Number left,
                                       long long made);
 
-/* The handle's perform and get_log methods (client.c lists every method;
+/* The handle's perform and get_log methods (handle.c lists every method;
  * each is described where it is defined). */
 int sm_lua_perform(lua_State *L);
 int sm_lua_get_log(lua_State *L);

@@ -6,7 +6,7 @@
 
 #include <lua.h>
 
-/* The handle's batch methods (client.c lists every method; each is
+/* The handle's batch methods (handle.c lists every method; each is
  * described where it is defined). */
 int sm_lua_batch_open(lua_State *L);
 int sm_lua_batch_add(lua_State *L);

@@ -1,7 +1,8 @@
 /*
  * client.c: the handle's lifetime (new, close, garbage collection, fork),
- * its credential and its connection pool, and the one table of its
- * methods. What the methods do lives elsewhere (client.h).
+ * its credential, its proxy and its connection pool. A lower layer: the
+ * files of the methods (attempt.c, batch.c, cosocket.c, route.c) build on
+ * it, and handle.c, above them all, lists every method (client.h).
  */
 #include "client.h"
 
@@ -11,15 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attempt.h"
-#include "batch.h"
 #include "bounds.h"
 #include "compat.h"
-#include "cosocket.h"
 #include "credential.h"
-#include "route.h"
 #include "errors.h"
-#include "json_entry.h"
 
 /* ---- lifetime ---- */
 
@@ -87,7 +83,7 @@ static void release(sm_client *c)
     sm_transfer_free(&c->main);
 }
 
-static int client_close(lua_State *L)
+int sm_lua_client_close(lua_State *L)
 {
     release(luaL_checkudata(L, 1, SM_CLIENT_MT));
     return 0;
@@ -104,7 +100,7 @@ sm_client *sm_check_open_client(lua_State *L, int idx)
     return c;
 }
 
-static int client_tostring(lua_State *L)
+int sm_lua_client_tostring(lua_State *L)
 {
     sm_client *c = luaL_checkudata(L, 1, SM_CLIENT_MT);
     if (c->main.easy == NULL)
@@ -120,7 +116,7 @@ static int client_tostring(lua_State *L)
 /* handle:proxy() -> host, port, display, auth | nil: the proxy of the
  * client's https:// requests (auth: the Proxy-Authorization value, when
  * the URL had credentials). */
-static int client_proxy(lua_State *L)
+int sm_lua_client_proxy(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     if (c->proxy.url == NULL)
@@ -188,7 +184,7 @@ static lua_Number opt_number(lua_State *L, int t, const char *k,
  * http:// base_url, which never goes through a proxy. Only right after
  * new_client: handles copied from the single-call one keep the settings
  * they had. */
-static int client_set_proxy(lua_State *L)
+int sm_lua_client_set_proxy(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     const char *url = luaL_checkstring(L, 2);
@@ -312,54 +308,4 @@ void sm_result_rules_start(lua_State *L, sm_result_rules *rules)
     rules->decode_idx = lua_upvalueindex(SM_UP_DECODE);
     rules->json_ints =
         (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
-}
-
-void sm_client_open(lua_State *L, int decode_idx)
-{
-    static const luaL_Reg metamethods[] = {
-        {"__gc", client_close},
-        {"__close", client_close},
-        {"__tostring", client_tostring},
-        {NULL, NULL},
-    };
-    /* Every method of the handle, in one place; each is defined (and
-     * described) with what it does. */
-    static const luaL_Reg methods[] = {
-        {"close", client_close},
-        {"proxy", client_proxy},
-        {"set_proxy", client_set_proxy},
-        /* one attempt on the single-call handle (attempt.c) */
-        {"perform", sm_lua_perform},
-        {"get_log", sm_lua_get_log},
-        /* libcurl's multi interface (batch.c) */
-        {"batch_open", sm_lua_batch_open},
-        {"batch_add", sm_lua_batch_add},
-        {"batch_poll", sm_lua_batch_poll},
-        {"batch_reset", sm_lua_batch_reset},
-        /* nginx's cosockets (cosocket.c) */
-        {"endpoint", sm_lua_endpoint},
-        {"exchange", sm_lua_exchange},
-        {"request", sm_lua_request},
-        {"log_request", sm_lua_log_request},
-        {"outcome", sm_lua_outcome},
-        {"refused", sm_lua_refused},
-        {NULL, NULL},
-    };
-    if (decode_idx < 0)
-        decode_idx = lua_gettop(L) + decode_idx + 1;
-    luaL_newmetatable(L, SM_CLIENT_MT);
-    sm_setfuncs(L, metamethods, 0);
-    lua_newtable(L);
-    /* Every method's upvalues, in SM_UP_* order: the JSON decode function
-     * (those that read a response use it), how it gives integral numbers
-     * (the fast entry decoder must give them the same way), and the
-     * metatables the methods check their arguments against. */
-    lua_pushvalue(L, decode_idx);
-    lua_pushvalue(L, -3);
-    luaL_getmetatable(L, SM_EXCHANGE_MT);
-    luaL_getmetatable(L, SM_ROUTE_MT);
-    lua_pushinteger(L, sm_json_ints_of(L, decode_idx));
-    sm_setfuncs(L, methods, 5);
-    lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
 }

@@ -2,8 +2,9 @@
  * client.h: the connection-owning handle behind a supermetrics client. One
  * libcurl easy handle for single calls, and a few more for batches, all on
  * one connection pool (a share handle), so every call reuses the kept-alive
- * connections and TLS sessions. The handle's methods are defined with what
- * they do (attempt.c, batch.c, cosocket.c) and listed once, in client.c.
+ * connections and TLS sessions. This is the lower layer the methods build
+ * on (attempt.c, batch.c, cosocket.c, route.c, budget.c); each method is
+ * defined with what it does and listed once, in handle.c, above them all.
  */
 #ifndef SM_CLIENT_H
 #define SM_CLIENT_H
@@ -38,11 +39,12 @@ typedef struct sm_client {
     void (*release_batch)(struct sm_client *c);
 } sm_client;
 
-/* The upvalues of every method of the handle: the JSON decode function
- * (cjson.safe semantics); the metatables of the handle, of an exchange
- * (cosocket.c) and of a route (route.h), so that checking an argument's
- * type needs no registry lookup by name (sm_checkudata_at); and how the
- * decode function gives integral numbers (json_entry.h's SM_JSON_INTS_*). */
+/* The upvalues of every method of the handle (handle.c sets them): the
+ * JSON decode function (cjson.safe semantics); the metatables of the
+ * handle, of an exchange (cosocket.c) and of a route (route.h), so that
+ * checking an argument's type needs no registry lookup by name
+ * (sm_checkudata_at); and how the decode function gives integral numbers
+ * (json_entry.h's SM_JSON_INTS_*). */
 #define SM_UP_DECODE 1
 #define SM_UP_CLIENT_MT 2
 #define SM_UP_EXCHANGE_MT 3
@@ -54,13 +56,15 @@ typedef struct sm_client {
  * the rest is the method's to fill. */
 void sm_result_rules_start(lua_State *L, sm_result_rules *rules);
 
-/* Registers the handle's metatable with every method, each with the
- * upvalues above: the decode function found at decode_idx, and the
- * metatables (the exchange's and the route's are registered first). */
-void sm_client_open(lua_State *L, int decode_idx);
-
 /* Lua: new_client(options) -> handle. See client.c for the options. */
 int sm_lua_new_client(lua_State *L);
+
+/* The handle's own methods (handle.c lists them): close (also __gc and
+ * __close), __tostring, proxy() and set_proxy(url, source [, check_only]). */
+int sm_lua_client_close(lua_State *L);
+int sm_lua_client_tostring(lua_State *L);
+int sm_lua_client_proxy(lua_State *L);
+int sm_lua_client_set_proxy(lua_State *L);
 
 /* The handle at idx, restarted first in a forked child; raises
  * INVALID_ARGUMENT when it is closed. Quick in the handle's methods (the

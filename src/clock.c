@@ -10,7 +10,7 @@
 #include <lauxlib.h>
 
 #include "errors.h"
-#include "interrupt.h"
+#include "cancel.h"
 
 /* monotonic() -> seconds since an arbitrary point, immune to clock changes */
 int sm_lua_monotonic(lua_State *L)
@@ -22,7 +22,8 @@ int sm_lua_monotonic(lua_State *L)
     return 1;
 }
 
-/* sleep(seconds): blocks the calling thread (see README: OpenResty). */
+/* sleep(seconds): blocks the calling thread (outside nginx only: the
+ * cosocket transport waits with ngx.sleep). */
 int sm_lua_sleep(lua_State *L)
 {
     lua_Number s = luaL_checknumber(L, 1);
@@ -33,13 +34,14 @@ int sm_lua_sleep(lua_State *L)
         s = 1e6;
     ts.tv_sec = (time_t)s;
     ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
-    /* Cut short by the CLI's Ctrl-C trap (interrupt.c): the caller's loop
-     * must end too, so this raises rather than returning early. */
+    /* Cut short once the core's cancel flag is set (cancel.h: the CLI's
+     * Ctrl-C trap sets it): the caller's loop must end too, so this raises
+     * rather than returning early. */
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        if (sm_interrupted())
+        if (sm_cancelled())
             return sm_raise(L, "interrupted");
     }
-    if (sm_interrupted())
+    if (sm_cancelled())
         return sm_raise(L, "interrupted");
     return 0;
 }

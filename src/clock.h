@@ -11,7 +11,8 @@
 int sm_lua_monotonic(lua_State *L);
 
 /* Lua: sleep(seconds): blocks the calling thread; raises "interrupted" once
- * the command line's Ctrl-C trap fired. */
+ * the core's cancel flag is set (cancel.h: by the command line's Ctrl-C
+ * trap). */
 int sm_lua_sleep(lua_State *L);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * core.c: luaopen_supermetrics_core, the C half of lua-supermetrics. It only
  * wires the pieces together; each has a file of its own:
+ *   handle.c     the handle's one table of methods (above every file below)
  *   client.c     the handle's lifetime, credential and connection pool
  *   endpoint.c   the base_url rules, the proxy, libcurl's fixed settings
  *   attempt.c    one HTTP attempt, the same for every route
@@ -11,7 +12,8 @@
  *   outcome.c    an attempt's outcome as Lua values, for both transports
  *   sockets.c    the handles' sockets, for fork safety
  *   clock.c      the monotonic clock and the blocking sleep
- *   terminal.c   the command line's helpers (interrupt.c: Ctrl-C)
+ *   cancel.c     the cancel flag that cuts transfers and waits short (set
+ *                by the command line's own module, src/cli/, on Ctrl-C)
  *   route.c      argument checks and the request path, a route (segment.c:
  *                the bytes)
  *   response.c   response headers, a status's code (codes.h: the table)
@@ -34,21 +36,20 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "attempt.h"
-#include "batch.h"
 #include "bounds.h"
 #include "budget.h"
 #include "cache.h"
 #include "client.h"
+#include "cancel.h"
 #include "clock.h"
 #include "codes.h"
 #include "compat.h"
 #include "cosocket.h"
 #include "errors.h"
+#include "handle.h"
 #include "json_scan.h"
 #include "outcome.h"
 #include "route.h"
-#include "terminal.h"
 #include "text.h"
 
 /* Pushes a private cjson.safe instance, so that a user's cjson settings
@@ -114,13 +115,6 @@ int luaopen_supermetrics_core(lua_State *L)
         {"new_error", sm_lua_new_error},
         {"monotonic", sm_lua_monotonic},
         {"sleep", sm_lua_sleep},
-        {"isatty", sm_lua_isatty},
-        {"read_key", sm_lua_read_key},
-        {"no_core_dumps", sm_lua_no_core_dumps},
-        {"sync_file", sm_lua_sync_file},
-        {"truncate_file", sm_lua_truncate_file},
-        {"trap_interrupt", sm_lua_trap_interrupt},
-        {"interrupted", sm_lua_interrupted},
         {"shown", sm_lua_shown},
         {"json_string", sm_lua_json_string},
         {"redact", sm_lua_redact},
@@ -131,14 +125,15 @@ int luaopen_supermetrics_core(lua_State *L)
      * with ("threadsafe" feature); never undone, like most programs do. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return sm_raise(L, "curl_global_init failed");
+    sm_cancel_open(L);
     push_json(L);
     json = lua_gettop(L);
     /* The route's and the exchange's metatables first: the handle's
-     * methods keep them as upvalues (client.h). */
+     * methods keep them as upvalues (client.h, handle.c). */
     sm_route_open(L);
     sm_cosocket_open(L);
     lua_getfield(L, json, "decode");
-    sm_client_open(L, -1);
+    sm_handle_open(L, -1);
     lua_pop(L, 1);
 
     lua_newtable(L);

@@ -10,7 +10,7 @@
 #define SM_EXCHANGE_MT "supermetrics.core.Exchange"
 void sm_cosocket_open(lua_State *L);
 
-/* The handle's methods of the cosocket transport (client.c lists every
+/* The handle's methods of the cosocket transport (handle.c lists every
  * method; each is described where it is defined). */
 int sm_lua_endpoint(lua_State *L);
 int sm_lua_exchange(lua_State *L);

@@ -11,7 +11,7 @@
 
 #include "bounds.h"
 #include "credential.h"
-#include "interrupt.h"
+#include "cancel.h"
 
 #define SM_STR_(x) #x
 #define SM_STR(x) SM_STR_(x)
@@ -185,7 +185,7 @@ CURLcode sm_endpoint_configure(const sm_endpoint *e, CURL *easy,
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
 #undef SET
     if (rc == CURLE_OK)
-        rc = sm_interrupt_arm(easy);
+        rc = sm_cancel_arm(easy);
     return rc;
 }
 

@@ -200,7 +200,7 @@ void sm_meta_field(sm_meta *m, const char *line, size_t n, size_t k,
 
 const char *sm_code_for_status(long status)
 {
-#define SM_CODE_OF(code, kind, st, reason, retried, exit)                    \
+#define SM_CODE_OF(code, kind, st, reason, retried)                         \
     if ((st) != 0 && status == (st))                                        \
         return #code;
     SM_CODES(SM_CODE_OF)
@@ -210,7 +210,7 @@ const char *sm_code_for_status(long status)
 
 const char *sm_reason_for_status(long status)
 {
-#define SM_REASON_OF(code, kind, st, reason, retried, exit)                  \
+#define SM_REASON_OF(code, kind, st, reason, retried)                       \
     if ((st) != 0 && status == (st))                                        \
         return (reason);
     SM_CODES(SM_REASON_OF)
@@ -221,8 +221,8 @@ const char *sm_reason_for_status(long status)
 void sm_push_codes(lua_State *L)
 {
     lua_newtable(L);
-#define SM_PUSH_ROW(code, kind, st, reason, retried, exit)                   \
-    lua_createtable(L, 0, 5);                                               \
+#define SM_PUSH_ROW(code, kind, st, reason, retried)                        \
+    lua_createtable(L, 0, 4);                                               \
     lua_pushstring(L, (kind));                                              \
     lua_setfield(L, -2, "kind");                                            \
     if ((st) != 0) {                                                        \
@@ -233,10 +233,6 @@ void sm_push_codes(lua_State *L)
     }                                                                       \
     lua_pushboolean(L, (retried));                                          \
     lua_setfield(L, -2, "retried");                                         \
-    if ((exit) >= 0) {                                                      \
-        lua_pushinteger(L, (exit));                                         \
-        lua_setfield(L, -2, "exit");                                        \
-    }                                                                       \
     lua_setfield(L, -2, #code);
     SM_CODES(SM_PUSH_ROW)
 #undef SM_PUSH_ROW

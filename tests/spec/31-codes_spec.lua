@@ -1,5 +1,6 @@
--- One table of codes (src/codes.h, core.CODES) drives the retry policy,
--- the command line's exit statuses and the docs' tables: they must agree.
+-- One table of codes (src/codes.h, core.CODES) drives the retry policy and
+-- the docs' tables; the command line's exit statuses (cli.EXIT_OF_CODE, the
+-- CLI's own) cover the same codes: they must all agree.
 local core = require "supermetrics.core"
 local retry = require "supermetrics.retry"
 local cli = require "supermetrics.cli"
@@ -28,7 +29,7 @@ local DOCS = {
 }
 
 describe("the table of codes #abi", function()
-  it("has a status, a reason and a retry rule for each status code, and an exit status", function()
+  it("has a status, a reason and a retry rule for each status code, and the CLI an exit status", function()
     for code, row in pairs(core.CODES) do
       assert.truthy(code:match("^[A-Z][A-Z0-9_]*$"), code)
       assert.truthy(row.kind == "status" or row.kind == "library" or row.kind == "envelope", code)
@@ -37,7 +38,11 @@ describe("the table of codes #abi", function()
         assert.equal("status", row.kind)
         assert.is_string(row.reason)
       end
-      assert.truthy(row.exit or code == "HTTP_ERROR", code)
+      assert.is_nil(row.exit, code) -- the command line's, not the library's
+      assert.equal(code ~= "HTTP_ERROR", cli.EXIT_OF_CODE[code] ~= nil, code)
+    end
+    for code in pairs(cli.EXIT_OF_CODE) do
+      assert.truthy(core.CODES[code], "cli.EXIT_OF_CODE has " .. code .. ", which the table has not")
     end
   end)
 
@@ -87,10 +92,8 @@ describe("the table of codes #abi", function()
         end
       end
     end
-    for code, row in pairs(core.CODES) do
-      if row.exit then
-        assert.equal(row.exit, cli.exit_status { code = code, status = row.status }, code)
-      end
+    for code, exit in pairs(cli.EXIT_OF_CODE) do
+      assert.equal(exit, cli.exit_status { code = code, status = core.CODES[code].status }, code)
     end
     -- Codes the API adds: *_NOT_FOUND, else by status.
     assert.equal(66, cli.exit_status { code = "LOG_NOT_FOUND", status = 404 })

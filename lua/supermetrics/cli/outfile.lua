@@ -11,6 +11,7 @@
 
 local cjson = require "cjson"
 local core = require "supermetrics.core"
+local native = require "supermetrics.cli_native"
 local format = require "supermetrics.format"
 local logtime = require "supermetrics.logtime"
 local paging = require "supermetrics.paging"
@@ -81,13 +82,13 @@ function outfile.atomic(path)
   end
   function h.commit()
     local ok, why = close()
-    if ok then ok, why = core.sync_file(tmp) end
+    if ok then ok, why = native.sync_file(tmp) end
     if ok then ok, why = os.rename(tmp, path) end
     if not ok then
       os.remove(tmp)
       return nil, why
     end
-    core.sync_file(dir) -- the rename itself on the disk; a folder that cannot say is no failure
+    native.sync_file(dir) -- the rename itself on the disk; a folder that cannot say is no failure
     return true
   end
   function h.abort()
@@ -402,7 +403,7 @@ function outfile.continue(path, o, since, through)
     local size = existing:seek("end")
     existing:close()
     if size > tail.keep then
-      local ok, why = core.truncate_file(path, tail.keep)
+      local ok, why = native.truncate_file(path, tail.keep)
       if not ok then
         io_fail(why)
       end

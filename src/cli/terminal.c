@@ -1,7 +1,11 @@
 /*
- * terminal.c: what only the command line asks of the C core: whether an
- * output is a terminal, reading the key (bounded, interruptible), no core
- * dumps, and Ctrl-C (interrupt.c) as Lua functions (terminal.h).
+ * terminal.c: supermetrics.cli_native, the command line's own C module
+ * (terminal.h): whether an output is a terminal, reading the key (bounded,
+ * interruptible), no core dumps, the --output file's fsync and truncation,
+ * and Ctrl-C (sigint.c) as Lua functions. Only the command line loads it;
+ * the library's core (supermetrics.core) has none of this. It reaches the
+ * core only through the registry: the cancel flag its Ctrl-C trap sets
+ * (src/cancel.h).
  */
 #include "terminal.h"
 
@@ -18,29 +22,30 @@
 
 #include <lauxlib.h>
 
-#include "compat.h"
-#include "credential.h"
-#include "errors.h"
-#include "interrupt.h"
+#include "../cancel.h"
+#include "../compat.h"
+#include "../credential.h"
+#include "sigint.h"
 
-/* trap_interrupt(): Ctrl-C for the command line (interrupt.c). */
-int sm_lua_trap_interrupt(lua_State *L)
+/* trap_interrupt(): Ctrl-C sets the core's cancel flag (sigint.c), the
+ * light userdata upvalue 1. */
+static int cli_trap_interrupt(lua_State *L)
 {
-    if (sm_interrupt_trap() != 0)
-        return sm_raise(L, "sigaction(SIGINT): %s",
-                          strerror(errno));
+    sm_cancel *flag = lua_touserdata(L, lua_upvalueindex(1));
+    if (sm_sigint_trap(flag) != 0)
+        return luaL_error(L, "sigaction(SIGINT): %s", strerror(errno));
     return 0;
 }
 
 /* interrupted() -> whether SIGINT came since trap_interrupt() */
-int sm_lua_interrupted(lua_State *L)
+static int cli_interrupted(lua_State *L)
 {
-    lua_pushboolean(L, sm_interrupted());
+    lua_pushboolean(L, sm_sigint_arrived());
     return 1;
 }
 
 /* isatty(fd) -> boolean: whether fd is a terminal (the CLI's progress). */
-int sm_lua_isatty(lua_State *L)
+static int cli_isatty(lua_State *L)
 {
     lua_pushboolean(L, isatty((int)luaL_checknumber(L, 1)) == 1);
     return 1;
@@ -50,15 +55,15 @@ int sm_lua_isatty(lua_State *L)
  * memory): RLIMIT_CORE 0, and on Linux not dumpable at all (which also
  * keeps other processes of the user from attaching to it or reading its
  * memory through /proc). */
-int sm_lua_no_core_dumps(lua_State *L)
+static int cli_no_core_dumps(lua_State *L)
 {
     struct rlimit none;
     none.rlim_cur = none.rlim_max = 0;
     if (setrlimit(RLIMIT_CORE, &none) != 0)
-        return sm_raise(L, "setrlimit(RLIMIT_CORE): %s", strerror(errno));
+        return luaL_error(L, "setrlimit(RLIMIT_CORE): %s", strerror(errno));
 #if defined(__linux__) && defined(PR_SET_DUMPABLE)
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-        return sm_raise(L, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+        return luaL_error(L, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 #endif
     return 0;
 }
@@ -74,7 +79,7 @@ static int file_failure(lua_State *L, int err)
 /* sync_file(path) -> true | nil, message: what was written to path is on
  * the disk (fsync), a file's data or a directory's entries (after a rename
  * in it). For the command line's --output, written atomically. */
-int sm_lua_sync_file(lua_State *L)
+static int cli_sync_file(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
@@ -93,7 +98,7 @@ int sm_lua_sync_file(lua_State *L)
 
 /* truncate_file(path, size) -> true | nil, message: path cut to size bytes
  * (the command line's --resume drops a last record written in part). */
-int sm_lua_truncate_file(lua_State *L)
+static int cli_truncate_file(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     lua_Number size = luaL_checknumber(L, 2);
@@ -125,7 +130,7 @@ static int key_failure(lua_State *L, const char *why, int err)
  * ("directory", "not a file"; a FIFO is not even waited for). Standard input
  * may be anything; a wait on it ends at Ctrl-C ("interrupted") once the
  * trap is set. why: "open" or "read" (detail: the system's words) too. */
-int sm_lua_read_key(lua_State *L)
+static int cli_read_key(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     const size_t cap = SM_CREDENTIAL_MAX + 1;
@@ -163,7 +168,7 @@ int sm_lua_read_key(lua_State *L)
     while (n < cap && newline == NULL) {
         ssize_t got;
         if (from_stdin) {
-            int ready = sm_interrupt_wait_readable(fd);
+            int ready = sm_sigint_wait_readable(fd);
             if (ready == 0) {
                 why = "interrupted";
                 break;
@@ -176,7 +181,7 @@ int sm_lua_read_key(lua_State *L)
         got = read(fd, buf + n, cap - n);
         if (got < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (sm_interrupted()) {
+                if (sm_sigint_arrived()) {
                     why = "interrupted";
                     break;
                 }
@@ -208,4 +213,49 @@ int sm_lua_read_key(lua_State *L)
     else
         lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
     return 2;
+}
+
+/* The core's cancel flag, pushed as a light userdata: from the registry,
+ * where luaopen_supermetrics_core put it (required first if it is not
+ * loaded yet). Raises when the core is another version's. */
+static sm_cancel *push_cancel(lua_State *L)
+{
+    sm_cancel *flag;
+    lua_getfield(L, LUA_REGISTRYINDEX, SM_CANCEL_KEY);
+    if (!lua_islightuserdata(L, -1)) {
+        lua_pop(L, 1);
+        lua_getglobal(L, "require");
+        lua_pushliteral(L, "supermetrics.core");
+        lua_call(L, 1, 0);
+        lua_getfield(L, LUA_REGISTRYINDEX, SM_CANCEL_KEY);
+    }
+    flag = lua_touserdata(L, -1);
+    if (!lua_islightuserdata(L, -1) || flag == NULL ||
+        flag->magic != SM_CANCEL_MAGIC)
+        luaL_error(L, "supermetrics.cli_native: supermetrics.core is "
+                      "another version's (no cancel flag of this one)");
+    return flag;
+}
+
+/* The module's one exported symbol (the build hides every other). */
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
+int luaopen_supermetrics_cli_native(lua_State *L)
+{
+    static const luaL_Reg plain[] = {
+        {"interrupted", cli_interrupted},
+        {"isatty", cli_isatty},
+        {"read_key", cli_read_key},
+        {"no_core_dumps", cli_no_core_dumps},
+        {"sync_file", cli_sync_file},
+        {"truncate_file", cli_truncate_file},
+        {NULL, NULL},
+    };
+    lua_newtable(L);
+    sm_setfuncs(L, plain, 0);
+    (void)push_cancel(L);
+    lua_pushcclosure(L, cli_trap_interrupt, 1);
+    lua_setfield(L, -2, "trap_interrupt");
+    return 1;
 }
