@@ -148,17 +148,19 @@ install: install-lib install-bin
 # folder of their own for its workspace.library (never beside the modules,
 # where a supermetrics.lua would hide supermetrics/init.lua). LuaRocks runs
 # this target too, with LUA_SHAREDIR its tree's.
+# Every folder of modules under lua/supermetrics, found rather than listed
+# (a listed one was once forgotten: the cache's stores went uninstalled).
+LUA_SUBDIRS := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard lua/supermetrics/*/*.lua)))))
+
 install-lib: $(SO) $(CLI_SO)
-	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport \
-		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/testing \
-		$(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics
+	install -d $(DESTDIR)$(LUA_LIBDIR)/supermetrics $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/types/supermetrics \
+		$(addprefix $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/,$(LUA_SUBDIRS))
 	install -m 0755 $(SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/core.so
 	install -m 0755 $(CLI_SO) $(DESTDIR)$(LUA_LIBDIR)/supermetrics/cli_native.so
 	install -m 0644 lua/supermetrics/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
-	install -m 0644 lua/supermetrics/transport/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/transport/
-	install -m 0644 lua/supermetrics/budget/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/budget/
-	install -m 0644 lua/supermetrics/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/cli/
-	install -m 0644 lua/supermetrics/testing/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/testing/
+	for d in $(LUA_SUBDIRS); do \
+	    install -m 0644 lua/supermetrics/$$d/*.lua $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/$$d/ || exit 1; \
+	done
 	install -m 0644 types/supermetrics.d.tl $(DESTDIR)$(LUA_SHAREDIR)/
 	install -m 0644 types/supermetrics/safe.d.tl $(DESTDIR)$(LUA_SHAREDIR)/supermetrics/
 	install -m 0644 types/supermetrics/time.d.tl types/supermetrics/format.d.tl types/supermetrics/testing.d.tl \

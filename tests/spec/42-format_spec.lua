@@ -293,6 +293,15 @@ describe("the docs", function()
     assert.are.equal(0, code, out .. err)
     -- found where make install put it, not elsewhere on the default paths
     assert.are.equal(supermetrics._VERSION .. "\n" .. home .. "/.local/share/lua/5.4/supermetrics/init.lua", out)
+    -- every module of the tree installed, each in its place (a folder left
+    -- out of the install lists once: the cache's stores)
+    local function modules(dir)
+      local _, list = support.run("cd " .. dir .. " && find . -name '*.lua' -not -path './types/*' | sort")
+      return list
+    end
+    local tree = modules("lua/supermetrics")
+    assert.truthy(tree:find("./cache/memory.lua", 1, true), tree)
+    assert.are.equal(tree, modules(home .. "/.local/share/lua/5.4/supermetrics"))
   end)
 
   it("the tests README's busted line runs a spec under the Lua named", function()
