@@ -630,9 +630,10 @@ function State:attempt(route, deadline, credential, made, want_info, header_line
     x = handle:exchange()
   end
   local left = deadline - self.monotonic()
-  local body, info = handle:request(route, left, credential, made, want_info, header_lines, x)
-  if body then
-    body, info = exchange(self, x, body, deadline, left)
+  local head, err = handle:request(route, left, credential, made, want_info, header_lines, x)
+  local body, info = nil, err
+  if head then
+    body, info = exchange(self, x, head, deadline, left)
   end
   spare[#spare + 1] = x
   return body, info
