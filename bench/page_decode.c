@@ -61,9 +61,11 @@ static double now_us(void)
 /* The call timed: kept out of line so callgrind can toggle on it. */
 __attribute__((noinline)) static int decode_page(lua_State *L,
                                                  const sm_outcome *o,
-                                                 sm_result_rules *rules)
+                                                 const sm_asked *asked,
+                                                 sm_json_decoder *d)
 {
-    return sm_push_outcome(L, o, rules);
+    int out_of_step;
+    return sm_push_outcome(L, o, asked, d, &out_of_step);
 }
 
 int main(int argc, char **argv)
@@ -75,7 +77,8 @@ int main(int argc, char **argv)
     sm_buffer body;
     sm_meta meta;
     sm_outcome o;
-    sm_result_rules rules;
+    sm_asked asked;
+    sm_json_decoder d;
     double spent = 0;
     int i;
     if (L == NULL || n < 0 || n > 1000 || iterations < 1)
@@ -97,14 +100,15 @@ int main(int argc, char **argv)
     o.status = 200;
     o.meta = &meta;
     o.body = &body;
-    memset(&rules, 0, sizeof rules);
-    rules.decode_idx = 1;
-    rules.json_ints = sm_json_ints_of(L, 1);
-    rules.shape = SM_SHAPE_PAGE;
-    rules.expect.limit = n > 0 ? n : 1;
+    memset(&asked, 0, sizeof asked);
+    memset(&d, 0, sizeof d);
+    d.decode_idx = 1;
+    d.ints = sm_json_ints_of(L, 1);
+    asked.shape = SM_SHAPE_PAGE;
+    asked.expect.limit = n > 0 ? n : 1;
     for (i = 0; i < iterations; i++) {
         double t0 = now_us();
-        int r = decode_page(L, &o, &rules);
+        int r = decode_page(L, &o, &asked, &d);
         spent += now_us() - t0;
         if (r != 1 || lua_type(L, -1) != LUA_TTABLE ||
             sm_rawlen(L, -1) != (size_t)n) {

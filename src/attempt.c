@@ -1,11 +1,13 @@
 /*
- * attempt.c: one HTTP attempt (attempt.h): the checks before it, and the
- * attempt on the client's single-call handle.
+ * attempt.c: one HTTP attempt (attempt.h): what it asks, the checks before
+ * it, and libcurl's one path: start, then finish (with the resend after an
+ * answer out of step), on the single-call handle or a batch slot.
  */
 #include "attempt.h"
 
 #include <lauxlib.h>
 #include <math.h>
+#include <string.h>
 
 #include "compat.h"
 #include "entry.h"
@@ -14,15 +16,32 @@
 
 void sm_check_attempt_args(lua_State *L, int first, sm_attempt_args *a)
 {
-    a->route = sm_check_route(L, first);
+    const sm_route *r = sm_check_route(L, first);
+    a->path = r->path;
+    a->len = r->len;
+    a->shape = r->shape;
+    sm_route_expect(r, &a->expect);
     a->left = luaL_checknumber(L, first + 1);
     a->cred_idx = first + 2;
     a->made = (long long)luaL_optnumber(L, first + 3, 0);
     a->want_info = lua_toboolean(L, first + 4);
-    a->headers_len = 0;
-    a->headers = luaL_optlstring(L, first + 5, NULL, &a->headers_len);
+    a->header_lines_len = 0;
+    a->header_lines =
+        luaL_optlstring(L, first + 5, NULL, &a->header_lines_len);
 }
 
+void sm_attempt_ask(sm_attempt *at, const sm_attempt_args *a)
+{
+    at->asked.shape = a->shape;
+    at->asked.expect = a->expect;
+    if (a->expect.id != NULL) {
+        memcpy(at->log_id, a->expect.id, a->expect.id_len);
+        at->asked.expect.id = at->log_id;
+    }
+    at->asked.info = a->want_info;
+    at->asked.made = a->made;
+    at->asked.resent = 0;
+}
 long sm_timeout_ms(lua_Number seconds)
 {
     return seconds >= 1e9 ? 1000000000L : (long)ceil(seconds * 1000);
@@ -69,49 +88,69 @@ const sm_credential *sm_attempt_begin(lua_State *L, sm_client *c, int cred_idx,
     return &c->credential;
 }
 
-/* One attempt of GET base_url .. path on the single-call handle; pushes
- * what sm_transfer_push_result does, or a refusal. */
-static int attempt(lua_State *L, sm_client *c, const char *path, size_t len,
-                   lua_Number left, int cred_idx, sm_result_rules *rules,
-                   const char *extra, size_t extra_len)
+const sm_credential *sm_attempt_start(lua_State *L, sm_client *c,
+                                      sm_transfer *t, sm_credential *own,
+                                      const sm_attempt_args *a,
+                                      sm_attempt *at)
 {
-    CURLcode rc;
-    int n;
     const sm_credential *cred =
-        sm_attempt_begin(L, c, cred_idx, &c->credential, left, rules->made);
+        sm_attempt_begin(L, c, a->cred_idx, own, a->left, a->made);
     if (cred == NULL)
-        return 2;
-    if (sm_transfer_prepare(&c->main, c->endpoint.base_url,
-                            c->endpoint.base_len, path, len,
-                            sm_timeout_ms(left), c->connect_timeout_ms) != 0 ||
-        sm_transfer_headers(&c->main, cred, extra, extra_len, 0) != 0)
-        return sm_raise(L, "could not prepare the request");
-    rules->proxy = c->proxy.url ? &c->proxy : NULL;
+        return NULL;
+    at->timeout_ms = sm_timeout_ms(a->left);
+    if (sm_transfer_prepare(t, c->endpoint.base_url, c->endpoint.base_len,
+                            a->path, a->len, at->timeout_ms,
+                            c->connect_timeout_ms) != 0 ||
+        sm_transfer_headers(t, cred, a->header_lines, a->header_lines_len,
+                            t != &c->main) != 0) {
+        sm_raise(L, "could not prepare the request");
+        return NULL;
+    }
+    sm_attempt_ask(at, a);
+    return cred;
+}
 
-    rc = sm_transfer_perform(&c->main);
-
-    /* libcurl is off the stack: now Lua may be touched, and may raise. */
-    if (c->main.body.out_of_memory)
+int sm_attempt_finish(lua_State *L, sm_client *c, sm_transfer *t, CURLcode rc,
+                      sm_attempt *at, const char *credential)
+{
+    sm_json_decoder d;
+    int out_of_step, n;
+    long left_ms;
+    if (t->body.out_of_memory)
         return sm_raise(L, "not enough memory");
-    rules->credential = sm_credential_value(cred);
-    rules->resent = 0;
-    n = sm_transfer_push_result(L, &c->main, rc, rules);
-    if (!rules->out_of_step)
+    sm_decoder_of(L, &d);
+    d.credential = credential;
+    n = sm_transfer_push_result(L, t, rc, &at->asked, &d,
+                                c->proxy.url ? &c->proxy : NULL, &out_of_step);
+    if (!out_of_step)
         return n;
     /* The answer was another request's: that connection is out of step.
      * Drop it and ask once more on a fresh one, uncounted, within the time
      * the attempt has left. */
-    (void)sm_sockets_drop_last(&c->sockets, c->main.easy);
-    if (sm_transfer_refresh(&c->main, sm_timeout_ms(left)) == 0)
+    (void)sm_sockets_drop_last(&c->sockets, t->easy);
+    if (at->asked.resent || (left_ms = sm_transfer_refresh(t, at->timeout_ms)) == 0)
         return n;
     lua_pop(L, n);
-    rc = curl_easy_perform(c->main.easy);
-    if (c->main.body.out_of_memory)
-        return sm_raise(L, "not enough memory");
-    rules->resent = 1;
-    n = sm_transfer_push_result(L, &c->main, rc, rules);
-    if (rules->out_of_step)
-        (void)sm_sockets_drop_last(&c->sockets, c->main.easy);
+    at->timeout_ms = left_ms;
+    at->asked.resent = 1;
+    return 0;
+}
+
+/* The attempt of a on the single-call handle: start, run, finish. */
+static int run(lua_State *L, sm_client *c, const sm_attempt_args *a)
+{
+    sm_attempt at;
+    int n;
+    const sm_credential *cred =
+        sm_attempt_start(L, c, &c->main, &c->credential, a, &at);
+    if (cred == NULL)
+        return 2;
+    do {
+        CURLcode rc = sm_transfer_perform(&c->main);
+        /* libcurl is off the stack: now Lua may be touched, and may raise. */
+        n = sm_attempt_finish(L, c, &c->main, rc, &at,
+                              sm_credential_value(cred));
+    } while (n == 0);
     return n;
 }
 
@@ -126,44 +165,44 @@ int sm_lua_perform(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_attempt_args a;
-    sm_result_rules rules;
     sm_check_attempt_args(L, 2, &a);
-    sm_result_rules_start(L, &rules);
-    rules.shape = a.route->shape;
-    rules.made = a.made;
-    rules.info = a.want_info;
-    sm_route_expect(a.route, &rules.expect);
-    return attempt(L, c, a.route->path, a.route->len, a.left, a.cred_idx,
-                   &rules, a.headers, a.headers_len);
+    return run(L, c, &a);
 }
 
 /* handle:get_log(team_id, connector_identifier, log_id, seconds [, raw])
  *   -> entry [, info] | nil, error, route
  * (info: when the response carried X-RateLimit headers, for the rate
  * budget.)
- * The common call in one step: checks the ids (raising INVALID_ARGUMENT
- * before any traffic), writes the path straight into the URL, makes the
- * first attempt with the client's own credential, and shapes the entry
- * (raw: checks and returns the body's text, get_connector_log_json).
- * After a failure the Lua layer's retry loop goes on with the route. */
+ * The common call's first attempt: perform's, with the route's work done
+ * on the C stack: checks the ids (raising INVALID_ARGUMENT before any
+ * traffic), writes the path straight into the URL, makes the attempt with
+ * the client's own credential, and shapes the entry (raw: checks and
+ * returns the body's text, get_connector_log_json). Only a failure makes
+ * the route, for the Lua layer's retry loop to go on with. */
 int sm_lua_get_log(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     char path[SM_LOG_PATH_MAX];
     sm_log_id id;
-    size_t len = sm_log_path(L, 2, path, &id);
-    lua_Number left = luaL_checknumber(L, 5);
-    sm_result_rules rules;
+    sm_attempt_args a;
     int n;
-    sm_result_rules_start(L, &rules);
-    rules.shape = lua_toboolean(L, 6) ? SM_SHAPE_RAW : SM_SHAPE_ENTRY;
-    rules.expect.id = id.s;
-    rules.expect.id_len = id.len;
+    a.path = path;
+    a.len = sm_log_path(L, 2, path, &id);
+    a.left = luaL_checknumber(L, 5);
+    a.shape = lua_toboolean(L, 6) ? SM_SHAPE_RAW : SM_SHAPE_ENTRY;
+    a.expect.id = id.s;
+    a.expect.id_len = id.len;
+    a.expect.limit = 0;
+    a.cred_idx = 7; /* none: the client's own credential */
+    a.made = 0;
+    a.want_info = 0;
+    a.header_lines = NULL;
+    a.header_lines_len = 0;
     /* The handle and the log id (id.s) stay referenced; results go above. */
     lua_settop(L, 4);
-    n = attempt(L, c, path, len, left, 6, &rules, NULL, 0);
+    n = run(L, c, &a);
     if (!lua_isnil(L, -n))
         return n; /* the entry [, its info: the response's rate limits] */
-    sm_push_route(L, rules.shape, path, len, id.s, id.len, 0);
+    sm_push_route(L, a.shape, path, a.len, id.s, id.len, 0);
     return 3;
 }

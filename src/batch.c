@@ -24,13 +24,7 @@ typedef struct sm_slot {
                                  * client's may change while this runs */
     lua_Integer id;             /* the caller's item id while busy */
     int busy, done;
-    int shape, want_info;       /* what the caller wants of the result */
-    long long made;             /* attempts of the item before this one */
-    long timeout_ms;            /* the time this attempt was given */
-    int resent;                 /* already resent after an answer out of
-                                 * step (transfer.h) */
-    sm_expect expect;           /* what it must answer; expect.id points */
-    char log_id[SM_LOG_ID_MAX]; /* at this copy of the route's log id */
+    sm_attempt at;              /* the attempt in flight (attempt.h) */
     CURLcode result;
 } sm_slot;
 
@@ -138,47 +132,28 @@ static sm_slot *free_slot_of(sm_client *c)
 /* handle:batch_add(attempt arguments: attempt.h, id) -> true | nil, error
  * Starts the route's request on a free slot as item id (raises if none is
  * free: the caller keeps at most batch_open(n) in flight), as perform
- * would. An error value comes back when the attempt must not start
- * (sm_attempt_begin). */
+ * would (sm_attempt_start). An error value comes back when the attempt must
+ * not start (sm_attempt_begin). */
 int sm_lua_batch_add(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_attempt_args a;
     lua_Integer id;
     sm_slot *s = c->multi ? free_slot_of(c) : NULL;
-    const sm_credential *cred;
-    const sm_route *r;
     sm_check_attempt_args(L, 2, &a);
     id = (lua_Integer)luaL_checknumber(L, 8);
-    r = a.route;
 
     if (s == NULL)
         return sm_raise(L, "no free batch slot");
     /* A slot keeps its own copy of a token_provider's credential: the
      * client's may be replaced while this transfer is still in flight. */
-    cred = sm_attempt_begin(L, c, a.cred_idx, &s->credential, a.left, a.made);
-    if (cred == NULL)
+    if (sm_attempt_start(L, c, &s->t, &s->credential, &a, &s->at) == NULL)
         return 2;
-    if (sm_transfer_prepare(&s->t, c->endpoint.base_url, c->endpoint.base_len,
-                            r->path, r->len, sm_timeout_ms(a.left),
-                            c->connect_timeout_ms) != 0 ||
-        sm_transfer_headers(&s->t, cred, a.headers, a.headers_len, 1) != 0)
-        return sm_raise(L, "could not prepare the request");
     if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
         return sm_raise(L, "could not start the request");
     s->id = id;
     s->busy = 1;
     s->done = 0;
-    s->shape = r->shape;
-    s->made = a.made;
-    s->timeout_ms = sm_timeout_ms(a.left);
-    s->resent = 0;
-    sm_route_expect(r, &s->expect);
-    if (s->expect.id != NULL) {
-        memcpy(s->log_id, s->expect.id, s->expect.id_len);
-        s->expect.id = s->log_id;
-    }
-    s->want_info = a.want_info;
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -219,21 +194,6 @@ static int drive(sm_client *c, long wait_ms)
     return running;
 }
 
-/* After an answer out of step (transfer.h): starts s once more on a fresh
- * connection, uncounted, within the time its attempt had left. Returns 1
- * when it runs again. */
-static int resend_fresh(sm_client *c, sm_slot *s)
-{
-    long left_ms = sm_transfer_refresh(&s->t, s->timeout_ms);
-    if (left_ms == 0 || curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
-        return 0;
-    s->timeout_ms = left_ms;
-    s->resent = 1;
-    s->busy = 1;
-    s->done = 0;
-    return 1;
-}
-
 /* handle:batch_poll(seconds) -> finished, running
  * Waits up to seconds for activity, then returns the transfers that have
  * finished since the last poll as { id =, body = [, info =] } (the body
@@ -257,33 +217,25 @@ int sm_lua_batch_poll(lua_State *L)
     lua_newtable(L);
     for (i = 0; i < c->nslots; i++) {
         sm_slot *s = c->slots[i];
-        sm_result_rules rules;
         int k;
         if (!s->busy || !s->done)
             continue;
         s->busy = s->done = 0;
-        if (s->t.body.out_of_memory)
-            return sm_raise(L, "not enough memory");
-        sm_result_rules_start(L, &rules);
-        rules.credential = sm_credential_isset(&s->credential)
-                           ? sm_credential_value(&s->credential)
-                           : sm_credential_value(&c->credential);
-        rules.shape = s->shape;
-        rules.info = s->want_info;
-        rules.made = s->made;
-        rules.expect = s->expect;
-        rules.resent = s->resent;
-        rules.proxy = c->proxy.url ? &c->proxy : NULL;
         lua_createtable(L, 0, 3);
         sm_pushint64(L, (long long)s->id);
         lua_setfield(L, -2, "id");
-        k = sm_transfer_push_result(L, &s->t, s->result, &rules);
-        if (rules.out_of_step) {
-            (void)sm_sockets_drop_last(&c->sockets, s->t.easy);
-            if (!s->resent && resend_fresh(c, s)) {
-                lua_pop(L, k + 1);
-                continue;
-            }
+        k = sm_attempt_finish(L, c, &s->t, s->result, &s->at,
+                              sm_credential_value(
+                                  sm_credential_isset(&s->credential)
+                                      ? &s->credential
+                                      : &c->credential));
+        if (k == 0) {
+            /* Sent once more on a fresh connection (sm_attempt_finish). */
+            if (curl_multi_add_handle(c->multi, s->t.easy) != CURLM_OK)
+                return sm_raise(L, "could not start the request");
+            s->busy = 1;
+            lua_pop(L, 1);
+            continue;
         }
         if (lua_isnil(L, -k)) {
             lua_setfield(L, -3, "err");

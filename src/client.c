@@ -302,10 +302,10 @@ CURLSH *sm_client_share(sm_client *c)
     return c->share;
 }
 
-void sm_result_rules_start(lua_State *L, sm_result_rules *rules)
+void sm_decoder_of(lua_State *L, sm_json_decoder *d)
 {
-    memset(rules, 0, sizeof *rules);
-    rules->decode_idx = lua_upvalueindex(SM_UP_DECODE);
-    rules->json_ints =
-        (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
+    d->decode_idx = lua_upvalueindex(SM_UP_DECODE);
+    d->ints = (int)lua_tointeger(L, lua_upvalueindex(SM_UP_JSON_INTS));
+    d->cap = 0;
+    d->credential = NULL;
 }

@@ -51,10 +51,10 @@ typedef struct sm_client {
 #define SM_UP_ROUTE_MT 4
 #define SM_UP_JSON_INTS 5
 
-/* Starts the rules of a result (outcome.h) in a handle method: the decode
- * function and how it gives integral numbers, from the upvalues above;
- * the rest is the method's to fill. */
-void sm_result_rules_start(lua_State *L, sm_result_rules *rules);
+/* How a handle method decodes bodies (json_entry.h): the decode function
+ * and how it gives integral numbers, from the upvalues above; no
+ * credential, cap 0 (sm_push_outcome sets it). */
+void sm_decoder_of(lua_State *L, sm_json_decoder *d);
 
 /* Lua: new_client(options) -> handle. See client.c for the options. */
 int sm_lua_new_client(lua_State *L);

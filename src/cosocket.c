@@ -26,14 +26,11 @@ typedef struct sm_exchange {
     sm_http1 reader;
     sm_failure failed;  /* a transport failure the Lua side saw */
     char why[256];      /* its words */
-    int shape;       /* of the route of the request in flight */
-    long long made;  /* attempts of its call before this one */
-    sm_expect expect;           /* what it must answer; expect.id points */
-    char log_id[SM_LOG_ID_MAX]; /* at this copy of the route's log id */
+    sm_attempt at;      /* the attempt in flight (attempt.h) */
     /* The path of the request log_request readied it for, up to the log
-     * id (log_id above, encoded again if need be), kept for
-     * exchange:route(): that call makes no route unless one is needed. 0:
-     * none (handle:request readied it since, with a route of its own). */
+     * id (at.log_id, encoded again if need be): the route a failure
+     * returns, made only then. 0: handle:request readied it, with a route
+     * of the caller's. */
     size_t prefix_len;
     char prefix[SM_LOG_PREFIX_MAX];
 } sm_exchange;
@@ -73,17 +70,11 @@ int sm_lua_exchange(lua_State *L)
     return 1;
 }
 
-/* Readies x for the response to a request on a route of this shape, with
- * made attempts before it, that must answer e (e->id, if any, already
- * points into x). */
-static void ready(sm_exchange *x, int shape, long long made,
-                  const sm_expect *e)
+/* Readies x's reader for the response to the request of x->at. */
+static void ready(sm_exchange *x)
 {
     x->failed = SM_NO_FAILURE;
     x->why[0] = '\0';
-    x->shape = shape;
-    x->made = made;
-    x->expect = *e;
     sm_http1_start(&x->reader, &x->meta, &x->body);
 }
 
@@ -100,18 +91,18 @@ static char *put(char *p, const char *s, size_t n)
 }
 
 /* Pushes the whole request for path: the request line, Host, User-Agent,
- * Accept (the endpoint's head fields), the extra header lines (headers:
+ * Accept (the endpoint's head fields), the extra header lines (lines:
  * "Name: value\r\n" each, checked by the Lua layer, or NULL) and the
  * credential's Authorization. */
 static void push_request(lua_State *L, const sm_client *c, const char *path,
-                         size_t path_len, const char *headers,
-                         size_t headers_len, const sm_credential *cred)
+                         size_t path_len, const char *lines,
+                         size_t lines_len, const sm_credential *cred)
 {
     static const char get[] = "GET ", version[] = " HTTP/1.1\r\n",
                       end[] = "\r\n\r\n";
     const sm_endpoint *e = &c->endpoint;
     size_t n = (sizeof get - 1) + e->prefix_len + path_len +
-               (sizeof version - 1) + e->head_fields_len + headers_len +
+               (sizeof version - 1) + e->head_fields_len + lines_len +
                cred->len + (sizeof end - 1);
     luaL_Buffer b;
     if (n <= SM_REQUEST_STACK) {
@@ -121,8 +112,8 @@ static void push_request(lua_State *L, const sm_client *c, const char *path,
         p = put(p, path, path_len);
         p = put(p, version, sizeof version - 1);
         p = put(p, e->head_fields, e->head_fields_len);
-        if (headers != NULL)
-            p = put(p, headers, headers_len);
+        if (lines != NULL)
+            p = put(p, lines, lines_len);
         p = put(p, cred->line, cred->len);
         p = put(p, end, sizeof end - 1);
         lua_pushlstring(L, out, (size_t)(p - out));
@@ -137,8 +128,8 @@ static void push_request(lua_State *L, const sm_client *c, const char *path,
     luaL_addlstring(&b, path, path_len);
     luaL_addlstring(&b, version, sizeof version - 1);
     luaL_addlstring(&b, e->head_fields, e->head_fields_len);
-    if (headers != NULL)
-        luaL_addlstring(&b, headers, headers_len);
+    if (lines != NULL)
+        luaL_addlstring(&b, lines, lines_len);
     luaL_addlstring(&b, cred->line, cred->len);
     luaL_addlstring(&b, end, sizeof end - 1);
     luaL_pushresult(&b);
@@ -147,41 +138,36 @@ static void push_request(lua_State *L, const sm_client *c, const char *path,
 /* handle:request(attempt arguments: attempt.h, exchange)
  *   -> request bytes | nil, error
  * Readies exchange for the response to the route's request and returns the
- * whole request (push_request). Refuses as perform does
- * (sm_attempt_begin). */
+ * whole request (push_request); the bytes serve every try of the attempt
+ * (another connection, the resend after an answer out of step). Refuses as
+ * perform does (sm_attempt_begin). */
 int sm_lua_request(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_attempt_args a;
     sm_exchange *x;
     const sm_credential *cred;
-    sm_expect e;
     sm_check_attempt_args(L, 2, &a);
     x = check_exchange(L, 8, HANDLE_UP);
     cred = sm_attempt_begin(L, c, a.cred_idx, &c->credential, a.left, a.made);
     if (cred == NULL)
         return 2;
-    sm_route_expect(a.route, &e);
-    if (e.id != NULL) {
-        memcpy(x->log_id, e.id, e.id_len);
-        e.id = x->log_id;
-    }
+    sm_attempt_ask(&x->at, &a);
     x->prefix_len = 0;
-    ready(x, a.route->shape, a.made, &e);
-    push_request(L, c, a.route->path, a.route->len, a.headers, a.headers_len,
+    ready(x);
+    push_request(L, c, a.path, a.len, a.header_lines, a.header_lines_len,
                  cred);
     return 1;
 }
 
 /* handle:log_request(exchange, team_id, connector_identifier, log_id,
- *                    seconds_left [, raw]) -> request bytes | nil, error
- * The first attempt of the common call (get_connector_log, or with raw
+ *                    seconds_left [, raw]) -> request bytes | nil, error, route
+ * The common call's first attempt (get_connector_log, or with raw
  * get_connector_log_json, with the client's credential and no extra
- * headers): request's work on the route log_route would make, without
- * making it. The ids are checked (raising
- * INVALID_ARGUMENT before any traffic) and the path written into the
- * exchange, which keeps it for exchange:route(): most calls succeed at
- * once and never need a route. */
+ * headers): request's work, with the route's done on the C stack. The ids
+ * are checked (raising INVALID_ARGUMENT before any traffic) and the path
+ * kept in the exchange; a route is made only when the call goes on (a
+ * refusal here, a failure in handle:outcome). */
 int sm_lua_log_request(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
@@ -189,23 +175,26 @@ int sm_lua_log_request(lua_State *L)
     const sm_credential *cred;
     char path[SM_LOG_PATH_MAX];
     sm_log_id id;
-    sm_expect e;
     size_t len = sm_log_path(L, 3, path, &id);
     lua_Number left = luaL_checknumber(L, 6);
     int shape = lua_toboolean(L, 7) ? SM_SHAPE_RAW : SM_SHAPE_ENTRY;
-    memcpy(x->log_id, id.s, id.len);
-    memcpy(x->prefix, path, id.prefix_len);
-    x->prefix_len = id.prefix_len;
-    e.id = x->log_id;
-    e.id_len = id.len;
-    e.limit = 0;
-    /* Readied before the checks below: exchange:route() reads it after a
-     * refusal too. */
-    ready(x, shape, 0, &e);
     /* Index 8 is none: the client's own credential. */
     cred = sm_attempt_begin(L, c, 8, &c->credential, left, 0);
-    if (cred == NULL)
-        return 2;
+    if (cred == NULL) {
+        sm_push_route(L, shape, path, len, id.s, id.len, 0);
+        return 3;
+    }
+    memcpy(x->at.log_id, id.s, id.len);
+    x->at.asked.shape = shape;
+    x->at.asked.expect.id = x->at.log_id;
+    x->at.asked.expect.id_len = id.len;
+    x->at.asked.expect.limit = 0;
+    x->at.asked.info = 0;
+    x->at.asked.made = 0;
+    x->at.asked.resent = 0;
+    memcpy(x->prefix, path, id.prefix_len);
+    x->prefix_len = id.prefix_len;
+    ready(x);
     push_request(L, c, path, len, NULL, 0, cred);
     return 1;
 }
@@ -240,36 +229,50 @@ static void outcome_of(sm_exchange *x, sm_outcome *o)
     }
 }
 
-/* handle:outcome(exchange, want_info, resent) -> body [, info]
- *                                             | nil, error [, out_of_step]
- * The exchange's result as perform would return it. out_of_step: the answer
- * was another request's (transfer.h); the connection must be dropped, and
- * unless this was already the resend (resent), the request sent once more
- * on a fresh one. */
+/* handle:outcome(exchange) -> body [, info] | nil, error [, route [, again]]
+ * The exchange's result as perform would return it (info: asked for in
+ * handle:request, or the response's rate limits). A failure of a request
+ * log_request readied also returns its route, for the call's retries.
+ * again: the answer was another request's (transfer.h) and this was not
+ * yet the resend: the connection must be dropped and the same request
+ * bytes sent once more on a fresh one (the exchange is readied for that),
+ * then handle:outcome asked again. This is the one place that decides the
+ * resend on cosockets. */
 int sm_lua_outcome(lua_State *L)
 {
     sm_client *c = sm_check_open_client(L, 1);
     sm_exchange *x = check_exchange(L, 2, HANDLE_UP);
     sm_outcome o;
-    sm_result_rules rules;
-    int n;
+    sm_json_decoder d;
+    int n, out_of_step;
     if (x->body.out_of_memory)
         return sm_raise(L, "not enough memory");
-    sm_result_rules_start(L, &rules);
-    rules.credential = sm_credential_value(&c->credential);
-    rules.shape = x->shape;
-    rules.info = lua_toboolean(L, 3);
-    rules.made = x->made;
-    rules.expect = x->expect;
-    rules.resent = lua_toboolean(L, 4);
-    rules.proxy = c->proxy.url ? &c->proxy : NULL;
+    sm_decoder_of(L, &d);
+    d.credential = sm_credential_value(&c->credential);
     lua_settop(L, 2);
     outcome_of(x, &o);
-    n = sm_push_outcome(L, &o, &rules);
-    if (!rules.out_of_step)
+    n = sm_push_outcome(L, &o, &x->at.asked, &d, &out_of_step);
+    if (n == 1 || !lua_isnil(L, -n))
         return n;
-    lua_pushboolean(L, 1);
-    return n + 1;
+    if (out_of_step && !x->at.asked.resent) {
+        x->at.asked.resent = 1;
+        ready(x);
+        lua_pushnil(L);
+        lua_pushboolean(L, 1);
+        return 4;
+    }
+    if (x->prefix_len == 0)
+        return 2;
+    {
+        char path[SM_LOG_PATH_MAX];
+        size_t len = x->prefix_len;
+        memcpy(path, x->prefix, len);
+        len += sm_encode_segment(x->at.log_id, x->at.asked.expect.id_len,
+                                 path + len);
+        sm_push_route(L, x->at.asked.shape, path, len, x->at.log_id,
+                      x->at.asked.expect.id_len, 0);
+    }
+    return 3;
 }
 
 /* handle:refused(exchange, status): the client's proxy answered the
@@ -288,18 +291,10 @@ int sm_lua_refused(lua_State *L)
 
 /* ---- exchange methods ---- */
 
-/* Whether the connection may carry another request: a complete response
- * that allowed it, nothing extra after it. */
-static int reusable(const sm_exchange *x)
-{
-    return x->failed == SM_NO_FAILURE && x->reader.result == SM_HTTP1_DONE &&
-           x->reader.keep_alive;
-}
-
 /* exchange:feed(bytes) -> done, reusable: done is true once no more bytes
  * are needed (a whole response, or one that cannot be completed);
- * reusable as exchange:reusable() says, so that the common exchange (one
- * feed) needs no second call. */
+ * reusable: whether the connection may then carry another request (a
+ * complete response that allowed it, nothing extra after it). */
 static int exchange_feed(lua_State *L)
 {
     sm_exchange *x = check_exchange(L, 1, OWN_UP);
@@ -307,7 +302,9 @@ static int exchange_feed(lua_State *L)
     const char *data = luaL_checklstring(L, 2, &n);
     lua_pushboolean(L, sm_http1_feed(&x->reader, data, n, SM_NOW_UNREAD) !=
                            SM_HTTP1_MORE);
-    lua_pushboolean(L, reusable(x));
+    lua_pushboolean(L, x->failed == SM_NO_FAILURE &&
+                           x->reader.result == SM_HTTP1_DONE &&
+                           x->reader.keep_alive);
     return 2;
 }
 
@@ -332,30 +329,6 @@ static int exchange_fail(lua_State *L)
     strncpy(x->why, message, sizeof x->why - 1);
     x->why[sizeof x->why - 1] = '\0';
     return 0;
-}
-
-/* exchange:reusable() -> whether the connection may carry another request
- * (reusable above). */
-static int exchange_reusable(lua_State *L)
-{
-    lua_pushboolean(L, reusable(check_exchange(L, 1, OWN_UP)));
-    return 1;
-}
-
-/* exchange:route() -> the route of the request log_request readied the
- * exchange for, for the call's further attempts; raises when another
- * request was readied since (a bug of the Lua layer's). */
-static int exchange_route(lua_State *L)
-{
-    sm_exchange *x = check_exchange(L, 1, OWN_UP);
-    char path[SM_LOG_PATH_MAX];
-    size_t n = x->prefix_len;
-    if (n == 0)
-        return sm_raise(L, "the exchange holds no log_request");
-    memcpy(path, x->prefix, n);
-    n += sm_encode_segment(x->log_id, x->expect.id_len, path + n);
-    sm_push_route(L, x->shape, path, n, x->log_id, x->expect.id_len, 0);
-    return 1;
 }
 
 /* exchange:received() -> bytes of the response seen so far. */
@@ -384,9 +357,7 @@ void sm_cosocket_open(lua_State *L)
         {"feed", exchange_feed},
         {"eof", exchange_eof},
         {"fail", exchange_fail},
-        {"reusable", exchange_reusable},
         {"received", exchange_received},
-        {"route", exchange_route},
         {NULL, NULL},
     };
     luaL_newmetatable(L, SM_EXCHANGE_MT);

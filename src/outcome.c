@@ -47,12 +47,11 @@ static void push_failure(lua_State *L, const sm_outcome *o, sm_failure failure,
     set_reply_fields(L, o, o->status, credential);
 }
 
-/* Marks rules out of step: the answer was another request's (why says so). */
-static const char *out_of_step(lua_State *L, sm_result_rules *rules,
-                               const char *why)
+/* The words for an answer out of step (why), on the resend too. */
+static const char *out_of_step_words(lua_State *L, const sm_asked *a,
+                                     const char *why)
 {
-    rules->out_of_step = 1;
-    if (rules->resent)
+    if (a->resent)
         why = lua_pushfstring(L, "%s, on a fresh connection too", why);
     return why;
 }
@@ -90,8 +89,8 @@ static int read_cjson_members(sm_json_scan *s, sm_entry_facts *f,
  * is read first, and tells whether it answers the request; a flat entry
  * is then built straight from it, anything else decoded by lua-cjson
  * (when that takes no more than the cap) and shaped. */
-static int push_entry(lua_State *L, const char *text, size_t len,
-                      const sm_result_rules *rules, unsigned long long cap,
+static int push_entry(lua_State *L, const char *text, size_t len, int shape,
+                      const sm_expect *e, const sm_json_decoder *d,
                       sm_refusal *r)
 {
     sm_json_scan s;
@@ -102,7 +101,7 @@ static int push_entry(lua_State *L, const char *text, size_t len,
     /* JSON's grammar with the escapes cjson decodes: a text cjson refuses
      * is refused before its id could say anything. A nested value is
      * skipped with its cost counted (a flat entry has none). */
-    if (rules->shape == SM_SHAPE_ENTRY &&
+    if (shape == SM_SHAPE_ENTRY &&
         sm_json_open_as(&s, text, len, SM_JSON_CJSON_ESCAPES) == 0) {
         s.cost = &cost;
         n = sm_json_entry_scan(&s, m, SM_ENTRY_FAST_MEMBERS, &f, &kept);
@@ -133,21 +132,20 @@ static int push_entry(lua_State *L, const char *text, size_t len,
                           : "the response body is not a JSON object";
         return 0;
     }
-    if (rules->shape == SM_SHAPE_ENTRY) {
-        r->why = sm_check_entry(L, &f, &rules->expect, rules->credential,
-                                &r->out_of_step);
+    if (shape == SM_SHAPE_ENTRY) {
+        r->why = sm_check_entry(L, &f, e, d->credential, &r->out_of_step);
         if (r->why != NULL)
             return 0;
     }
     if (n >= 0) {
-        if (sm_json_entry_build(L, m, n, kept, rules->json_ints, NULL))
+        if (sm_json_entry_build(L, m, n, kept, d->ints, NULL))
             return 1;
         nulls = kept < n; /* numbers or escapes it leaves to cjson */
-    } else if (cost > cap) {
+    } else if (cost > d->cap) {
         r->too_large = 1;
         return 0;
     }
-    lua_pushvalue(L, rules->decode_idx);
+    lua_pushvalue(L, d->decode_idx);
     lua_pushlstring(L, text, len);
     lua_call(L, 1, 1);
     if (lua_type(L, -1) != LUA_TTABLE) {
@@ -156,7 +154,7 @@ static int push_entry(lua_State *L, const char *text, size_t len,
         r->why = "the response body is not a JSON object";
         return 0;
     }
-    if (rules->shape == SM_SHAPE_ENTRY)
+    if (shape == SM_SHAPE_ENTRY)
         sm_shape_entry(L, -1, nulls);
     return 1;
 }
@@ -164,27 +162,28 @@ static int push_entry(lua_State *L, const char *text, size_t len,
 int sm_push_entry_text(lua_State *L, const char *text, size_t len,
                        int decode_idx, int json_ints)
 {
-    sm_result_rules rules;
+    sm_json_decoder d;
+    sm_expect e = {NULL, 0, 0}; /* answered already */
     sm_refusal r = {NULL, 0, 0};
     unsigned long long cap = (unsigned long long)len * SM_DECODED_FACTOR;
     int base = lua_gettop(L);
-    memset(&rules, 0, sizeof rules);
-    rules.decode_idx = decode_idx;
-    rules.json_ints = json_ints;
-    rules.shape = SM_SHAPE_ENTRY; /* expect.id NULL: answered already */
+    d.decode_idx = decode_idx;
+    d.ints = json_ints;
+    d.cap = cap > SM_DECODED_MIN ? cap : SM_DECODED_MIN;
+    d.credential = NULL;
     luaL_checkstack(L, 10, NULL);
-    if (push_entry(L, text, len, &rules, cap > SM_DECODED_MIN ? cap : SM_DECODED_MIN,
-                   &r))
+    if (push_entry(L, text, len, SM_SHAPE_ENTRY, &e, &d, &r))
         return 1;
     lua_settop(L, base);
     return 0;
 }
 
-/* Pushes the 2xx body decoded and shaped as rules says and returns 1, or nil
+/* Pushes the 2xx body decoded and shaped as a asked and returns 1, or nil
  * and INVALID_RESPONSE (RESPONSE_TOO_LARGE when decoding it would take too
- * much) and returns 2. Nothing is decoded once the text is refused. */
-static int push_success(lua_State *L, const sm_outcome *o,
-                        sm_result_rules *rules)
+ * much) and returns 2 (*out_of_step set when it answers another request).
+ * Nothing is decoded once the text is refused. */
+static int push_success(lua_State *L, const sm_outcome *o, const sm_asked *a,
+                        sm_json_decoder *d, int *out_of_step)
 {
     const sm_buffer *body = o->body;
     const char *code = "INVALID_RESPONSE";
@@ -192,34 +191,29 @@ static int push_success(lua_State *L, const sm_outcome *o,
     int base = lua_gettop(L);
     /* The body, a scratch, an entry and what building one takes. */
     luaL_checkstack(L, 10, NULL);
-    if (rules->shape == SM_SHAPE_RAW) {
+    if (a->shape == SM_SHAPE_RAW) {
         /* Passed through as sent, once checked: no table is built. */
-        r.why = sm_check_raw(L, body->data, body->len, &rules->expect,
-                             rules->credential, &r.out_of_step);
+        r.why = sm_check_raw(L, body->data, body->len, &a->expect,
+                             d->credential, &r.out_of_step);
         if (r.why == NULL) {
             lua_settop(L, base);
             lua_pushlstring(L, body->data, body->len);
             return 1;
         }
     } else {
-        unsigned long long cap = decode_cap(body);
         int done;
-        if (rules->shape == SM_SHAPE_PAGE) {
-            sm_json_decoder d;
-            d.decode_idx = rules->decode_idx;
-            d.ints = rules->json_ints;
-            d.cap = cap;
-            d.credential = rules->credential;
+        d->cap = decode_cap(body);
+        if (a->shape == SM_SHAPE_PAGE)
             done = sm_json_page(L, body->data, body->len,
-                                sm_page_max(&rules->expect), &d, &r);
-        } else {
-            done = push_entry(L, body->data, body->len, rules, cap, &r);
-        }
+                                sm_page_max(&a->expect), d, &r);
+        else
+            done = push_entry(L, body->data, body->len, a->shape, &a->expect,
+                              d, &r);
         if (done)
             return 1;
         if (r.too_large) {
             char bytes[32];
-            snprintf(bytes, sizeof bytes, "%llu", cap);
+            snprintf(bytes, sizeof bytes, "%llu", d->cap);
             code = "RESPONSE_TOO_LARGE";
             r.why = lua_pushfstring(
                 L, "the response body would take more than %s bytes once "
@@ -227,12 +221,14 @@ static int push_success(lua_State *L, const sm_outcome *o,
                 bytes, SM_DECODED_FACTOR, (int)(SM_DECODED_MIN >> 20));
         }
     }
-    if (r.out_of_step)
-        r.why = out_of_step(L, rules, r.why);
+    if (r.out_of_step) {
+        *out_of_step = 1;
+        r.why = out_of_step_words(L, a, r.why);
+    }
     /* The error copies why before what is above base (maybe why itself)
      * goes. */
     sm_push_error(L, code, r.why);
-    set_reply_fields(L, o, o->status, rules->credential);
+    set_reply_fields(L, o, o->status, d->credential);
     lua_insert(L, base + 1);
     lua_settop(L, base + 1);
     lua_pushnil(L);
@@ -240,12 +236,13 @@ static int push_success(lua_State *L, const sm_outcome *o,
     return 2;
 }
 
-int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_result_rules *rules)
+int sm_push_outcome(lua_State *L, const sm_outcome *o, const sm_asked *a,
+                    sm_json_decoder *d, int *out_of_step)
 {
     sm_failure failure = o->failure;
     const char *why = o->why;
     int n;
-    rules->out_of_step = 0;
+    *out_of_step = 0;
     /* libcurl 7.88 takes a response cut inside its headers as complete (a
      * 200 with no body): without the blank line it is a broken transfer. */
     if (failure == SM_NO_FAILURE && !o->meta->headers_done) {
@@ -254,34 +251,34 @@ int sm_push_outcome(lua_State *L, const sm_outcome *o, sm_result_rules *rules)
     }
     if (failure != SM_NO_FAILURE) {
         lua_pushnil(L);
-        push_failure(L, o, failure, why, rules->credential);
+        push_failure(L, o, failure, why, d->credential);
         n = 2;
     } else if (o->status >= 200 && o->status <= 299) {
-        n = push_success(L, o, rules);
+        n = push_success(L, o, a, d, out_of_step);
         if (n == 1) {
             /* The info goes with a success when asked for, and when the
              * response carried rate limits: the rate budget learns from
              * every response (lua/supermetrics/budget.lua). */
-            if (!rules->info && o->meta->rate_limit < 0 &&
+            if (!a->info && o->meta->rate_limit < 0 &&
                 o->meta->rate_remaining < 0)
                 return 1;
             /* What an on_response hook is told about a success: its
              * request id too is dropped when it shows the credential. */
             lua_createtable(L, 0, 5);
-            set_reply_fields(L, o, o->status, rules->credential);
+            set_reply_fields(L, o, o->status, d->credential);
             n = 2;
         }
     } else {
         sm_reply r;
         r.status = o->status;
         r.meta = o->meta;
-        r.credential = rules->credential;
+        r.credential = d->credential;
         lua_pushnil(L);
         sm_push_status_error(L, &r, o->body->data, o->body->len);
         n = 2;
     }
     /* This attempt went out: the error or the info counts it. */
-    sm_pushint64(L, rules->made + 1);
+    sm_pushint64(L, a->made + 1);
     lua_setfield(L, -2, "attempts");
     return n;
 }

@@ -12,6 +12,7 @@
 
 #include "buffer.h"
 #include "entry.h"
+#include "json_entry.h"
 #include "response.h"
 
 /* Decoding a 2xx body with lua-cjson (nested values: json_entry.h) may
@@ -49,36 +50,29 @@ typedef struct sm_outcome {
     const sm_buffer *body; /* its body as far as it came */
 } sm_outcome;
 
-struct sm_proxy; /* endpoint.h's */
+/* What one attempt asked for: how a 2xx body is shaped, what it must
+ * answer, whether a success brings its info table, and where the attempt
+ * stands in its call. Transports keep it with the attempt (attempt.h). */
+typedef struct sm_asked {
+    int shape;        /* how a 2xx body is shaped (entry.h's SM_SHAPE_*) */
+    sm_expect expect; /* what a 2xx body must answer (entry.h) */
+    int info;         /* a success also returns its info table */
+    long long made;   /* attempts of the call before this one */
+    int resent;       /* this is already the resend on a fresh connection
+                       * after an answer out of step */
+} sm_asked;
 
-/* How an attempt's outcome becomes the call's result: what the call asked
- * for (shape, the answer expected, the info table) and what saying it takes
- * (the decode function, the credential to redact, attempts made before). */
-typedef struct sm_result_rules {
-    int decode_idx;         /* stack index of the JSON decode function */
-    int json_ints;          /* how it gives integral numbers
-                             * (json_entry.h's SM_JSON_INTS_*) */
-    const char *credential; /* to redact from server text, or NULL */
-    int shape;              /* how a 2xx body is shaped (entry.h) */
-    int info;               /* a success also returns its info table */
-    long long made;         /* attempts of the call before this one */
-    sm_expect expect;       /* what a 2xx body must answer (entry.h) */
-    int resent;             /* this is already the resend on a fresh
-                             * connection after an answer out of step */
-    int out_of_step;        /* set when the answer was not this request's */
-    const struct sm_proxy *proxy; /* the proxy in use, to name in errors */
-} sm_result_rules;
-
-/* Pushes the decoded 2xx body, shaped (and with rules->info, or when the
- * response carried X-RateLimit headers, its info table), and returns 1 (2), or pushes nil and an error value and returns
- * 2. The error or the info says attempts = rules->made + 1. A 2xx that
- * answers another request (entry.h) is INVALID_RESPONSE with
- * rules->out_of_step set: the caller drops the connection and, unless
- * rules->resent, sends once more on a fresh one, uncounted. A response
- * whose headers never ended is a cut connection, whatever the transport
- * said. */
-int sm_push_outcome(lua_State *L, const sm_outcome *o,
-                    sm_result_rules *rules);
+/* Pushes the decoded 2xx body, shaped (and with a->info, or when the
+ * response carried X-RateLimit headers, its info table), and returns 1 (2),
+ * or pushes nil and an error value and returns 2. d: how bodies are decoded
+ * (json_entry.h; d->cap is set here, d->credential is redacted from server
+ * text). The error or the info says attempts = a->made + 1. A 2xx that
+ * answers another request (entry.h) is INVALID_RESPONSE with *out_of_step
+ * set (else it is 0): the caller drops the connection and, unless
+ * a->resent, sends once more on a fresh one, uncounted. A response whose
+ * headers never ended is a cut connection, whatever the transport said. */
+int sm_push_outcome(lua_State *L, const sm_outcome *o, const sm_asked *a,
+                    sm_json_decoder *d, int *out_of_step);
 
 /* An entry's text that already answered its request (the entry cache keeps
  * such texts): pushes its table built by the same rules as a response's

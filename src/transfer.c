@@ -385,7 +385,8 @@ static int proxy_failure(sm_transfer *t, CURLcode rc, const sm_proxy *p)
 }
 
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            sm_result_rules *rules)
+                            const sm_asked *a, sm_json_decoder *d,
+                            const sm_proxy *proxy, int *out_of_step)
 {
     sm_outcome o;
     char words[512]; /* "where" (300) and the reason (128) with room */
@@ -396,7 +397,7 @@ int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
     o.body = &t->body;
     o.failure = failure_of(rc, t->body.over_limit);
     o.why = NULL;
-    if (rc != CURLE_OK && proxy_failure(t, rc, rules->proxy)) {
+    if (rc != CURLE_OK && proxy_failure(t, rc, proxy)) {
         o.failure = SM_CONNECTION_FAILED;
         o.status = 0; /* the proxy's status, not the API's */
         o.why = t->errbuf;
@@ -405,5 +406,5 @@ int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
         if (o.why == NULL)
             o.why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
     }
-    return sm_push_outcome(L, &o, rules);
+    return sm_push_outcome(L, &o, a, d, out_of_step);
 }

@@ -57,10 +57,13 @@ int sm_transfer_prepare(sm_transfer *t, const char *base, size_t base_len,
 int sm_transfer_headers(sm_transfer *t, const sm_credential *cred,
                         const char *block, size_t len, int force);
 
-/* After the exchange finished with rc: its outcome (outcome.h) as Lua
- * values, libcurl's codes and words turned into the library's here. */
+/* After the exchange finished with rc: its outcome as Lua values
+ * (sm_push_outcome, with a, d and out_of_step), libcurl's codes and words
+ * turned into the library's here; proxy: the client's, to name in a
+ * failure that was the proxy's (NULL: none). */
 int sm_transfer_push_result(lua_State *L, sm_transfer *t, CURLcode rc,
-                            sm_result_rules *rules);
+                            const sm_asked *a, sm_json_decoder *d,
+                            const sm_proxy *proxy, int *out_of_step);
 
 /* After a finished transfer of an attempt that had timeout_ms: readies t to
  * send its request again on a new connection (its URL and options as they

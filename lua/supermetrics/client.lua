@@ -5,10 +5,10 @@
 -- `new` and reached through one interface (supermetrics.transport):
 -- libcurl, or inside nginx nginx's cosockets. Everything around an attempt
 -- (which credential, whether and when to try again, what to report) is
--- policy, kept here and in supermetrics.attempt, and shared by both.
+-- policy, kept here and in supermetrics.policy, and shared by both.
 -- @classmod client
 
-local attempt = require "supermetrics.attempt"
+local Policy = require "supermetrics.policy"
 local budget = require "supermetrics.budget"
 local core = require "supermetrics.core"
 local errors = require "supermetrics.errors"
@@ -79,7 +79,7 @@ function Client.new(opts, ...)
   return setmetatable({
     _handle = handle,
     _transport = state,
-    -- What every attempt of every call follows (supermetrics.attempt).
+    -- What every attempt of every call follows (supermetrics.policy).
     _policy = {
       provider = s.token_provider,
       hook = s.on_response,
@@ -161,20 +161,20 @@ function Client:_get(route, want_info, deadline, first_err, extra)
       detail, pending = pending, nil
     else
       -- A callback that returns after the deadline ends the call with
-      -- TIMEOUT there (supermetrics.attempt), not with another attempt.
-      local credential = provider and attempt.credential(provider, made, deadline, policy.monotonic)
+      -- TIMEOUT there (supermetrics.policy), not with another attempt.
+      local credential = provider and Policy.credential(provider, made, deadline, policy.monotonic)
       if not self._handle then
         closed() -- by the on_response hook or the token_provider, between attempts
       end
       -- BUDGET: before an attempt (waits or raises while the window is closed)
       local ticket = self._gate.armed and budget.before(self._budget, credential, deadline, made)
       started = hook and policy.monotonic()
-      body, detail = state:attempt(route, deadline, credential, made, want_info, extra and extra.block)
+      body, detail = state:attempt(route, deadline, credential, made, want_info, extra and extra.header_lines)
       if ticket or detail then -- BUDGET: after a response
         budget.after(self._budget, credential, ticket or nil, detail, deadline)
       end
       if body then
-        local late = attempt.succeeded(policy, route, detail, started, extra, deadline)
+        local late = Policy.succeeded(policy, route, detail, started, extra, deadline)
         if late then
           error(late)
         end
@@ -182,7 +182,7 @@ function Client:_get(route, want_info, deadline, first_err, extra)
       end
     end
     local err = detail
-    local delay, final = attempt.failed(policy, route, err, made, started, extra, deadline)
+    local delay, final = Policy.failed(policy, route, err, made, started, extra, deadline)
     if not delay then
       error(final)
     end
@@ -253,7 +253,7 @@ cached_one = function(self, view, method, raw, team_id, connector_identifier, lo
   end
   local policy = self._policy
   local deadline = policy.monotonic() + self._timeout
-  local credential = policy.provider and attempt.credential(policy.provider, 0, deadline, policy.monotonic)
+  local credential = policy.provider and Policy.credential(policy.provider, 0, deadline, policy.monotonic)
   local key, dkey = cache.key(view, credential, team_id, connector_identifier, log_id)
   if not key then
     return get_one(self, method, raw, team_id, connector_identifier, log_id, opts, deadline)
@@ -487,7 +487,7 @@ function Client:get_connector_logs(team_id, connector_identifier, log_ids, opts)
   if view then -- CACHE: the hits taken, each missing entry fetched once (as its text)
     local policy = self._policy
     local credential = policy.provider
-      and attempt.credential(policy.provider, 0, policy.monotonic() + policy.timeout, policy.monotonic)
+      and Policy.credential(policy.provider, 0, policy.monotonic() + policy.timeout, policy.monotonic)
     local plan = cache.batch(view, credential, team_id, connector_identifier, log_ids, policy.hook)
     local through, call = false, opts.headers and { headers = opts.headers } or nil
     local got, errs = self._transport:batch({

@@ -1,9 +1,10 @@
 --- Internal: Extra request headers (the `headers` option of `new` and of every
 -- call) and W3C trace context forwarded from nginx's current request: their
 -- checks, the per-call merge, and what of them may be shown (on_response,
--- the command line's --verbose). A merged set is a table `{ block =,
--- shown = }`: block is the lines as sent ("Name: value\r\n" each), shown
--- the names and values that do not look secret.
+-- the command line's --verbose). A merged set is a table `{ header_lines =,
+-- shown = }`: header_lines is the lines as sent ("Name: value\r\n" each, the
+-- one name of this value down to C), shown the names and values that do not
+-- look secret.
 -- @module supermetrics.headers
 
 local core = require "supermetrics.core"
@@ -147,12 +148,12 @@ function headers.compile(map, where)
       shown[name] = value
     end
   end
-  local block = table.concat(lines)
-  if #block > LIMITS.headers_bytes then
-    invalid((where or "headers") .. ": " .. #block .. " bytes of headers, more than "
+  local header_lines = table.concat(lines)
+  if #header_lines > LIMITS.headers_bytes then
+    invalid((where or "headers") .. ": " .. #header_lines .. " bytes of headers, more than "
       .. LIMITS.headers_bytes)
   end
-  return { block = block, shown = shown }
+  return { header_lines = header_lines, shown = shown }
 end
 
 --- The client's map with trace context (a list of { name, value }) and a

@@ -99,8 +99,8 @@ local TAG = {} -- what the slices' coroutines yield to the loop below
 local Yielding = {}
 Yielding.__index = Yielding
 
-function Yielding.attempt(_, route, deadline, credential, made, want_info, block)
-  return coroutine.yield(TAG, "attempt", route, deadline, credential, made, want_info, block)
+function Yielding.attempt(_, route, deadline, credential, made, want_info, header_lines)
+  return coroutine.yield(TAG, "attempt", route, deadline, credential, made, want_info, header_lines)
 end
 
 -- (a plain function: it stands in for the client's clock's sleep, which
@@ -170,10 +170,10 @@ local function concurrent(state, list, open, finish)
         r.status, r.ready_at = "sleep", monotonic() + back[4]
         return
       else
-        local route, deadline, credential, made, want_info, block = back[4], back[5], back[6], back[7],
+        local route, deadline, credential, made, want_info, header_lines = back[4], back[5], back[6], back[7],
           back[8], back[9]
         local ok, started, err = pcall(handle.batch_add, handle, route, deadline - monotonic(), credential, made,
-          want_info, block, i)
+          want_info, header_lines, i)
         if not ok then
           r.status, r.err = "failed", started
           return

@@ -20,16 +20,16 @@
 --
 -- The state provides:
 --
--- - `state:attempt(route, deadline, credential, made, want_info, block)`:
+-- - `state:attempt(route, deadline, credential, made, want_info, header_lines)`:
 --   one HTTP attempt: `body [, info]` or `nil, err` (the error value, its
---   `attempts` counting this attempt if it reached the network); block:
---   the extra header lines, or nil. info comes with want_info, and with
+--   `attempts` counting this attempt if it reached the network);
+--   header_lines: the extra header lines, or nil. info comes with want_info, and with
 --   any response that carried X-RateLimit headers (the rate budget learns
 --   from it: supermetrics.budget);
 -- - `state:batch(b)`: get_connector_logs, returning entries, errors; b is
 --   `{ team_id =, connector_identifier =, log_ids =, concurrency =, extra =,
 --   policy =, fetch = function(log_id) }` (fetch: one ordinary call with
---   its retries; policy: see supermetrics.attempt);
+--   its retries; policy: see supermetrics.policy);
 -- - optionally `state:get_log(team_id, connector_identifier, log_id, timeout,
 --   deadline, raw)`: the first attempt of the common call without a route
 --   (libcurl: one C call, handle:get_log; cosockets: handle:log_request):

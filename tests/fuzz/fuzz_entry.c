@@ -125,7 +125,8 @@ static int run_reply(lua_State *L)
     sm_buffer body;
     sm_meta meta;
     sm_outcome o;
-    sm_result_rules rules;
+    sm_asked asked;
+    sm_json_decoder d;
     int n;
     memset(&body, 0, sizeof body);
     body.data = (char *)c->text;
@@ -137,16 +138,16 @@ static int run_reply(lua_State *L)
     o.status = 200;
     o.meta = &meta;
     o.body = &body;
-    memset(&rules, 0, sizeof rules);
-    rules.decode_idx = lua_upvalueindex(1);
-    rules.json_ints = SM_JSON_INTS_FLOAT;
-    rules.shape = c->shape;
-    rules.expect.id = "123";
-    rules.expect.id_len = 3;
+    memset(&asked, 0, sizeof asked);
+    memset(&d, 0, sizeof d);
+    d.decode_idx = lua_upvalueindex(1);
+    d.ints = SM_JSON_INTS_FLOAT;
+    asked.shape = c->shape;
+    asked.expect.id = "123";
+    asked.expect.id_len = 3;
     lua_settop(L, 0);
-    n = sm_push_outcome(L, &o, &rules);
+    n = sm_push_outcome(L, &o, &asked, &d, &c->out_of_step);
     FUZZ_ASSERT(lua_gettop(L) == n);
-    c->out_of_step = rules.out_of_step;
     return n;
 }
 

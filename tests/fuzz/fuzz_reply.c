@@ -192,9 +192,10 @@ static int run(lua_State *L)
     sm_meta meta;
     sm_outcome outcome;
     sm_credential credential = {0};
-    sm_result_rules want;
+    sm_asked want;
+    sm_json_decoder d;
     long status;
-    int mode, pushed, headers_ended = 0, changed;
+    int mode, pushed, headers_ended = 0, changed, out_of_step;
     const char *why, *secret;
     if (in->size < 3)
         return 0;
@@ -232,9 +233,9 @@ static int run(lua_State *L)
     outcome.meta = &meta;
     outcome.body = &body;
     lua_settop(L, 0);
-    want.decode_idx = lua_upvalueindex(1);
-    want.json_ints = SM_JSON_INTS_FLOAT; /* Debian's lua-cjson 2.1.0 */
-    want.credential = sm_credential_value(&credential);
+    d.decode_idx = lua_upvalueindex(1);
+    d.ints = SM_JSON_INTS_FLOAT; /* Debian's lua-cjson 2.1.0 */
+    d.credential = sm_credential_value(&credential);
     want.shape = status & 1 ? SM_SHAPE_PAGE : SM_SHAPE_ENTRY;
     want.info = 0;
     want.made = 0;
@@ -243,8 +244,7 @@ static int run(lua_State *L)
     want.expect.id_len = want.expect.id != NULL ? 3 : 0;
     want.expect.limit = 0;
     want.resent = 0;
-    want.proxy = NULL;
-    pushed = sm_push_outcome(L, &outcome, &want);
+    pushed = sm_push_outcome(L, &outcome, &want, &d, &out_of_step);
     FUZZ_ASSERT(lua_gettop(L) == pushed);
     if (pushed == 1 || (pushed == 2 && !lua_isnil(L, 1))) {
         /* A success; with its info table too when the response carried

@@ -20,20 +20,14 @@ local fake = {}
 local State = {}
 State.__index = State
 
--- One request and its scripted answer: body, info [, out_of_step] | nil,
--- err. fresh: the resend on a new connection after an answer out of step.
-local function round(self, x, route, deadline, credential, made, want_info, fresh, block)
-  local left = deadline - self.monotonic()
-  local head, err = self.handle:request(route, left, credential, made, nil, block, x)
-  if not head then
-    return nil, err
-  end
+-- The scripted answer to the request bytes head, fed into x. left: the
+-- seconds the call has left.
+local function answer(self, x, head, left)
   if left <= 0 then
     x:fail("timeout", "the call's deadline passed before the request was sent")
   else
     self.hub:_serve(head, x, left)
   end
-  return self.handle:outcome(x, want_info, fresh)
 end
 
 --- The state of one client of hub.
@@ -42,14 +36,24 @@ function fake.open(hub, handle, clk)
 end
 
 --- One attempt: body [, info] | nil, err.
-function State:attempt(route, deadline, credential, made, want_info, block)
-  local x = self.x or self.handle:exchange()
+function State:attempt(route, deadline, credential, made, want_info, header_lines)
+  local handle = self.handle
+  local x = self.x or handle:exchange()
   self.x = nil
-  local body, info, out_of_step = round(self, x, route, deadline, credential, made, want_info, nil, block)
-  if out_of_step then
-    -- As the cosocket transport: the answer was another request's; once
-    -- more "on a fresh connection", uncounted (another scripted answer).
-    body, info = round(self, x, route, deadline, credential, made, want_info, true, block)
+  local left = deadline - self.monotonic()
+  local head, err = handle:request(route, left, credential, made, want_info, header_lines, x)
+  local body, info = nil, err
+  if head then
+    answer(self, x, head, left)
+    local _, again -- outcome: body, info [, route [, again]]
+    body, info, _, again = handle:outcome(x)
+    if again then
+      -- As the cosocket transport: the answer was another request's, and
+      -- handle:outcome readied x for the one resend of the same bytes "on a
+      -- fresh connection", uncounted (another scripted answer).
+      answer(self, x, head, deadline - self.monotonic())
+      body, info = handle:outcome(x)
+    end
   end
   self.x = x
   return body, info

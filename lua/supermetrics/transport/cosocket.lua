@@ -563,53 +563,47 @@ local function release(sock, ep)
   end
 end
 
--- The request on a connection, a pooled one that the server had closed
--- while idle not failing the call: nginx drops most of them itself, the
--- rest (a close racing our request) show as nothing received. Each try
--- takes one out of the pool, so the pool's size bounds the tries; tried:
--- how many were made already (get_log's first). Returns the socket to
--- keep, if any.
-local function send_request(state, ep, x, route, deadline, credential, made, fresh, block, tried)
-  for _ = tried or 0, ep.pool_size do
-    -- The attempt's one clock reading, for the C side and for the socket.
-    local left = deadline - state.monotonic()
-    local head, err = state.handle:request(route, left, credential, made, nil, block, x)
-    if not head then
-      return nil, err
-    end
-    local sock = round_trip(state, ep, x, head, deadline, fresh, left)
-    if sock ~= STALE then
-      return sock
-    end
-  end
-  x:eof()
-end
-
--- Once the answer is known: the connection back to the pool, or closed
--- when the answer was another request's.
-local function settle(sock, ep, out_of_step)
-  if out_of_step then
-    sock:close()
-  else
-    release(sock, ep)
-  end
-end
-
--- The request and its outcome: body, info [, out_of_step] | nil, err
--- (handle:outcome); the connection kept or closed once the answer is known
--- to be this request's. fresh: on a new connection, after an answer out of
--- step (closed after its one use).
-local function request_outcome(state, x, route, deadline, credential, made, want_info, fresh, block)
+-- The one path of an attempt on cosockets, for every call: x was readied
+-- for it and head holds its request bytes (handle:request, or for the
+-- common call's first attempt handle:log_request); left: the seconds the
+-- call had left when they were written (the attempt's one clock reading).
+-- The bytes go out on a connection, a pooled one that the server had
+-- closed while idle not failing the call (nginx drops most of them itself,
+-- the rest show as nothing received): each try takes one out of the pool,
+-- so the pool's size bounds the tries. Then handle:outcome; the connection
+-- goes back to the pool only once the answer is known to be this
+-- request's. When it was another request's, handle:outcome says so (again,
+-- the one place that decides it): the same bytes once more on a fresh
+-- connection (closed after its one use), uncounted. Returns handle:outcome's
+-- values: body [, info] | nil, err [, route].
+local function exchange(state, x, head, deadline, left)
   local ep = state.endpoint
-  local sock, refused = send_request(state, ep, x, route, deadline, credential, made, fresh, block)
-  if refused then
-    return nil, refused
+  local sock = round_trip(state, ep, x, head, deadline, false, left)
+  if sock == STALE then
+    for _ = 1, ep.pool_size do
+      sock = round_trip(state, ep, x, head, deadline, false, deadline - state.monotonic())
+      if sock ~= STALE then
+        break
+      end
+    end
+    if sock == STALE then
+      sock = nil
+      x:eof()
+    end
   end
-  local body, info, out_of_step = state.handle:outcome(x, want_info, fresh)
+  local body, info, route, again = state.handle:outcome(x)
   if sock then
-    settle(sock, ep, out_of_step)
+    if again then
+      sock:close()
+    else
+      release(sock, ep)
+    end
   end
-  return body, info, out_of_step
+  if again then
+    round_trip(state, ep, x, head, deadline, true, deadline - state.monotonic())
+    return state.handle:outcome(x)
+  end
+  return body, info, route
 end
 
 --- The state of a client; raises INVALID_ARGUMENT for an option nginx's
@@ -624,71 +618,47 @@ function cosocket.open(handle, settings, clk)
   }, State)
 end
 
---- One attempt: body [, info] | nil, err.
--- block: the extra header lines, or nil.
-function State:attempt(route, deadline, credential, made, want_info, block)
+--- One attempt: body [, info] | nil, err (exchange).
+-- header_lines: the extra header lines, or nil.
+function State:attempt(route, deadline, credential, made, want_info, header_lines)
   check_phase()
-  local spare = self.exchanges
+  local handle, spare = self.handle, self.exchanges
   local x = spare[#spare]
   if x then
     spare[#spare] = nil
   else
-    x = self.handle:exchange()
+    x = handle:exchange()
   end
-  local body, info, out_of_step = request_outcome(self, x, route, deadline, credential, made, want_info,
-    nil, block)
-  if out_of_step then
-    -- The answer was another request's: that connection was out of step
-    -- (a server or proxy wrote one response too many) and is closed. Ask
-    -- once more on a fresh connection, uncounted.
-    body, info = request_outcome(self, x, route, deadline, credential, made, want_info, true, block)
+  local left = deadline - self.monotonic()
+  local head, err = handle:request(route, left, credential, made, want_info, header_lines, x)
+  local body, info = nil, err
+  if head then
+    body, info = exchange(self, x, head, deadline, left)
   end
   spare[#spare + 1] = x
   return body, info
 end
 
 --- The common call's first attempt (client.lua's fast path): entry | nil,
--- err, route. The request is written without a route (log_request); one
--- is made only when the call goes on (a retry, a resend, more tries after
--- a dead pooled connection). timeout: the seconds left of deadline, read
--- from the clock with it (the attempt's one reading); raw: the body's
--- text, checked (get_connector_log_json).
+-- err, route. The request is written without a route (log_request); a
+-- failure returns one (handle:log_request's refusal, handle:outcome), for
+-- the retry loop. timeout: the seconds left of deadline, read from the
+-- clock with it (the attempt's one reading); raw: the body's text, checked
+-- (get_connector_log_json).
 function State:get_log(team_id, connector_identifier, log_id, timeout, deadline, raw)
   local handle, spare = self.handle, self.exchanges
   local n = #spare
   local x = spare[n] or handle:exchange()
   -- The ids are checked first (INVALID_ARGUMENT), as everywhere else; x
   -- stays a spare until the request is made.
-  local head, err = handle:log_request(x, team_id, connector_identifier, log_id, timeout, raw)
+  local head, err, route = handle:log_request(x, team_id, connector_identifier, log_id, timeout, raw)
   check_phase()
   if not head then
-    return nil, err, x:route()
+    return nil, err, route
   end
   spare[n] = nil
-  local ep = self.endpoint
-  local route
-  -- send_request's first try, with the request already written.
-  local sock = round_trip(self, ep, x, head, deadline, nil, timeout)
-  if sock == STALE then
-    route = x:route()
-    sock, err = send_request(self, ep, x, route, deadline, nil, 0, nil, nil, 1)
-    if err then
-      spare[#spare + 1] = x
-      return nil, err, route
-    end
-  end
-  local body, info, out_of_step = handle:outcome(x, false, nil)
-  if sock then
-    settle(sock, ep, out_of_step)
-  end
-  if out_of_step then
-    -- As in State:attempt.
-    route = route or x:route()
-    body, info = request_outcome(self, x, route, deadline, nil, 0, false, true, nil)
-  end
-  if not body then
-    route = route or x:route()
-  end
+  local body, info
+  body, info, route = exchange(self, x, head, deadline, timeout)
   spare[#spare + 1] = x
   return body, info, route
 end

@@ -25,8 +25,8 @@ function curl.open(handle, _, clk)
 end
 
 --- One attempt: body [, info] | nil, err.
-function State:attempt(route, deadline, credential, made, want_info, block)
-  return self.handle:perform(route, deadline - self.monotonic(), credential, made, want_info, block)
+function State:attempt(route, deadline, credential, made, want_info, header_lines)
+  return self.handle:perform(route, deadline - self.monotonic(), credential, made, want_info, header_lines)
 end
 
 --- The common call's first attempt in one C call.

@@ -1,11 +1,11 @@
 --- Internal: get_connector_logs on the libcurl transport: one event loop over
 -- the client's batch slots (libcurl's multi interface, see src/batch.c).
 -- Each item lives like a single call: its own deadline from its first
--- attempt, the same retry decision (supermetrics.attempt), the
+-- attempt, the same retry decision (supermetrics.policy), the
 -- token_provider before and on_response after every attempt.
 -- @module supermetrics.transport.curl_batch
 
-local attempt = require "supermetrics.attempt"
+local Policy = require "supermetrics.policy"
 local budget = require "supermetrics.budget"
 local core = require "supermetrics.core"
 local invalid = require("supermetrics.errors").invalid
@@ -46,7 +46,7 @@ local function run(handle, b)
 
   local function failed(i, err)
     local item = items[i]
-    local delay, final = attempt.failed(policy, item.route, err, item.made, item.started, extra, item.deadline)
+    local delay, final = Policy.failed(policy, item.route, err, item.made, item.started, extra, item.deadline)
     item.made = err.attempts
     if delay then
       item.ready_at = monotonic() + delay
@@ -76,8 +76,8 @@ local function run(handle, b)
     item.deadline = item.deadline or now + policy.timeout
     local credential
     if provider then
-      -- Past the deadline when it returns: TIMEOUT (supermetrics.attempt).
-      local ok, got = pcall(attempt.credential, provider, item.made, item.deadline, monotonic)
+      -- Past the deadline when it returns: TIMEOUT (supermetrics.policy).
+      local ok, got = pcall(Policy.credential, provider, item.made, item.deadline, monotonic)
       if not ok then
         errors[i] = got
         return
@@ -99,7 +99,7 @@ local function run(handle, b)
     item.ticket, item.credential = ticket, credential
     item.started = now
     local started, err = handle:batch_add(item.route, item.deadline - now, credential, item.made,
-      hook ~= nil, extra and extra.block or nil, i)
+      hook ~= nil, extra and extra.header_lines or nil, i)
     if started then
       running = running + 1
     else
@@ -138,7 +138,7 @@ local function run(handle, b)
           budget.after(policy.budget, item.credential, item.ticket, r.info or r.err, item.deadline)
         end
         if r.body then
-          local late = attempt.succeeded(policy, items[i].route, r.info, items[i].started, extra,
+          local late = Policy.succeeded(policy, items[i].route, r.info, items[i].started, extra,
             items[i].deadline)
           if late then
             errors[i] = late

@@ -1,6 +1,7 @@
---- Internal: What surrounds one HTTP attempt, for single calls and batch items
--- alike: the credential before it, the on_response report after it, and
--- after a failure the one retry decision both use.
+--- Internal: The policy around one HTTP attempt, for single calls and batch
+-- items alike: the credential before it, the on_response report after it,
+-- and after a failure the one retry decision both use. (The attempt itself
+-- is the transport's mechanism: src/attempt.c, transport/cosocket.lua.)
 --
 -- policy: the client's settings for every call, made once in `new`:
 -- `{ provider =, hook =, proxy =, timeout =, max_retries =, max_retry_wait =,
@@ -8,19 +9,19 @@
 -- proxy's host:port for events, the options of the same names, the key's
 -- rate budget: supermetrics.budget's view, and the client's clock:
 -- supermetrics.clock).
--- @module supermetrics.attempt
+-- @module supermetrics.policy
 
 local budget = require "supermetrics.budget"
 local errors = require "supermetrics.errors"
 local retry = require "supermetrics.retry"
 
-local attempt = {}
+local Policy = {}
 
 --- The error of a call whose callback (what: "token_provider" or
 -- "on_response") returned after the call's deadline: TIMEOUT at that point,
 -- whatever the attempt gave (after: what it gave, for the message; nil
 -- before any attempt). attempts: the call's HTTP attempts so far.
-function attempt.late(what, attempts, after, request_id)
+function Policy.late(what, attempts, after, request_id)
   return errors.new("TIMEOUT", "the call's deadline passed while its " .. what .. " ran"
     .. (after and (" (after attempt " .. attempts .. ": " .. after .. ")") or ""),
     { attempts = attempts, request_id = request_id })
@@ -31,14 +32,14 @@ end
 -- returned after deadline (the library cannot cut it short: it is the
 -- caller's code; the call ends as soon as it is back). monotonic: the
 -- client's clock (policy.monotonic).
-function attempt.credential(provider, made, deadline, monotonic)
+function Policy.credential(provider, made, deadline, monotonic)
   local ok, credential = pcall(provider)
   if not ok then
     error(errors.new("INVALID_ARGUMENT", "token_provider raised an error (see err.cause)",
       { attempts = made, cause = credential }))
   end
   if deadline and monotonic() >= deadline then
-    error(attempt.late("token_provider", made))
+    error(Policy.late("token_provider", made))
   end
   if type(credential) ~= "string" then
     error(errors.new("INVALID_ARGUMENT", "token_provider must return a string (got "
@@ -53,7 +54,7 @@ end
 -- shown part goes in the event), proxy: the proxy's host:port, or nil;
 -- view: the client's rate budget, whose warning (once) goes in the event;
 -- now: the clock's reading as the attempt ended.
-function attempt.report(hook, route, number, started, ok, detail, extra, proxy, view, now)
+function Policy.report(hook, route, number, started, ok, detail, extra, proxy, view, now)
   local event = {
     method = "GET", path = route:path(), attempt = number,
     duration_ms = (now - started) * 1000,
@@ -93,13 +94,13 @@ end
 -- and the error to end the call with: err, or TIMEOUT when the hook
 -- returned after the call's deadline. The same for single calls and batch
 -- items.
-function attempt.failed(policy, route, err, made, started, extra, deadline)
+function Policy.failed(policy, route, err, made, started, extra, deadline)
   local hook = policy.hook
   if hook and err.attempts > made then
-    attempt.report(hook, route, err.attempts, started, false, err, extra, policy.proxy, policy.budget,
+    Policy.report(hook, route, err.attempts, started, false, err, extra, policy.proxy, policy.budget,
       policy.monotonic())
     if policy.monotonic() >= deadline then
-      return nil, attempt.late("on_response", err.attempts, outcome(false, err), err.request_id)
+      return nil, Policy.late("on_response", err.attempts, outcome(false, err), err.request_id)
     end
   end
   local delay = retry.next_delay(err, err.attempts, policy.max_retries, policy.max_retry_wait,
@@ -113,14 +114,14 @@ end
 --- After an attempt that succeeded: reports it to the hook, if any.
 -- Returns nil, or the TIMEOUT to end the call with when the hook returned
 -- after the call's deadline (the answer then counts for nothing).
-function attempt.succeeded(policy, route, info, started, extra, deadline)
+function Policy.succeeded(policy, route, info, started, extra, deadline)
   if policy.hook then
-    attempt.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy,
+    Policy.report(policy.hook, route, info.attempts, started, true, info, extra, policy.proxy,
       policy.budget, policy.monotonic())
     if deadline and policy.monotonic() >= deadline then
-      return attempt.late("on_response", info.attempts, outcome(true, info), info.request_id)
+      return Policy.late("on_response", info.attempts, outcome(true, info), info.request_id)
     end
   end
 end
 
-return attempt
+return Policy
