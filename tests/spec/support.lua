@@ -166,12 +166,27 @@ end
 -- when the nginx specs do not run (no SM_TEST_OPENRESTY).
 support.APP = os.getenv("SM_TEST_OPENRESTY") == "1" and assert(os.getenv("SM_TEST_APP_URL")) or nil
 
---- GET path of the test app (curl, at most seconds, default 120); returns
+--- GET url of a test app on 127.0.0.1 in this process (LuaSocket: no
+-- curl to start, hundreds of times a spec file), each wait on its socket
+-- bounded by seconds (default 120); returns the status and the body, or
+-- raises naming the url.
+function support.get(url, seconds)
+  local http = require "socket.http"
+  local ltn12 = require "ltn12"
+  local chunks = {}
+  http.TIMEOUT = seconds or 120
+  local ok, status = http.request { url = url, sink = ltn12.sink.table(chunks) }
+  if not ok then
+    error("GET " .. url .. " failed: " .. tostring(status), 2)
+  end
+  return status, table.concat(chunks)
+end
+
+--- GET path of the test app (at most seconds a wait, default 120); returns
 -- its JSON answer, decoded.
 function support.inside(path, seconds)
-  local code, out, err = support.run("curl -sS --max-time " .. (seconds or 120) .. " '" .. support.APP .. path .. "'")
-  assert(code == 0, "curl failed: " .. tostring(err))
-  return require("cjson").decode(out)
+  local _, body = support.get(support.APP .. path, seconds)
+  return require("cjson").decode(body)
 end
 
 --- Starts a shell command, bounded like support.run; returns a handle to
