@@ -121,12 +121,19 @@ support.GRACE = 5
 
 -- The shell line that runs cmd bounded, then sweeps its process group;
 -- timeout's own messages (--verbose: the signals it sent) go to note_file.
+-- Under the ASan run (tests/sanitize/lua5.4-asan) every process started
+-- with its runtime preloaded pays its start and a leak scan at exit, six
+-- times a plain start: the shells, timeout, curl and sed run without it;
+-- the Lua interpreters (support.LUA, the wrapper) preload it again.
+local UNPRELOAD = os.getenv("SM_TEST_SANITIZER") and "unset LD_PRELOAD; " or ""
+
 local function bounded(cmd, opts, note_file)
   local limit = opts and opts.limit or support.LIMIT
   local grace = opts and opts.grace or support.GRACE
   -- fd 3 carries the caller's stderr past timeout's to the command; the
   -- shell's own messages (such as "Killed") go nowhere
-  local line = string.format("timeout --verbose -k %s %s sh -c %s 3>&2 2>%s </dev/null & pid=$!; exec 2>/dev/null; "
+  local line = UNPRELOAD .. string.format(
+    "timeout --verbose -k %s %s sh -c %s 3>&2 2>%s </dev/null & pid=$!; exec 2>/dev/null; "
     .. "wait $pid; s=$?; kill -s KILL -- -$pid", grace, limit, support.quote("exec 2>&3 3>&-; " .. cmd), note_file)
   return line, limit, grace
 end
