@@ -93,9 +93,22 @@ if has clang && [ -f "$asan_runtime" ]; then clang_rt=1; fi
 # ---- The builds the servers need, then the servers -------------------------
 # Lua 5.4 (make built it) and LuaJIT (the OpenResty app); the other ABIs
 # are jobs.
+# Side by side: each build's last steps (linking, make's own start) leave
+# a core idle.
+builds=()
 for v in 5.4 luajit; do
     [ "$v" = luajit ] && [ "$openresty" = 0 ] && continue
-    if ! make -s -j2 LUA="$v" >"$ROOT/tests/tmp/build-$v.log" 2>&1; then
+    make -s -j2 LUA="$v" >"$ROOT/tests/tmp/build-$v.log" 2>&1 &
+    builds+=("$v:$!")
+done
+built=()
+for b in "${builds[@]}"; do
+    wait "${b#*:}"
+    built+=("${b%%:*}:$?")
+done
+for b in "${built[@]}"; do
+    v=${b%%:*}
+    if [ "${b#*:}" != 0 ]; then
         echo "FAILED: build for Lua $v"
         cat "$ROOT/tests/tmp/build-$v.log"
         failed=$((failed + 1))
