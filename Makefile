@@ -101,15 +101,15 @@ $(CLI_SO): $(CLI_OBJS)
 test test-all check: export WERROR = $(STRICT)
 
 # The gates (tests/README.md says what runs where). Both first install what
-# a bare Debian/Ubuntu lacks (as root), then build; their clock (tests/run.sh
-# prints the time it took) starts here.
+# a bare Debian/Ubuntu lacks (as root); tests/run.sh builds (make -j2, with
+# warnings as errors: a tree `make` built is rebuilt) and prints the time it
+# took from here.
 # make test: before every commit, a few minutes: every spec under Lua 5.4
 # and inside nginx (not the #slow ones), the #abi ones under 5.1, 5.2, 5.3
 # and LuaJIT, luacheck, the fuzz corpora replayed.
 test: export SM_SUITE_STARTED := $(shell date +%s)
 test:
 	tests/deps.sh test
-	$(MAKE) all
 	tests/run.sh quick
 
 # make test-all: everything (CI runs it, .ci/run, after tests/deps.sh ci):
@@ -119,7 +119,6 @@ test:
 test-all: export SM_SUITE_STARTED := $(shell date +%s)
 test-all:
 	tests/deps.sh test
-	$(MAKE) all
 	tests/run.sh all
 
 # The quick loop: Lua 5.4 and the OpenResty specs (not the #slow ones), no

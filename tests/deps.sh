@@ -17,7 +17,8 @@ other_luas="lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev"
 # The contract specs run Stoplight Prism (npm, tests/contract/) on node; the
 # gateway specs put tinyproxy in front of the stand-in.
 # supermetrics.testing's server form (supermetrics-logs serve) listens
-# through LuaSocket.
+# through LuaSocket; the specs call the test apps inside nginx through it
+# (support.get).
 test="lua-busted lua-check curl tmux groff-base tinyproxy redis-server luajit2 libluajit2-5.1-dev nodejs npm lua-socket $other_luas"
 # CI also runs the static checks, the install checks (LuaRocks, make dist
 # needs zip) and the docs check.

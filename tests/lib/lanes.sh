@@ -7,8 +7,8 @@
 #
 # sm_job KEY WEIGHT [OPTION...] -- KIND ARG...
 #   Adds a job. KEY names it (unique; the time it took is kept under that
-#   name in tests/tmp/durations for the next run's order). WEIGHT: the
-#   seconds it is expected to take when tests/tmp/durations does not say.
+#   name in tests/tmp/$SM_DURATIONS for the next run's order). WEIGHT: the
+#   seconds it is expected to take when no durations file says (below).
 #   Options:
 #     --lane K      only lane K may run it
 #     --needs TOKEN runs once a job that gives TOKEN has passed (when that
@@ -40,7 +40,7 @@
 
 # sm_spec_weight FILE
 #   The seconds a spec file took under Lua 5.4 here (2 cores, other work
-#   running): the first run's order, until tests/tmp/durations has this
+#   running): the first run's order, when no durations file has this
 #   machine's.
 sm_spec_weight() {
     local base=${1##*/}
@@ -231,15 +231,20 @@ sm_lane_loop() {
 }
 
 # The order jobs are taken in: builds (jobs that give a token) first, then
-# the longest first, by the time each took last run (tests/tmp/durations)
-# or its weight.
+# the longest first, by the time each took last run here
+# (tests/tmp/$SM_DURATIONS), else on a quiet machine of this size
+# (tests/lib/$SM_DURATIONS: a fresh clone's first run), else its weight.
+# SM_DURATIONS: durations-quick (make test, make check) or durations-all
+# (make test-all: the same key runs the #slow tests too).
+SM_DURATIONS=${SM_DURATIONS:-durations-quick}
 sm_job_order() {
-    local i d=$ROOT/tests/tmp/durations
+    local i d=$ROOT/tests/tmp/$SM_DURATIONS seed=$ROOT/tests/lib/$SM_DURATIONS
     [ -f "$d" ] || d=/dev/null
+    [ -f "$seed" ] || seed=/dev/null
     for i in "${!SM_JOB_KEY[@]}"; do
         echo "$i ${SM_JOB_KEY[$i]} ${SM_JOB_WEIGHT[$i]} ${SM_JOB_GIVES[$i]:+gives}"
-    done | awk 'FILENAME != "-" { took[$1] = $2; next }
-        { w = ($2 in took) ? took[$2] : $3; if ($4 == "gives") w += 100000; print w, $1 }' "$d" - |
+    done | awk 'FILENAME != "-" { if (!($1 in took)) took[$1] = $2; next }
+        { w = ($2 in took) ? took[$2] : $3; if ($4 == "gives") w += 100000; print w, $1 }' "$d" "$seed" - |
         sort -s -k1,1nr | awk '{ print $2 }'
 }
 
@@ -288,6 +293,6 @@ sm_lanes() {
     SM_SKIPPED=$(cat "$SM_QUEUE/skipped")
     {
         cat "$SM_QUEUE"/took.* 2>/dev/null
-        if [ -f "$ROOT/tests/tmp/durations" ]; then cat "$ROOT/tests/tmp/durations"; fi
-    } | awk '!seen[$1]++' >"$SM_QUEUE/durations" && mv "$SM_QUEUE/durations" "$ROOT/tests/tmp/durations"
+        if [ -f "$ROOT/tests/tmp/$SM_DURATIONS" ]; then cat "$ROOT/tests/tmp/$SM_DURATIONS"; fi
+    } | awk '!seen[$1]++' >"$SM_QUEUE/durations" && mv "$SM_QUEUE/durations" "$ROOT/tests/tmp/$SM_DURATIONS"
 }

@@ -25,8 +25,7 @@ local function inside(connector, id, opts)
     q[#q + 1] = k .. "=" .. url_encode(v)
   end
   table.sort(q)
-  local code, out, err = support.run("curl -sS '" .. APP .. "/call?" .. table.concat(q, "&") .. "'")
-  assert(code == 0, "curl failed: " .. tostring(err))
+  local _, out = support.get(APP .. "/call?" .. table.concat(q, "&"))
   local answer = cjson.decode(out)
   answer.plain = opts and opts.plain ~= nil
   return answer

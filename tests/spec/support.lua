@@ -121,12 +121,19 @@ support.GRACE = 5
 
 -- The shell line that runs cmd bounded, then sweeps its process group;
 -- timeout's own messages (--verbose: the signals it sent) go to note_file.
+-- Under the ASan run (tests/sanitize/lua5.4-asan) every process started
+-- with its runtime preloaded pays its start and a leak scan at exit, six
+-- times a plain start: the shells, timeout, curl and sed run without it;
+-- the Lua interpreters (support.LUA, the wrapper) preload it again.
+local UNPRELOAD = os.getenv("SM_TEST_SANITIZER") and "unset LD_PRELOAD; " or ""
+
 local function bounded(cmd, opts, note_file)
   local limit = opts and opts.limit or support.LIMIT
   local grace = opts and opts.grace or support.GRACE
   -- fd 3 carries the caller's stderr past timeout's to the command; the
   -- shell's own messages (such as "Killed") go nowhere
-  local line = string.format("timeout --verbose -k %s %s sh -c %s 3>&2 2>%s </dev/null & pid=$!; exec 2>/dev/null; "
+  local line = UNPRELOAD .. string.format(
+    "timeout --verbose -k %s %s sh -c %s 3>&2 2>%s </dev/null & pid=$!; exec 2>/dev/null; "
     .. "wait $pid; s=$?; kill -s KILL -- -$pid", grace, limit, support.quote("exec 2>&3 3>&-; " .. cmd), note_file)
   return line, limit, grace
 end
@@ -166,12 +173,27 @@ end
 -- when the nginx specs do not run (no SM_TEST_OPENRESTY).
 support.APP = os.getenv("SM_TEST_OPENRESTY") == "1" and assert(os.getenv("SM_TEST_APP_URL")) or nil
 
---- GET path of the test app (curl, at most seconds, default 120); returns
+--- GET url of a test app on 127.0.0.1 in this process (LuaSocket: no
+-- curl to start, hundreds of times a spec file), each wait on its socket
+-- bounded by seconds (default 120); returns the status and the body, or
+-- raises naming the url.
+function support.get(url, seconds)
+  local http = require "socket.http"
+  local ltn12 = require "ltn12"
+  local chunks = {}
+  http.TIMEOUT = seconds or 120
+  local ok, status = http.request { url = url, sink = ltn12.sink.table(chunks) }
+  if not ok then
+    error("GET " .. url .. " failed: " .. tostring(status), 2)
+  end
+  return status, table.concat(chunks)
+end
+
+--- GET path of the test app (at most seconds a wait, default 120); returns
 -- its JSON answer, decoded.
 function support.inside(path, seconds)
-  local code, out, err = support.run("curl -sS --max-time " .. (seconds or 120) .. " '" .. support.APP .. path .. "'")
-  assert(code == 0, "curl failed: " .. tostring(err))
-  return require("cjson").decode(out)
+  local _, body = support.get(support.APP .. path, seconds)
+  return require("cjson").decode(body)
 end
 
 --- Starts a shell command, bounded like support.run; returns a handle to
