@@ -135,6 +135,18 @@ int sm_parse_retry_after(const char *s, size_t n, time_t now, double *seconds)
     return 0;
 }
 
+/* The wall clock's seconds, for a Retry-After date. Not time(): glibc's
+ * reads the kernel's coarse clock, up to a tick behind the one a server's
+ * gettimeofday reads, so at a second's edge a date 2 s ahead was seen 3 s
+ * ahead (a spec caught it under load). */
+static time_t wall_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return time(NULL);
+    return ts.tv_sec;
+}
+
 void sm_meta_header(sm_meta *m, const char *line, size_t n, time_t now)
 {
     if ((n == 2 && line[0] == '\r' && line[1] == '\n') ||
@@ -166,7 +178,7 @@ void sm_meta_field(sm_meta *m, const char *line, size_t n, size_t k,
             return;
         sm_header_value_after(line, n, k, &v, &vn);
         if (now == SM_NOW_UNREAD)
-            now = time(NULL);
+            now = wall_seconds();
         if (sm_parse_retry_after(v, vn, now, &wait) == 0)
             m->retry_after = wait;
         return;

@@ -39,7 +39,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         (first | 0x20) == 'x')
         sm_meta_header(&t->meta, p, len, 0);
     else if ((first | 0x20) == 'r')
-        sm_meta_header(&t->meta, p, len, time(NULL));
+        sm_meta_header(&t->meta, p, len, SM_NOW_UNREAD);
     return len;
 }
 

@@ -16,12 +16,18 @@ if [ "${1:-}" = stop ]; then
     pid=$(cat "$EXAMPLE/nginx.pid")
     NGINX_BIN=nginx "$EXAMPLE/start.sh" stop 2>/dev/null || true
     for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || exit 0
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.05 # the master's exit is not ours to wait on
     done
-    kill -9 "$pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then
+        # Its workers first: killed alone, the master leaves them holding
+        # port 8080, and the next start's first requests are refused.
+        pkill -9 -P "$pid" 2>/dev/null || true
+        kill -9 "$pid" 2>/dev/null || true
+    fi
     exit 0
 fi
+listening() { (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; }
 if [ $# -ne 2 ]; then
     echo "usage: $0 HUB_ENV LOG | $0 stop" >&2
     exit 2
@@ -29,7 +35,12 @@ fi
 # shellcheck disable=SC1090
 . "$1"
 "$0" stop
-if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then
+# A worker of the stopped server may still be closing its listener.
+for _ in $(seq 100); do
+    listening || break
+    sleep 0.05
+done
+if listening; then
     echo "port 8080 is taken: examples/openresty listens there" >&2
     exit 1
 fi
@@ -42,4 +53,11 @@ else
     SUPERMETRICS_API_KEY=$key NGINX_BIN=nginx SUPERMETRICS_BASE_URL=$SM_TEST_HTTP_URL \
         "$EXAMPLE/start.sh" 2>"$2"
 fi
+# nginx listens before its start returns; this bounds the rare case where
+# it does not yet (a loaded machine) instead of failing the next request.
+for _ in $(seq 100); do
+    listening && break
+    sleep 0.05
+done
+listening || { echo "examples/openresty did not start listening on 8080; its log: $2" >&2; exit 1; }
 echo "SM_TEST_EXAMPLE_URL=http://127.0.0.1:8080" > "$2.env"
