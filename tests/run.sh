@@ -199,6 +199,9 @@ sm_job luacheck 15 -- check luacheck luacheck --no-color --quiet --cache "$ROOT/
     lua tests examples bench bin
 sm_job build-replay 10 --gives replay -- check build-replay make -s -j2 replay
 sm_job replay 5 --needs replay -- check fuzz-replay-plain tests/fuzz/run.sh replay-plain
+# The floors of src/ (docs/design.md): a second, from the #include lines and
+# the built objects' symbols.
+sm_job layers 2 -- check layers tests/tools/static.sh layers
 
 if [ "$mode" = all ]; then
     if has valgrind; then
@@ -233,7 +236,7 @@ if [ "$mode" = all ]; then
     fi
     if has clang; then
         sm_job clang-build 15 -- check clang-build make -s CC=clang BUILD="$ROOT/tests/tmp/clang-build" \
-            "$ROOT/tests/tmp/clang-build/supermetrics/core.so"
+            "$ROOT/tests/tmp/clang-build/supermetrics/core.so" "$ROOT/tests/tmp/clang-build/supermetrics/cli_native.so"
         # The wipe driver is built with gcc below; clang must build it too.
         sm_job clang-build-wipe 20 -- check clang-build-wipe make -s CC=clang CDRV="$ROOT/tests/tmp/clang-c" wipe-check
     fi
