@@ -19,101 +19,31 @@
 -- @module supermetrics.testing
 
 local clock = require "supermetrics.clock"
-local core = require "supermetrics.core"
 local fake_transport = require "supermetrics.testing.transport"
+local fixture = require "supermetrics.testing.fixture"
+local record = require "supermetrics.testing.record"
+local serve = require "supermetrics.testing.serve"
 local time = require "supermetrics.time"
+local wire = require "supermetrics.testing.wire"
 
 local testing = {}
 
 local floor, huge = math.floor, math.huge
 local concat, sort = table.concat, table.sort
 local format = string.format
-local math_type = math.type -- nil before 5.3
+
+local encode, json_string = fixture.encode, fixture.json_string
+local BY_STATUS, envelope = wire.BY_STATUS, wire.envelope
+local parse_request, response_bytes = wire.parse_request, wire.response_bytes
 
 --- The instant a hub's fake clock starts at: 2025-06-01T00:00:00Z (wall),
 -- so that wall-clock logic (the rate budget's windows) is deterministic.
 testing.START = 1748736000
 
-local REDACTED = "[REDACTED]"
-
--- The status codes' names and reasons (core.CODES).
-local BY_STATUS = {}
-for code, c in pairs(core.CODES) do
-  if c.status and c.status > 0 then
-    BY_STATUS[c.status] = { code = code, reason = c.reason }
-  end
-end
-
----------------------------------------------------------------------------
--- JSON text out (entries given as tables), and fixture files in and out.
----------------------------------------------------------------------------
-
-local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n",
-  ["\r"] = "\\r", ["\t"] = "\\t" }
-
-local function json_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return ESCAPES[c] or format("\\u%04x", c:byte())
-  end) .. '"'
-end
-
-local function json_number(n)
-  if n ~= n or n == huge or n == -huge then
-    error("supermetrics.testing: JSON cannot hold " .. tostring(n), 3)
-  end
-  if math_type then
-    if math_type(n) == "integer" then
-      return format("%d", n)
-    end
-    local s = format("%.17g", n)
-    return s:find("[%.eEn]") and s or s .. ".0"
-  end
-  if n == floor(n) and n > -2 ^ 53 and n < 2 ^ 53 then
-    return format("%d", n)
-  end
-  return format("%.17g", n)
-end
-
-local function encode(v, depth)
-  local t = type(v)
-  if t == "string" then
-    return json_string(v)
-  elseif t == "number" then
-    return json_number(v)
-  elseif t == "boolean" then
-    return tostring(v)
-  elseif v == testing.null then
-    return "null"
-  elseif t == "table" then
-    depth = (depth or 0) + 1
-    if depth > 100 then
-      error("supermetrics.testing: a table nested over 100 deep (a cycle?)", 3)
-    end
-    local parts = {}
-    if v[1] ~= nil then
-      for i = 1, #v do
-        parts[i] = encode(v[i], depth)
-      end
-      return "[" .. concat(parts, ",") .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do
-      if type(k) ~= "string" then
-        error("supermetrics.testing: a JSON object's keys are strings, got " .. type(k), 3)
-      end
-      keys[#keys + 1] = k
-    end
-    sort(keys)
-    for i, k in ipairs(keys) do
-      parts[i] = json_string(k) .. ":" .. encode(v[k], depth)
-    end
-    return "{" .. concat(parts, ",") .. "}"
-  end
-  error("supermetrics.testing: JSON cannot hold a " .. t, 3)
-end
+-- The text formats (supermetrics/testing/fixture.lua).
 
 --- JSON null in an entry given as a table (`{ id = "a", event = testing.null }`).
-testing.null = setmetatable({}, { __tostring = function() return "supermetrics.testing.null" end })
+testing.null = fixture.null
 
 --- A table's JSON text (objects' keys sorted): what `hub:entry` sends for
 -- an entry given as a table.
@@ -121,197 +51,17 @@ function testing.encode(v)
   return encode(v)
 end
 
--- A Lua literal of a fixture's value (strings, numbers, booleans, tables).
-local function literal(v, indent)
-  local t = type(v)
-  if t == "string" then
-    return (format("%q", v):gsub("\r", "\\r"):gsub("\\\n", "\\n"))
-  elseif t == "number" then
-    return json_number(v)
-  elseif t == "boolean" then
-    return tostring(v)
-  elseif t ~= "table" then
-    error("supermetrics.testing: a fixture cannot hold a " .. t)
-  end
-  indent = indent or ""
-  local inner = indent .. "  "
-  local parts = {}
-  local n = #v
-  for i = 1, n do
-    parts[#parts + 1] = inner .. literal(v[i], inner) .. ",\n"
-  end
-  local keys = {}
-  for k in pairs(v) do
-    if type(k) == "string" then
-      keys[#keys + 1] = k
-    elseif type(k) ~= "number" or k < 1 or k > n or k ~= floor(k) then
-      error("supermetrics.testing: a fixture's keys are names or a list's indexes")
-    end
-  end
-  sort(keys)
-  for _, k in ipairs(keys) do
-    local key = k:match("^[%a_][%w_]*$") and k or "[" .. literal(k) .. "]"
-    parts[#parts + 1] = inner .. key .. " = " .. literal(v[k], inner) .. ",\n"
-  end
-  if #parts == 0 then
-    return "{}"
-  end
-  return "{\n" .. concat(parts) .. indent .. "}"
-end
-
--- A fixture file's table: data only (text, no bytecode; nothing in scope).
-local function read_fixture(file)
-  local f, why = io.open(file, "rb")
-  if not f then
-    error("supermetrics.testing: cannot read " .. tostring(file) .. ": " .. tostring(why), 3)
-  end
-  local text = f:read("*a")
-  f:close()
-  if text:byte(1) == 27 then
-    error("supermetrics.testing: " .. file .. " is bytecode, not a fixture", 3)
-  end
-  local chunk, err
-  if setfenv then -- 5.1, LuaJIT
-    chunk, err = loadstring(text, "=" .. file)
-    if chunk then
-      setfenv(chunk, {})
-    end
-  else
-    chunk, err = load(text, "=" .. file, "t", {})
-  end
-  if not chunk then
-    error("supermetrics.testing: " .. file .. " is not a fixture: " .. tostring(err), 3)
-  end
-  local ok, t = pcall(chunk)
-  if not ok or type(t) ~= "table" or t.format ~= testing.FORMAT then
-    error("supermetrics.testing: " .. file .. " is not a fixture of this format (" .. testing.FORMAT .. ")", 3)
-  end
-  return t
-end
-
 --- The fixture format's name, a fixture file's `format` field.
-testing.FORMAT = "supermetrics.testing 1"
-
--- Writes text to file atomically (a temporary file renamed over it).
-local function write_file(file, text)
-  local tmp = file .. ".tmp"
-  local f, why = io.open(tmp, "wb")
-  if not f then
-    error("supermetrics.testing: cannot write " .. file .. ": " .. tostring(why), 3)
-  end
-  local ok, err = f:write(text)
-  f:close()
-  if not ok then
-    os.remove(tmp)
-    error("supermetrics.testing: cannot write " .. file .. ": " .. tostring(err), 3)
-  end
-  local renamed, rerr = os.rename(tmp, file)
-  if not renamed then
-    os.remove(tmp)
-    error("supermetrics.testing: cannot write " .. file .. ": " .. tostring(rerr), 3)
-  end
-end
+testing.FORMAT = fixture.FORMAT
 
 ---------------------------------------------------------------------------
--- Requests as the library wrote them.
+-- The hub.
 ---------------------------------------------------------------------------
 
-local function unescape(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
+local Hub = {}
+Hub.__index = Hub
 
-local function redact(s, secret)
-  if not secret or secret == "" or type(s) ~= "string" then
-    return s
-  end
-  local out, from = {}, 1
-  while true do
-    local i, j = s:find(secret, from, true)
-    if not i then
-      break
-    end
-    out[#out + 1] = s:sub(from, i - 1)
-    out[#out + 1] = REDACTED
-    from = j + 1
-  end
-  out[#out + 1] = s:sub(from)
-  return concat(out)
-end
-
--- The request bytes (handle:request's) as a plain table, the credential
--- redacted everywhere: { method, target, path, query = {name = value},
--- raw_query, headers = {Name = value}, op = "get"|"list"|nil, team,
--- connector, id }.
-local function parse_request(head)
-  local line, rest = head:match("^([^\r\n]*)\r\n(.*)$")
-  local method, target = (line or ""):match("^(%S+) (%S+) HTTP/1%.1$")
-  local headers = {}
-  local credential
-  for name, value in (rest or ""):gmatch("([^:\r\n]+):[ \t]*([^\r\n]*)\r\n") do
-    if name:lower() == "authorization" then
-      credential = value:match("^Bearer (.+)$") or value
-    end
-    headers[name] = value
-  end
-  for name, value in pairs(headers) do
-    headers[name] = redact(value, credential)
-  end
-  target = redact(target or "", credential)
-  local path, raw_query = target:match("^([^?]*)%??(.*)$")
-  local query = {}
-  for k, v in raw_query:gmatch("([^&=]+)=?([^&]*)") do
-    query[unescape(k)] = unescape(v)
-  end
-  local r = { method = method, target = target, path = path, query = query, raw_query = raw_query,
-    headers = headers }
-  local team, connector, tail = path:match("/teams/([^/]+)/connector_builder/connectors/([^/]+)/logs(.*)$")
-  if team then
-    r.team, r.connector = unescape(team), unescape(connector)
-    if tail == "" then
-      r.op = "list"
-    elseif tail:match("^/[^/]+$") then
-      r.op, r.id = "get", unescape(tail:sub(2))
-    end
-  end
-  return r, credential
-end
-
----------------------------------------------------------------------------
--- Answers: HTTP/1.1 response bytes, or a transport failure.
----------------------------------------------------------------------------
-
-local function envelope(code, message, request_id, description)
-  local parts = { "{" }
-  if request_id then
-    parts[#parts + 1] = '"meta":{"request_id":' .. json_string(request_id) .. "},"
-  end
-  parts[#parts + 1] = '"error":{"code":' .. json_string(code) .. ',"message":' .. json_string(message)
-  if description then
-    parts[#parts + 1] = ',"description":' .. json_string(description)
-  end
-  parts[#parts + 1] = "}}"
-  return concat(parts)
-end
-
-local REASONS = { [200] = "OK", [201] = "Created", [204] = "No Content", [301] = "Moved Permanently",
-  [302] = "Found", [304] = "Not Modified", [405] = "Method Not Allowed", [418] = "I'm a teapot" }
-
-local function response_bytes(status, headers, body, declared)
-  local reason = BY_STATUS[status] and BY_STATUS[status].reason or REASONS[status] or "Status"
-  local lines = { format("HTTP/1.1 %d %s", status, reason) }
-  local names = {}
-  for name in pairs(headers) do
-    names[#names + 1] = name
-  end
-  sort(names)
-  for _, name in ipairs(names) do
-    lines[#lines + 1] = name .. ": " .. tostring(headers[name])
-  end
-  if status >= 200 and status ~= 204 and status ~= 304 then
-    lines[#lines + 1] = "Content-Length: " .. (declared or #body)
-  end
-  return concat(lines, "\r\n") .. "\r\n\r\n" .. body
-end
+local serial = 0
 
 -- The matching rules of an answer (see hub:fail), in words.
 local function describe_match(m)
@@ -364,15 +114,6 @@ local function matches(m, r)
   end
   return true
 end
-
----------------------------------------------------------------------------
--- The hub.
----------------------------------------------------------------------------
-
-local Hub = {}
-Hub.__index = Hub
-
-local serial = 0
 
 --- A new fake Hub. opts (all optional): `before` = `"inclusive"` (default)
 -- or `"exclusive"`: whether a page's `before` takes entries stamped exactly
@@ -709,7 +450,7 @@ end
 -- answer once, in order; unused ones do not fail `assert_done`). Returns
 -- the hub.
 function Hub:load(file)
-  local t = read_fixture(file)
+  local t = fixture.read(file)
   if t.before then
     self.before = t.before
   end
@@ -727,64 +468,6 @@ function Hub:load(file)
   return self
 end
 
--- What a real client's attempt gave, as an answer to replay: how.
-local function recorded_how(route_path, body, info, err)
-  if body ~= nil then
-    local text
-    if type(body) == "string" then
-      text = body
-    elseif route_path:find("/logs%?") or route_path:find("/logs$") then
-      text = '{"logs":' .. (body[1] ~= nil and encode(body) or "[]") .. "}"
-    else
-      text = encode(body)
-    end
-    local how = { status = 200, body = text }
-    if info and info.rate_limit then
-      how.rate_limit = { limit = info.rate_limit, remaining = info.rate_limit_remaining }
-    end
-    return how
-  end
-  local code, status = err.code, err.status
-  if not status or status == 0 then
-    if code == "TIMEOUT" then
-      return { timeout = true }
-    elseif code == "TLS_ERROR" then
-      return { tls = true }
-    end
-    return { close = true }
-  end
-  local how = { status = status, request_id = err.request_id, retry_after = err.retry_after }
-  if err.rate_limit then
-    how.rate_limit = { limit = err.rate_limit, remaining = err.rate_limit_remaining }
-  end
-  if status >= 200 and status < 300 then
-    how.body = err.body or ""
-  elseif err.body ~= nil or (err.message or ""):find("without a usable error envelope", 1, true) then
-    how.envelope = false
-    how.body = err.body or ""
-    how.content_type = "text/plain"
-  else
-    how.code, how.message, how.description = code, err.message, err.description
-  end
-  return how
-end
-
--- Every string in v with each secret replaced by [REDACTED].
-local function scrub(v, secrets)
-  if type(v) == "string" then
-    for _, s in ipairs(secrets) do
-      v = redact(v, s)
-    end
-    return v
-  elseif type(v) == "table" then
-    local out = {}
-    for k, x in pairs(v) do
-      out[scrub(k, secrets)] = scrub(x, secrets)
-    end
-    return out
-  end
-  return v
-end
 
 --- A real client (`supermetrics.new`'s options) that records what the
 -- server answers into the fixture file `file` (rewritten after each
@@ -796,98 +479,12 @@ function testing.record(file, options)
   if type(file) ~= "string" or file == "" then
     error("supermetrics.testing.record: file must be a path", 2)
   end
-  options = options or {}
-  local secrets = {}
-  local function secret(s)
-    if type(s) == "string" and #s > 0 then
-      for _, known in ipairs(secrets) do
-        if known == s then
-          return
-        end
-      end
-      secrets[#secrets + 1] = s
-    end
-  end
-  local opts = {}
-  for k, v in pairs(options) do
-    opts[k] = v
-  end
-  secret(opts.api_key)
-  secret(opts.token)
-  if not opts.api_key and not opts.token and not opts.token_provider then
-    secret(os.getenv("SUPERMETRICS_API_KEY"))
-  end
-  if opts.token_provider then
-    local provider = opts.token_provider
-    opts.token_provider = function(...)
-      local t = provider(...)
-      secret(t)
-      return t
-    end
-  end
-  local fixture = { format = testing.FORMAT, answers = {} }
-  local function save()
-    local text = "-- A supermetrics.testing fixture (recorded; the credential redacted).\nreturn "
-      .. literal(scrub(fixture, secrets)) .. "\n"
-    for _, s in ipairs(secrets) do
-      text = redact(text, s)
-    end
-    write_file(file, text)
-  end
-  local real = require("supermetrics.transport").pick { nginx_blocking = opts.nginx_blocking }
-  local module = {
-    via = real.via,
-    clock = real.clock,
-    open = function(handle, settings, clk)
-      local inner = real.open(handle, settings, clk)
-      local state = {}
-      function state.attempt(_, route, ...)
-        local body, info = inner:attempt(route, ...)
-        local path = route:path()
-        local r = parse_request("GET " .. path .. " HTTP/1.1\r\n\r\n")
-        local match = { op = r.op, team = r.team, connector = r.connector, id = r.id }
-        if r.op == "list" then
-          match.query = r.raw_query
-        end
-        local err = body == nil and info or nil
-        fixture.answers[#fixture.answers + 1] = { match = match, how = recorded_how(path, body, info, err) }
-        save()
-        return body, info
-      end
-      state.batch = fake_transport.open(nil, handle, clk).batch
-      return state
-    end,
-  }
-  local client = require("supermetrics.client").new(opts, { transport = module })
-  save()
-  return client
+  return record.record(file, options)
 end
-
 
 ---------------------------------------------------------------------------
 -- The server form: the same fixtures over HTTP on 127.0.0.1.
 ---------------------------------------------------------------------------
-
--- A socket in the place of an exchange: what the script plays is written
--- to it (a failure: the connection closed, after `hold` seconds for a
--- timeout).
-local function socket_exchange(conn, hold, sleep)
-  local x = { closed = false }
-  function x.feed(_, bytes)
-    conn:send(bytes)
-    return true
-  end
-  function x.eof()
-    x.closed = true
-  end
-  function x.fail(_, kind)
-    if kind == "timeout" then
-      sleep(hold)
-    end
-    x.closed = true
-  end
-  return x
-end
 
 --- Answers HTTP/1.1 requests on 127.0.0.1 from a fixture file, as a fake
 -- Hub loaded with it answers its clients (any credential accepted), for
@@ -904,39 +501,7 @@ function testing.serve(fixtures, opts)
     error("supermetrics.testing.serve needs LuaSocket (Debian: lua-socket; luarocks install luasocket)", 2)
   end
   local hub = testing.hub():load(fixtures)
-  local server = assert(socket.bind("127.0.0.1", opts.port or 0))
-  local _, port = server:getsockname()
-  if opts.ready then
-    opts.ready(tonumber(port))
-  end
-  local served, limit = 0, opts.requests or huge
-  while served < limit do
-    local conn = server:accept()
-    if conn then
-      conn:settimeout(30)
-      while served < limit do
-        local lines = {}
-        local line, err = conn:receive("*l")
-        while line and line ~= "" do
-          lines[#lines + 1] = line
-          line, err = conn:receive("*l")
-        end
-        if err or #lines == 0 then
-          break
-        end
-        served = served + 1
-        local head = concat(lines, "\r\n") .. "\r\n\r\n"
-        local x = socket_exchange(conn, opts.hold or 5, socket.sleep)
-        hub:_serve(head, x, 0)
-        if x.closed or head:lower():find("\r\nconnection:%s*close") then
-          break
-        end
-      end
-      conn:close()
-    end
-  end
-  server:close()
-  return served
+  return serve.run(hub, socket, opts)
 end
 
 return testing
