@@ -264,15 +264,23 @@ static int unit_is(const char *s, size_t n, size_t i, int want, int folded,
     return 0;
 }
 
-/* The end of the break at s[i], or i when none starts there. */
-static size_t skip_break(const char *s, size_t n, size_t i)
+/* Where the break at s[i] ends, or i when none starts there: at the first
+ * unit after a control that is want, else after the whole break. Not
+ * greedy: an escape that decodes to a control ("\\u000a") may also begin
+ * the credential's next character ("\\"), and a break that swallowed it
+ * let that echo through. */
+static size_t skip_break(const char *s, size_t n, size_t i, int want,
+                         int folded)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t at = i;
+    size_t at = i, len;
     int control = 0;
     while (at < n && at - i < SM_BREAK_MAX) {
         int c;
-        size_t k = decode_unit(s, n, at, &c);
+        size_t k;
+        if (control && unit_is(s, n, at, want, folded, &len))
+            break;
+        k = decode_unit(s, n, at, &c);
         if (k == 1 && c == 0xC2 && at + 1 < n && p[at + 1] >= 0x80 &&
             p[at + 1] <= 0x9F) {
             c = p[at + 1]; /* a C1 control in UTF-8 (NEL...) */
@@ -329,7 +337,7 @@ static size_t match_at(const sm_redactor *r, size_t x, const char *s,
         size_t next = at;
         /* The character itself, else after a break. */
         if (!unit_is(s, n, next, want, folded, &len)) {
-            next = j > 0 ? skip_break(s, n, at) : at;
+            next = j > 0 ? skip_break(s, n, at, want, folded) : at;
             if (next == at || !unit_is(s, n, next, want, folded, &len))
                 break;
         }

@@ -118,7 +118,16 @@ function M.list(connector, args, h)
     end
     DICT:incr("list_requests", 1, 0)
     if latency then
+        -- With a key (k<key>): how many of its requests wait at once, at
+        -- most (`stats maxflight-<key>`): what parallel slices overlap.
+        local flying = key and DICT:incr("flying_" .. key, 1, 0)
+        if flying and flying > (DICT:get("maxflight_" .. key) or 0) then
+            DICT:set("maxflight_" .. key, flying)
+        end
         ngx.sleep(latency)
+        if flying then
+            DICT:incr("flying_" .. key, -1, 0)
+        end
     end
     if #failures > 0 then
         local seq = DICT:incr("export_" .. (key or connector), 1, 0)

@@ -604,6 +604,10 @@ function scenarios.stats(log_id)
             .. ',"list_requests":' .. (DICT:get("list_requests") or 0)
             .. ',"twice_extra":' .. (DICT:get("twice_extra") or 0) .. '}')
     end
+    local flown = log_id:match("^maxflight%-([%w]+)$")
+    if flown then
+        return send_json(200, '{"id":"' .. log_id .. '","max":' .. (DICT:get("maxflight_" .. flown) or 0) .. '}')
+    end
     -- await<n>[-<tag>]: answers once n slow requests (with that tag) are in
     -- flight (or after 10 s), so a test knows its requests have arrived.
     local want, tag = log_id:match("^await(%d+)%-([%w_]+)$")

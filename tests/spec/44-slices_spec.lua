@@ -127,30 +127,47 @@ describe("supermetrics-logs list --all --parallel", function()
       .. " --output " .. file .. " --retries 0" .. (parallel and " --parallel " .. parallel or "")
   end
 
-  it("--parallel 8 writes what --parallel 1 does in at most a quarter of the time, pages + 8 requests #slow",
+  -- The most requests of a run (its key) the stand-in held at once.
+  local function max_in_flight(key)
+    local c = support.client()
+    local s = c:get_connector_log(1, "stats", "maxflight-" .. key)
+    c:close()
+    return s.max
+  end
+
+  it("--parallel 8 writes what --parallel 1 does with 8 requests at once, pages + 8 requests #slow",
     function()
       local dir = temp_dir()
       for _, mode in ipairs { "incl", "excl" } do
-        local log = "export-20000-25-" .. mode .. "-l100"
-        local spent, requests = {}, {}
+        local spent, requests, flying = {}, {}, {}
         for _, k in ipairs { 1, 8 } do
+          local key = support.nonce() .. "p" .. k
+          local log = "export-20000-25-" .. mode .. "-l100-k" .. key
           local before, started = list_requests(), support.now()
           local code, _, err = cli.run("list 1 " .. log .. " " .. args("ndjson", dir .. "/" .. k, k))
           spent[k], requests[k] = support.now() - started, list_requests() - before
           assert.are.equal(0, code, err)
+          flying[k] = max_in_flight(key)
         end
+        print(string.format("\n  slices %s: --parallel 8 %.2f s, --parallel 1 %.2f s (%d and %d requests at once)",
+          mode, spent[8], spent[1], flying[8], flying[1]))
         local one = cli.read(dir .. "/1")
         local _, n = line_set(one)
         assert.are.equal(20000, n)
         assert.are.equal(one, cli.read(dir .. "/8"), mode) -- newest first: the same bytes
         assert.is_true(requests[8] <= requests[1] + 8, mode .. ": " .. requests[8] .. " requests, " .. requests[1]
           .. " pages")
-        -- Lua 5.1 cannot yield across pcall: its slices run one after another
-        -- (docs/api.md); under ASan decoding the entries, not the link, is
-        -- what takes the time (4.1 s against 12.5 s seen).
-        if (_VERSION ~= "Lua 5.1" or type(jit) == "table") and not os.getenv("SM_TEST_SANITIZER") then
-          assert.is_true(spent[8] <= spent[1] / 4, string.format("%s: %.2f s against %.2f s", mode, spent[8],
-            spent[1]))
+        -- The slices' requests overlap: the stand-in held 8 at once (a
+        -- shared-dict maximum, which a race between its workers can
+        -- under-count by one or two), one at a time for --parallel 1. Not
+        -- judged by wall time: on a loaded machine (the other lane's ASan
+        -- pass) writing 20,000 entries, not the link, takes most of it
+        -- (3.1 s against 10.1 s seen; a quarter in a quiet run). Lua 5.1
+        -- cannot yield across pcall: its slices run one after another
+        -- (docs/api.md).
+        assert.are.equal(1, flying[1], mode)
+        if _VERSION ~= "Lua 5.1" or type(jit) == "table" then
+          assert.is_true(flying[8] >= 6, mode .. ": at most " .. flying[8] .. " requests at once")
         end
       end
     end)
