@@ -3,7 +3,7 @@
 # 5.4 and LuaJIT, starts the stand-in, Prism and the OpenResty apps, runs busted
 # under Lua 5.4 (or $LUA), stops the servers and prints "N passed, M failed".
 #   no SPEC     every spec file but the #slow tests, in parallel lanes each
-#               with servers of its own (tests/lib/lanes.sh; SM_LANES, 2):
+#               with servers of its own (tests/lib/lanes.sh; SM_LANES, 3):
 #               make test without the other interpreters, luacheck and the
 #               fuzz replay
 #   SPEC...     those files (or folders) only, #slow tests included, one
@@ -35,30 +35,19 @@ else
 fi
 mkdir -p "$ROOT/tests/tmp"
 lanes=1
-[ $# -gt 0 ] || lanes=${SM_LANES:-2}
+[ $# -gt 0 ] || lanes=${SM_LANES:-3}
 trap sm_stop_servers EXIT
-pids=()
-for ((k = 1; k <= lanes; k++)); do
-    (
-        exec >"$ROOT/tests/tmp/lane-$k.start.log" 2>&1
-        sm_start_lane "$k" "$openresty"
-    ) &
-    pids+=("$!")
-done
+sm_start_lanes "$lanes" "$openresty"
 sm_start_prism
 case $? in
     0) ;;
     2) echo "skipped: contract specs ($SM_TEST_PRISM_SKIP)" ;;
     *) echo "FAILED: Prism did not start: the contract specs fail" ;;
 esac
-for ((k = 1; k <= lanes; k++)); do
-    if ! wait "${pids[$((k - 1))]}"; then
-        echo "FAILED: the servers of lane $k did not start:"
-        tail -n 30 "$ROOT/tests/tmp/lane-$k.start.log"
-        echo "0 passed, 1 failed"
-        exit 1
-    fi
-done
+if ! sm_wait_lanes; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
 passed=0
 failed=0
 if [ "$openresty" = 1 ] && ! sm_start_example >"$ROOT/tests/tmp/example.start.log" 2>&1; then

@@ -124,22 +124,11 @@ rm -f "$PRISM_DIR/env" # the last run's: Prism starts as a job
 trap 'sm_stop_servers; echo interrupted; exit 130' INT TERM
 trap sm_stop_servers EXIT
 # Each lane's servers, side by side (lane 1 also starts examples/openresty).
-pids=()
-for ((k = 1; k <= lanes; k++)); do
-    (
-        exec >"$ROOT/tests/tmp/lane-$k.start.log" 2>&1
-        sm_start_lane "$k" "$openresty"
-    ) &
-    pids+=("$!")
-done
-for ((k = 1; k <= lanes; k++)); do
-    if ! wait "${pids[$((k - 1))]}"; then
-        echo "FAILED: the servers of lane $k did not start:"
-        tail -n 30 "$ROOT/tests/tmp/lane-$k.start.log"
-        failed=$((failed + 1))
-        finish
-    fi
-done
+sm_start_lanes "$lanes" "$openresty"
+if ! sm_wait_lanes; then
+    failed=$((failed + 1))
+    finish
+fi
 # examples/openresty (08-openresty runs it): on lane 1's stand-in.
 if [ "$openresty" = 1 ] && ! sm_start_example >"$ROOT/tests/tmp/example.start.log" 2>&1; then
     echo "FAILED: examples/openresty did not start:"

@@ -63,6 +63,34 @@ sm_lane_env() {
     export -p | sed -n 's/^declare -x \(SM_TEST_[A-Z0-9_]*=\)/export \1/p; s/^declare -x \(SUPERMETRICS_API_KEY=\)/export \1/p'
 }
 
+# Starts lanes 1..$1's servers side by side ($2: openresty, as for
+# sm_start_lane), each logging to tests/tmp/lane-K.start.log; sm_wait_lanes
+# waits for them.
+sm_start_lanes() {
+    local k
+    SM_LANE_PIDS=()
+    for ((k = 1; k <= $1; k++)); do
+        (
+            exec >"$ROOT/tests/tmp/lane-$k.start.log" 2>&1
+            sm_start_lane "$k" "$2"
+        ) &
+        SM_LANE_PIDS+=("$!")
+    done
+}
+
+# Waits for sm_start_lanes' starts; the first that failed is named, with
+# the end of its log, and the status is 1.
+sm_wait_lanes() {
+    local k
+    for ((k = 1; k <= ${#SM_LANE_PIDS[@]}; k++)); do
+        if ! wait "${SM_LANE_PIDS[$((k - 1))]}"; then
+            echo "FAILED: the servers of lane $k did not start:"
+            tail -n 30 "$ROOT/tests/tmp/lane-$k.start.log"
+            return 1
+        fi
+    done
+}
+
 sm_start_lane() {
     local k=$1 openresty=$2
     sm_lane "$k"
