@@ -35,14 +35,7 @@ for _, r in ipairs(rows(tmp .. "/open.tsv")) do
   table.insert(open[r[1]].rps, tonumber(r[3]))
   open[r[1]].non2xx = open[r[1]].non2xx + tonumber(r[4])
 end
-local function median(t)
-  table.sort(t)
-  return t[math.floor((#t + 1) / 2)]
-end
-local function fmt(n)
-  local s = string.format("%d", math.floor(n + 0.5))
-  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
-end
+local median, fmt = report_lib.median, report_lib.thousands
 
 local base = median(open.off.rps)
 local section = {

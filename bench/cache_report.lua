@@ -26,16 +26,7 @@ for line in io.lines(tmp .. "/runs.tsv") do
   table.insert(runs[loc].rps, tonumber(rps))
   runs[loc].non2xx = runs[loc].non2xx + (tonumber(non2xx) or 0)
 end
-local function median(t)
-  local c = {}
-  for i, v in ipairs(t) do c[i] = v end
-  table.sort(c)
-  return c[math.floor((#c + 1) / 2)]
-end
-local function fmt(n)
-  local s = string.format("%d", math.floor(n + 0.5))
-  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
-end
+local median, fmt = report_lib.median, report_lib.thousands
 
 local base = median(runs.proxy_cache.rps)
 local section = {

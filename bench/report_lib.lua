@@ -51,6 +51,15 @@ function report_lib.thousands(v)
   return (string.format("%.0f", v):reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^(-?),", "%1"))
 end
 
+--- The median of a list of numbers (the upper one of an even count); the
+-- list is left as it was.
+function report_lib.median(t)
+  local c = {}
+  for i, v in ipairs(t) do c[i] = v end
+  table.sort(c)
+  return c[math.floor((#c + 1) / 2)]
+end
+
 --- Writes section (a list of lines, its heading first) into path's
 -- Markdown (RESULTS.md): in place of the section with the same heading, or
 -- of the first whose heading starts with `prefix` (an older run's with other

@@ -231,6 +231,16 @@ local function negative_error(e)
   })
 end
 
+-- A fresh table from a kept entry's text: entry | nil, err
+-- (INVALID_RESPONSE, no attempt made).
+local function kept_entry(text)
+  local entry, why = decode_entry(text)
+  if entry then
+    return entry
+  end
+  return nil, new_error("INVALID_RESPONSE", why, { attempts = 0 })
+end
+
 -- What a hit gives: the text (raw), a fresh table, or the NOT_FOUND error.
 local function serve(item, raw)
   local text = item.text
@@ -238,9 +248,9 @@ local function serve(item, raw)
     if raw then
       return text
     end
-    local entry, why = decode_entry(text)
+    local entry, err = kept_entry(text)
     if not entry then
-      error(new_error("INVALID_RESPONSE", why, { attempts = 0 }))
+      error(err)
     end
     return entry
   end
@@ -471,12 +481,7 @@ function cache.batch(view, credential, team_id, connector_identifier, log_ids, h
         stats.negative = stats.negative + 1
         errs[i] = negative_error(item.err)
       else
-        local entry, why = decode_entry(item.text)
-        if entry then
-          entries[i] = entry
-        else
-          errs[i] = new_error("INVALID_RESPONSE", why, { attempts = 0 })
-        end
+        entries[i], errs[i] = kept_entry(item.text)
       end
     else
       local j = key and slot[key]
@@ -517,12 +522,7 @@ function cache.batch_done(view, plan, got, errs, through)
           n > 1 and "wait" or outcome.how, item or { err = outcome.err }, plan.started, view.monotonic())
       end
       if item then
-        local entry, why = decode_entry(item.text)
-        if entry then
-          entries[i] = entry
-        else
-          out_errs[i] = new_error("INVALID_RESPONSE", why, { attempts = 0 })
-        end
+        entries[i], out_errs[i] = kept_entry(item.text)
       else
         out_errs[i] = outcome.err
       end
